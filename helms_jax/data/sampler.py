@@ -1,0 +1,226 @@
+"""Fixed-length window sampling from a `Dataset`, as a pure function of a PRNG key.
+
+A window of length W starting at step t of an episode of length L covers steps t..t+W-1 (valid iff
+t + W <= L; windows never cross episode boundaries) and observations t..t+W-1+lookahead, where
+observation indices past the episode's final observation (index L) are clamped to it and flagged
+with ``obs_mask = 0``. Starts are drawn uniformly over all valid (episode, t) windows.
+
+Two paths give identical batches for the same key:
+  * `WindowSampler.sample(key, batch_size)`: indices from the jitted `window_indices`, gathered
+    from host numpy arrays (no per-sample Python loop).
+  * `WindowSampler.device_sample_fn(batch_size)`: dataset arrays placed on device once; returns a
+    jittable ``sample(key) -> batch`` doing the gather with jnp, for use inside a learner's jit.
+Because sampling is a pure function of the key, a run that checkpoints its key resumes the exact
+data stream.
+"""
+
+import functools
+from typing import Any, Callable, Mapping, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from helms_jax.data import format as fmt
+from helms_jax.data.reader import Dataset
+
+
+class WindowTable(NamedTuple):
+  """All valid windows of one length, M = number of valid windows. Every array is ``[M]``.
+
+  Attributes:
+    episode: episode index of the window.
+    start: step index t of the window's first step within its episode.
+    step_start: flat index of the first step in step-kind arrays.
+    obs_start: flat index of the first observation in obs-kind arrays.
+    obs_last: flat index of the episode's final observation (index L within the episode).
+  """
+  episode: Any
+  start: Any
+  step_start: Any
+  obs_start: Any
+  obs_last: Any
+
+
+def valid_window_starts(episode_length: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+  """Enumerates every valid window (vectorised, no per-episode loop).
+
+  Args:
+    episode_length: ``[E]`` int episode lengths.
+    window: W >= 1.
+
+  Returns:
+    (episode ``[M]``, start ``[M]``) int64, ordered by episode then start, with start in
+    ``0..L_e - W``.
+
+  Raises:
+    WindowError: W < 1, or W longer than every episode (M = 0).
+  """
+  lengths = np.asarray(episode_length, np.int64)
+  if int(window) != window or window < 1:
+    raise fmt.WindowError(f"window must be a positive int, got {window!r}")
+  n_valid = np.maximum(lengths - int(window) + 1, 0)  # [E]
+  total = int(n_valid.sum())
+  if total == 0:
+    longest = int(lengths.max()) if lengths.size else 0
+    raise fmt.WindowError(
+        f"window length {window} is longer than every episode (longest has {longest} steps, "
+        f"{lengths.size} episodes); use window <= {longest}")
+  episode = np.repeat(np.arange(lengths.shape[0], dtype=np.int64), n_valid)
+  first = np.cumsum(n_valid) - n_valid  # index of each episode's first window
+  start = np.arange(total, dtype=np.int64) - np.repeat(first, n_valid)
+  return episode, start
+
+
+def window_table(episode_length: np.ndarray, window: int) -> WindowTable:
+  """Builds the `WindowTable` (numpy int64) for windows of length `window`."""
+  lengths = np.asarray(episode_length, np.int64)
+  episode, start = valid_window_starts(lengths, window)
+  step_offsets = np.cumsum(lengths) - lengths
+  obs_offsets = step_offsets + np.arange(lengths.shape[0], dtype=np.int64)
+  return WindowTable(
+      episode=episode, start=start, step_start=step_offsets[episode] + start,
+      obs_start=obs_offsets[episode] + start, obs_last=obs_offsets[episode] + lengths[episode])
+
+
+def window_indices(table: WindowTable, key: jax.Array, batch_size: int, window: int,
+                   lookahead: int = 0) -> dict[str, jax.Array]:
+  """Draws `batch_size` windows uniformly (with replacement) and returns gather indices.
+
+  Pure and jittable (`batch_size`, `window`, `lookahead` static).
+
+  Args:
+    table: `WindowTable` with ``[M]`` arrays (numpy or jax).
+    key: PRNG key.
+    batch_size: B.
+    window: W (must be the window the table was built for).
+    lookahead: extra observations after the window.
+
+  Returns:
+    dict with ``window [B]`` (row of the table), ``episode [B]``, ``start [B]``,
+    ``step_idx [B, W]`` (flat step indices), ``obs_idx [B, W+lookahead]`` (flat observation
+    indices, clamped to the episode's final observation) and ``obs_mask [B, W+lookahead]``
+    float32 (1 = real observation, 0 = clamped).
+  """
+  num_windows = table.episode.shape[0]
+  j = jax.random.randint(key, (batch_size,), 0, num_windows)
+  step_start = jnp.asarray(table.step_start)[j]
+  obs_start = jnp.asarray(table.obs_start)[j]
+  obs_last = jnp.asarray(table.obs_last)[j]
+  raw = obs_start[:, None] + jnp.arange(window + lookahead)[None, :]
+  return {
+      "window": j,
+      "episode": jnp.asarray(table.episode)[j],
+      "start": jnp.asarray(table.start)[j],
+      "step_idx": step_start[:, None] + jnp.arange(window)[None, :],
+      "obs_idx": jnp.minimum(raw, obs_last[:, None]),
+      "obs_mask": (raw <= obs_last[:, None]).astype(jnp.float32),
+  }
+
+
+def _gather(take: Callable, kinds: Mapping[str, str], arrays: Mapping[str, Any],
+            idx: Mapping[str, Any]) -> dict[str, Any]:
+  out = {"obs_mask": idx["obs_mask"], "episode_index": idx["episode"],
+         "window_start": idx["start"]}
+  for name, arr in arrays.items():
+    kind = kinds[name]
+    if kind == fmt.OBS:
+      out[name] = take(arr, idx["obs_idx"])
+    elif kind == fmt.STEP:
+      out[name] = take(arr, idx["step_idx"])
+    else:
+      out[name] = take(arr, idx["episode"])
+  return out
+
+
+def gather_window_batch(arrays: Mapping[str, jax.Array], table: WindowTable, key: jax.Array,
+                        batch_size: int, window: int, lookahead: int,
+                        kinds: Mapping[str, str]) -> dict[str, jax.Array]:
+  """Pure jnp version of `WindowSampler.sample` taking the device arrays as an argument.
+
+  Use this (with `WindowSampler.device_arrays()`) when the dataset should be an explicit argument
+  of a jitted step rather than a closed-over constant. `kinds` maps field name -> kind and must be
+  static (e.g. bound with functools.partial).
+  """
+  idx = window_indices(table, key, batch_size, window, lookahead)
+  return _gather(lambda a, i: jnp.take(a, i, axis=0), kinds, arrays, idx)
+
+
+class WindowSampler:
+  """Samples fixed-length windows from a `Dataset`.
+
+  Args:
+    dataset: the loaded `Dataset`.
+    window: W, number of steps (actions, rewards, ...) per window.
+    lookahead: extra observations per window (observations cover W + lookahead indices).
+
+  Batches (B = batch size) contain ``observation [B, W+lookahead, ...]`` and every other obs-kind
+  field (e.g. ``image``), ``obs_mask [B, W+lookahead]`` float32, step-kind fields
+  ``[B, W, ...]`` (``action``, ``reward``, ``discount``, ``done``, ``info/<name>``), per-episode
+  fields ``[B, ...]`` (``episode/<name>``), ``episode_index [B]`` and ``window_start [B]``.
+  """
+
+  def __init__(self, dataset: Dataset, window: int, lookahead: int = 0):
+    if int(lookahead) != lookahead or lookahead < 0:
+      raise fmt.WindowError(f"lookahead must be a non-negative int, got {lookahead!r}")
+    self.dataset = dataset
+    self.window = int(window)
+    self.lookahead = int(lookahead)
+    self.table = window_table(dataset.episode_length, self.window)
+    max_index = dataset.num_steps + dataset.num_episodes
+    if max_index >= np.iinfo(np.int32).max:
+      raise fmt.WindowError(
+          f"dataset has {max_index} observations; index arithmetic is int32 (enable jax x64 or "
+          f"split the dataset)")
+    self._kinds = {n: s.kind for n, s in dataset.schema.fields.items()}
+    self._indices = jax.jit(
+        functools.partial(window_indices, window=self.window, lookahead=self.lookahead),
+        static_argnames="batch_size")
+    self._host_table = WindowTable(*(np.asarray(a, np.int32) for a in self.table))
+    self._device_table = None
+    self._device_arrays = None
+
+  @property
+  def num_windows(self) -> int:
+    """M, the number of valid windows."""
+    return int(self.table.episode.shape[0])
+
+  def indices(self, key: jax.Array, batch_size: int) -> dict[str, np.ndarray]:
+    """Gather indices (see `window_indices`) as host numpy arrays."""
+    idx = self._indices(self._host_table, key, batch_size=batch_size)
+    return {k: np.asarray(v) for k, v in idx.items()}
+
+  def sample(self, key: jax.Array, batch_size: int) -> dict[str, np.ndarray]:
+    """A batch of windows as host numpy arrays (vectorised fancy indexing)."""
+    idx = self.indices(key, batch_size)
+    return _gather(lambda a, i: a[i], self._kinds, self.dataset.fields, idx)
+
+  def device_arrays(self) -> tuple[dict[str, jax.Array], WindowTable]:
+    """Numeric dataset fields and the window table on the default device (placed once).
+
+    String fields (``'str'`` per-episode labels) cannot live on device and are left out. Without
+    ``jax_enable_x64``, 64-bit fields are stored as 32-bit.
+    """
+    if self._device_arrays is None:
+      self._device_arrays = {
+          n: jax.device_put(a) for n, a in self.dataset.fields.items()
+          if self.dataset.schema[n].dtype != fmt.STR_DTYPE}
+      self._device_table = jax.device_put(self._host_table)
+    return self._device_arrays, self._device_table
+
+  def device_sample_fn(self, batch_size: int) -> Callable[[jax.Array], dict[str, jax.Array]]:
+    """Returns a jitted, pure ``sample(key) -> batch`` gathering on device.
+
+    The batch equals `sample(key, batch_size)` (minus string fields); it can be called inside
+    another jitted function (the dataset arrays are then closed-over constants of that trace; use
+    `gather_window_batch` with `device_arrays()` to pass them as arguments instead).
+    """
+    arrays, table = self.device_arrays()
+    fn = jax.jit(functools.partial(
+        gather_window_batch, batch_size=batch_size, window=self.window, lookahead=self.lookahead,
+        kinds=self._kinds))
+
+    def sample(key: jax.Array) -> dict[str, jax.Array]:
+      return fn(arrays, table, key)
+
+    return sample
