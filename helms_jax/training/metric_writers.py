@@ -1,0 +1,147 @@
+"""Metric writers: `metrics.jsonl`, TensorBoard event files and progress.
+
+Only process 0 writes (multi-host runs call this on every process; the others no-op). On resume
+the JSONL file is cut back to the restored step, so a killed-and-resumed run has exactly one
+line per logged step. TensorBoard event files cannot be rewritten; TensorBoard shows the latest
+value for a repeated step, which is the resumed one.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import time
+from typing import Any, Mapping
+
+import jax
+import numpy as np
+from absl import logging
+
+
+def _to_python(value: Any) -> Any:
+  array = np.asarray(value)
+  if array.size == 1:
+    scalar = array.reshape(()).item()
+    if isinstance(scalar, float) and not math.isfinite(scalar):
+      return str(scalar)  # JSON has no NaN/inf; keep them visible as strings
+    return scalar
+  return array.tolist()
+
+
+def read_jsonl(path: str) -> list[dict[str, Any]]:
+  """Reads a metrics.jsonl file, skipping a torn last line from a killed writer."""
+  rows = []
+  if not os.path.exists(path):
+    return rows
+  with open(path) as f:
+    for line in f:
+      line = line.strip()
+      if not line:
+        continue
+      try:
+        rows.append(json.loads(line))
+      except json.JSONDecodeError:
+        continue  # a line cut by a kill mid-write
+  return rows
+
+
+def truncate_jsonl(path: str, max_step: int) -> None:
+  """Atomically keeps only rows with `step <= max_step` (and drops torn lines)."""
+  if not os.path.exists(path):
+    return
+  rows = [r for r in read_jsonl(path) if r.get("step", -1) <= max_step]
+  tmp = path + ".tmp"
+  with open(tmp, "w") as f:
+    for row in rows:
+      f.write(json.dumps(row) + "\n")
+    f.flush()
+    os.fsync(f.fileno())
+  os.replace(tmp, path)
+
+
+class Progress:
+  """A tqdm bar on interactive terminals, periodic log lines (rate and ETA) otherwise."""
+
+  def __init__(self, total: int, initial: int = 0, desc: str = "train",
+                 interactive: bool | None = None, log_every_secs: float = 30.0):
+    self.total, self.step, self.desc = total, initial, desc
+    self._interactive = sys.stderr.isatty() if interactive is None else interactive
+    self._start_time, self._start_step = time.time(), initial
+    self._last_log = 0.0
+    self._log_every_secs = log_every_secs
+    self._bar = None
+    if self._interactive:
+      import tqdm  # pylint: disable=g-import-not-at-top
+      self._bar = tqdm.tqdm(total=total, initial=initial, desc=desc, dynamic_ncols=True)
+
+  def update(self, step: int, postfix: Mapping[str, Any] | None = None) -> None:
+    if self._bar is not None:
+      self._bar.update(step - self.step)
+      if postfix:
+        self._bar.set_postfix({k: f"{_to_python(v):.4g}" for k, v in postfix.items()
+                               if isinstance(_to_python(v), (int, float))}, refresh=False)
+    self.step = step
+    now = time.time()
+    if self._bar is None and (now - self._last_log >= self._log_every_secs or step >= self.total):
+      self._last_log = now
+      logging.info("%s", self.line())
+
+  def line(self) -> str:
+    elapsed = time.time() - self._start_time
+    rate = (self.step - self._start_step) / max(elapsed, 1e-9)
+    eta = (self.total - self.step) / rate if rate > 0 else float("inf")
+    eta_text = f"{eta:.0f}s" if math.isfinite(eta) else "?"
+    return f"{self.desc}: step {self.step}/{self.total} ({rate:.1f} steps/s, ETA {eta_text})"
+
+  def close(self) -> None:
+    if self._bar is not None:
+      self._bar.close()
+
+
+class MetricWriter:
+  """Writes scalar metrics to `<workdir>/metrics.jsonl` and TensorBoard (`<workdir>/tensorboard`).
+
+  Args:
+    workdir: the run directory.
+    resume_step: if given, rows after this step (from a killed run) are dropped first.
+    tensorboard: also write TensorBoard event files.
+  """
+
+  def __init__(self, workdir: str, resume_step: int | None = None, tensorboard: bool = True,
+               filename: str = "metrics.jsonl"):
+    self.active = jax.process_index() == 0
+    self.path = os.path.join(workdir, filename)
+    self._tb = None
+    if not self.active:
+      return
+    os.makedirs(workdir, exist_ok=True)
+    if resume_step is not None:
+      truncate_jsonl(self.path, resume_step)
+    elif os.path.exists(self.path):
+      truncate_jsonl(self.path, -1)  # a fresh run in a dir with stale metrics starts clean
+    self._file = open(self.path, "a")
+    if tensorboard:
+      import tensorboardX  # pylint: disable=g-import-not-at-top
+      self._tb = tensorboardX.SummaryWriter(os.path.join(workdir, "tensorboard"))
+
+  def write(self, step: int, metrics: Mapping[str, Any]) -> None:
+    if not self.active:
+      return
+    row = {"step": int(step), "time": time.time()}
+    row.update({k: _to_python(v) for k, v in metrics.items()})
+    self._file.write(json.dumps(row) + "\n")
+    self._file.flush()
+    if self._tb is not None:
+      for key, value in row.items():
+        if key not in ("step", "time") and isinstance(value, (int, float)):
+          self._tb.add_scalar(key, value, global_step=int(step))
+
+  def close(self) -> None:
+    if not self.active:
+      return
+    self._file.close()
+    if self._tb is not None:
+      self._tb.flush()
+      self._tb.close()

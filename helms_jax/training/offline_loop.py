@@ -1,0 +1,142 @@
+"""The offline training loop: sample windows on device, update, log, checkpoint, resume exactly.
+
+Every offline learner (BC, HeLMS, SPiRL's skill VAE, the concurrent-skill CVAE) runs through
+`train_offline`. One jitted call performs `updates_per_call` steps as a `lax.scan` of
+(sample a batch from the device-resident dataset → learner update), with the learner state
+replicated and the batch split over the `data` mesh axis, so the gradient all-reduce is XLA's.
+
+The loop carries a `LoopState` (learner state, RNG key, step). The data stream is a pure function
+of the key, so the key is the data cursor: checkpointing the `LoopState` is enough for a killed
+run to resume bit-for-bit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Any, Callable
+
+import flax
+import jax
+import jax.numpy as jnp
+from absl import logging
+
+from helms_jax.training import devices
+from helms_jax.training.checkpoint import Checkpointer
+from helms_jax.training.metric_writers import MetricWriter, Progress
+from helms_jax.training.train_state import Learner
+
+# `sample_fn(data, key) -> batch`: pure, jittable; `data` is a pytree of (device) arrays.
+SampleFn = Callable[[Any, jax.Array], Any]
+
+
+@flax.struct.dataclass
+class LoopState:
+  learner: Any
+  key: jax.Array  # [2] uint32, the loop's RNG (and so the data cursor)
+  step: jax.Array  # [] int32, updates done
+
+
+@dataclasses.dataclass(frozen=True)
+class LoopConfig:
+  num_steps: int
+  batch_size: int
+  updates_per_call: int = 1
+  log_every: int = 100
+  checkpoint_every: int = 1000
+  max_to_keep: int = 3
+  tensorboard: bool = True
+
+  def validate(self) -> None:
+    for name in ("num_steps", "batch_size", "updates_per_call", "log_every", "checkpoint_every"):
+      if getattr(self, name) <= 0:
+        raise ValueError(f"train.{name} must be positive, got {getattr(self, name)}")
+    for name in ("log_every", "checkpoint_every", "num_steps"):
+      if getattr(self, name) % self.updates_per_call:
+        raise ValueError(
+            f"train.{name}={getattr(self, name)} must be a multiple of "
+            f"train.updates_per_call={self.updates_per_call} (updates are fused in chunks)")
+
+
+def init_loop_state(learner: Learner, seed: int) -> LoopState:
+  init_key, loop_key = jax.random.split(jax.random.PRNGKey(seed))
+  return LoopState(learner=learner.init(init_key), key=loop_key, step=jnp.zeros((), jnp.int32))
+
+
+def make_chunk_fn(learner: Learner, sample_fn: SampleFn, num_updates: int,
+                  batch_sharding: jax.sharding.Sharding | None = None):
+  """`(loop_state, data) -> (loop_state, metrics averaged over the chunk)`, not yet jitted."""
+
+  def one_update(state: LoopState, data):
+    key, sample_key, update_key = jax.random.split(state.key, 3)
+    batch = sample_fn(data, sample_key)
+    if batch_sharding is not None:
+      batch = jax.lax.with_sharding_constraint(batch, batch_sharding)
+    learner_state, metrics = learner.update(state.learner, batch, update_key)
+    return LoopState(learner=learner_state, key=key, step=state.step + 1), metrics
+
+  def chunk(state: LoopState, data):
+    state, metrics = jax.lax.scan(lambda s, _: one_update(s, data), state, None, length=num_updates)
+    return state, jax.tree_util.tree_map(lambda m: jnp.mean(m, axis=0), metrics)
+
+  return chunk
+
+
+def train_offline(learner: Learner, sample_fn: SampleFn, data: Any, *, workdir: str, seed: int,
+                  loop: LoopConfig, mesh: jax.sharding.Mesh | None = None,
+                  progress_desc: str = "train") -> LoopState:
+  """Trains (or resumes training) `learner` for `loop.num_steps` updates.
+
+  Args:
+    learner: the algorithm (init/update).
+    sample_fn: `(data, key) -> batch` with batch leaves `[loop.batch_size, ...]`.
+    data: pytree of arrays that `sample_fn` reads (placed replicated on the mesh once).
+    workdir: run directory; `checkpoints/`, `metrics.jsonl`, `tensorboard/` are written there.
+    seed: the run's seed (used only when starting fresh).
+    loop: step counts and frequencies.
+    mesh: device mesh (default: all devices).
+
+  Returns:
+    The final LoopState.
+  """
+  loop.validate()
+  mesh = mesh or devices.make_mesh()
+  devices.check_batch_divisible(loop.batch_size, mesh, what="train.batch_size")
+  replicated, batch_sharding = devices.replicated(mesh), devices.batch_sharded(mesh)
+
+  state = jax.device_put(init_loop_state(learner, seed), replicated)
+  checkpointer = Checkpointer(f"{workdir}/checkpoints", max_to_keep=loop.max_to_keep)
+  start_step = checkpointer.latest_step()
+  if start_step is not None:
+    state = checkpointer.restore(start_step, state)
+    logging.info("Resumed from %s/checkpoints at step %d", workdir, start_step)
+  start_step = int(state.step)
+  if start_step % loop.updates_per_call:
+    raise ValueError(f"checkpoint step {start_step} is not a multiple of train.updates_per_call="
+                     f"{loop.updates_per_call}; resume with the config that wrote it")
+
+  data = jax.device_put(data, replicated)
+  chunk = jax.jit(make_chunk_fn(learner, sample_fn, loop.updates_per_call, batch_sharding),
+                  in_shardings=(replicated, replicated), out_shardings=(replicated, replicated))
+
+  writer = MetricWriter(workdir, resume_step=start_step, tensorboard=loop.tensorboard)
+  progress = Progress(loop.num_steps, initial=start_step, desc=progress_desc)
+  step, last_time = start_step, time.time()
+  try:
+    while step < loop.num_steps:
+      state, metrics = chunk(state, data)
+      step += loop.updates_per_call
+      if step % loop.log_every == 0 or step == loop.num_steps:
+        metrics = jax.device_get(metrics)
+        now = time.time()
+        metrics["steps_per_sec"] = loop.log_every / max(now - last_time, 1e-9)
+        last_time = now
+        writer.write(step, metrics)
+        progress.update(step, metrics)
+      if step % loop.checkpoint_every == 0 or step == loop.num_steps:
+        checkpointer.save(step, state, force=True)  # every process calls: orbax coordinates
+  finally:
+    checkpointer.close()
+    writer.close()
+    progress.close()
+  return state
