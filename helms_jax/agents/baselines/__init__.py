@@ -1,0 +1,1 @@
+"""Baseline learners (BC now; MPO, SAC, NPMP, hierarchical BC, Dreamer join with their issues)."""

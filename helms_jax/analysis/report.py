@@ -1,0 +1,105 @@
+"""Run reports: training curves (PNG), evaluation table and config on one HTML page.
+
+`write_run_report(workdir)` reads what a run wrote (`metrics.jsonl`, `eval.json`,
+`config.json`) and writes `<workdir>/report/`: `index.html`, one PNG per training metric and
+`metrics.json` (final training metrics and evaluation), so the report is reproducible from the
+run directory alone.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+from typing import Any, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless: reports are written on servers
+import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+import numpy as np
+
+from helms_jax.training.metric_writers import read_jsonl
+
+_SKIP = ("step", "time")
+
+
+def _atomic_write_text(path: str, text: str) -> None:
+  tmp = path + ".tmp"
+  with open(tmp, "w") as f:
+    f.write(text)
+  os.replace(tmp, path)
+
+
+def plot_curves(rows: Sequence[dict[str, Any]], keys: Sequence[str], out_dir: str) -> list[str]:
+  """One PNG per metric key (value against step); returns the file names."""
+  files = []
+  steps = np.array([r["step"] for r in rows])
+  for key in keys:
+    values = np.array([r.get(key, np.nan) if isinstance(r.get(key), (int, float)) else np.nan
+                       for r in rows], dtype=float)
+    if np.all(np.isnan(values)):
+      continue
+    fig, ax = plt.subplots(figsize=(4.5, 3.0), dpi=100)
+    ax.plot(steps, values, lw=1.5)
+    ax.set_xlabel("learner step")
+    ax.set_title(key)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    name = f"curve_{key.replace('/', '_')}.png"
+    fig.savefig(os.path.join(out_dir, name))
+    plt.close(fig)
+    files.append(name)
+  return files
+
+
+def _table(rows: dict[str, dict[str, Any]]) -> str:
+  columns = sorted({c for r in rows.values() for c in r})
+  head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+  body = ""
+  for name, row in rows.items():
+    cells = "".join(
+        f"<td>{row[c]:.4g}</td>" if isinstance(row.get(c), float) else
+        f"<td>{html.escape(str(row.get(c, '')))}</td>" for c in columns)
+    body += f"<tr><th>{html.escape(name)}</th>{cells}</tr>"
+  return f"<table><tr><th></th>{head}</tr>{body}</table>"
+
+
+def write_run_report(workdir: str, title: str = "helms_jax run") -> str:
+  """Writes `<workdir>/report/` and returns its path."""
+  out_dir = os.path.join(workdir, "report")
+  os.makedirs(out_dir, exist_ok=True)
+  rows = read_jsonl(os.path.join(workdir, "metrics.jsonl"))
+  keys = sorted({k for r in rows for k in r if k not in _SKIP})
+  images = plot_curves(rows, keys, out_dir) if rows else []
+  evaluation = None
+  eval_path = os.path.join(workdir, "eval.json")
+  if os.path.exists(eval_path):
+    with open(eval_path) as f:
+      evaluation = json.load(f)
+  config_text = ""
+  config_path = os.path.join(workdir, "config.json")
+  if os.path.exists(config_path):
+    with open(config_path) as f:
+      config_text = f.read()
+
+  summary = {"final_train_metrics": rows[-1] if rows else None, "evaluation": evaluation}
+  _atomic_write_text(os.path.join(out_dir, "metrics.json"), json.dumps(summary, indent=2))
+
+  parts = [f"<h1>{html.escape(title)}</h1>", f"<p>run directory: {html.escape(workdir)}</p>"]
+  if evaluation is not None:
+    policies = {k: v for k, v in evaluation.items() if isinstance(v, dict)}
+    parts.append(f"<h2>Evaluation (checkpoint step {evaluation.get('checkpoint_step')}, "
+                 f"{evaluation.get('num_episodes')} episodes)</h2>{_table(policies)}")
+  if rows:
+    parts.append(f"<h2>Training ({rows[-1]['step']} steps)</h2>")
+    parts.extend(f'<img src="{name}" alt="{name}">' for name in images)
+  else:
+    parts.append("<p>No training metrics yet.</p>")
+  parts.append(f"<h2>Config</h2><pre>{html.escape(config_text)}</pre>")
+  style = ("body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
+           "td,th{border:1px solid #ccc;padding:4px 8px}img{margin:4px}")
+  page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+          f"<style>{style}</style></head><body>{''.join(parts)}</body></html>")
+  _atomic_write_text(os.path.join(out_dir, "index.html"), page)
+  return out_dir

@@ -1,0 +1,51 @@
+"""Shared flags and start-up for the absl entry points (helms-data/-train/-eval/-report/-pipeline).
+
+Each entry point is thin: parse flags → call one stage function of `helms_jax.runner` with
+`(config, workdir)`. Override keys are checked before absl parses them, so
+`--config.train.learnin_rate=1` fails with "unknown config key ... did you mean ..." rather than a
+traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Callable
+
+from absl import app, flags
+from ml_collections import config_flags
+
+import experiments
+from helms_jax import configs
+
+DEFAULT_CONFIG = os.path.join(os.path.dirname(experiments.__file__), "helms_stacking.py")
+
+_CONFIG = config_flags.DEFINE_config_file(
+    "config", default=DEFAULT_CONFIG, help_string="Experiment config: path/to/config.py[:variant]",
+    lock_config=True)
+_WORKDIR = flags.DEFINE_string("workdir", None, "Run directory (created if missing).")
+
+
+def check_argv(argv: list[str]) -> None:
+  """Exits with a readable message if an override key is not in the chosen config."""
+  keys = configs.override_keys_from_argv(argv)
+  spec = configs.config_path_from_argv(argv, DEFAULT_CONFIG)
+  try:
+    config = configs.load_config(spec)
+    configs.check_override_keys(config, keys)
+  except (configs.ConfigError, ValueError) as error:
+    sys.exit(f"error: {error}")
+
+
+def run_stage(stage: Callable[[object, str], object]) -> None:
+  """Runs `stage(config, workdir)` as an absl program."""
+  check_argv(sys.argv[1:])
+
+  def main(argv):
+    if len(argv) > 1:
+      raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    if not _WORKDIR.value:
+      raise app.UsageError("--workdir is required")
+    stage(_CONFIG.value, _WORKDIR.value)
+
+  app.run(main)

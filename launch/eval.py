@@ -1,0 +1,15 @@
+"""helms-eval: Evaluates the latest checkpoint's policy in the env.
+
+  helms-eval --config=experiments/helms_stacking.py:tiny --workdir=runs/tiny
+"""
+
+from helms_jax import runner
+from launch import common
+
+
+def run():
+  common.run_stage(runner.evaluate)
+
+
+if __name__ == "__main__":
+  run()

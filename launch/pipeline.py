@@ -1,0 +1,15 @@
+"""helms-pipeline: The whole job: generate data → learn → evaluate → report.
+
+  helms-pipeline --config=experiments/helms_stacking.py:tiny --workdir=runs/tiny
+"""
+
+from helms_jax import runner
+from launch import common
+
+
+def run():
+  common.run_stage(runner.run_pipeline)
+
+
+if __name__ == "__main__":
+  run()
