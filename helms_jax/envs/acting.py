@@ -1,0 +1,120 @@
+"""Collecting one episode per env with a policy: the input of the dataset generator."""
+
+from __future__ import annotations
+
+import functools
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+from helms_jax.envs.base import Env, State
+from helms_jax.envs.wrappers import AutoResetWrapper, VmapWrapper
+
+__all__ = ["Trajectory", "rollout", "episode_lengths"]
+
+PolicyFn = Callable[[jax.Array, jax.Array], jax.Array]
+
+
+@struct.dataclass
+class Trajectory:
+  """One episode per env, padded to `T` steps.
+
+  Attributes:
+    observation: [N, T+1, obs_dim]; `observation[:, t]` is the obs before step t,
+      `observation[:, T]` the final one. After the episode ends the state is frozen, so
+      padded entries repeat the last real observation.
+    action: [N, T, act_dim]
+    reward: [N, T]
+    discount: [N, T]; 0 on a true termination step (done and not `info['truncation']`),
+      1 on other valid steps.
+    done: [N, T]; 1 on the step that ends the episode.
+    valid: [N, T]; 1 until and including the first done step, 0 after.
+    info: dict of [N, T] arrays: the scalar entries of the env's `state.info` and
+      `state.metrics` after each step (info wins on a name clash), e.g. `success`.
+  On padded steps (`valid == 0`) action/reward/discount/info are 0 and done is 1.
+  """
+  observation: jax.Array
+  action: jax.Array
+  reward: jax.Array
+  discount: jax.Array
+  done: jax.Array
+  valid: jax.Array
+  info: dict
+
+
+def _scalar_entries(state: State) -> dict:
+  out = {}
+  for source in (state.metrics, state.info):
+    for k, v in source.items():
+      if isinstance(v, jax.Array) and v.ndim == 0 and not jax.dtypes.issubdtype(
+          v.dtype, jax.dtypes.prng_key):
+        out[k] = v
+  return out
+
+
+@functools.partial(jax.jit, static_argnames=("env", "policy_fn", "num_envs", "num_steps"))
+def _rollout(env, policy_fn, key, num_envs, num_steps):
+  key_reset, key_act = jax.random.split(key)
+  state0 = jax.vmap(env.reset)(jax.random.split(key_reset, num_envs))
+
+  def one_step(state, key):  # unbatched
+    ended = state.done > 0  # set by the previous step: frozen from here on
+    action = policy_fn(state.obs, key)
+    nstate = env.step(state, action)
+    nstate = jax.tree.map(lambda a, b: jnp.where(ended, a, b), state, nstate)
+    valid = 1.0 - ended.astype(jnp.float32)
+    done = jnp.where(ended, 1.0, (nstate.done > 0).astype(jnp.float32))
+    truncation = nstate.info.get("truncation", jnp.zeros(()))
+    discount = valid * (1.0 - done * (1.0 - truncation))
+    out = dict(
+        obs=state.obs, action=action * valid, reward=nstate.reward * valid,
+        discount=discount, done=done, valid=valid,
+        info=jax.tree.map(lambda x: x * valid.astype(x.dtype), _scalar_entries(nstate)))
+    return nstate, out
+
+  def scan_body(state, key):
+    nstate, out = jax.vmap(one_step)(state, jax.random.split(key, num_envs))
+    return nstate, out
+
+  final, out = jax.lax.scan(scan_body, state0, jax.random.split(key_act, num_steps))
+  tm = lambda x: jnp.swapaxes(x, 0, 1)  # [T, N, ...] -> [N, T, ...]
+  obs = jnp.concatenate([tm(out["obs"]), final.obs[:, None]], axis=1)
+  return Trajectory(
+      observation=obs, action=tm(out["action"]), reward=tm(out["reward"]),
+      discount=tm(out["discount"]), done=tm(out["done"]), valid=tm(out["valid"]),
+      info=jax.tree.map(tm, out["info"]))
+
+
+def rollout(env: Env, policy_fn: PolicyFn, key: jax.Array, num_envs: int, num_steps: int
+            ) -> Trajectory:
+  """Runs one episode in each of `num_envs` envs for up to `num_steps` steps (jitted scan).
+
+  Args:
+    env: an unbatched env, NOT auto-resetting (e.g. `make("point_reach")`, possibly in an
+      `EpisodeWrapper`); after its first `done` an env's state is frozen and the rest of
+      its row is padding.
+    policy_fn: `(obs [obs_dim], key) -> action [act_dim]` for one env (vmapped inside);
+      must be hashable (a module-level function or a `functools.partial` of one; a new
+      lambda per call recompiles).
+    key: PRNG key (reset keys and per-step policy keys are split from it).
+    num_envs: N, number of envs / episodes.
+    num_steps: T, maximum episode length.
+  Returns:
+    Trajectory with leading dims [N, T] (observation [N, T+1, obs_dim]).
+  """
+  if int(num_envs) <= 0 or int(num_steps) <= 0:
+    raise ValueError(f"num_envs and num_steps must be positive, got {num_envs}, {num_steps}")
+  e = env
+  while e is not None:
+    if isinstance(e, (AutoResetWrapper, VmapWrapper)):
+      raise ValueError(
+          f"rollout needs an unbatched, non-auto-resetting env; {env!r} contains {type(e).__name__}")
+    e = getattr(e, "__dict__", {}).get("env")
+  return _rollout(env, policy_fn, key, int(num_envs), int(num_steps))
+
+
+def episode_lengths(traj: Trajectory) -> jax.Array:
+  """Number of valid steps of each episode: [N] int32."""
+  return jnp.sum(traj.valid > 0, axis=-1).astype(jnp.int32)

@@ -1,0 +1,97 @@
+"""Environment registry: create environments by name.
+
+    register("point_reach", PointReach)
+    env = make("point_reach", reward="sparse")
+
+Factories are any callables returning an `Env` (usually the env class); keyword
+arguments given to `make` are checked against the factory's signature so that a typo
+fails loudly instead of being silently ignored.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Callable
+
+from helms_jax.envs.base import Env
+
+__all__ = ["register", "make", "registered_names", "UnknownEnvError", "EnvKwargError"]
+
+_REGISTRY: dict[str, Callable[..., Env]] = {}
+
+
+class UnknownEnvError(KeyError, ValueError):
+  """`make` was given a name that is not registered."""
+
+  def __str__(self):  # KeyError quotes its message; keep it readable.
+    return str(self.args[0]) if self.args else ""
+
+
+class EnvKwargError(TypeError, ValueError):
+  """`make` was given keyword arguments the factory does not accept."""
+
+
+def register(name: str, factory: Callable[..., Env], *, overwrite: bool = False) -> None:
+  """Registers `factory(**kwargs) -> Env` under `name`.
+
+  Re-registering the same factory is a no-op (module reloads); registering a different
+  one under a taken name raises unless `overwrite=True`.
+  """
+  if not isinstance(name, str) or not name:
+    raise ValueError(f"env name must be a non-empty string, got {name!r}")
+  if not callable(factory):
+    raise TypeError(f"factory for env {name!r} must be callable, got {factory!r}")
+  existing = _REGISTRY.get(name)
+  if existing is not None and existing is not factory and not overwrite:
+    raise ValueError(
+        f"env {name!r} is already registered (to {existing!r}); pass overwrite=True to replace it")
+  _REGISTRY[name] = factory
+
+
+def registered_names() -> list[str]:
+  """Sorted names of all registered environments."""
+  return sorted(_REGISTRY)
+
+
+def _accepted_kwargs(factory: Callable[..., Env]) -> tuple[list[str] | None, list[str]]:
+  """(names accepted as keywords, or None if **kwargs is taken; required keyword names)."""
+  try:
+    sig = inspect.signature(factory)
+  except (TypeError, ValueError):  # builtins without signatures: no checking possible
+    return None, []
+  names, required = [], []
+  for p in sig.parameters.values():
+    if p.kind == p.VAR_KEYWORD:
+      return None, []
+    if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY):
+      names.append(p.name)
+      if p.default is p.empty:
+        required.append(p.name)
+  return names, required
+
+
+def make(name: str, **kwargs) -> Env:
+  """Creates the environment registered as `name` with keyword arguments `kwargs`.
+
+  Raises:
+    UnknownEnvError (a ValueError): `name` is not registered; lists registered names.
+    EnvKwargError (a TypeError and ValueError): a keyword is not accepted by the
+      factory, or a required one is missing; names the bad and the valid keywords.
+  """
+  if name not in _REGISTRY:
+    raise UnknownEnvError(
+        f"unknown environment {name!r}; registered environments: {registered_names()}")
+  factory = _REGISTRY[name]
+  valid, required = _accepted_kwargs(factory)
+  if valid is not None:
+    bad = sorted(set(kwargs) - set(valid))
+    if bad:
+      raise EnvKwargError(
+          f"environment {name!r} got unexpected keyword argument(s) {bad}; "
+          f"valid keyword arguments: {valid}")
+    missing = [k for k in required if k not in kwargs]
+    if missing:
+      raise EnvKwargError(
+          f"environment {name!r} is missing required keyword argument(s) {missing}; "
+          f"valid keyword arguments: {valid}")
+  return factory(**kwargs)
