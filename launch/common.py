@@ -12,7 +12,7 @@ import os
 import sys
 from typing import Callable
 
-from absl import app, flags
+from absl import app, flags, logging
 from ml_collections import config_flags
 
 import experiments
@@ -37,11 +37,19 @@ def check_argv(argv: list[str]) -> None:
     sys.exit(f"error: {error}")
 
 
+class _QuietLibraries(logging.logging.Filter):
+  """Drops INFO records from orbax (dozens of lines per checkpoint); warnings still pass."""
+
+  def filter(self, record):
+    return record.levelno >= logging.logging.WARNING or "/orbax/" not in record.pathname
+
+
 def run_stage(stage: Callable[[object, str], object]) -> None:
   """Runs `stage(config, workdir)` as an absl program."""
   check_argv(sys.argv[1:])
 
   def main(argv):
+    logging.get_absl_handler().addFilter(_QuietLibraries())
     if len(argv) > 1:
       raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     if not _WORKDIR.value:

@@ -54,14 +54,16 @@ def _scalar_entries(state: State) -> dict:
   return out
 
 
-@functools.partial(jax.jit, static_argnames=("env", "policy_fn", "num_envs", "num_steps"))
-def _rollout(env, policy_fn, key, num_envs, num_steps):
+@functools.partial(jax.jit, static_argnames=("env", "policy_fn", "num_envs", "num_steps",
+                                             "with_params"))
+def _rollout(env, policy_fn, key, policy_params, num_envs, num_steps, with_params):
   key_reset, key_act = jax.random.split(key)
   state0 = jax.vmap(env.reset)(jax.random.split(key_reset, num_envs))
 
   def one_step(state, key):  # unbatched
     ended = state.done > 0  # set by the previous step: frozen from here on
-    action = policy_fn(state.obs, key)
+    action = (policy_fn(policy_params, state.obs, key) if with_params
+              else policy_fn(state.obs, key))
     nstate = env.step(state, action)
     nstate = jax.tree.map(lambda a, b: jnp.where(ended, a, b), state, nstate)
     valid = 1.0 - ended.astype(jnp.float32)
@@ -87,20 +89,22 @@ def _rollout(env, policy_fn, key, num_envs, num_steps):
       info=jax.tree.map(tm, out["info"]))
 
 
-def rollout(env: Env, policy_fn: PolicyFn, key: jax.Array, num_envs: int, num_steps: int
-            ) -> Trajectory:
+def rollout(env: Env, policy_fn: PolicyFn, key: jax.Array, num_envs: int, num_steps: int,
+            policy_params=None) -> Trajectory:
   """Runs one episode in each of `num_envs` envs for up to `num_steps` steps (jitted scan).
 
   Args:
     env: an unbatched env, NOT auto-resetting (e.g. `make("point_reach")`, possibly in an
       `EpisodeWrapper`); after its first `done` an env's state is frozen and the rest of
       its row is padding.
-    policy_fn: `(obs [obs_dim], key) -> action [act_dim]` for one env (vmapped inside);
-      must be hashable (a module-level function or a `functools.partial` of one; a new
-      lambda per call recompiles).
+    policy_fn: `(obs [obs_dim], key) -> action [act_dim]` for one env (vmapped inside), or
+      `(params, obs, key) -> action` when `policy_params` is given; must be hashable (a
+      module-level function or a `functools.partial` of one; a new lambda per call recompiles).
     key: PRNG key (reset keys and per-step policy keys are split from it).
     num_envs: N, number of envs / episodes.
     num_steps: T, maximum episode length.
+    policy_params: optional pytree (e.g. network parameters) passed to `policy_fn` as a traced
+      argument, so new parameters reuse the compiled rollout.
   Returns:
     Trajectory with leading dims [N, T] (observation [N, T+1, obs_dim]).
   """
@@ -112,7 +116,8 @@ def rollout(env: Env, policy_fn: PolicyFn, key: jax.Array, num_envs: int, num_st
       raise ValueError(
           f"rollout needs an unbatched, non-auto-resetting env; {env!r} contains {type(e).__name__}")
     e = getattr(e, "__dict__", {}).get("env")
-  return _rollout(env, policy_fn, key, int(num_envs), int(num_steps))
+  return _rollout(env, policy_fn, key, policy_params, int(num_envs), int(num_steps),
+                  with_params=policy_params is not None)
 
 
 def episode_lengths(traj: Trajectory) -> jax.Array:

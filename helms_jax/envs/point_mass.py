@@ -14,6 +14,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
+from helms_jax.envs import experts
 from helms_jax.envs.base import Env, ObservationGroups, State
 from helms_jax.envs.registry import register
 
@@ -160,3 +161,4 @@ def point_reach_expert(
 
 
 register("point_reach", PointReach)
+experts.register("point_reach", point_reach_expert)

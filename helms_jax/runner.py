@@ -1,0 +1,250 @@
+"""The pipeline's stages as library functions: `generate_data`, `train`, `evaluate`, `report`.
+
+Each stage takes `(config, workdir)` and is what the absl entry points (`helms-data`,
+`helms-train`, `helms-eval`, `helms-report`, `helms-pipeline`) call; importing code can call them
+directly. A stage is a composition of the library's parts (envs, data, agents, training,
+analysis), never a copy of one.
+
+Workdir layout:
+  config.json            the config of the latest launch (checked against the previous one)
+  data/                  the generated dataset (unless config.data.dir points elsewhere)
+  checkpoints/<step>/    orbax checkpoints of the full loop state (exact resume)
+  metrics.jsonl          one JSON row per logged step
+  tensorboard/           TensorBoard event files
+  eval.json              evaluation of the latest checkpoint
+  report/                index.html, PNG plots, metrics.json
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+from absl import logging
+
+from helms_jax import agents, configs, data as data_lib, envs
+from helms_jax.envs import experts
+from helms_jax.training import devices
+from helms_jax.training.checkpoint import Checkpointer
+from helms_jax.training.offline_loop import LoopConfig, init_loop_state, train_offline
+
+# Keys whose change between launches into one workdir is harmless (extending or re-evaluating a
+# run); any other difference means the workdir belongs to another experiment.
+MUTABLE_KEYS = ("eval.", "report.", "train.num_steps", "train.log_every", "train.checkpoint_every",
+                "train.tensorboard", "compilation_cache_dir", "data.dir")
+
+
+def prepare_workdir(config: ml_collections.ConfigDict, workdir: str) -> None:
+  """Creates `workdir`, enables the compilation cache, writes (or checks) `config.json`."""
+  os.makedirs(workdir, exist_ok=True)
+  cache = config.get("compilation_cache_dir", "")
+  if cache != "none":
+    devices.enable_compilation_cache(cache or devices.default_cache_dir(workdir))
+  path = os.path.join(workdir, "config.json")
+  new = configs.to_dict(config)
+  if os.path.exists(path):
+    with open(path) as f:
+      old = json.load(f)
+    changed = configs.diff(old, new)
+    fixed = [k for k in changed if not k.startswith(MUTABLE_KEYS)]
+    if fixed:
+      raise configs.ConfigError(
+          f"{workdir} holds a run with a different config (changed: {', '.join(fixed)}); "
+          f"resuming it would mix experiments. Use a new --workdir or the original config.")
+    if changed:
+      logging.info("Config changes since the last launch in %s: %s", workdir, ", ".join(changed))
+  if jax.process_index() == 0:
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+      json.dump(new, f, indent=2, sort_keys=True)
+    os.replace(tmp, path)
+
+
+def dataset_dir(config: ml_collections.ConfigDict, workdir: str) -> str:
+  return config.data.dir or os.path.join(workdir, "data")
+
+
+def make_env(config: ml_collections.ConfigDict):
+  """The configured env with its time limit (not batched, not auto-reset)."""
+  env = envs.make(config.env.name, **config.env.kwargs.to_dict())
+  return envs.EpisodeWrapper(env, episode_length=config.env.episode_length)
+
+
+# ----------------------------------------------------------------------------------------------
+# Stage 1: data.
+
+
+def generate_data(config: ml_collections.ConfigDict, workdir: str) -> str:
+  """Rolls out the env's scripted expert and writes `config.data.num_episodes` episodes.
+
+  Resumable: the dataset writer keeps every complete shard, and episode `i` is generated from
+  `fold_in(seed, i // num_envs)`, so a generator restarted after a crash writes the same episodes
+  the uninterrupted one would have.
+
+  Returns:
+    The dataset directory.
+  """
+  prepare_workdir(config, workdir)
+  cfg = config.data
+  env = make_env(config)
+  expert = experts.get(config.env.name)
+  policy = functools.partial(expert, noise_scale=cfg.expert_noise)
+  schema = data_lib.Schema.create(
+      (env.observation_size,), (env.action_size,),
+      info={"success": ((), np.float32)}, episode={"success": ((), np.bool_)})
+  path = dataset_dir(config, workdir)
+  data_key = jax.random.fold_in(jax.random.PRNGKey(config.seed), 0xDA7A)
+  with data_lib.DatasetWriter(
+      path, schema, env_name=config.env.name, env_kwargs=config.env.kwargs.to_dict(),
+      generator=f"scripted expert {expert.__name__} (noise {cfg.expert_noise})",
+      episodes_per_shard=cfg.episodes_per_shard,
+      metadata={"episode_length": config.env.episode_length, "seed": config.seed}) as writer:
+    done = writer.num_committed_episodes
+    if done:
+      logging.info("Resuming dataset %s at episode %d", path, done)
+    for batch_index in range(done // cfg.num_envs, -(-cfg.num_episodes // cfg.num_envs)):
+      traj = jax.device_get(envs.rollout(
+          env, policy, jax.random.fold_in(data_key, batch_index), cfg.num_envs,
+          config.env.episode_length))
+      lengths = np.asarray(envs.episode_lengths(traj))
+      success = np.asarray(traj.info["success"]) * np.asarray(traj.valid)
+      batch = {
+          "observation": traj.observation, "action": traj.action, "reward": traj.reward,
+          "discount": traj.discount, "done": np.asarray(traj.done).astype(bool),
+          "info/success": success.astype(np.float32),
+          "episode/success": success.max(axis=1) > 0,
+      }
+      first = batch_index * cfg.num_envs
+      skip = max(done - first, 0)  # episodes of this batch already committed
+      keep = min(cfg.num_episodes - first, cfg.num_envs)
+      sl = slice(skip, keep)
+      writer.add_episodes({k: np.asarray(v)[sl] for k, v in batch.items()}, lengths[sl])
+      logging.info("Generated %d/%d episodes", first + keep, cfg.num_episodes)
+  manifest = data_lib.read_manifest(path)
+  logging.info("Dataset %s: %d episodes, %d steps", path, manifest.num_episodes, manifest.num_steps)
+  return path
+
+
+# ----------------------------------------------------------------------------------------------
+# Stage 2: offline learning.
+
+
+def _loop_config(config: ml_collections.ConfigDict) -> LoopConfig:
+  t = config.train
+  return LoopConfig(num_steps=t.num_steps, batch_size=t.batch_size,
+                    updates_per_call=t.updates_per_call, log_every=t.log_every,
+                    checkpoint_every=t.checkpoint_every, max_to_keep=t.max_to_keep,
+                    tensorboard=t.tensorboard)
+
+
+def make_sampler(config: ml_collections.ConfigDict, dataset: data_lib.Dataset):
+  """`(sample_fn(data, key) -> batch, data)` for the offline loop (dataset as an argument)."""
+  sampler = data_lib.WindowSampler(dataset, config.train.window, config.train.lookahead)
+  arrays, table = sampler.device_arrays()
+  kinds = {n: s.kind for n, s in dataset.schema.fields.items()}
+  sample = functools.partial(
+      data_lib.gather_window_batch, batch_size=config.train.batch_size,
+      window=config.train.window, lookahead=config.train.lookahead, kinds=kinds)
+  return (lambda d, key: sample(d[0], d[1], key)), (arrays, table)
+
+
+def train(config: ml_collections.ConfigDict, workdir: str):
+  """Trains the configured offline learner on the dataset; resumes from the latest checkpoint."""
+  prepare_workdir(config, workdir)
+  dataset = data_lib.load_dataset(dataset_dir(config, workdir))
+  learner = agents.make_learner(config.learner, dataset.schema["observation"].shape[-1],
+                                dataset.schema["action"].shape[-1])
+  sample_fn, sampler_data = make_sampler(config, dataset)
+  return train_offline(learner, sample_fn, sampler_data, workdir=workdir, seed=config.seed,
+                       loop=_loop_config(config))
+
+
+# ----------------------------------------------------------------------------------------------
+# Stage 3: evaluation.
+
+
+def restore_learner_state(config: ml_collections.ConfigDict, workdir: str, learner):
+  checkpointer = Checkpointer(os.path.join(workdir, "checkpoints"))
+  step = checkpointer.latest_step()
+  if step is None:
+    raise FileNotFoundError(f"no checkpoint in {workdir}/checkpoints: run helms-train first")
+  state = checkpointer.restore(step, init_loop_state(learner, config.seed))
+  checkpointer.close()
+  return state, step
+
+
+def _episode_stats(traj) -> dict[str, float]:
+  valid = np.asarray(traj.valid)
+  returns = (np.asarray(traj.reward) * valid).sum(axis=1)
+  success = (np.asarray(traj.info["success"]) * valid).max(axis=1) > 0
+  return {"return_mean": float(returns.mean()), "return_std": float(returns.std()),
+          "success_rate": float(success.mean()), "length_mean": float(valid.sum(axis=1).mean())}
+
+
+def _learner_action(params, obs, key, *, policy, deterministic):
+  return policy(params, obs, key, deterministic=deterministic)
+
+
+def _random_action(obs, key, *, action_size):
+  del obs
+  return jax.random.uniform(key, (action_size,), minval=-1.0, maxval=1.0)
+
+
+def evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
+  """Rolls out the trained policy, the scripted expert and a uniform random policy.
+
+  Writes `eval.json` with, for each, mean/std return, success rate and mean episode length over
+  `config.eval.num_episodes` episodes (the expert and random rows put the policy's in context).
+  """
+  prepare_workdir(config, workdir)
+  env = make_env(config)
+  learner = agents.make_learner(config.learner, env.observation_size, env.action_size)
+  state, step = restore_learner_state(config, workdir, learner)
+  key = jax.random.fold_in(jax.random.PRNGKey(config.seed), 0xE7A1)
+  n, horizon = config.eval.num_episodes, config.env.episode_length
+  policy = functools.partial(_learner_action, policy=learner.policy,
+                             deterministic=config.eval.deterministic)
+  results = {
+      "policy": _episode_stats(envs.rollout(env, policy, key, n, horizon,
+                                            policy_params=state.learner.params)),
+      "expert": _episode_stats(envs.rollout(
+          env, functools.partial(experts.get(config.env.name), noise_scale=config.data.expert_noise),
+          key, n, horizon)),
+      "random": _episode_stats(envs.rollout(
+          env, functools.partial(_random_action, action_size=env.action_size), key, n, horizon)),
+  }
+  out = {"checkpoint_step": step, "num_episodes": n, "env": config.env.name, **results}
+  if jax.process_index() == 0:
+    tmp = os.path.join(workdir, "eval.json.tmp")
+    with open(tmp, "w") as f:
+      json.dump(out, f, indent=2)
+    os.replace(tmp, os.path.join(workdir, "eval.json"))
+  logging.info("Evaluation at step %d: %s", step, json.dumps(results))
+  return out
+
+
+# ----------------------------------------------------------------------------------------------
+# Stage 4: report, and the whole pipeline.
+
+
+def report(config: ml_collections.ConfigDict, workdir: str) -> str:
+  """Writes `<workdir>/report/` (index.html, PNG plots, metrics.json); returns its path."""
+  from helms_jax.analysis import report as report_lib  # matplotlib only when reporting
+  prepare_workdir(config, workdir)
+  return report_lib.write_run_report(workdir, title=f"{config.experiment} ({config.variant})")
+
+
+def run_pipeline(config: ml_collections.ConfigDict, workdir: str) -> str:
+  """generate data → learn offline → evaluate → report. Each stage resumes if interrupted."""
+  generate_data(config, workdir)
+  train(config, workdir)
+  evaluate(config, workdir)
+  path = report(config, workdir)
+  logging.info("Report: %s", os.path.join(path, "index.html"))
+  return path
