@@ -11,6 +11,7 @@ from helms_jax.envs.wrappers import (
     VmapWrapper, wrap_for_training)
 from helms_jax.envs.acting import Trajectory, episode_lengths, rollout
 from helms_jax.envs import point_mass  # registers "point_reach"
+from helms_jax.envs import manipulation  # registers "stacking"
 from helms_jax.envs.point_mass import PointReach, point_reach_expert
 
 __all__ = [
