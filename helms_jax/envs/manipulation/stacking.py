@@ -198,9 +198,18 @@ class Stacking(Env):
   def reset(self, rng: jax.Array) -> State:
     rng, task_key = jax.random.split(rng)
     task_index = jax.random.randint(task_key, (), 0, len(self.episode_tasks))
-    qpos = self.initial_qpos(rng)
+    return self.state_from_qpos(self.initial_qpos(rng), task_index=task_index)
+
+  def state_from_qpos(self, qpos: jax.Array, finger_target: jax.Array | float = 0.0,
+                      task_index: jax.Array | int = 0) -> State:
+    """A state at rest in configuration `qpos [nq]` (arm targets at the arm's position).
+
+    `reset` uses it; tests and analyses use it to place objects by hand.
+    """
+    qpos = jnp.asarray(qpos, jnp.float32)
+    task_index = jnp.asarray(task_index, jnp.int32)
     data = mjx.make_data(self.mjx_model).replace(qpos=qpos)
-    ctrl = jnp.concatenate([qpos[self._arm_qpos], jnp.zeros(2)])
+    ctrl = jnp.concatenate([qpos[self._arm_qpos], jnp.full((2,), finger_target, jnp.float32)])
     data = mjx.forward(self.mjx_model, data.replace(ctrl=ctrl))
     summary = self.summary(data)
     reward, success = self._reward(summary, task_index)
@@ -210,8 +219,8 @@ class Stacking(Env):
       info["image"] = self._camera.render(self.mjx_model, data)
     zero = jnp.zeros(())
     return State(pipeline_state=data, obs=self._observation(data, summary, task_index),
-                 reward=zero,
-                 done=zero, metrics={"success": success, "stage_reward": reward}, info=info)
+                 reward=zero, done=zero, metrics={"success": success, "stage_reward": reward},
+                 info=info)
 
   def step(self, state: State, action: jax.Array) -> State:
     data = state.pipeline_state

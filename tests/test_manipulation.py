@@ -1,0 +1,217 @@
+"""The MJX stacking env: goal tests and rewards on hand-placed configurations, grasp sensor,
+physical stability of a stack, determinism, and errors for bad names.
+
+Reward tests use `tasks` directly on hand-built scene summaries (the formulas are independent
+of physics); physics tests place objects by hand with `Stacking.state_from_qpos` and step the
+real env (one compiled step function shared by the module).
+"""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from helms_jax import envs
+from helms_jax.envs.manipulation import scene, tasks
+from helms_jax.envs.manipulation.stacking import Stacking
+
+RED, GREEN, BLUE = 0, 1, 2
+
+
+def _constants(object_set=4):
+  shapes = scene.object_set(object_set)
+  return tasks.ShapeConstants(
+      bottom=np.array([s.bottom for s in shapes], np.float32),
+      top=np.array([s.top for s in shapes], np.float32),
+      half_width=np.array([s.half_extents[0] for s in shapes], np.float32))
+
+
+def _summary(object_pos, grip=(0.3, 0.3, 0.3), grasped=(0, 0, 0)):
+  return tasks.SceneSummary(grip_pos=jnp.array(grip, jnp.float32),
+                            object_pos=jnp.array(object_pos, jnp.float32),
+                            grasped=jnp.array(grasped, jnp.float32))
+
+
+def _rewards(task, summary, c):
+  return {mode: tuple(float(x) for x in tasks.task_reward(task, mode, summary, c))
+          for mode in tasks.REWARDS}
+
+
+C4 = _constants(4)
+H = 0.025  # set 4 cube half-size
+
+
+def test_red_on_blue_stacked():
+  stacked = [[0.05, 0.0, 3 * H], [-0.1, 0.1, H], [0.05, 0.0, H]]  # red on blue, green aside
+  r = _rewards("red_on_blue", _summary(stacked), C4)
+  assert r["sparse"] == (1.0, 1.0)
+  assert r["staged"] == (1.0, 1.0)
+  assert r["dense"][0] == pytest.approx(1.0) and r["dense"][1] == 1.0
+  # The same scene is not blue on red, nor green on blue.
+  assert _rewards("blue_on_red", _summary(stacked), C4)["sparse"] == (0.0, 0.0)
+  assert _rewards("green_on_blue", _summary(stacked), C4)["sparse"] == (0.0, 0.0)
+
+
+@pytest.mark.parametrize("offset,expected", [
+    ((0.0, 0.0, 0.0), 1.0),
+    ((0.02, 0.0, 0.0), 1.0),  # within the 2.5 cm horizontal tolerance
+    ((0.03, 0.0, 0.0), 0.0),  # outside it: hanging off the edge
+    ((0.0, 0.0, 0.012), 1.0),  # within the 1.5 cm vertical tolerance
+    ((0.0, 0.0, 0.02), 0.0),  # floating above
+    ((0.0, 0.0, -2 * H), 0.0),  # side by side on the table, not stacked
+])
+def test_goal_tolerances(offset, expected):
+  pos = np.array([[0.0, 0.0, 3 * H], [0.1, 0.1, H], [0.0, 0.0, H]]) + np.array([offset, [0] * 3,
+                                                                                 [0] * 3])
+  assert _rewards("red_on_blue", _summary(pos), C4)["sparse"][1] == expected
+
+
+def test_stack_held_by_gripper_is_not_success():
+  stacked = [[0.0, 0.0, 3 * H], [0.1, 0.1, H], [0.0, 0.0, H]]
+  r = _rewards("red_on_blue", _summary(stacked, grip=(0, 0, 3 * H), grasped=(1, 0, 0)), C4)
+  assert r["sparse"] == (0.0, 0.0)
+  assert r["staged"][0] < 1.0
+
+
+def test_staged_stages():
+  apart = [[0.1, 0.0, H], [-0.1, 0.1, H], [-0.1, -0.1, H]]
+  c = C4
+  # Nothing done: gripper far away.
+  assert _rewards("red_on_blue", _summary(apart), c)["staged"][0] == 0.0
+  # Reached: grip point at red.
+  assert _rewards("red_on_blue", _summary(apart, grip=(0.1, 0.0, H)), c)["staged"][0] == 0.25
+  # Grasped but still on the table.
+  assert _rewards("red_on_blue", _summary(apart, grip=(0.1, 0.0, H), grasped=(1, 0, 0)),
+                  c)["staged"][0] == 0.5
+  # Grasped and lifted 5 cm.
+  lifted = [[0.1, 0.0, H + 0.05], [-0.1, 0.1, H], [-0.1, -0.1, H]]
+  r = _rewards("red_on_blue", _summary(lifted, grip=(0.1, 0.0, H + 0.05), grasped=(1, 0, 0)), c)
+  assert r["staged"][0] == 0.75 and r["sparse"][0] == 0.0
+  # Lifting the wrong object earns nothing for red_on_blue.
+  wrong = [[0.1, 0.0, H], [-0.1, 0.1, H + 0.05], [-0.1, -0.1, H]]
+  assert _rewards("red_on_blue", _summary(wrong, grip=(-0.1, 0.1, H + 0.05), grasped=(0, 1, 0)),
+                  c)["staged"][0] == 0.0
+
+
+def test_dense_reward_is_shaped_and_ordered():
+  apart = [[0.1, 0.0, H], [-0.1, 0.1, H], [-0.1, -0.1, H]]
+  far = _rewards("red_on_blue", _summary(apart, grip=(-0.2, -0.2, 0.3)), C4)["dense"][0]
+  near = _rewards("red_on_blue", _summary(apart, grip=(0.1, 0.0, H + 0.05)), C4)["dense"][0]
+  reached = _rewards("red_on_blue", _summary(apart, grip=(0.1, 0.0, H)), C4)["dense"][0]
+  lifted = [[0.1, 0.0, H + 0.05], [-0.1, 0.1, H], [-0.1, -0.1, H]]
+  carried = _rewards("red_on_blue", _summary(lifted, grip=(0.1, 0.0, H + 0.05),
+                                             grasped=(1, 0, 0)), C4)["dense"][0]
+  above = [[-0.1, -0.1, 3 * H + 0.04], [-0.1, 0.1, H], [-0.1, -0.1, H]]
+  over_target = _rewards("red_on_blue", _summary(above, grip=(-0.1, -0.1, 3 * H + 0.04),
+                                                 grasped=(1, 0, 0)), C4)["dense"][0]
+  assert 0.0 < far < near < reached < carried < over_target < 1.0
+
+
+def test_pyramid():
+  c = C4
+  red, green = [0.0, 0.0, H], [2 * H, 0.0, H]
+  blue_on_top = [H, 0.0, 3 * H]
+  r = _rewards("pyramid", _summary([red, green, blue_on_top]), c)
+  assert r["sparse"] == (1.0, 1.0) and r["staged"] == (1.0, 1.0)
+  # Red and green apart (4 cm gap): the base fails, so does the pyramid.
+  r = _rewards("pyramid", _summary([[0.0, 0, H], [2 * H + 0.04, 0, H], [0.3, 0.3, H]]), c)
+  assert r["sparse"][1] == 0.0
+  # Base done, blue still on the table: half the staged reward.
+  r = _rewards("pyramid", _summary([red, green, [0.2, 0.2, H]]), c)
+  assert r["sparse"][1] == 0.0 and r["staged"][0] == 0.5
+  # Blue on red only (off the midpoint): not a pyramid.
+  r = _rewards("pyramid", _summary([red, green, [0.0, 0.0, 3 * H]]), c)
+  assert r["sparse"][1] == 0.0
+
+
+def test_object_set_geometry():
+  for index in scene.OBJECT_SETS:
+    shapes = scene.object_set(index)
+    assert len(shapes) == 3
+    for shape in shapes:
+      assert shape.vertices.shape[0] <= 64  # small hulls for MJX
+      assert 0.01 < shape.bottom < 0.05 and shape.top > 0.005
+      # Fits between the open fingers (grasped along the object's y axis).
+      assert shape.half_extents[1] < scene.FINGER_OPEN_HALF - scene.FINGERTIP_RADIUS
+
+
+def test_bad_names_list_valid_ones():
+  with pytest.raises(ValueError, match="valid tasks: red_on_green, red_on_blue"):
+    envs.make("stacking", task="red_on_pink")
+  with pytest.raises(ValueError, match="valid object sets: 1, 2, 3, 4, 5"):
+    envs.make("stacking", object_set=6)
+  with pytest.raises(ValueError, match="valid rewards: dense, staged, sparse"):
+    envs.make("stacking", reward="shaped")
+
+
+# ------------------------------------------------------------------------------------------------
+# Physics: one env, one compiled step and one compiled placement, shared.
+
+
+@pytest.fixture(scope="module")
+def sim():
+  env = Stacking(task="red_on_blue", object_set=4, reward="staged")
+  place = jax.jit(env.state_from_qpos)
+
+  @jax.jit
+  def run(state, action):  # 10 env steps holding `action`
+    return jax.lax.scan(lambda s, _: (env.step(s, action), s.reward), state, None, length=10)
+
+  return env, place, run
+
+
+def _qpos(env, arm, objects):
+  """qpos with arm (x, y, z, yaw), fingers open, objects as [(x, y, z)] upright."""
+  q = np.array(env.mj_model.qpos0, np.float32)
+  q[env._arm_qpos] = arm
+  q[env._finger_qpos] = 0.0
+  for i, p in enumerate(objects):
+    q[env._obj_qpos[i]:env._obj_qpos[i] + 7] = [*p, 1, 0, 0, 0]
+  return q
+
+
+def test_stack_is_physically_stable_and_rewarded(sim):
+  env, place, run = sim
+  q = _qpos(env, [-0.2, -0.2, 0.3, 0.0], [[0.05, 0.0, 3 * H], [-0.1, 0.1, H], [0.05, 0.0, H]])
+  state = place(q)
+  assert float(state.info["success"]) == 1.0
+  state, rewards = run(state, jnp.array([0.0, 0.0, 0.0, 0.0, -1.0]))
+  state, rewards = run(state, jnp.array([0.0, 0.0, 0.0, 0.0, -1.0]))
+  pos = np.asarray(env.summary(state.pipeline_state).object_pos)
+  np.testing.assert_allclose(pos[RED], [0.05, 0.0, 3 * H], atol=3e-3)  # the stack stays put
+  assert float(state.info["success"]) == 1.0 and np.all(np.asarray(rewards) == 1.0)
+
+
+def test_grasp_sensor_and_lift(sim):
+  env, place, run = sim
+  # Fingers open around red (grip point at red's centre), yaw 0: fingers close along y.
+  red = [0.1, 0.0, H]
+  q = _qpos(env, [red[0], red[1], red[2] + scene.FINGER_LENGTH, 0.0],
+            [red, [-0.1, 0.1, H], [-0.1, -0.1, H]])
+  state = place(q)
+  assert np.all(np.asarray(state.info["grasped"]) == 0)  # open fingers do not grasp
+  state, _ = run(state, jnp.array([0.0, 0.0, 0.0, 0.0, 1.0]))  # close
+  np.testing.assert_array_equal(np.asarray(state.info["grasped"]), [1.0, 0.0, 0.0])
+  assert float(state.obs[11]) == 1.0  # the proprio grasp sensor
+  state, rewards = run(state, jnp.array([0.0, 0.0, 1.0, 0.0, 1.0]))  # lift while closed
+  z = float(env.summary(state.pipeline_state).object_pos[RED, 2])
+  assert z > H + 0.04, z  # red came up with the gripper
+  assert float(state.info["grasped"][RED]) == 1.0 and float(rewards[-1]) == 0.75
+  state, _ = run(state, jnp.array([0.0, 0.0, 0.0, 0.0, -1.0]))  # open: it drops
+  assert float(state.info["grasped"][RED]) == 0.0
+
+
+def test_reset_is_deterministic_and_varied(sim):
+  env, _, run = sim
+  reset = jax.jit(env.reset)
+  a, b, c = reset(jax.random.PRNGKey(0)), reset(jax.random.PRNGKey(0)), reset(jax.random.PRNGKey(1))
+  np.testing.assert_array_equal(np.asarray(a.obs), np.asarray(b.obs))
+  assert not np.allclose(np.asarray(a.obs), np.asarray(c.obs))
+  action = jnp.array([0.3, -0.2, -0.5, 0.1, 0.5])
+  (a2, ra), (b2, rb) = run(a, action), run(b, action)
+  np.testing.assert_array_equal(np.asarray(a2.obs), np.asarray(b2.obs))
+  np.testing.assert_array_equal(np.asarray(ra), np.asarray(rb))
+  pos = np.asarray(env.summary(a.pipeline_state).object_pos)
+  gaps = [np.linalg.norm(pos[i, :2] - pos[j, :2]) for i in range(3) for j in range(i + 1, 3)]
+  assert min(gaps) > 0.06  # objects placed apart
+  assert a.obs.shape == (env.observation_size,) and np.all(np.isfinite(np.asarray(a.obs)))
