@@ -14,7 +14,8 @@ from helms_jax.envs.wrappers import AutoResetWrapper, VmapWrapper
 
 __all__ = ["Trajectory", "rollout", "episode_lengths"]
 
-PolicyFn = Callable[[jax.Array, jax.Array], jax.Array]
+# (obs, key) -> action; or (obs, key, pstate) -> (action, pstate) with a `policy_init`.
+PolicyFn = Callable[..., jax.Array]
 
 
 @struct.dataclass
@@ -55,17 +56,29 @@ def _scalar_entries(state: State) -> dict:
 
 
 @functools.partial(jax.jit, static_argnames=("env", "policy_fn", "num_envs", "num_steps",
-                                             "with_params"))
-def _rollout(env, policy_fn, key, policy_params, num_envs, num_steps, with_params):
+                                             "with_params", "policy_init"))
+def _rollout(env, policy_fn, key, policy_params, num_envs, num_steps, with_params, policy_init):
   key_reset, key_act = jax.random.split(key)
   state0 = jax.vmap(env.reset)(jax.random.split(key_reset, num_envs))
+  stateful = policy_init is not None
+  if stateful:
+    # Its own stream, so adding policy state does not change the reset or per-step keys.
+    key_init = jax.random.fold_in(key, 0x9017)
+    pstate0 = jax.vmap(policy_init)(jax.random.split(key_init, num_envs))
+  else:
+    pstate0 = ()
 
-  def one_step(state, key):  # unbatched
+  def one_step(carry, key):  # unbatched
+    state, pstate = carry
     ended = state.done > 0  # set by the previous step: frozen from here on
-    action = (policy_fn(policy_params, state.obs, key) if with_params
-              else policy_fn(state.obs, key))
+    args = (policy_params,) if with_params else ()
+    if stateful:
+      action, npstate = policy_fn(*args, state.obs, key, pstate)
+    else:
+      action, npstate = policy_fn(*args, state.obs, key), pstate
     nstate = env.step(state, action)
-    nstate = jax.tree.map(lambda a, b: jnp.where(ended, a, b), state, nstate)
+    nstate, npstate = jax.tree.map(lambda a, b: jnp.where(ended, a, b), (state, pstate),
+                                   (nstate, npstate))
     valid = 1.0 - ended.astype(jnp.float32)
     done = jnp.where(ended, 1.0, (nstate.done > 0).astype(jnp.float32))
     truncation = nstate.info.get("truncation", jnp.zeros(()))
@@ -74,13 +87,13 @@ def _rollout(env, policy_fn, key, policy_params, num_envs, num_steps, with_param
         obs=state.obs, action=action * valid, reward=nstate.reward * valid,
         discount=discount, done=done, valid=valid,
         info=jax.tree.map(lambda x: x * valid.astype(x.dtype), _scalar_entries(nstate)))
-    return nstate, out
+    return (nstate, npstate), out
 
-  def scan_body(state, key):
-    nstate, out = jax.vmap(one_step)(state, jax.random.split(key, num_envs))
-    return nstate, out
+  def scan_body(carry, key):
+    return jax.vmap(one_step)(carry, jax.random.split(key, num_envs))
 
-  final, out = jax.lax.scan(scan_body, state0, jax.random.split(key_act, num_steps))
+  (final, _), out = jax.lax.scan(scan_body, (state0, pstate0),
+                                 jax.random.split(key_act, num_steps))
   tm = lambda x: jnp.swapaxes(x, 0, 1)  # [T, N, ...] -> [N, T, ...]
   obs = jnp.concatenate([tm(out["obs"]), final.obs[:, None]], axis=1)
   return Trajectory(
@@ -90,7 +103,7 @@ def _rollout(env, policy_fn, key, policy_params, num_envs, num_steps, with_param
 
 
 def rollout(env: Env, policy_fn: PolicyFn, key: jax.Array, num_envs: int, num_steps: int,
-            policy_params=None) -> Trajectory:
+            policy_params=None, policy_init: Callable | None = None) -> Trajectory:
   """Runs one episode in each of `num_envs` envs for up to `num_steps` steps (jitted scan).
 
   Args:
@@ -105,6 +118,12 @@ def rollout(env: Env, policy_fn: PolicyFn, key: jax.Array, num_envs: int, num_st
     num_steps: T, maximum episode length.
     policy_params: optional pytree (e.g. network parameters) passed to `policy_fn` as a traced
       argument, so new parameters reuse the compiled rollout.
+    policy_init: optional `(key) -> pstate` for a policy with memory (e.g. a scripted expert's
+      phase and per-episode random sub-goals). Then `policy_fn` is
+      `(obs, key, pstate) -> (action, pstate)` (or `(params, obs, key, pstate)` with
+      `policy_params`); `pstate` is any pytree, created once per env at the start of its
+      episode and frozen with the env after its `done`. Must be hashable like `policy_fn`.
+      Reset and per-step policy keys do not depend on whether `policy_init` is given.
   Returns:
     Trajectory with leading dims [N, T] (observation [N, T+1, obs_dim]).
   """
@@ -116,8 +135,10 @@ def rollout(env: Env, policy_fn: PolicyFn, key: jax.Array, num_envs: int, num_st
       raise ValueError(
           f"rollout needs an unbatched, non-auto-resetting env; {env!r} contains {type(e).__name__}")
     e = getattr(e, "__dict__", {}).get("env")
+  if policy_init is not None and not callable(policy_init):
+    raise TypeError(f"policy_init must be a callable (key) -> policy state, got {policy_init!r}")
   return _rollout(env, policy_fn, key, policy_params, int(num_envs), int(num_steps),
-                  with_params=policy_params is not None)
+                  with_params=policy_params is not None, policy_init=policy_init)
 
 
 def episode_lengths(traj: Trajectory) -> jax.Array:
