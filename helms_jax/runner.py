@@ -70,9 +70,12 @@ def dataset_dir(config: ml_collections.ConfigDict, workdir: str) -> str:
   return config.data.dir or os.path.join(workdir, "data")
 
 
-def make_env(config: ml_collections.ConfigDict):
-  """The configured env with its time limit (not batched, not auto-reset)."""
-  env = envs.make(config.env.name, **config.env.kwargs.to_dict())
+def make_env(config: ml_collections.ConfigDict, **kwarg_overrides):
+  """The configured env with its time limit (not batched, not auto-reset).
+
+  `kwarg_overrides` replace entries of `config.env.kwargs` (e.g. `object_set` per data group).
+  """
+  env = envs.make(config.env.name, **{**config.env.kwargs.to_dict(), **kwarg_overrides})
   return envs.EpisodeWrapper(env, episode_length=config.env.episode_length)
 
 
@@ -80,52 +83,104 @@ def make_env(config: ml_collections.ConfigDict):
 # Stage 1: data.
 
 
+def data_groups(config: ml_collections.ConfigDict) -> list[tuple[dict, int]]:
+  """The dataset's groups in episode order: `[(env kwarg overrides, num_episodes)]`.
+
+  One group unless `config.data.object_sets` lists object sets: then one group per set (the
+  object set changes the MJX model, so each is its own env and compiled rollout), with
+  `num_episodes` split as evenly as possible (earlier sets get the remainder).
+  """
+  cfg = config.data
+  sets = tuple(cfg.get("object_sets", ()) or ())
+  if not sets:
+    return [({}, cfg.num_episodes)]
+  if len(set(sets)) != len(sets):
+    raise configs.ConfigError(f"data.object_sets has duplicates: {sets}")
+  if cfg.num_episodes < len(sets):
+    raise configs.ConfigError(f"data.num_episodes={cfg.num_episodes} is fewer than the "
+                              f"{len(sets)} object sets of data.object_sets")
+  per, extra = divmod(cfg.num_episodes, len(sets))
+  return [({"object_set": int(s)}, per + (i < extra)) for i, s in enumerate(sets)]
+
+
+def _episode_fields(traj, lengths: np.ndarray, overrides: dict) -> dict[str, np.ndarray]:
+  """Per-episode labels of a rollout batch: success, and task_id/object_set where known."""
+  valid = np.asarray(traj.valid)
+  success = np.asarray(traj.info["success"]) * valid
+  out = {"info/success": success.astype(np.float32),
+         "episode/success": success.max(axis=1) > 0}
+  if "task_id" in traj.info:  # constant over an episode; step 0 is always valid
+    out["episode/task_id"] = np.asarray(traj.info["task_id"])[:, 0].astype(np.int32)
+  if "object_set" in overrides:
+    out["episode/object_set"] = np.full(lengths.shape, overrides["object_set"], np.int32)
+  return out
+
+
 def generate_data(config: ml_collections.ConfigDict, workdir: str) -> str:
   """Rolls out the env's scripted expert and writes `config.data.num_episodes` episodes.
 
-  Resumable: the dataset writer keeps every complete shard, and episode `i` is generated from
-  `fold_in(seed, i // num_envs)`, so a generator restarted after a crash writes the same episodes
-  the uninterrupted one would have.
+  Episodes carry `episode/success`, `episode/task_id` (index into the env's task list, for envs
+  reporting `info['task_id']`, e.g. stacking) and, with `config.data.object_sets`,
+  `episode/object_set` (episodes are generated set by set, see `data_groups`).
+
+  Resumable: the dataset writer keeps every complete shard, and the episodes of the b-th rollout
+  batch (counted over all groups) come from `fold_in(seed, b)`, so a generator restarted after a
+  crash writes the same episodes the uninterrupted one would have.
 
   Returns:
     The dataset directory.
   """
   prepare_workdir(config, workdir)
   cfg = config.data
-  env = make_env(config)
-  expert = experts.get(config.env.name)
-  policy = functools.partial(expert, noise_scale=cfg.expert_noise)
+  groups = data_groups(config)
+  env = make_env(config, **groups[0][0])
+  expert = experts.expert_for(config.env.name, env, noise_scale=cfg.expert_noise)
+  episode_fields = {"success": ((), np.bool_)}
+  if "task_id" in jax.eval_shape(env.reset, jax.random.PRNGKey(0)).info:
+    episode_fields["task_id"] = ((), np.int32)
+  if "object_set" in groups[0][0]:
+    episode_fields["object_set"] = ((), np.int32)
   schema = data_lib.Schema.create(
       (env.observation_size,), (env.action_size,),
-      info={"success": ((), np.float32)}, episode={"success": ((), np.bool_)})
+      info={"success": ((), np.float32)}, episode=episode_fields)
   path = dataset_dir(config, workdir)
   data_key = jax.random.fold_in(jax.random.PRNGKey(config.seed), 0xDA7A)
+  metadata = {"episode_length": config.env.episode_length, "seed": config.seed}
+  if len(groups) > 1:
+    metadata["groups"] = [{"env_kwargs": o, "num_episodes": n} for o, n in groups]
   with data_lib.DatasetWriter(
       path, schema, env_name=config.env.name, env_kwargs=config.env.kwargs.to_dict(),
-      generator=f"scripted expert {expert.__name__} (noise {cfg.expert_noise})",
-      episodes_per_shard=cfg.episodes_per_shard,
-      metadata={"episode_length": config.env.episode_length, "seed": config.seed}) as writer:
+      generator=f"scripted expert {expert.name} (noise {cfg.expert_noise})",
+      episodes_per_shard=cfg.episodes_per_shard, metadata=metadata) as writer:
     done = writer.num_committed_episodes
     if done:
       logging.info("Resuming dataset %s at episode %d", path, done)
-    for batch_index in range(done // cfg.num_envs, -(-cfg.num_episodes // cfg.num_envs)):
-      traj = jax.device_get(envs.rollout(
-          env, policy, jax.random.fold_in(data_key, batch_index), cfg.num_envs,
-          config.env.episode_length))
-      lengths = np.asarray(envs.episode_lengths(traj))
-      success = np.asarray(traj.info["success"]) * np.asarray(traj.valid)
-      batch = {
-          "observation": traj.observation, "action": traj.action, "reward": traj.reward,
-          "discount": traj.discount, "done": np.asarray(traj.done).astype(bool),
-          "info/success": success.astype(np.float32),
-          "episode/success": success.max(axis=1) > 0,
-      }
-      first = batch_index * cfg.num_envs
-      skip = max(done - first, 0)  # episodes of this batch already committed
-      keep = min(cfg.num_episodes - first, cfg.num_envs)
-      sl = slice(skip, keep)
-      writer.add_episodes({k: np.asarray(v)[sl] for k, v in batch.items()}, lengths[sl])
-      logging.info("Generated %d/%d episodes", first + keep, cfg.num_episodes)
+    group_start, batch_offset = 0, 0  # first episode / first rollout batch of the group
+    for overrides, group_episodes in groups:
+      num_batches = -(-group_episodes // cfg.num_envs)
+      if done < group_start + group_episodes:
+        if overrides != groups[0][0]:
+          env = make_env(config, **overrides)
+          expert = experts.expert_for(config.env.name, env, noise_scale=cfg.expert_noise)
+        for b in range(max(done - group_start, 0) // cfg.num_envs, num_batches):
+          traj = jax.device_get(envs.rollout(
+              env, expert.policy, jax.random.fold_in(data_key, batch_offset + b), cfg.num_envs,
+              config.env.episode_length, policy_init=expert.init))
+          lengths = np.asarray(envs.episode_lengths(traj))
+          batch = {
+              "observation": traj.observation, "action": traj.action, "reward": traj.reward,
+              "discount": traj.discount, "done": np.asarray(traj.done).astype(bool),
+              **_episode_fields(traj, lengths, overrides),
+          }
+          first = group_start + b * cfg.num_envs
+          skip = max(done - first, 0)  # episodes of this batch already committed
+          keep = min(group_start + group_episodes - first, cfg.num_envs)
+          sl = slice(skip, keep)
+          writer.add_episodes({k: np.asarray(v)[sl] for k, v in batch.items()}, lengths[sl])
+          logging.info("Generated %d/%d episodes%s", first + keep, cfg.num_episodes,
+                       f" ({overrides})" if overrides else "")
+      group_start += group_episodes
+      batch_offset += num_batches
   manifest = data_lib.read_manifest(path)
   logging.info("Dataset %s: %d episodes, %d steps", path, manifest.num_episodes, manifest.num_steps)
   return path
