@@ -1,0 +1,48 @@
+"""brax's own PPO trainer runs on the MJX stacking env unchanged (tiny budget, finite metrics).
+
+Cost: ppo.train compiles the env step at least twice (training unroll and evaluation); see the
+`slow` marker note below for the measured duration on the 2-core CI machine.
+"""
+
+import functools
+import time
+
+import numpy as np
+import pytest
+
+from helms_jax import envs
+from helms_jax.envs.wrappers import wrap_for_training
+
+EPISODE_LENGTH = 20
+
+
+# Measured on the shared 2-core CPU: see SLOW_NOTE; over the ~150 s budget of the default suite.
+SLOW_NOTE = "ppo.train on stacking: several MJX compiles of the env step (minutes on 2 cores)"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("use_our_wrappers", [False, True])
+def test_brax_ppo_trains_on_stacking(use_our_wrappers):
+  from brax.training.agents.ppo import networks as ppo_networks  # pylint: disable=import-outside-toplevel
+  from brax.training.agents.ppo import train as ppo  # pylint: disable=import-outside-toplevel
+
+  env = envs.make("stacking", task="red_on_blue", object_set=4, reward="staged")
+  extra = {"wrap_env_fn": wrap_for_training} if use_our_wrappers else {}
+  t0 = time.time()
+  _, params, metrics = ppo.train(
+      environment=env, num_timesteps=2000, num_envs=4, episode_length=EPISODE_LENGTH,
+      num_evals=1, unroll_length=5, batch_size=4, num_minibatches=2, num_updates_per_batch=1,
+      num_eval_envs=4, seed=0,
+      network_factory=functools.partial(
+          ppo_networks.make_ppo_networks, policy_hidden_layer_sizes=(16,),
+          value_hidden_layer_sizes=(16,)),
+      **extra)
+  elapsed = time.time() - t0
+  print(f"ppo.train on stacking (our wrappers={use_our_wrappers}): {elapsed:.1f}s")
+  assert params is not None
+  assert "eval/episode_reward" in metrics
+  for k, v in metrics.items():
+    assert np.all(np.isfinite(np.asarray(v))), (k, v)
+  # Staged reward is in [0, 1] per step, so an episode's return is bounded by its length.
+  assert 0.0 <= float(metrics["eval/episode_reward"]) <= EPISODE_LENGTH
+  assert 0 < float(metrics["eval/avg_episode_length"]) <= EPISODE_LENGTH
