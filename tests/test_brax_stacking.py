@@ -1,7 +1,10 @@
 """brax's own PPO trainer runs on the MJX stacking env unchanged (tiny budget, finite metrics).
 
-Cost: ppo.train compiles the env step at least twice (training unroll and evaluation); see the
-`slow` marker note below for the measured duration on the 2-core CI machine.
+Cost: ppo.train compiles the env step at least twice (the training unroll and the evaluation
+rollout), each a few minutes of XLA compilation of the MJX step on a 2-core CPU. Measured on the
+shared (loaded) 2-core machine, 2026-11-22: 535 s with brax's own wrappers, 649 s with
+`wrap_for_training` (both at once) — far over the ~150 s budget of the default suite, hence `slow`
+(run with `python -m pytest -m slow tests/test_brax_stacking.py`).
 """
 
 import functools
@@ -14,10 +17,6 @@ from helms_jax import envs
 from helms_jax.envs.wrappers import wrap_for_training
 
 EPISODE_LENGTH = 20
-
-
-# Measured on the shared 2-core CPU: see SLOW_NOTE; over the ~150 s budget of the default suite.
-SLOW_NOTE = "ppo.train on stacking: several MJX compiles of the env step (minutes on 2 cores)"
 
 
 @pytest.mark.slow
