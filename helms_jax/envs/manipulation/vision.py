@@ -35,7 +35,8 @@ Cost (shared 2-core CPU, loaded by other jobs, 2026-11-22; stacking object_set 4
 9 geoms; 1.36 ms per image vmapped over 256 states (1.3 ms over 2). An env step (5 physics
 substeps) costs 0.59 ms per env at batch 256 (1,700 env steps/s) and 2.2 ms at batch 1, so
 `image=True` makes a batched step ~3× as expensive at 32x32 (render ≈ 2.3 env steps) and a
-single-env step ~1.6×. The cost grows with pixels × geoms (64x64 ≈ 4×; a mesh costs one
+single-env step ~1.6×. A later, less loaded run: 0.63 ms per image vs 0.54 ms per env step at
+batch 64 (render ≈ 1.2 env steps, i.e. `image=True` roughly doubles the step cost). The cost grows with pixels × geoms (64x64 ≈ 4×; a mesh costs one
 ray-triangle test per face). Compiling the render alone takes 5-15 s.
 """
 
