@@ -36,8 +36,8 @@ Measured success (noise 0.2, 64 episodes per row, one jitted vmapped rollout eac
                                       end is not diagnosed (likely the 8 cm tall red box tipping
                                       off the 4 cm wide bar after release)
   red_on_blue set 3 (sizes)           200 steps: any 95%    end 92%   (76)
-  red_on_blue set 5 (hard shapes)     200 steps: any 100%   end 69%   (72)  the hexagonal
-                                      prism on the 2.4 cm top of the frustum does not stay
+  red_on_blue set 5 (hard shapes)     200 steps: any 100%   end 69%   (72)  likely: the hex
+                                      prism does not stay on the 2.4 cm top of the frustum
   pyramid     set 4                   300 steps: any 83%    end 78%   (175); at 200 steps
                                       ~36%: two moves need ~160-230 steps, use >= 300
 Failures seen: the object creeping down out of the closed fingers while carried (~0.5 mm per
