@@ -265,12 +265,12 @@ def evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
   n, horizon = config.eval.num_episodes, config.env.episode_length
   policy = functools.partial(_learner_action, policy=learner.policy,
                              deterministic=config.eval.deterministic)
+  expert = experts.expert_for(config.env.name, env, noise_scale=config.data.expert_noise)
   results = {
       "policy": _episode_stats(envs.rollout(env, policy, key, n, horizon,
                                             policy_params=state.learner.params)),
-      "expert": _episode_stats(envs.rollout(
-          env, functools.partial(experts.get(config.env.name), noise_scale=config.data.expert_noise),
-          key, n, horizon)),
+      "expert": _episode_stats(envs.rollout(env, expert.policy, key, n, horizon,
+                                            policy_init=expert.init)),
       "random": _episode_stats(envs.rollout(
           env, functools.partial(_random_action, action_size=env.action_size), key, n, horizon)),
   }
