@@ -11,7 +11,6 @@ Last line: `offline_learner ratio: <ours / baseline updates per second>`.
 """
 
 import argparse
-import functools
 import os
 import sys
 import tempfile
@@ -53,11 +52,7 @@ def main():
     dataset = make_dataset(tmp + "/d", 200, 100, 32, 8)
   sampler = data_lib.WindowSampler(dataset, window)
   learner = bc.make_learner(bc.default_config(), 32, 8)
-  kinds = {n: s.kind for n, s in dataset.schema.fields.items()}
-  gather = functools.partial(data_lib.gather_window_batch, batch_size=batch_size, window=window,
-                             lookahead=0, kinds=kinds)
-  sample_fn = lambda d, key: gather(d[0], d[1], key)
-  device_data = sampler.device_arrays()
+  sample_fn, device_data = sampler.loop_sample_fn(batch_size)
 
   # Ours: fused chunks.
   chunk = jax.jit(make_chunk_fn(learner, sample_fn, chunk_len))

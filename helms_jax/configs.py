@@ -109,7 +109,3 @@ def diff(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> list[str
     elif a != b:
       keys.append(path)
   return keys
-
-
-def variant_error(variant: str, valid: Sequence[str]) -> ConfigError:
-  return ConfigError(f"unknown config variant {variant!r}; valid variants: {', '.join(valid)}")

@@ -29,6 +29,7 @@ import numpy as np
 from absl import logging
 
 from helms_jax import agents, configs, data as data_lib, envs
+from helms_jax.data.format import atomic_write
 from helms_jax.envs import experts
 from helms_jax.training import devices
 from helms_jax.training.checkpoint import Checkpointer
@@ -38,6 +39,12 @@ from helms_jax.training.offline_loop import LoopConfig, init_loop_state, train_o
 # run); any other difference means the workdir belongs to another experiment.
 MUTABLE_KEYS = ("eval.", "report.", "train.num_steps", "train.log_every", "train.checkpoint_every",
                 "train.tensorboard", "compilation_cache_dir", "data.dir")
+
+
+def write_json(path: str, value: Any) -> None:
+  """Writes `value` as JSON atomically (a killed run never leaves a torn file)."""
+  text = json.dumps(value, indent=2, sort_keys=True).encode()
+  atomic_write(path, lambda f: f.write(text))
 
 
 def prepare_workdir(config: ml_collections.ConfigDict, workdir: str) -> None:
@@ -60,10 +67,7 @@ def prepare_workdir(config: ml_collections.ConfigDict, workdir: str) -> None:
     if changed:
       logging.info("Config changes since the last launch in %s: %s", workdir, ", ".join(changed))
   if jax.process_index() == 0:
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-      json.dump(new, f, indent=2, sort_keys=True)
-    os.replace(tmp, path)
+    write_json(path, new)
 
 
 def dataset_dir(config: ml_collections.ConfigDict, workdir: str) -> str:
@@ -198,24 +202,14 @@ def _loop_config(config: ml_collections.ConfigDict) -> LoopConfig:
                     tensorboard=t.tensorboard)
 
 
-def make_sampler(config: ml_collections.ConfigDict, dataset: data_lib.Dataset):
-  """`(sample_fn(data, key) -> batch, data)` for the offline loop (dataset as an argument)."""
-  sampler = data_lib.WindowSampler(dataset, config.train.window, config.train.lookahead)
-  arrays, table = sampler.device_arrays()
-  kinds = {n: s.kind for n, s in dataset.schema.fields.items()}
-  sample = functools.partial(
-      data_lib.gather_window_batch, batch_size=config.train.batch_size,
-      window=config.train.window, lookahead=config.train.lookahead, kinds=kinds)
-  return (lambda d, key: sample(d[0], d[1], key)), (arrays, table)
-
-
 def train(config: ml_collections.ConfigDict, workdir: str):
   """Trains the configured offline learner on the dataset; resumes from the latest checkpoint."""
   prepare_workdir(config, workdir)
   dataset = data_lib.load_dataset(dataset_dir(config, workdir))
   learner = agents.make_learner(config.learner, dataset.schema["observation"].shape[-1],
                                 dataset.schema["action"].shape[-1])
-  sample_fn, sampler_data = make_sampler(config, dataset)
+  sampler = data_lib.WindowSampler(dataset, config.train.window, config.train.lookahead)
+  sample_fn, sampler_data = sampler.loop_sample_fn(config.train.batch_size)
   return train_offline(learner, sample_fn, sampler_data, workdir=workdir, seed=config.seed,
                        loop=_loop_config(config))
 
@@ -276,10 +270,7 @@ def evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
   }
   out = {"checkpoint_step": step, "num_episodes": n, "env": config.env.name, **results}
   if jax.process_index() == 0:
-    tmp = os.path.join(workdir, "eval.json.tmp")
-    with open(tmp, "w") as f:
-      json.dump(out, f, indent=2)
-    os.replace(tmp, os.path.join(workdir, "eval.json"))
+    write_json(os.path.join(workdir, "eval.json"), out)
   logging.info("Evaluation at step %d: %s", step, json.dumps(results))
   return out
 

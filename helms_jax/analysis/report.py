@@ -19,16 +19,15 @@ matplotlib.use("Agg")  # headless: reports are written on servers
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 import numpy as np
 
+from helms_jax.data.format import atomic_write
 from helms_jax.training.metric_writers import read_jsonl
 
 _SKIP = ("step", "time")
 
 
 def _atomic_write_text(path: str, text: str) -> None:
-  tmp = path + ".tmp"
-  with open(tmp, "w") as f:
-    f.write(text)
-  os.replace(tmp, path)
+  data = text.encode()
+  atomic_write(path, lambda f: f.write(data))
 
 
 def plot_curves(rows: Sequence[dict[str, Any]], keys: Sequence[str], out_dir: str) -> list[str]:

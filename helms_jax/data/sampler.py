@@ -207,6 +207,16 @@ class WindowSampler:
           if self.dataset.schema[n].dtype != fmt.STR_DTYPE}
     return self._device_arrays, self._device_table
 
+  def loop_sample_fn(self, batch_size: int) -> tuple[Callable[[Any, jax.Array], dict], Any]:
+    """`(sample_fn(data, key) -> batch, data)`: the dataset as an explicit argument.
+
+    For training loops that jit their step over `data` (no large constants embedded in the
+    trace): `data` is `device_arrays()`; `sample_fn` is pure and jittable.
+    """
+    sample = functools.partial(gather_window_batch, batch_size=batch_size, window=self.window,
+                               lookahead=self.lookahead, kinds=self._kinds)
+    return (lambda data, key: sample(data[0], data[1], key)), self.device_arrays()
+
   def device_sample_fn(self, batch_size: int) -> Callable[[jax.Array], dict[str, jax.Array]]:
     """Returns a jitted, pure ``sample(key) -> batch`` gathering on device.
 

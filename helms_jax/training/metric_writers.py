@@ -19,6 +19,8 @@ import jax
 import numpy as np
 from absl import logging
 
+from helms_jax.data.format import atomic_write
+
 
 def _to_python(value: Any) -> Any:
   array = np.asarray(value)
@@ -52,13 +54,8 @@ def truncate_jsonl(path: str, max_step: int) -> None:
   if not os.path.exists(path):
     return
   rows = [r for r in read_jsonl(path) if r.get("step", -1) <= max_step]
-  tmp = path + ".tmp"
-  with open(tmp, "w") as f:
-    for row in rows:
-      f.write(json.dumps(row) + "\n")
-    f.flush()
-    os.fsync(f.fileno())
-  os.replace(tmp, path)
+  text = "".join(json.dumps(row) + "\n" for row in rows).encode()
+  atomic_write(path, lambda f: f.write(text))
 
 
 class Progress:
