@@ -4,6 +4,10 @@
 `config.json`) and writes `<workdir>/report/`: `index.html`, one PNG per training metric and
 `metrics.json` (final training metrics and evaluation), so the report is reproducible from the
 run directory alone.
+
+If the run has an analysis (`<workdir>/analysis/analysis.json`, format in
+`helms_jax.analysis.skills`), its figures are copied into the report and shown with their captions
+after the training curves, and its metrics are added to `metrics.json` under "analysis".
 """
 
 from __future__ import annotations
@@ -11,7 +15,11 @@ from __future__ import annotations
 import html
 import json
 import os
+import shutil
+import tempfile
 from typing import Any, Sequence
+
+from absl import logging
 
 import matplotlib
 
@@ -19,7 +27,8 @@ matplotlib.use("Agg")  # headless: reports are written on servers
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 import numpy as np
 
-from helms_jax.data.format import atomic_write
+from helms_jax.analysis.skills import ANALYSIS_DIR, ANALYSIS_INDEX
+from helms_jax.data.format import TMP_PREFIX, atomic_write
 from helms_jax.training.metric_writers import read_jsonl
 
 _SKIP = ("step", "time")
@@ -64,6 +73,80 @@ def _table(rows: dict[str, dict[str, Any]]) -> str:
   return f"<table><tr><th></th>{head}</tr>{body}</table>"
 
 
+def _atomic_copy(src: str, dst: str) -> None:
+  """Copies `src` to `dst` through a temp file in dst's directory and `os.replace`."""
+  fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, dir=os.path.dirname(os.path.abspath(dst)))
+  os.close(fd)
+  try:
+    shutil.copyfile(src, tmp)
+    os.replace(tmp, dst)
+  except BaseException:
+    if os.path.exists(tmp):
+      os.remove(tmp)
+    raise
+
+
+def _load_analysis(workdir: str, out_dir: str,
+                   reserved: Sequence[str]) -> tuple[list[tuple[str, str]], Any] | None:
+  """Reads `<workdir>/analysis/analysis.json` and copies its figures into `out_dir`.
+
+  Returns ([(file, caption)] of the copied figures, metrics), or None without an analysis.
+  Problems (unreadable index, missing figure) are logged warnings: the rest of the report is
+  still written.
+  """
+  analysis_dir = os.path.join(workdir, ANALYSIS_DIR)
+  index_path = os.path.join(analysis_dir, ANALYSIS_INDEX)
+  if not os.path.exists(index_path):
+    return None
+  try:
+    with open(index_path) as f:
+      index = json.load(f)
+    if not isinstance(index, dict):
+      raise ValueError("top level is not an object")
+  except (OSError, ValueError) as e:
+    logging.warning("%s: unreadable analysis index, analysis left out of the report (%s)",
+                    index_path, e)
+    return None
+  figures = []
+  for entry in index.get("figures") or []:
+    file = entry.get("file") if isinstance(entry, dict) else None
+    caption = str(entry.get("caption", "")) if isinstance(entry, dict) else ""
+    if not isinstance(file, str) or not file or os.path.basename(file) != file or file in (
+        ".", ".."):
+      logging.warning("%s: figure entry %r is not a plain file name, skipped", index_path, entry)
+      continue
+    if file in reserved or file in ("index.html", "metrics.json"):
+      logging.warning("%s: figure %r would overwrite a report file, skipped", index_path, file)
+      continue
+    src = os.path.join(analysis_dir, file)
+    if not os.path.isfile(src):
+      logging.warning("%s: figure %s is missing, skipped", index_path, src)
+      continue
+    _atomic_copy(src, os.path.join(out_dir, file))
+    figures.append((file, caption))
+  return figures, index.get("metrics", {})
+
+
+def _metrics_html(metrics: Any) -> str:
+  """A key/value table for a dict (non-scalar values as compact JSON), else <pre> JSON."""
+  if not isinstance(metrics, dict):
+    return f"<pre>{html.escape(json.dumps(metrics, indent=2, sort_keys=True))}</pre>"
+  body = ""
+  for key in sorted(metrics):
+    value = metrics[key]
+    if isinstance(value, float):
+      cell = f"{value:.4g}"
+    elif isinstance(value, (int, str, bool)) or value is None:
+      cell = html.escape(str(value))
+    else:
+      text = json.dumps(value, sort_keys=True, separators=(", ", ": "))
+      if isinstance(value, list) and all(isinstance(v, float) for v in value):
+        text = "[" + ", ".join(f"{v:.4g}" for v in value) + "]"
+      cell = f"<code>{html.escape(text)}</code>"
+    body += f"<tr><th>{html.escape(str(key))}</th><td>{cell}</td></tr>"
+  return f"<table>{body}</table>"
+
+
 def write_run_report(workdir: str, title: str = "helms_jax run") -> str:
   """Writes `<workdir>/report/` and returns its path."""
   out_dir = os.path.join(workdir, "report")
@@ -82,7 +165,11 @@ def write_run_report(workdir: str, title: str = "helms_jax run") -> str:
     with open(config_path) as f:
       config_text = f.read()
 
+  analysis = _load_analysis(workdir, out_dir, images)
+
   summary = {"final_train_metrics": rows[-1] if rows else None, "evaluation": evaluation}
+  if analysis is not None:
+    summary["analysis"] = analysis[1]
   _atomic_write_text(os.path.join(out_dir, "metrics.json"), json.dumps(summary, indent=2))
 
   parts = [f"<h1>{html.escape(title)}</h1>", f"<p>run directory: {html.escape(workdir)}</p>"]
@@ -95,9 +182,18 @@ def write_run_report(workdir: str, title: str = "helms_jax run") -> str:
     parts.extend(f'<img src="{name}" alt="{name}">' for name in images)
   else:
     parts.append("<p>No training metrics yet.</p>")
+  if analysis is not None:
+    figures, metrics = analysis
+    parts.append("<h2>Analysis</h2>")
+    parts.extend(f'<figure><img src="{html.escape(name)}" alt="{html.escape(name)}">'
+                 f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+                 for name, caption in figures)
+    if metrics:
+      parts.append(_metrics_html(metrics))
   parts.append(f"<h2>Config</h2><pre>{html.escape(config_text)}</pre>")
   style = ("body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
-           "td,th{border:1px solid #ccc;padding:4px 8px}img{margin:4px}")
+           "td,th{border:1px solid #ccc;padding:4px 8px}img{margin:4px}"
+           "figure{display:inline-block;margin:8px;vertical-align:top}")
   page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
           f"<style>{style}</style></head><body>{''.join(parts)}</body></html>")
   _atomic_write_text(os.path.join(out_dir, "index.html"), page)
