@@ -16,7 +16,6 @@ import html
 import json
 import os
 import shutil
-import tempfile
 from typing import Any, Sequence
 
 from absl import logging
@@ -28,7 +27,7 @@ import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 import numpy as np
 
 from helms_jax.analysis.skills import ANALYSIS_DIR, ANALYSIS_INDEX
-from helms_jax.data.format import TMP_PREFIX, atomic_write
+from helms_jax.data.format import atomic_write
 from helms_jax.training.metric_writers import read_jsonl
 
 _SKIP = ("step", "time")
@@ -74,16 +73,9 @@ def _table(rows: dict[str, dict[str, Any]]) -> str:
 
 
 def _atomic_copy(src: str, dst: str) -> None:
-  """Copies `src` to `dst` through a temp file in dst's directory and `os.replace`."""
-  fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, dir=os.path.dirname(os.path.abspath(dst)))
-  os.close(fd)
-  try:
-    shutil.copyfile(src, tmp)
-    os.replace(tmp, dst)
-  except BaseException:
-    if os.path.exists(tmp):
-      os.remove(tmp)
-    raise
+  """Copies `src` to `dst` atomically (`data.format.atomic_write`)."""
+  with open(src, "rb") as f:
+    atomic_write(dst, lambda out: shutil.copyfileobj(f, out))
 
 
 def _load_analysis(workdir: str, out_dir: str,

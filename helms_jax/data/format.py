@@ -358,11 +358,23 @@ def _fsync_dir(directory: str) -> None:
     os.close(fd)
 
 
+def _read_umask() -> int:
+  mask = os.umask(0)  # the only portable way to read it; restored at once (at import time)
+  os.umask(mask)
+  return mask
+
+
+_UMASK = _read_umask()
+
+
 def atomic_write(path: str, write_fn) -> None:
   """Writes `path` atomically: `write_fn(fileobj)` into a temp file, fsync, `os.replace`."""
   directory = os.path.dirname(os.path.abspath(path))
   fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, dir=directory)
   try:
+    # mkstemp creates 0600 files; give the result the permissions open() would (0666 & ~umask)
+    # so datasets and reports stay readable by others as any normally written file would.
+    os.chmod(tmp, 0o666 & ~_UMASK)
     with os.fdopen(fd, "wb") as f:
       write_fn(f)
       f.flush()

@@ -87,6 +87,19 @@ def _masked_transitions(log_q_trans: jax.Array, mask: jax.Array | None) -> jax.A
   return jnp.where(mask[:, None, None] > 0, log_q_trans, log_eye)
 
 
+# Below this K a broadcast multiply-and-sum beats a batched matmul of tiny matrices (it fuses into
+# one elementwise loop; measured 7-11x faster at K=5 on CPU, equal at K=10, 7x slower at K=32).
+_SMALL_K = 8
+
+
+def _small_matmul(a: jax.Array, b: jax.Array) -> jax.Array:
+  return jnp.sum(a[..., :, :, None] * b[..., None, :, :], axis=-2)
+
+
+def _matmul_for(k: int):
+  return _small_matmul if k <= _SMALL_K else jnp.matmul
+
+
 def forward_filter(log_q_trans: jax.Array, log_q_init: jax.Array | None = None,
                    mask: jax.Array | None = None, method: str = "sequential") -> jax.Array:
   """q(y_t | x_{1:t}) for t = 1..T.
@@ -114,7 +127,7 @@ def forward_filter(log_q_trans: jax.Array, log_q_init: jax.Array | None = None,
     _, log_filtered = jax.lax.scan(step, log_q_init, log_trans)
     return jnp.exp(log_filtered)
   # Prefix products Q_1 ... Q_t of stochastic matrices, then q(y_0) times each prefix.
-  prefix = jax.lax.associative_scan(jnp.matmul, jnp.exp(log_trans))  # [T, K, K]
+  prefix = jax.lax.associative_scan(_matmul_for(k), jnp.exp(log_trans))  # [T, K, K]
   return jnp.einsum("i,tij->tj", jnp.exp(log_q_init), prefix)
 
 
