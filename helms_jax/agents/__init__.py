@@ -10,21 +10,36 @@ from typing import Callable
 import ml_collections
 
 from helms_jax.agents.baselines import bc
+from helms_jax.agents.helms import offline as helms_offline
 from helms_jax.training.train_state import Learner
 
-# name -> (config, observation_size, action_size) -> Learner
+# name -> (config, observation_size, action_size, **data_spec) -> Learner
 _OFFLINE_LEARNERS: dict[str, Callable[..., Learner]] = {
     "bc": bc.make_learner,
+    "helms": helms_offline.make_learner,
 }
 
 
-def make_learner(config: ml_collections.ConfigDict, observation_size: int,
-                 action_size: int) -> Learner:
+def make_learner(config: ml_collections.ConfigDict, observation_size: int, action_size: int, *,
+                 observation_groups=None, observation_stats=None, lookahead: int = 0) -> Learner:
+  """The learner named by `config.name`.
+
+  Args:
+    config: the `learner` config section.
+    observation_size, action_size: flat sizes of the data.
+    observation_groups: the env's `ObservationGroups` (learners with information asymmetry
+      select their inputs by group name).
+    observation_stats: (mean [obs], std [obs]) of the dataset's observations, for learners that
+      normalise inputs (stored in their parameters).
+    lookahead: future observations per window (`train.lookahead`).
+  """
   name = config.get("name")
   if name not in _OFFLINE_LEARNERS:
     raise ValueError(f"unknown learner {name!r} (config.learner.name); "
                      f"valid: {', '.join(sorted(_OFFLINE_LEARNERS))}")
-  return _OFFLINE_LEARNERS[name](config, int(observation_size), int(action_size))
+  return _OFFLINE_LEARNERS[name](config, int(observation_size), int(action_size),
+                                 observation_groups=observation_groups,
+                                 observation_stats=observation_stats, lookahead=lookahead)
 
 
 __all__ = ["Learner", "make_learner"]

@@ -1,6 +1,9 @@
-"""Linen modules: MLPs and distribution heads (recurrent, WaveNet and RSSM modules join later)."""
+"""Linen modules: MLPs, distribution heads, vmapped components (recurrent, WaveNet and RSSM
+modules join with their issues)."""
 
-from helms_jax.networks.heads import GaussianHead
+from helms_jax.networks.components import GaussianComponent, GaussianComponents
+from helms_jax.networks.heads import GatedCategoricalHead, GaussianHead, GaussianParams
 from helms_jax.networks.mlp import MLP
 
-__all__ = ["GaussianHead", "MLP"]
+__all__ = ["GatedCategoricalHead", "GaussianComponent", "GaussianComponents", "GaussianHead",
+           "GaussianParams", "MLP"]

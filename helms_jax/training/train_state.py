@@ -33,10 +33,14 @@ class Learner(NamedTuple):
   update: `(state, batch, key) -> (state, metrics)`, jittable; metrics are scalars.
   policy: `(params, observation [..., obs_dim], key, deterministic) -> action [..., act_dim]`,
     for evaluation and data collection; None for learners without a policy.
+  policy_init: for a policy with memory (e.g. HeLMS's previous skill), `key -> pstate` for one
+    env; the policy is then `(params, observation [obs_dim], key, pstate, deterministic) ->
+    (action [act_dim], pstate)` (the stateful form `envs.rollout` takes). None = stateless.
   """
   init: Callable[[jax.Array], Any]
   update: Callable[[Any, Batch, jax.Array], tuple[Any, Metrics]]
   policy: Callable[..., jax.Array] | None = None
+  policy_init: Callable[[jax.Array], Any] | None = None
 
 
 def apply_gradients(state: TrainState, grads: Params, optimizer: optax.GradientTransformation
