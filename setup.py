@@ -39,6 +39,7 @@ setuptools.setup(
             "helms-data=launch.data:run",
             "helms-train=launch.train:run",
             "helms-eval=launch.eval:run",
+            "helms-analyze=launch.analyze:run",
             "helms-report=launch.report:run",
             "helms-pipeline=launch.pipeline:run",
         ]

@@ -9,10 +9,19 @@ import ml_collections
 VARIANTS = ("default", "tiny")
 
 
-def pipeline_config(experiment: str, variant: str) -> ml_collections.ConfigDict:
-  if variant not in VARIANTS:
-    raise ValueError(f"unknown variant {variant!r} of {experiment}; valid: {', '.join(VARIANTS)}")
-  tiny = variant == "tiny"
+def variant_parts(experiment: str, variant: str, modifiers=()) -> set[str]:
+  """Splits `default`, `tiny`, `<modifier>` or `<modifier>,tiny` into its parts (validated)."""
+  parts = set(variant.split(","))
+  valid = VARIANTS + tuple(modifiers)
+  unknown = sorted(parts - set(valid))
+  if unknown or not parts:
+    raise ValueError(f"unknown variant {variant!r} of {experiment}; valid: {', '.join(valid)} "
+                     f"(modifiers combine with tiny: '<modifier>,tiny')")
+  return parts
+
+
+def pipeline_config(experiment: str, variant: str, modifiers=()) -> ml_collections.ConfigDict:
+  tiny = "tiny" in variant_parts(experiment, variant, modifiers)
   c = ml_collections.ConfigDict()
   c.experiment = experiment
   c.variant = variant
@@ -50,4 +59,32 @@ def pipeline_config(experiment: str, variant: str) -> ml_collections.ConfigDict:
   c.eval = ml_collections.ConfigDict()
   c.eval.num_episodes = 64
   c.eval.deterministic = True
+  c.eval.baselines = ("expert", "random")  # rolled out beside the policy for context
+
+  # Learner-specific analysis (runner.analyze; HeLMS: analysis/helms.py).
+  c.analysis = ml_collections.ConfigDict()
+  c.analysis.num_windows = 64 if tiny else 512  # dataset windows for posterior skill usage
+  c.analysis.posterior_window = 100  # steps per window (capped at the shortest episode)
+  c.analysis.episodes_per_skill = 2 if tiny else 8  # fixed-skill rollouts per skill
+  c.analysis.deterministic = True
+  c.analysis.image_frames = 0 if tiny else 6  # camera frames per skill (envs that render)
+  c.analysis.image_size = 48
   return c
+
+
+def set_helms_learner(c: ml_collections.ConfigDict, num_skills: int, tiny: bool) -> None:
+  """The HeLMS offline learner (agents/helms/offline.py) with its window sampler settings.
+
+  Information asymmetry: the high level sees proprio + objects now and `train.lookahead` steps
+  ahead, the mid level proprio + objects now, the low level proprio only (Figure 1b).
+  """
+  from helms_jax.agents.helms import offline  # pylint: disable=import-outside-toplevel
+  c.learner = offline.default_config()
+  c.learner.num_skills = num_skills
+  hidden = (32, 32) if tiny else (128, 128)
+  c.learner.high_level_hidden = c.learner.mid_level_hidden = c.learner.low_level_hidden = hidden
+  c.learner.latent_size = 4 if tiny else 8
+  c.learner.learning_rate = 1e-3 if tiny else 3e-4
+  c.train.window = 8 if tiny else 16  # steps per ELBO sequence (filter starts uniform)
+  c.train.lookahead = 2 if tiny else 5  # future observations the high level sees (0.25 s)
+  c.train.batch_size = 16 if tiny else 64

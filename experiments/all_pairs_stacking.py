@@ -19,7 +19,7 @@ Usage:
   helms-data --config=experiments/all_pairs_stacking.py --workdir=runs/all_pairs
 """
 
-from experiments._base import VARIANTS, pipeline_config  # pylint: disable=unused-import
+from experiments._base import VARIANTS, pipeline_config, set_helms_learner  # pylint: disable=unused-import
 
 
 def get_config(variant: str = "default"):
@@ -29,6 +29,8 @@ def get_config(variant: str = "default"):
   c.env.episode_length = 150  # the expert stacks in ~80 steps (4 s at 20 Hz)
   c.data.num_episodes = 5000  # 1000 per object set, ~167 per (pair, set)
   c.data.object_sets = (1, 2, 3, 4, 5)  # overrides env.kwargs.object_set, set by set
+  set_helms_learner(c, num_skills=10, tiny=variant == "tiny")
+  c.train.num_steps = 20_000
   if variant == "tiny":
     c.env.episode_length = 100
     c.data.object_sets = (3, 4)  # two sets: the per-set path at two compilations
@@ -36,4 +38,8 @@ def get_config(variant: str = "default"):
     c.data.num_envs = 8
     c.data.episodes_per_shard = 8
     c.eval.num_episodes = 8
+    c.train.num_steps = 40
+    c.train.updates_per_call = 10
+    c.train.log_every = 20
+    c.train.checkpoint_every = 20
   return c

@@ -16,7 +16,7 @@ Usage:
   helms-data --config=experiments/red_on_blue_stacking.py --workdir=runs/red_on_blue
 """
 
-from experiments._base import VARIANTS, pipeline_config  # pylint: disable=unused-import
+from experiments._base import VARIANTS, pipeline_config, set_helms_learner  # pylint: disable=unused-import
 
 
 def get_config(variant: str = "default"):
@@ -24,10 +24,16 @@ def get_config(variant: str = "default"):
   c.env.name = "stacking"
   c.env.kwargs = {"task": "red_on_blue", "object_set": 4, "reward": "staged"}
   c.env.episode_length = 150  # the expert stacks in ~80 steps (4 s at 20 Hz)
+  set_helms_learner(c, num_skills=5, tiny=variant == "tiny")
+  c.train.num_steps = 20_000
   if variant == "tiny":
     c.env.episode_length = 100
     c.data.num_episodes = 16
     c.data.num_envs = 8
     c.data.episodes_per_shard = 8
     c.eval.num_episodes = 8
+    c.train.num_steps = 40
+    c.train.updates_per_call = 10
+    c.train.log_every = 20
+    c.train.checkpoint_every = 20
   return c

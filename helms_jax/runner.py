@@ -1,4 +1,5 @@
-"""The pipeline's stages as library functions: `generate_data`, `train`, `evaluate`, `report`.
+"""The pipeline's stages as library functions: `generate_data`, `train`, `evaluate`, `analyze`,
+`report`.
 
 Each stage takes `(config, workdir)` and is what the absl entry points (`helms-data`,
 `helms-train`, `helms-eval`, `helms-report`, `helms-pipeline`) call; importing code can call them
@@ -12,6 +13,7 @@ Workdir layout:
   metrics.jsonl          one JSON row per logged step
   tensorboard/           TensorBoard event files
   eval.json              evaluation of the latest checkpoint
+  analysis/              learner-specific analysis (figures + analysis.json), shown in the report
   report/                index.html, PNG plots, metrics.json
 """
 
@@ -37,7 +39,7 @@ from helms_jax.training.offline_loop import LoopConfig, init_loop_state, train_o
 
 # Keys whose change between launches into one workdir is harmless (extending or re-evaluating a
 # run); any other difference means the workdir belongs to another experiment.
-MUTABLE_KEYS = ("eval.", "report.", "train.num_steps", "train.log_every", "train.checkpoint_every",
+MUTABLE_KEYS = ("eval.", "analysis.", "report.", "train.num_steps", "train.log_every", "train.checkpoint_every",
                 "train.tensorboard", "compilation_cache_dir", "data.dir")
 
 
@@ -202,12 +204,39 @@ def _loop_config(config: ml_collections.ConfigDict) -> LoopConfig:
                     tensorboard=t.tensorboard)
 
 
+def observation_statistics(dataset) -> tuple[np.ndarray, np.ndarray]:
+  """Per-dimension mean and std of a dataset's observations: two [obs_dim] float32 arrays."""
+  obs = np.asarray(dataset.fields["observation"], np.float64)
+  obs = obs.reshape(-1, obs.shape[-1])
+  return obs.mean(0).astype(np.float32), obs.std(0).astype(np.float32)
+
+
+def make_learner(config: ml_collections.ConfigDict, dataset=None):
+  """The configured learner for the configured env (observation groups from the env).
+
+  With `dataset`, its observation statistics initialise learners that normalise inputs; without
+  (evaluation, analysis) they come from the restored checkpoint instead.
+  """
+  env = make_env(config)
+  return agents.make_learner(
+      config.learner, env.observation_size, env.action_size,
+      observation_groups=getattr(env, "observation_groups", None),
+      observation_stats=observation_statistics(dataset) if dataset is not None else None,
+      lookahead=config.train.lookahead)
+
+
 def train(config: ml_collections.ConfigDict, workdir: str):
   """Trains the configured offline learner on the dataset; resumes from the latest checkpoint."""
   prepare_workdir(config, workdir)
   dataset = data_lib.load_dataset(dataset_dir(config, workdir))
-  learner = agents.make_learner(config.learner, dataset.schema["observation"].shape[-1],
-                                dataset.schema["action"].shape[-1])
+  env = make_env(config)
+  for name, size in (("observation", env.observation_size), ("action", env.action_size)):
+    if dataset.schema[name].shape[-1] != size:
+      raise data_lib.DatasetError(
+          f"dataset {dataset_dir(config, workdir)} has {name}s of size "
+          f"{dataset.schema[name].shape[-1]} but env {config.env.name!r} ({config.env.kwargs}) "
+          f"has {size}: the dataset was made for another env")
+  learner = make_learner(config, dataset)
   sampler = data_lib.WindowSampler(dataset, config.train.window, config.train.lookahead)
   sample_fn, sampler_data = sampler.loop_sample_fn(config.train.batch_size)
   return train_offline(learner, sample_fn, sampler_data, workdir=workdir, seed=config.seed,
@@ -240,34 +269,47 @@ def _learner_action(params, obs, key, *, policy, deterministic):
   return policy(params, obs, key, deterministic=deterministic)
 
 
+def _stateful_learner_action(params, obs, key, pstate, *, policy, deterministic):
+  return policy(params, obs, key, pstate, deterministic=deterministic)
+
+
 def _random_action(obs, key, *, action_size):
   del obs
   return jax.random.uniform(key, (action_size,), minval=-1.0, maxval=1.0)
 
 
 def evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
-  """Rolls out the trained policy, the scripted expert and a uniform random policy.
+  """Rolls out the trained policy and the baselines of `config.eval.baselines` (the scripted
+  expert, a uniform random policy; each costs one more compiled rollout).
 
   Writes `eval.json` with, for each, mean/std return, success rate and mean episode length over
   `config.eval.num_episodes` episodes (the expert and random rows put the policy's in context).
   """
   prepare_workdir(config, workdir)
+  unknown = set(config.eval.baselines) - {"expert", "random"}
+  if unknown:
+    raise configs.ConfigError(f"eval.baselines has unknown entries {sorted(unknown)}; "
+                              "valid: expert, random")
   env = make_env(config)
-  learner = agents.make_learner(config.learner, env.observation_size, env.action_size)
+  learner = make_learner(config)
   state, step = restore_learner_state(config, workdir, learner)
   key = jax.random.fold_in(jax.random.PRNGKey(config.seed), 0xE7A1)
   n, horizon = config.eval.num_episodes, config.env.episode_length
-  policy = functools.partial(_learner_action, policy=learner.policy,
-                             deterministic=config.eval.deterministic)
-  expert = experts.expert_for(config.env.name, env, noise_scale=config.data.expert_noise)
+  policy = functools.partial(
+      _learner_action if learner.policy_init is None else _stateful_learner_action,
+      policy=learner.policy, deterministic=config.eval.deterministic)
   results = {
       "policy": _episode_stats(envs.rollout(env, policy, key, n, horizon,
-                                            policy_params=state.learner.params)),
-      "expert": _episode_stats(envs.rollout(env, expert.policy, key, n, horizon,
-                                            policy_init=expert.init)),
-      "random": _episode_stats(envs.rollout(
-          env, functools.partial(_random_action, action_size=env.action_size), key, n, horizon)),
+                                            policy_params=state.learner.params,
+                                            policy_init=learner.policy_init)),
   }
+  if "expert" in config.eval.baselines:
+    expert = experts.expert_for(config.env.name, env, noise_scale=config.data.expert_noise)
+    results["expert"] = _episode_stats(envs.rollout(env, expert.policy, key, n, horizon,
+                                                    policy_init=expert.init))
+  if "random" in config.eval.baselines:
+    results["random"] = _episode_stats(envs.rollout(
+        env, functools.partial(_random_action, action_size=env.action_size), key, n, horizon))
   out = {"checkpoint_step": step, "num_episodes": n, "env": config.env.name, **results}
   if jax.process_index() == 0:
     write_json(os.path.join(workdir, "eval.json"), out)
@@ -276,7 +318,32 @@ def evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------------------------
-# Stage 4: report, and the whole pipeline.
+# Stage 4: analysis of the learned skills.
+
+
+def analyze(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any] | None:
+  """Learner-specific analysis into `<workdir>/analysis/` (HeLMS: transition matrix, skill
+  usage, fixed-skill rollouts; see `analysis/helms.py`). Returns its metrics, or None for
+  learners without one."""
+  prepare_workdir(config, workdir)
+  if config.learner.name != "helms":
+    logging.info("No skill analysis for learner %r", config.learner.name)
+    return None
+  from helms_jax.agents.helms import offline as helms_offline  # pylint: disable=import-outside-toplevel
+  from helms_jax.analysis import helms as helms_analysis  # pylint: disable=import-outside-toplevel
+  env = make_env(config)
+  learner = make_learner(config)
+  state, _ = restore_learner_state(config, workdir, learner)
+  functions, _ = helms_offline.make_helms(config.learner, env.observation_size, env.action_size,
+                                          env.observation_groups, None, config.train.lookahead)
+  dataset = data_lib.load_dataset(dataset_dir(config, workdir))
+  if jax.process_index() != 0:
+    return None
+  return helms_analysis.analyze(config, workdir, state.learner.params, functions, dataset)
+
+
+# ----------------------------------------------------------------------------------------------
+# Stage 5: report, and the whole pipeline.
 
 
 def report(config: ml_collections.ConfigDict, workdir: str) -> str:
@@ -287,10 +354,12 @@ def report(config: ml_collections.ConfigDict, workdir: str) -> str:
 
 
 def run_pipeline(config: ml_collections.ConfigDict, workdir: str) -> str:
-  """generate data → learn offline → evaluate → report. Each stage resumes if interrupted."""
+  """generate data → learn offline → evaluate → analyse → report. Each stage resumes if
+  interrupted."""
   generate_data(config, workdir)
   train(config, workdir)
   evaluate(config, workdir)
+  analyze(config, workdir)
   path = report(config, workdir)
   logging.info("Report: %s", os.path.join(path, "index.html"))
   return path

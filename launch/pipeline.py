@@ -1,4 +1,4 @@
-"""helms-pipeline: The whole job: generate data → learn → evaluate → report.
+"""helms-pipeline: The whole job: generate data → learn → evaluate → analyse → report.
 
   helms-pipeline --config=experiments/helms_stacking.py:tiny --workdir=runs/tiny
 """

@@ -1,41 +1,27 @@
 """The stacking expert: success rate, dataset round trip with task labels, stateful rollouts.
 
-One compiled stacking rollout is shared (module fixture): `runner.generate_data` on red_on_blue,
-object set 4, whose episodes give both the success rate and the dataset round trip.
+One compiled stacking rollout is shared (session fixture `red_on_blue_dataset` in conftest.py):
+`runner.generate_data` on red_on_blue, object set 4, whose episodes give both the success rate
+and the dataset round trip (and the HeLMS pipeline test's data).
 """
 
 import functools
-import os
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from helms_jax import configs, data as data_lib, envs, runner
+from helms_jax import data as data_lib, envs
 from helms_jax.envs import experts
 from helms_jax.envs.manipulation import expert as expert_lib
 from helms_jax.envs.manipulation import scene, tasks
 from helms_jax.envs.manipulation.stacking import OBSERVATION_GROUPS
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-NUM_EPISODES = 32
+NUM_EPISODES = 32  # = conftest.STACKING_EPISODES
 # Measured 100% on 64 episodes of 200 steps (98% still stacked at the end), noise 0.2; see the
 # expert module docstring. Here 32 episodes of 120 steps, so a margin below it.
 MIN_SUCCESS_RATE = 0.85
-
-
-@pytest.fixture(scope="module")
-def red_on_blue_dataset(tmp_path_factory):
-  workdir = str(tmp_path_factory.mktemp("rob"))
-  config = configs.load_config(f"{ROOT}/experiments/red_on_blue_stacking.py:tiny")
-  config.data.num_episodes = NUM_EPISODES
-  config.data.num_envs = NUM_EPISODES
-  config.data.episodes_per_shard = 16
-  config.env.episode_length = 120
-  config.compilation_cache_dir = "none"
-  path = runner.generate_data(config, workdir)
-  return config, data_lib.load_dataset(path)
 
 
 def test_expert_stacks_red_on_blue_set4(red_on_blue_dataset):

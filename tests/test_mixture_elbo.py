@@ -23,7 +23,12 @@ def _random_inputs(rng: np.random.Generator, t: int, k: int, time_varying_prior:
   action_log_prob = rng.normal(size=(t, k)) * 3.0
   kl_z = np.abs(rng.normal(size=(t, k)))
   log_init = log_softmax(rng.normal(size=(k,)))
+  # float64 for the brute force; JAX (x64 off) computes in float32.
   return log_q, log_p, action_log_prob, kl_z, log_init
+
+
+def f32(*arrays):
+  return tuple(jnp.asarray(a, jnp.float32) for a in arrays)
 
 
 def brute_force(log_q, log_p, action_log_prob, kl_z, log_init, beta_y, beta_z):
@@ -66,7 +71,7 @@ class MixtureElboTest(chex.TestCase, parameterized.TestCase):
   def test_uniform_init_is_default(self):
     log_q, log_p, alp, kl_z, _ = _random_inputs(np.random.default_rng(0), 3, 3)
     uniform = np.full(3, -np.log(3.0))
-    elbo, _ = losses.mixture_elbo(log_q, log_p, alp, kl_z)
+    elbo, _ = losses.mixture_elbo(*f32(log_q, log_p, alp, kl_z))
     np.testing.assert_allclose(elbo, brute_force(log_q, log_p, alp, kl_z, uniform, 1, 1)[0],
                                rtol=1e-5)
 
@@ -75,8 +80,9 @@ class MixtureElboTest(chex.TestCase, parameterized.TestCase):
     rng = np.random.default_rng(1)
     log_q, log_p, alp, kl_z, log_init = _random_inputs(rng, 6, 3)
     mask = np.array([1, 1, 1, 1, 0, 0], np.float32)
-    elbo, filtered = losses.mixture_elbo(log_q, log_p, alp, kl_z, beta_y=0.5, log_q_init=log_init,
-                                         mask=mask, filter_method=method)
+    elbo, filtered = losses.mixture_elbo(*f32(log_q, log_p, alp, kl_z), beta_y=0.5,
+                                         log_q_init=f32(log_init)[0], mask=mask,
+                                         filter_method=method)
     want_elbo, want_marginals = brute_force(log_q[:4], log_p, alp[:4], kl_z[:4], log_init, 0.5, 1)
     np.testing.assert_allclose(elbo, want_elbo, rtol=1e-5)
     np.testing.assert_allclose(filtered[:4], want_marginals, atol=1e-5)
@@ -87,8 +93,8 @@ class MixtureElboTest(chex.TestCase, parameterized.TestCase):
     rng = np.random.default_rng(2)
     log_q, log_p, alp, kl_z, log_init = _random_inputs(rng, 4, 2)
     mask = np.array([1, 0, 1, 1], np.float32)
-    got = {m: losses.mixture_elbo(log_q, log_p, alp, kl_z, log_q_init=log_init, mask=mask,
-                                  filter_method=m) for m in losses.FILTER_METHODS}
+    got = {m: losses.mixture_elbo(*f32(log_q, log_p, alp, kl_z), log_q_init=f32(log_init)[0],
+                                  mask=mask, filter_method=m) for m in losses.FILTER_METHODS}
     # Brute force on the sequence with step 1 removed (it neither moves y nor scores).
     keep = [0, 2, 3]
     want_elbo, want_marg = brute_force(log_q[keep], log_p, alp[keep], kl_z[keep], log_init, 1, 1)
@@ -150,7 +156,7 @@ class MixtureElboTest(chex.TestCase, parameterized.TestCase):
       np.testing.assert_allclose(filtered[b], want_f, atol=1e-5)
 
   def test_shape_errors_name_the_argument(self):
-    log_q, log_p, alp, kl_z, _ = _random_inputs(np.random.default_rng(6), 4, 3)
+    log_q, log_p, alp, kl_z = f32(*_random_inputs(np.random.default_rng(6), 4, 3)[:4])
     with pytest.raises(ValueError, match="action_log_prob must be"):
       losses.mixture_elbo(log_q, log_p, alp[:, :2], kl_z)
     with pytest.raises(ValueError, match="log_p_trans must be"):

@@ -12,7 +12,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _tiny(tmp_path):
-  config = configs.load_config(f"{ROOT}/experiments/helms_stacking.py:tiny")
+  config = configs.load_config(f"{ROOT}/experiments/bc_point_reach.py:tiny")
   config.compilation_cache_dir = str(tmp_path / "cache")
   return config
 

@@ -95,7 +95,7 @@ def test_metric_writer_truncates_on_resume(tmp_path):
 
 def _train_cmd(workdir, data_dir, num_steps):
   return [sys.executable, "-m", "launch.train",
-          f"--config={ROOT}/experiments/helms_stacking.py:tiny", f"--workdir={workdir}",
+          f"--config={ROOT}/experiments/bc_point_reach.py:tiny", f"--workdir={workdir}",
           f"--config.data.dir={data_dir}", f"--config.train.num_steps={num_steps}",
           "--config.train.checkpoint_every=500", "--config.train.log_every=500",
           "--config.compilation_cache_dir=none"]
@@ -103,7 +103,7 @@ def _train_cmd(workdir, data_dir, num_steps):
 
 def _final_params(workdir):
   from helms_jax import runner, configs  # pylint: disable=import-outside-toplevel
-  config = configs.load_config(f"{ROOT}/experiments/helms_stacking.py:tiny")
+  config = configs.load_config(f"{ROOT}/experiments/bc_point_reach.py:tiny")
   learner = bc.make_learner(config.learner, 6, 2)
   state, step = runner.restore_learner_state(config, str(workdir), learner)
   return step, jax.tree_util.tree_leaves(state)
@@ -113,7 +113,7 @@ def _final_params(workdir):
 def tiny_dataset(tmp_path_factory):
   from helms_jax import runner, configs  # pylint: disable=import-outside-toplevel
   workdir = tmp_path_factory.mktemp("data_run")
-  config = configs.load_config(f"{ROOT}/experiments/helms_stacking.py:tiny")
+  config = configs.load_config(f"{ROOT}/experiments/bc_point_reach.py:tiny")
   config.compilation_cache_dir = "none"
   return runner.generate_data(config, str(workdir))
 
@@ -159,7 +159,7 @@ def test_killed_run_resumes_bit_for_bit(tmp_path, tiny_dataset):
 
 def test_workdir_with_other_config_is_refused(tmp_path, tiny_dataset):
   from helms_jax import runner, configs  # pylint: disable=import-outside-toplevel
-  config = configs.load_config(f"{ROOT}/experiments/helms_stacking.py:tiny")
+  config = configs.load_config(f"{ROOT}/experiments/bc_point_reach.py:tiny")
   config.compilation_cache_dir = "none"
   runner.prepare_workdir(config, str(tmp_path))
   config.train.num_steps = 400  # allowed: extends the run

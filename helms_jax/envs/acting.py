@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from typing import Callable
+from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
@@ -34,6 +34,8 @@ class Trajectory:
     valid: [N, T]; 1 until and including the first done step, 0 after.
     info: dict of [N, T] arrays: the scalar entries of the env's `state.info` and
       `state.metrics` after each step (info wins on a name clash), e.g. `success`.
+    recorded: `record_fn(state)` of the state before each step, leaves [N, T, ...] (frozen
+      after the episode ends, like `observation`); () without a `record_fn`.
   On padded steps (`valid == 0`) action/reward/discount/info are 0 and done is 1.
   """
   observation: jax.Array
@@ -43,6 +45,7 @@ class Trajectory:
   done: jax.Array
   valid: jax.Array
   info: dict
+  recorded: Any = ()
 
 
 def _scalar_entries(state: State) -> dict:
@@ -56,8 +59,9 @@ def _scalar_entries(state: State) -> dict:
 
 
 @functools.partial(jax.jit, static_argnames=("env", "policy_fn", "num_envs", "num_steps",
-                                             "with_params", "policy_init"))
-def _rollout(env, policy_fn, key, policy_params, num_envs, num_steps, with_params, policy_init):
+                                             "with_params", "policy_init", "record_fn"))
+def _rollout(env, policy_fn, key, policy_params, num_envs, num_steps, with_params, policy_init,
+             record_fn):
   key_reset, key_act = jax.random.split(key)
   state0 = jax.vmap(env.reset)(jax.random.split(key_reset, num_envs))
   stateful = policy_init is not None
@@ -86,7 +90,8 @@ def _rollout(env, policy_fn, key, policy_params, num_envs, num_steps, with_param
     out = dict(
         obs=state.obs, action=action * valid, reward=nstate.reward * valid,
         discount=discount, done=done, valid=valid,
-        info=jax.tree.map(lambda x: x * valid.astype(x.dtype), _scalar_entries(nstate)))
+        info=jax.tree.map(lambda x: x * valid.astype(x.dtype), _scalar_entries(nstate)),
+        recorded=record_fn(state) if record_fn is not None else ())
     return (nstate, npstate), out
 
   def scan_body(carry, key):
@@ -99,11 +104,12 @@ def _rollout(env, policy_fn, key, policy_params, num_envs, num_steps, with_param
   return Trajectory(
       observation=obs, action=tm(out["action"]), reward=tm(out["reward"]),
       discount=tm(out["discount"]), done=tm(out["done"]), valid=tm(out["valid"]),
-      info=jax.tree.map(tm, out["info"]))
+      info=jax.tree.map(tm, out["info"]), recorded=jax.tree.map(tm, out["recorded"]))
 
 
 def rollout(env: Env, policy_fn: PolicyFn, key: jax.Array, num_envs: int, num_steps: int,
-            policy_params=None, policy_init: Callable | None = None) -> Trajectory:
+            policy_params=None, policy_init: Callable | None = None,
+            record_fn: Callable | None = None) -> Trajectory:
   """Runs one episode in each of `num_envs` envs for up to `num_steps` steps (jitted scan).
 
   Args:
@@ -124,6 +130,9 @@ def rollout(env: Env, policy_fn: PolicyFn, key: jax.Array, num_envs: int, num_st
       `policy_params`); `pstate` is any pytree, created once per env at the start of its
       episode and frozen with the env after its `done`. Must be hashable like `policy_fn`.
       Reset and per-step policy keys do not depend on whether `policy_init` is given.
+    record_fn: optional `(state) -> pytree` for one env, recorded before every step into
+      `Trajectory.recorded` (e.g. `state.pipeline_state.qpos` to render frames afterwards);
+      hashable like `policy_fn`.
   Returns:
     Trajectory with leading dims [N, T] (observation [N, T+1, obs_dim]).
   """
@@ -138,7 +147,8 @@ def rollout(env: Env, policy_fn: PolicyFn, key: jax.Array, num_envs: int, num_st
   if policy_init is not None and not callable(policy_init):
     raise TypeError(f"policy_init must be a callable (key) -> policy state, got {policy_init!r}")
   return _rollout(env, policy_fn, key, policy_params, int(num_envs), int(num_steps),
-                  with_params=policy_params is not None, policy_init=policy_init)
+                  with_params=policy_params is not None, policy_init=policy_init,
+                  record_fn=record_fn)
 
 
 def episode_lengths(traj: Trajectory) -> jax.Array:

@@ -94,6 +94,13 @@ class PointReach(Env):
     # brax's trainers never read it (only PipelineEnv uses it to pick a pipeline).
     return "jax"
 
+  def trajectory_points(self, obs: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """obs [..., 6] -> (point [..., 3] (z = 0), goal as the one object [..., 1, 3])."""
+    zero = jnp.zeros(obs.shape[:-1] + (1,), obs.dtype)
+    point = jnp.concatenate([obs[..., 0:2], zero], axis=-1)
+    goal = jnp.concatenate([obs[..., 4:6], zero], axis=-1)[..., None, :]
+    return point, goal
+
   def _obs(self, ps: PointMassState) -> jax.Array:
     return jnp.concatenate([ps.pos, ps.vel, ps.goal])
 

@@ -113,7 +113,7 @@ class HelmsFunctions(NamedTuple):
 def make_helms(config: ml_collections.ConfigDict, observation_size: int, action_size: int,
                observation_groups: ObservationGroups | None,
                observation_stats: tuple[np.ndarray, np.ndarray] | None = None,
-               lookahead: int = 1):
+               lookahead: int = 1, model_cls: type[HelmsModel] = HelmsModel):
   """Builds the model functions and the params initialiser.
 
   Args:
@@ -122,6 +122,7 @@ def make_helms(config: ml_collections.ConfigDict, observation_size: int, action_
     observation_groups: the env's groups; the config's `*_groups` names select from them.
     observation_stats: (mean [obs], std [obs]) of the dataset's observations; identity if None.
     lookahead: L, future observations the high level sees (`train.lookahead` of the sampler).
+    model_cls: `HelmsModel` or a subclass with the same methods (e.g. another mid level).
 
   Returns:
     (functions: HelmsFunctions, init_params: key -> params).
@@ -142,7 +143,7 @@ def make_helms(config: ml_collections.ConfigDict, observation_size: int, action_
                        f"{mean.shape} and {std.shape}")
     std = np.maximum(std, config.min_observation_std)
   k, discrete = config.num_skills, config.components == "discrete_only"
-  model = HelmsModel(num_skills=k, latent_size=config.latent_size, action_size=action_size,
+  model = model_cls(num_skills=k, latent_size=config.latent_size, action_size=action_size,
                      high_level_hidden=tuple(config.high_level_hidden),
                      mid_level_hidden=tuple(config.mid_level_hidden),
                      low_level_hidden=tuple(config.low_level_hidden),
@@ -167,21 +168,21 @@ def make_helms(config: ml_collections.ConfigDict, observation_size: int, action_
 
   def log_q_trans(params, obs, obs_mask):
     x_hl = high_level_inputs(params, obs, obs_mask)
-    return model.apply({"params": params["model"]}, x_hl, method=HelmsModel.high_level)
+    return model.apply({"params": params["model"]}, x_hl, method="high_level")
 
   def components(params, obs):
     mean, scale = model.apply({"params": params["model"]}, normalize(params, obs)[..., ml_idx],
-                              method=HelmsModel.mid_level)
+                              method="mid_level")
     if discrete:
       scale = jnp.zeros_like(scale)
     return mean, scale
 
   def action_distribution(params, z, obs):
     return model.apply({"params": params["model"]}, z, normalize(params, obs)[..., ll_idx],
-                       method=HelmsModel.low_level)
+                       method="low_level")
 
   def log_transition_prior(params):
-    return model.apply({"params": params["model"]}, method=HelmsModel.log_transition_prior)
+    return model.apply({"params": params["model"]}, method="log_transition_prior")
 
   def elbo_terms(params, window, key):
     """One window: observation [W+L, obs], obs_mask [W+L], action [W, A]."""
@@ -260,7 +261,8 @@ def batch_loss(functions: HelmsFunctions, params, batch, key):
 
 def make_learner(config: ml_collections.ConfigDict, observation_size: int, action_size: int, *,
                  observation_groups: ObservationGroups | None = None,
-                 observation_stats=None, lookahead: int = 1) -> Learner:
+                 observation_stats=None, lookahead: int = 1,
+                 model_cls: type[HelmsModel] = HelmsModel) -> Learner:
   """The HeLMS offline learner (`Learner` protocol; arguments as in `make_helms`).
 
   `update(state, batch, key)`: one Adam step on the negative ELBO per step.
@@ -270,7 +272,7 @@ def make_learner(config: ml_collections.ConfigDict, observation_size: int, actio
   skill prior acting alone (what transfer starts from), not a task policy.
   """
   functions, init_params = make_helms(config, observation_size, action_size, observation_groups,
-                                      observation_stats, lookahead)
+                                      observation_stats, lookahead, model_cls)
   optimizer = _optimizer(config)
 
   def init(key):

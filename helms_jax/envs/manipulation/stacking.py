@@ -167,6 +167,17 @@ class Stacking(Env):
     task = jax.nn.one_hot(task_id, len(tasks.TASKS))
     return jnp.concatenate([proprio, objects, task]).astype(jnp.float32)
 
+  def trajectory_points(self, obs: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Gripper and object positions read back from observations (for trajectory plots).
+
+    obs [..., 58] -> (grip [..., 3] (the grip site), objects [..., 3, 3] (red, green, blue)).
+    """
+    start, stop = OBSERVATION_GROUPS["objects"]
+    objects = obs[..., start:stop].reshape(obs.shape[:-1] + (3, 13))
+    object_pos = objects[..., :3]
+    grip = object_pos[..., 0, :] - objects[..., 0, 7:10]  # red minus (red - grip)
+    return grip, object_pos
+
   def _reward(self, summary, task_index):
     return tasks.task_reward_by_id(self.episode_tasks, task_index, self.reward_type, summary,
                                    self.constants)

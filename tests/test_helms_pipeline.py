@@ -1,0 +1,87 @@
+"""HeLMS through the real pipeline stages.
+
+On stacking: train → analyse → report on the session's red_on_blue expert dataset (conftest.py),
+so no extra data rollout is compiled. On point_reach (cheap to compile): the whole pipeline,
+including evaluation of HeLMS's stateful prior-driven policy. Checks what each stage must produce
+and properties that must hold, not exact values.
+"""
+
+import json
+import os
+
+import numpy as np
+
+from helms_jax import configs, runner
+from helms_jax.training.metric_writers import read_jsonl
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_helms_stages_on_stacking_data(red_on_blue_dataset, tmp_path):
+  data_config, dataset = red_on_blue_dataset
+  config = configs.load_config(f"{ROOT}/experiments/helms_stacking.py:tiny")
+  config.data.dir = data_config.data.dir
+  config.env.episode_length = data_config.env.episode_length
+  config.compilation_cache_dir = "none"
+  config.train.num_steps = 60
+  config.analysis.episodes_per_skill = 2
+  config.analysis.image_frames = 3
+  config.analysis.image_size = 16
+  workdir = str(tmp_path / "helms")
+  k = config.learner.num_skills
+
+  runner.train(config, workdir)
+  rows = read_jsonl(os.path.join(workdir, "metrics.jsonl"))
+  assert [r["step"] for r in rows] == [20, 40, 60]
+  for key in ("elbo", "reconstruction", "kl_y", "kl_z", "skill_usage_entropy",
+              "prior_diagonal_mass"):
+    assert all(np.isfinite(r[key]) for r in rows), key
+  assert rows[-1]["elbo"] > rows[0]["elbo"]  # the ELBO is what is maximised
+  assert 0.0 <= rows[-1]["skill_usage_entropy"] <= np.log(k) + 1e-5
+
+  metrics = runner.analyze(config, workdir)
+  prior = np.asarray(metrics["transition_prior"])
+  assert prior.shape == (k, k)
+  np.testing.assert_allclose(prior.sum(1), 1.0, atol=1e-3)
+  usage = np.asarray(metrics["dataset"]["usage"])
+  assert usage.shape == (k,) and abs(usage.sum() - 1) < 1e-5
+  rollouts = metrics["fixed_skill_rollouts"]
+  assert [r["skill"] for r in rollouts] == list(range(k))
+  for row in rollouts:
+    assert row["gripper_travel_m"] > 0  # every skill moves the arm
+  with open(os.path.join(workdir, "analysis", "analysis.json")) as f:
+    index = json.load(f)
+  files = [fig["file"] for fig in index["figures"]]
+  assert files == ["transition_matrix.png", "skill_usage.png", "skill_trajectories.png",
+                   "skill_frames.png"]
+
+  report_dir = runner.report(config, workdir)
+  with open(os.path.join(report_dir, "index.html")) as f:
+    page = f.read()
+  for name in files:
+    assert name in page and os.path.getsize(os.path.join(report_dir, name)) > 1000, name
+  with open(os.path.join(report_dir, "metrics.json")) as f:
+    assert "analysis" in json.load(f)
+  del dataset
+
+
+def test_helms_pipeline_on_point_reach_evaluates_the_stateful_policy(tmp_path):
+  config = configs.load_config(f"{ROOT}/experiments/bc_point_reach.py:tiny")
+  tiny_helms = configs.load_config(f"{ROOT}/experiments/helms_stacking.py:tiny")
+  config.learner = tiny_helms.learner
+  config.learner.high_level_groups = config.learner.mid_level_groups = ("proprio", "goal")
+  config.learner.low_level_groups = ("proprio",)
+  config.train = tiny_helms.train
+  config.eval.baselines = ("random",)
+  config.compilation_cache_dir = "none"
+  workdir = str(tmp_path / "run")
+  runner.run_pipeline(config, workdir)
+  with open(os.path.join(workdir, "eval.json")) as f:
+    evaluation = json.load(f)
+  assert set(evaluation) >= {"policy", "random"} and "expert" not in evaluation
+  assert evaluation["policy"]["length_mean"] > 0
+  with open(os.path.join(workdir, "analysis", "analysis.json")) as f:
+    index = json.load(f)
+  # point_reach cannot render: no image strip, but trajectories of the point per skill.
+  assert [fig["file"] for fig in index["figures"]] == [
+      "transition_matrix.png", "skill_usage.png", "skill_trajectories.png"]
