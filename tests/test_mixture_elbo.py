@@ -52,7 +52,7 @@ def brute_force(log_q, log_p, action_log_prob, kl_z, log_init, beta_y, beta_z):
 
 class MixtureElboTest(chex.TestCase, parameterized.TestCase):
 
-  @chex.variants(with_jit=True, without_jit=True)
+  @chex.variants(with_jit=True)
   @parameterized.product(shape=((4, 3), (5, 2), (1, 4)), method=losses.FILTER_METHODS,
                          time_varying_prior=(False, True))
   def test_matches_path_enumeration(self, shape, method, time_varying_prior):

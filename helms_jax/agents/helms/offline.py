@@ -91,8 +91,8 @@ def _group_indices(groups: ObservationGroups | None, names, observation_size: in
 class HelmsFunctions(NamedTuple):
   """The model as pure functions of `params` (the learner's `state.params`).
 
-  normalize(params, obs [..., obs]) -> [..., obs]
-  high_level_inputs(params, obs [W + L, obs], obs_mask [W + L]) -> x_hl [W, D_H]
+  num_skills: K; lookahead: L (future observations the high level sees)
+  normalize(params, obs [..., obs]) -> [..., obs] (dataset statistics, clipped to +-10)
   log_q_trans(params, obs [W + L, obs], obs_mask [W + L]) -> [W, K, K]
   components(params, obs [..., obs]) -> (mean, scale) [..., K, Z] (scale 0 for discrete_only)
   action_distribution(params, z [..., Z], obs [..., obs]) -> distrax over [..., A]
