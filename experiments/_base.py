@@ -34,9 +34,9 @@ def pipeline_config(experiment: str, variant: str, modifiers=()) -> ml_collectio
   c.data = ml_collections.ConfigDict()
   c.data.dir = ""  # '' means <workdir>/data
   c.data.expert_noise = 0.2
-  c.data.num_episodes = 2000
-  c.data.num_envs = 64  # episodes generated in parallel (one compiled, vmapped rollout)
-  c.data.episodes_per_shard = 256
+  c.data.num_episodes = 16 if tiny else 2000
+  c.data.num_envs = 8 if tiny else 64  # episodes generated in parallel (one vmapped rollout)
+  c.data.episodes_per_shard = 8 if tiny else 256
   c.data.object_sets = ()  # () = the env's own object_set; see all_pairs_stacking.py
 
   c.learner = ml_collections.ConfigDict()
@@ -57,7 +57,7 @@ def pipeline_config(experiment: str, variant: str, modifiers=()) -> ml_collectio
   c.train.tensorboard = True
 
   c.eval = ml_collections.ConfigDict()
-  c.eval.num_episodes = 64
+  c.eval.num_episodes = 8 if tiny else 64
   c.eval.deterministic = True
   c.eval.baselines = ("expert", "random")  # rolled out beside the policy for context
 
@@ -88,3 +88,8 @@ def set_helms_learner(c: ml_collections.ConfigDict, num_skills: int, tiny: bool)
   c.train.window = 8 if tiny else 16  # steps per ELBO sequence (filter starts uniform)
   c.train.lookahead = 2 if tiny else 5  # future observations the high level sees (0.25 s)
   c.train.batch_size = 16 if tiny else 64
+  if tiny:  # a few chunks: the HeLMS update compiles slower than BC's
+    c.train.num_steps = 40
+    c.train.updates_per_call = 10
+    c.train.log_every = 20
+    c.train.checkpoint_every = 20

@@ -27,19 +27,11 @@ def get_config(variant: str = "default"):
   c.env.name = "stacking"
   c.env.kwargs = {"task": "all_pairs", "object_set": 4, "reward": "staged"}
   c.env.episode_length = 150  # the expert stacks in ~80 steps (4 s at 20 Hz)
-  c.data.num_episodes = 5000  # 1000 per object set, ~167 per (pair, set)
   c.data.object_sets = (1, 2, 3, 4, 5)  # overrides env.kwargs.object_set, set by set
   set_helms_learner(c, num_skills=10, tiny=variant == "tiny")
-  c.train.num_steps = 20_000
   if variant == "tiny":
     c.env.episode_length = 100
     c.data.object_sets = (3, 4)  # two sets: the per-set path at two compilations
-    c.data.num_episodes = 16
-    c.data.num_envs = 8
-    c.data.episodes_per_shard = 8
-    c.eval.num_episodes = 8
-    c.train.num_steps = 40
-    c.train.updates_per_call = 10
-    c.train.log_every = 20
-    c.train.checkpoint_every = 20
+  else:
+    c.data.num_episodes = 5000  # 1000 per object set, ~167 per (pair, set)
   return c

@@ -31,13 +31,16 @@ def get_config(variant: str = "default"):
   c.env.name = "stacking"
   c.env.kwargs = {"task": "red_on_blue", "object_set": 4, "reward": "staged"}
   c.env.episode_length = 150  # the expert stacks in ~80 steps (4 s at 20 Hz)
-  c.data.num_episodes = 512
-  c.data.episodes_per_shard = 128
   set_helms_learner(c, num_skills=5, tiny=tiny)
-  c.train.num_steps = 6000
-  c.train.updates_per_call = 50
-  c.train.log_every = 250
-  c.train.checkpoint_every = 1000
+  if tiny:
+    c.env.episode_length = 60
+  else:
+    c.data.num_episodes = 512
+    c.data.episodes_per_shard = 128
+    c.train.num_steps = 6000
+    c.train.updates_per_call = 50
+    c.train.log_every = 250
+    c.train.checkpoint_every = 1000
   # Same shape as a data-generation batch, so the expert's evaluation rollout is a cache hit.
   c.eval.num_episodes = c.data.num_envs
   if "discrete_only" in parts:
@@ -45,14 +48,4 @@ def get_config(variant: str = "default"):
   if "continuous_only" in parts:
     c.learner.components = "continuous_only"
     c.learner.num_skills = 1
-  if tiny:
-    c.env.episode_length = 60
-    c.data.num_episodes = 16
-    c.data.num_envs = 8
-    c.data.episodes_per_shard = 8
-    c.eval.num_episodes = 8
-    c.train.num_steps = 40
-    c.train.updates_per_call = 10
-    c.train.log_every = 20
-    c.train.checkpoint_every = 20
   return c

@@ -25,15 +25,6 @@ def get_config(variant: str = "default"):
   c.env.kwargs = {"task": "red_on_blue", "object_set": 4, "reward": "staged"}
   c.env.episode_length = 150  # the expert stacks in ~80 steps (4 s at 20 Hz)
   set_helms_learner(c, num_skills=5, tiny=variant == "tiny")
-  c.train.num_steps = 20_000
   if variant == "tiny":
     c.env.episode_length = 100
-    c.data.num_episodes = 16
-    c.data.num_envs = 8
-    c.data.episodes_per_shard = 8
-    c.eval.num_episodes = 8
-    c.train.num_steps = 40
-    c.train.updates_per_call = 10
-    c.train.log_every = 20
-    c.train.checkpoint_every = 20
   return c

@@ -211,13 +211,12 @@ def observation_statistics(dataset) -> tuple[np.ndarray, np.ndarray]:
   return obs.mean(0).astype(np.float32), obs.std(0).astype(np.float32)
 
 
-def make_learner(config: ml_collections.ConfigDict, dataset=None):
-  """The configured learner for the configured env (observation groups from the env).
+def make_learner(config: ml_collections.ConfigDict, env, dataset=None):
+  """The configured learner for `env` (`make_env(config)`; observation groups come from it).
 
   With `dataset`, its observation statistics initialise learners that normalise inputs; without
   (evaluation, analysis) they come from the restored checkpoint instead.
   """
-  env = make_env(config)
   return agents.make_learner(
       config.learner, env.observation_size, env.action_size,
       observation_groups=getattr(env, "observation_groups", None),
@@ -236,7 +235,7 @@ def train(config: ml_collections.ConfigDict, workdir: str):
           f"dataset {dataset_dir(config, workdir)} has {name}s of size "
           f"{dataset.schema[name].shape[-1]} but env {config.env.name!r} ({config.env.kwargs}) "
           f"has {size}: the dataset was made for another env")
-  learner = make_learner(config, dataset)
+  learner = make_learner(config, env, dataset)
   sampler = data_lib.WindowSampler(dataset, config.train.window, config.train.lookahead)
   sample_fn, sampler_data = sampler.loop_sample_fn(config.train.batch_size)
   return train_offline(learner, sample_fn, sampler_data, workdir=workdir, seed=config.seed,
@@ -291,7 +290,7 @@ def evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
     raise configs.ConfigError(f"eval.baselines has unknown entries {sorted(unknown)}; "
                               "valid: expert, random")
   env = make_env(config)
-  learner = make_learner(config)
+  learner = make_learner(config, env)
   state, step = restore_learner_state(config, workdir, learner)
   key = jax.random.fold_in(jax.random.PRNGKey(config.seed), 0xE7A1)
   n, horizon = config.eval.num_episodes, config.env.episode_length
@@ -332,14 +331,14 @@ def analyze(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any] |
   from helms_jax.agents.helms import offline as helms_offline  # pylint: disable=import-outside-toplevel
   from helms_jax.analysis import helms as helms_analysis  # pylint: disable=import-outside-toplevel
   env = make_env(config)
-  learner = make_learner(config)
+  learner = make_learner(config, env)
   state, _ = restore_learner_state(config, workdir, learner)
   functions, _ = helms_offline.make_helms(config.learner, env.observation_size, env.action_size,
                                           env.observation_groups, None, config.train.lookahead)
   dataset = data_lib.load_dataset(dataset_dir(config, workdir))
   if jax.process_index() != 0:
     return None
-  return helms_analysis.analyze(config, workdir, state.learner.params, functions, dataset)
+  return helms_analysis.analyze(config, workdir, env, state.learner.params, functions, dataset)
 
 
 # ----------------------------------------------------------------------------------------------

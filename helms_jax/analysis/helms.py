@@ -68,13 +68,14 @@ def dataset_skill_posterior(functions, params, dataset, window: int, lookahead: 
   return np.asarray(jax.jit(functools.partial(offline.infer_skills, functions))(params, batch))
 
 
-def analyze(config: ml_collections.ConfigDict, workdir: str, params, functions,
+def analyze(config: ml_collections.ConfigDict, workdir: str, env, params, functions,
             dataset) -> dict[str, Any]:
   """Writes the analysis of a trained HeLMS model; returns its metrics.
 
   Args:
     config: the run config (`env`, `train.lookahead`, `analysis` sections are read).
     workdir: the run directory; output goes to `<workdir>/analysis/`.
+    env: the configured env with its time limit (`runner.make_env(config)`), unbatched.
     params: the learner's parameters (`state.params`).
     functions: `offline.HelmsFunctions` for those parameters.
     dataset: the loaded training dataset.
@@ -105,8 +106,6 @@ def analyze(config: ml_collections.ConfigDict, workdir: str, params, functions,
                   f"segment {stats['mean_segment_length']:.1f} steps)."))
 
   # Each skill held fixed for whole episodes.
-  env = envs.EpisodeWrapper(envs.make(config.env.name, **config.env.kwargs.to_dict()),
-                            episode_length=config.env.episode_length)
   policy = functools.partial(_fixed_skill_policy, functions=functions,
                              deterministic=bool(cfg.deterministic))
   renderable = _can_render(env) and cfg.image_frames > 0

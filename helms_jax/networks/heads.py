@@ -8,6 +8,12 @@ import jax
 import jax.numpy as jnp
 
 
+def positive_scale(raw: jax.Array, init_scale: float, min_scale: float) -> jax.Array:
+  """`softplus(raw + offset) + min_scale`, offset so that raw = 0 gives `init_scale`."""
+  offset = jnp.log(jnp.expm1(init_scale - min_scale))
+  return jax.nn.softplus(raw + offset) + min_scale
+
+
 class GaussianHead(nn.Module):
   """Diagonal Gaussian over `[..., event_size]` from features `[..., F]`.
 
@@ -21,10 +27,8 @@ class GaussianHead(nn.Module):
   def __call__(self, features: jax.Array) -> distrax.Distribution:
     mean = nn.Dense(self.event_size, name="mean")(features)
     raw_scale = nn.Dense(self.event_size, name="scale")(features)
-    # Shift so that the initial scale is about init_scale.
-    offset = jnp.log(jnp.expm1(self.init_scale - self.min_scale))
-    scale = jax.nn.softplus(raw_scale + offset) + self.min_scale
-    return distrax.MultivariateNormalDiag(mean, scale)
+    return distrax.MultivariateNormalDiag(
+        mean, positive_scale(raw_scale, self.init_scale, self.min_scale))
 
 
 class GatedCategoricalHead(nn.Module):
@@ -58,5 +62,4 @@ class GaussianParams(nn.Module):
   def __call__(self, features: jax.Array) -> tuple[jax.Array, jax.Array]:
     mean = nn.Dense(self.event_size, name="mean")(features)
     raw_scale = nn.Dense(self.event_size, name="scale")(features)
-    offset = jnp.log(jnp.expm1(self.init_scale - self.min_scale))
-    return mean, jax.nn.softplus(raw_scale + offset) + self.min_scale
+    return mean, positive_scale(raw_scale, self.init_scale, self.min_scale)
