@@ -1,14 +1,59 @@
-"""helms-report: Writes the run's report (plots, HTML, metrics JSON).
+"""helms-report: Writes the run's report (plots, HTML, metrics JSON), or compares transfer runs.
 
+One run (its workdir's report/):
   helms-report --config=experiments/helms_stacking.py:tiny --workdir=runs/tiny
+Several transfer runs (learning curves over seeds, final performance, exploration) into --out:
+  helms-report --runs='runs/cat,runs/mix,runs/mpo_*' --out=runs/comparison
 """
+
+import sys
+
+from absl import app, flags
 
 from helms_jax import runner
 from launch import common
 
+_RUNS = flags.DEFINE_string(
+    "runs", None, "Comma-separated transfer run directories and/or globs to compare (each holds "
+    "transfer/curves.jsonl); writes the comparison report into --out instead of one run's report.")
+_OUT = flags.DEFINE_string("out", None, "Output directory of the --runs comparison report.")
+_TITLE = flags.DEFINE_string("title", "helms_jax comparison", "Title of the --runs report.")
+_LAST_FRACTION = flags.DEFINE_float(
+    "last_fraction", 0.1, "Final performance: each seed's mean over this last fraction of points.")
+_SMOOTHING = flags.DEFINE_integer(
+    "smoothing", 1, "Comparison curves: trailing mean over this many points per seed (1: none).")
+
+
+def _compare() -> None:
+  from helms_jax.analysis import curves  # pylint: disable=import-outside-toplevel
+  if not _OUT.value:
+    raise app.UsageError("--out is required with --runs")
+  if flags.FLAGS.workdir:
+    raise app.UsageError("give either --workdir (one run's report) or --runs (a comparison)")
+  try:
+    run_dirs = curves.expand_run_dirs(_RUNS.value)
+    index = curves.write_comparison_report(
+        run_dirs, _OUT.value, title=_TITLE.value, last_fraction=_LAST_FRACTION.value,
+        smoothing=_SMOOTHING.value)
+  except ValueError as error:
+    sys.exit(f"error: {error}")
+  print(f"Comparison of {len(run_dirs)} runs: {index}")
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+  if _RUNS.value:
+    _compare()
+    return
+  if not flags.FLAGS.workdir:
+    raise app.UsageError("--workdir is required (or --runs and --out to compare transfer runs)")
+  runner.report(flags.FLAGS.config, flags.FLAGS.workdir)
+
 
 def run():
-  common.run_stage(runner.report)
+  common.check_argv(sys.argv[1:])
+  app.run(main)
 
 
 if __name__ == "__main__":

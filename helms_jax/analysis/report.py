@@ -8,6 +8,11 @@ run directory alone.
 If the run has an analysis (`<workdir>/analysis/analysis.json`, format in
 `helms_jax.analysis.skills`), its figures are copied into the report and shown with their captions
 after the training curves, and its metrics are added to `metrics.json` under "analysis".
+
+If the run has transfer learning curves (`<workdir>/transfer/curves.jsonl`, format in
+`helms_jax.analysis.curves`), a Transfer section shows them (mean ± std over seeds) with the final
+performance, which `metrics.json` holds under "transfer"; an `<workdir>/exploration.json` is shown
+as a table and kept under "exploration". Several runs compared: `curves.write_comparison_report`.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ matplotlib.use("Agg")  # headless: reports are written on servers
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 import numpy as np
 
+from helms_jax.analysis import curves
 from helms_jax.analysis.skills import ANALYSIS_DIR, ANALYSIS_INDEX
 from helms_jax.data.format import atomic_write
 from helms_jax.training.metric_writers import read_jsonl
@@ -139,6 +145,58 @@ def _metrics_html(metrics: Any) -> str:
   return f"<table>{body}</table>"
 
 
+def _transfer_section(workdir: str, out_dir: str,
+                      last_fraction: float = 0.1) -> tuple[str, dict[str, Any] | None, list[str]]:
+  """The Transfer section of `<workdir>/transfer/curves.jsonl`: (html, metrics or None, PNG files).
+
+  ("", None, []) without transfer curves; unreadable curves are a logged warning and a note in
+  the section, the rest of the report is still written.
+  """
+  if not os.path.isfile(os.path.join(workdir, curves.TRANSFER_DIR, curves.CURVES_FILE)):
+    return "", None, []
+  try:
+    run = curves.load_run(workdir)
+  except ValueError as e:
+    logging.warning("transfer curves left out of the report: %s", e)
+    return f"<h2>Transfer</h2><p>Not shown: {html.escape(str(e))}</p>", None, []
+  files, performance = [], {}
+  for metric in curves.DEFAULT_METRICS:
+    if metric in run.metrics:
+      file = f"transfer_curve_{metric}.png"
+      curves.plot_learning_curves([run], metric, os.path.join(out_dir, file),
+                                  title=f"transfer {metric}: mean ± std over seeds")
+      files.append(file)
+      performance[metric] = curves.final_performance_table([run], metric, last_fraction)[0]
+  done = int(run.env_steps[-1]) if run.num_points else 0
+  target = run.info.get("env_steps_per_seed")
+  metrics = {"label": run.label, "seeds": run.seeds, "env_steps": done,
+             "env_steps_per_seed": target, "last_fraction": last_fraction,
+             "final_performance": performance}
+  parts = [f"<h2>Transfer: {html.escape(run.label)}</h2>",
+           f"<p>{len(run.seeds)} seeds ({', '.join(map(str, run.seeds))}), {done}"
+           + (f" of {target}" if target is not None else "") + " env steps per seed; "
+           "mean ± std over seeds (shaded).</p>"]
+  parts.extend(f'<img src="{name}" alt="{name}">' for name in files)
+  for metric, row in performance.items():
+    parts.append(f"<h3>Final {html.escape(metric)}</h3>{curves.final_performance_html([row])}")
+  if not files:
+    parts.append("<p>No episode return or success logged yet.</p>")
+  return "".join(parts), metrics, files
+
+
+def _exploration_section(workdir: str) -> tuple[str, list[dict[str, Any]] | None]:
+  """The Exploration table of `<workdir>/exploration.json`: (html, rows or None)."""
+  path = os.path.join(workdir, curves.EXPLORATION_FILE)
+  if not os.path.isfile(path):
+    return "", None
+  try:
+    rows = curves.load_exploration(path)
+  except ValueError as e:
+    logging.warning("exploration left out of the report: %s", e)
+    return f"<h2>Exploration</h2><p>Not shown: {html.escape(str(e))}</p>", None
+  return f"<h2>Exploration</h2>{curves.exploration_html(rows)}", rows
+
+
 def write_run_report(workdir: str, title: str = "helms_jax run") -> str:
   """Writes `<workdir>/report/` and returns its path."""
   out_dir = os.path.join(workdir, "report")
@@ -157,11 +215,17 @@ def write_run_report(workdir: str, title: str = "helms_jax run") -> str:
     with open(config_path) as f:
       config_text = f.read()
 
-  analysis = _load_analysis(workdir, out_dir, images)
+  transfer_html, transfer, transfer_images = _transfer_section(workdir, out_dir)
+  exploration_part, exploration = _exploration_section(workdir)
+  analysis = _load_analysis(workdir, out_dir, images + transfer_images)
 
   summary = {"final_train_metrics": rows[-1] if rows else None, "evaluation": evaluation}
   if analysis is not None:
     summary["analysis"] = analysis[1]
+  if transfer is not None:
+    summary["transfer"] = curves.json_safe(transfer)
+  if exploration is not None:
+    summary["exploration"] = curves.json_safe(exploration)
   _atomic_write_text(os.path.join(out_dir, "metrics.json"), json.dumps(summary, indent=2))
 
   parts = [f"<h1>{html.escape(title)}</h1>", f"<p>run directory: {html.escape(workdir)}</p>"]
@@ -182,6 +246,7 @@ def write_run_report(workdir: str, title: str = "helms_jax run") -> str:
                  for name, caption in figures)
     if metrics:
       parts.append(_metrics_html(metrics))
+  parts.extend(p for p in (transfer_html, exploration_part) if p)
   parts.append(f"<h2>Config</h2><pre>{html.escape(config_text)}</pre>")
   style = ("body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
            "td,th{border:1px solid #ccc;padding:4px 8px}img{margin:4px}"

@@ -1,0 +1,289 @@
+"""Learning curves over seeds, final performance and comparison reports (no JAX compilation)."""
+
+import json
+import math
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from helms_jax.analysis import curves, report
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def _null(values):
+  return [None if v is None or not np.isfinite(v) else float(v) for v in values]
+
+
+def _write_run(workdir, label, returns, success=None, steps=None, seeds=None, variant="default",
+               extra_lines=(), target=None):
+  """A fake transfer run: returns/success [P, S] (NaN -> null) at `steps` [P]."""
+  returns = np.asarray(returns, float)
+  num_points, num_seeds = returns.shape
+  steps = list(range(100, 100 * (num_points + 1), 100)) if steps is None else steps
+  seeds = list(range(num_seeds)) if seeds is None else seeds
+  out = os.path.join(workdir, "transfer")
+  os.makedirs(out, exist_ok=True)
+  with open(os.path.join(out, "run.json"), "w") as f:
+    json.dump({"label": label, "experiment": "transfer_test", "variant": variant, "seeds": seeds,
+               "env": {"name": "point_reach"}, "env_steps_per_seed": target or steps[-1],
+               "command": "helms-transfer --workdir=x", "commit": "abc123"}, f)
+  with open(os.path.join(out, "curves.jsonl"), "w") as f:
+    for p, step in enumerate(steps):
+      metrics = {"episode_return": _null(returns[p]), "episodes": [3] * num_seeds}
+      if success is not None:
+        metrics["success"] = _null(np.asarray(success, float)[p])
+      f.write(json.dumps({"env_steps": step, "updates": 2 * step, "wall_time": 1000.0 + p,
+                          "metrics": metrics}) + "\n")
+    for line in extra_lines:
+      f.write(line)
+  return workdir
+
+
+def _oracle_final(values, k):
+  """Per seed: plain Python mean over the finite values of the last k points."""
+  per_seed = []
+  for s in range(values.shape[1]):
+    xs = [values[p, s] for p in range(len(values) - k, len(values)) if math.isfinite(values[p, s])]
+    per_seed.append(sum(xs) / len(xs) if xs else math.nan)
+  finite = [v for v in per_seed if math.isfinite(v)]
+  mean = sum(finite) / len(finite)
+  std = math.sqrt(sum((v - mean) ** 2 for v in finite) / len(finite))
+  return per_seed, mean, std
+
+
+def _strict_json(path):
+  def reject(constant):
+    raise ValueError(f"non-standard JSON constant {constant}")
+  with open(path) as f:
+    return json.loads(f.read(), parse_constant=reject)
+
+
+def test_load_run_keeps_last_line_per_env_steps_and_nan(tmp_path):
+  returns = np.array([[1.0, np.nan], [2.0, 3.0], [4.0, 5.0]])
+  # A resume after 200 steps rewrites 200 and 300, then continues; the writer is cut mid-line.
+  resumed = [
+      json.dumps({"env_steps": 200, "updates": 7, "wall_time": 5.0,
+                  "metrics": {"episode_return": [20.0, None], "loss": [0.5, 0.25]}}) + "\n",
+      json.dumps({"env_steps": 300, "updates": 8, "wall_time": 6.0,
+                  "metrics": {"episode_return": [30.0, 31.0]}}) + "\n",
+      json.dumps({"env_steps": 400, "updates": 9, "wall_time": 7.0,
+                  "metrics": {"episode_return": [40.0, 41.0], "success": [True, False]}}) + "\n",
+      '{"env_steps": 500, "metr']
+  workdir = _write_run(str(tmp_path / "run"), "HeLMS-cat", returns, extra_lines=resumed)
+  run = curves.load_run(workdir)
+  assert run.label == "HeLMS-cat" and run.seeds == [0, 1] and run.run_dir == workdir
+  np.testing.assert_array_equal(run.env_steps, [100, 200, 300, 400])
+  np.testing.assert_array_equal(run.updates, [200, 7, 8, 9])
+  np.testing.assert_array_equal(run.metrics["episode_return"],
+                                [[1.0, np.nan], [20.0, np.nan], [30.0, 31.0], [40.0, 41.0]])
+  # Metrics absent from a line are NaN there; booleans are numbers.
+  np.testing.assert_array_equal(run.metrics["loss"],
+                                [[np.nan] * 2, [0.5, 0.25], [np.nan] * 2, [np.nan] * 2])
+  np.testing.assert_array_equal(run.metrics["success"][-1], [1.0, 0.0])
+  np.testing.assert_array_equal(run.metrics["episodes"][:, 0], [3, np.nan, np.nan, np.nan])
+  # The transfer directory itself is accepted too; the workdir is its parent.
+  assert curves.load_run(os.path.join(workdir, "transfer")).run_dir == workdir
+
+
+def test_final_performance_table_matches_an_oracle(tmp_path):
+  rng = np.random.default_rng(0)
+  values = rng.normal(size=(30, 4)).cumsum(axis=0)
+  values[rng.random(values.shape) < 0.2] = np.nan
+  values[-3:, 2] = np.nan  # seed 2 has nothing in the last 10 %
+  run = curves.load_run(_write_run(str(tmp_path / "a"), "MPO", values, seeds=[3, 5, 7, 9]))
+  for fraction, k in ((0.1, 3), (0.25, 8), (1.0, 30), (0.01, 1)):
+    (row,) = curves.final_performance_table([run], "episode_return", last_fraction=fraction)
+    per_seed, mean, std = _oracle_final(values, k)
+    assert row["num_points"] == k and row["from_env_steps"] == 100 * (30 - k + 1)
+    np.testing.assert_allclose(row["per_seed"], per_seed, rtol=1e-12)
+    assert row["mean"] == pytest.approx(mean, rel=1e-12)
+    assert row["std"] == pytest.approx(std, rel=1e-12)
+    assert row["seeds"] == [3, 5, 7, 9] and row["env_steps"] == 3000
+  (row,) = curves.final_performance_table([run], "episode_return")
+  assert row["seeds_with_data"] == 3 and math.isnan(row["per_seed"][2])
+  assert curves.final_performance_table([run], "success") == []  # runs without it are left out
+  with pytest.raises(ValueError, match="last_fraction"):
+    curves.final_performance_table([run], "episode_return", last_fraction=0.0)
+
+
+def test_smooth_and_seed_statistics_ignore_nan():
+  rng = np.random.default_rng(1)
+  values = rng.normal(size=(12, 3))
+  values[rng.random(values.shape) < 0.3] = np.nan
+  values[:4, 1] = np.nan
+  for window in (1, 3, 5, 20):
+    out = curves.smooth(values, window)
+    for p in range(12):
+      for s in range(3):
+        xs = [values[q, s] for q in range(max(0, p - window + 1), p + 1)
+              if np.isfinite(values[q, s])]
+        expected = sum(xs) / len(xs) if xs else np.nan
+        np.testing.assert_allclose(out[p, s], expected, rtol=1e-12)
+  mean, std, count = curves.seed_statistics(values)
+  for p in range(12):
+    xs = values[p][np.isfinite(values[p])]
+    assert count[p] == len(xs)
+    if len(xs):
+      assert mean[p] == pytest.approx(np.mean(xs)) and std[p] == pytest.approx(np.std(xs))
+    else:
+      assert np.isnan(mean[p]) and np.isnan(std[p])
+
+
+def test_errors_name_the_path(tmp_path):
+  missing = str(tmp_path / "nope")
+  with pytest.raises(ValueError, match="nope: run directory does not exist"):
+    curves.load_run(missing)
+  empty = tmp_path / "empty"
+  empty.mkdir()
+  with pytest.raises(ValueError, match=f"{empty}/transfer/curves.jsonl: missing"):
+    curves.load_run(str(empty))
+
+  workdir = _write_run(str(tmp_path / "run"), "MPO", np.ones((3, 2)))
+  transfer = os.path.join(workdir, "transfer")
+  os.rename(os.path.join(transfer, "run.json"), os.path.join(transfer, "run.bak"))
+  with pytest.raises(ValueError, match=f"{transfer}/run.json: missing"):
+    curves.load_run(workdir)
+  with open(os.path.join(transfer, "run.json"), "w") as f:
+    f.write("{not json")
+  with pytest.raises(ValueError, match=f"{transfer}/run.json: unreadable"):
+    curves.load_run(workdir)
+  os.replace(os.path.join(transfer, "run.bak"), os.path.join(transfer, "run.json"))
+
+  path = os.path.join(transfer, "curves.jsonl")
+  with open(path) as f:
+    lines = f.readlines()
+  cases = [
+      (lines[:1] + ["garbage\n"] + lines[1:], f"{path}:2: not a JSON line"),
+      (lines + ['{"env_steps": 400, "metrics": {"episode_return": [1.0]}}\n'],
+       f"{path}:4: metric 'episode_return' has 1 values, expected one per seed \\(2\\)"),
+      (lines + ['{"env_steps": 400, "metrics": {"success": ["yes", 1]}}\n'],
+       f"{path}:4: metric 'success' has a non-numeric value"),
+      (lines + ['{"env_steps": "400", "metrics": {}}\n'], f"{path}:4: 'env_steps'"),
+  ]
+  for content, message in cases:
+    with open(path, "w") as f:
+      f.writelines(content)
+    with pytest.raises(ValueError, match=message):
+      curves.load_run(workdir)
+
+  bad = tmp_path / "exploration.json"
+  bad.write_text('{"rows": 3}')
+  with pytest.raises(ValueError, match=f"{bad}: expected an object with 'rows'"):
+    curves.load_exploration(str(bad))
+
+
+def test_expand_run_dirs(tmp_path):
+  a = _write_run(str(tmp_path / "runs" / "cat"), "HeLMS-cat", np.ones((2, 1)))
+  b = _write_run(str(tmp_path / "runs" / "mpo"), "MPO", np.ones((2, 1)))
+  os.makedirs(tmp_path / "runs" / "skills")  # matched by the glob, no curves: skipped
+  pattern = str(tmp_path / "runs" / "*")
+  assert curves.expand_run_dirs(pattern) == [a, b]
+  assert curves.expand_run_dirs(f"{b}, {pattern}") == [b, a]  # order kept, no repeats
+  with pytest.raises(ValueError, match="matches no run directory"):
+    curves.expand_run_dirs(str(tmp_path / "other*"))
+
+
+def _three_runs(tmp_path):
+  rng = np.random.default_rng(2)
+  returns = [rng.normal(loc, 1.0, size=(20, 3)) for loc in (5.0, 2.0, 1.0)]
+  success = [(rng.random((20, 3)) < q).astype(float) for q in (0.8, 0.3, 0.1)]
+  returns[0][:5] = np.nan  # no episode finished at first
+  dirs = [_write_run(str(tmp_path / "cat"), "HeLMS-cat", returns[0], success[0]),
+          _write_run(str(tmp_path / "cat_nokl"), "HeLMS-cat", returns[1], success[1],
+                     variant="helms_cat,no_kl", target=4000),
+          _write_run(str(tmp_path / "mpo"), "MPO", returns[2])]  # no success logged
+  return dirs, returns, success
+
+
+def test_comparison_report(tmp_path):
+  dirs, returns, success = _three_runs(tmp_path)
+  rows = [{"method": "HeLMS-cat", "dense_return": 3.0, "dense_return_std": 0.5,
+           "staged_return": 1.0, "staged_return_std": 0.25, "joint_variance": 0.1,
+           "grasp_variance": 0.2, "object_variance": 0.3, "num_episodes": 16}]
+  with open(os.path.join(dirs[0], "exploration.json"), "w") as f:
+    json.dump({"rows": rows}, f)
+  out = str(tmp_path / "comparison")
+  index = curves.write_comparison_report(dirs, out, title="Transfer <test>")
+  assert index == os.path.join(out, "index.html")
+  for name in ("curve_episode_return.png", "curve_success.png"):
+    with open(os.path.join(out, name), "rb") as f:
+      assert f.read(8) == PNG_MAGIC
+  summary = _strict_json(os.path.join(out, "metrics.json"))  # NaN written as null
+  names = [r["name"] for r in summary["runs"]]
+  assert names == ["HeLMS-cat (default)", "HeLMS-cat (helms_cat,no_kl)", "MPO"]
+  table = summary["final_performance"]["episode_return"]
+  for row, values in zip(table, returns):
+    per_seed, mean, std = _oracle_final(values, 2)
+    assert row["mean"] == pytest.approx(mean) and row["std"] == pytest.approx(std)
+    np.testing.assert_allclose(row["per_seed"], per_seed)
+  assert [r["name"] for r in summary["final_performance"]["success"]] == names[:2]
+  assert summary["final_performance"]["success"][1]["mean"] == pytest.approx(
+      _oracle_final(success[1], 2)[1])
+  assert summary["exploration"] == [{**rows[0], "source": dirs[0]}]
+  assert summary["runs"][0]["info"]["commit"] == "abc123"
+  with open(index) as f:
+    page = f.read()
+  assert "Transfer &lt;test&gt;" in page and "<h2>Exploration</h2>" in page
+  assert "3 ± 0.5" in page and "2000 / 4000" in page
+  assert page.index("curve_episode_return.png") < page.index("Final episode_return")
+  assert not [f for f in os.listdir(out) if f.startswith(".tmp")]
+
+  with pytest.raises(ValueError, match="curves.jsonl: missing"):
+    curves.write_comparison_report(dirs + [str(tmp_path)], str(tmp_path / "c2"))
+
+
+def test_run_report_has_transfer_section(tmp_path):
+  workdir = str(tmp_path / "run")
+  os.makedirs(workdir)
+  with open(os.path.join(workdir, "metrics.jsonl"), "w") as f:
+    f.write(json.dumps({"step": 10, "time": 1.0, "loss": 0.5}) + "\n")
+  values = np.arange(20.0).reshape(10, 2)
+  _write_run(workdir, "HeLMS-mix", values, success=values > 10)
+  with open(os.path.join(workdir, "exploration.json"), "w") as f:
+    json.dump({"rows": [{"method": "HeLMS-mix", "dense_return": 1.5, "dense_return_std": 0.1,
+                         "num_episodes": 8}]}, f)
+  out_dir = report.write_run_report(workdir)
+  with open(os.path.join(out_dir, "index.html")) as f:
+    page = f.read()
+  assert "<h2>Transfer: HeLMS-mix</h2>" in page and "<h2>Exploration</h2>" in page
+  assert page.index("curve_loss.png") < page.index("Transfer") < page.index("<h2>Config")
+  for name in ("transfer_curve_episode_return.png", "transfer_curve_success.png"):
+    assert name in page
+    with open(os.path.join(out_dir, name), "rb") as f:
+      assert f.read(8) == PNG_MAGIC
+  with open(os.path.join(out_dir, "metrics.json")) as f:
+    summary = json.load(f)
+  final = summary["transfer"]["final_performance"]["episode_return"]
+  assert final["per_seed"] == [18.0, 19.0] and final["mean"] == 18.5 and final["std"] == 0.5
+  assert summary["transfer"]["final_performance"]["success"]["mean"] == 1.0
+  assert summary["exploration"][0]["dense_return"] == 1.5
+  assert summary["final_train_metrics"]["loss"] == 0.5
+
+  # Broken curves do not stop the report: a note and a warning instead.
+  with open(os.path.join(workdir, "transfer", "run.json"), "w") as f:
+    f.write("[]")
+  out_dir = report.write_run_report(workdir)
+  with open(os.path.join(out_dir, "index.html")) as f:
+    assert "run.json: not a JSON object" in f.read()
+  with open(os.path.join(out_dir, "metrics.json")) as f:
+    assert "transfer" not in json.load(f)
+
+
+def test_launcher_compares_runs(tmp_path):
+  dirs, _, _ = _three_runs(tmp_path)
+  out = str(tmp_path / "cmp")
+  command = [sys.executable, "-m", "launch.report", f"--runs={dirs[2]},{tmp_path}/cat*",
+             f"--out={out}", "--smoothing=3"]
+  result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          check=False)
+  assert result.returncode == 0, result.stderr
+  assert "Comparison of 3 runs" in result.stdout
+  summary = _strict_json(os.path.join(out, "metrics.json"))
+  assert [r["label"] for r in summary["runs"]] == ["MPO", "HeLMS-cat", "HeLMS-cat"]
+  assert summary["smoothing"] == 3
+
