@@ -50,8 +50,8 @@ RUN_FILE = "run.json"
 EXPLORATION_FILE = "exploration.json"
 DEFAULT_METRICS = ("episode_return", "success")
 # Known exploration columns, in display order; `<name>_std` is shown as `<name>` ± std.
-EXPLORATION_COLUMNS = ("method", "dense_return", "staged_return", "joint_variance",
-                       "grasp_variance", "object_variance", "num_episodes")
+EXPLORATION_COLUMNS = ("method", "dense_return", "staged_return", "sparse_return",
+                       "joint_variance", "grasp_variance", "object_variance", "num_episodes")
 
 
 @dataclasses.dataclass(frozen=True)
