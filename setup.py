@@ -24,6 +24,7 @@ INSTALL_REQUIRES = [
     "tqdm>=4.66,<5",  # progress bars on interactive terminals
     "h5py>=3.10,<4",  # importer for D4RL/Minari-style HDF5 datasets
     "matplotlib>=3.8,<4",  # report plots
+    "flashbax>=0.1.3,<0.2",  # on-device replay buffers (jit/vmap-able pure functions)
 ]
 
 setuptools.setup(
@@ -40,6 +41,8 @@ setuptools.setup(
             "helms-train=launch.train:run",
             "helms-eval=launch.eval:run",
             "helms-analyze=launch.analyze:run",
+            "helms-transfer=launch.transfer:run",
+            "helms-explore=launch.explore:run",
             "helms-report=launch.report:run",
             "helms-pipeline=launch.pipeline:run",
         ]

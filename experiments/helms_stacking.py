@@ -11,6 +11,10 @@ Variants (modifiers combine with `tiny`, e.g. `discrete_only,tiny`):
   tiny             end to end in a few minutes on CPU (tests): 16 episodes, 40 updates.
   discrete_only    zero-variance skill components (z = component mean, no KL on z).
   continuous_only  K = 1: the NPMP+KL continuous skill space (a baseline for transfer).
+  hier_bc          the same hierarchy as plain hierarchical behaviour cloning: no KL terms
+                   (beta_y = beta_z = 0) and no information asymmetry (every level sees
+                   proprio + objects); the hierarchical-BC transfer baseline.
+  bc               flat Gaussian BC (256 x 256) on the same data: the BC(+MPO) baseline.
 Full-scale data and training are `red_on_blue_stacking.py` (K=5) and `all_pairs_stacking.py`
 (K=10).
 
@@ -21,7 +25,7 @@ Usage:
 
 from experiments._base import pipeline_config, set_helms_learner, variant_parts
 
-MODIFIERS = ("discrete_only", "continuous_only")
+MODIFIERS = ("discrete_only", "continuous_only", "hier_bc", "bc")
 
 
 def get_config(variant: str = "default"):
@@ -48,4 +52,48 @@ def get_config(variant: str = "default"):
   if "continuous_only" in parts:
     c.learner.components = "continuous_only"
     c.learner.num_skills = 1
+  if "hier_bc" in parts:
+    c.learner.beta_y = c.learner.beta_z = 0.0
+    c.learner.low_level_groups = ("proprio", "objects")
+  if "bc" in parts:
+    from helms_jax.agents.baselines import bc  # pylint: disable=import-outside-toplevel
+    c.learner = bc.default_config()
+    c.learner.hidden_sizes = (32, 32) if tiny else (256, 256)
+  if len(parts & set(MODIFIERS)) > 1:
+    raise ValueError(f"variant {variant!r} combines skill models "
+                     f"{sorted(parts & set(MODIFIERS))}; choose one")
+  set_short_transfer(c, tiny)
   return c
+
+
+def set_short_transfer(c, tiny: bool) -> None:
+  """The pipeline's last stage: a short RL run on the same task from the skills just learnt.
+
+  HeLMS-cat over the mixture / discrete skills, HeLMS-mix over continuous-only (NPMP + KL) and
+  hierarchical-BC skills, MPO fine-tuning of BC; 3 seeds (2 in tiny) trained together. The
+  full transfer experiments are `experiments/transfer_*.py`.
+  """
+  from helms_jax.agents import transfer  # pylint: disable=import-outside-toplevel
+  c.transfer = transfer.default_config()
+  t = c.transfer
+  if c.learner.name == "bc":
+    t.method = "bc_mpo"
+  elif c.learner.components == "continuous_only" or c.learner.beta_z == 0.0:
+    t.method = "helms_mix"  # NPMP + KL, or hierarchical BC fine-tuned (eta = 0)
+    t.agent.eta_z = 0.0 if c.learner.beta_z == 0.0 else 0.01
+  else:
+    t.method, t.agent.eta_y = "helms_cat", 0.01
+  t.env_kwargs = {"reward": "staged"}
+  loop = t.loop
+  if tiny:
+    t.policy_hidden = t.agent.critic_hidden = (32, 32)
+    t.agent.num_samples, t.seeds = 4, (0, 1)
+    loop.num_envs, loop.unroll_length, loop.iterations_per_call = 8, 4, 4
+    loop.updates_per_iteration, loop.batch_size, loop.sequence_length = 2, 16, 3
+    loop.replay_capacity, loop.min_replay_steps = 2048, 64
+    loop.env_steps, loop.checkpoint_every_calls = 256, 1
+  else:
+    loop.num_envs, loop.unroll_length, loop.iterations_per_call = 32, 10, 10
+    loop.updates_per_iteration, loop.batch_size, loop.sequence_length = 4, 128, 5
+    loop.replay_capacity, loop.min_replay_steps = 100_000, 3_200
+    loop.env_steps, loop.checkpoint_every_calls = 12_800, 2

@@ -22,6 +22,8 @@ from __future__ import annotations
 import functools
 import json
 import os
+import subprocess
+import sys
 from typing import Any
 
 import jax
@@ -36,11 +38,15 @@ from helms_jax.envs import experts
 from helms_jax.training import devices
 from helms_jax.training.checkpoint import Checkpointer
 from helms_jax.training.offline_loop import LoopConfig, init_loop_state, train_offline
+from helms_jax.training.online_loop import OnlineConfig, train_online
 
 # Keys whose change between launches into one workdir is harmless (extending or re-evaluating a
 # run); any other difference means the workdir belongs to another experiment.
-MUTABLE_KEYS = ("eval.", "analysis.", "report.", "train.num_steps", "train.log_every", "train.checkpoint_every",
-                "train.tensorboard", "compilation_cache_dir", "data.dir")
+MUTABLE_KEYS = ("eval.", "analysis.", "report.", "exploration.", "train.num_steps",
+                "train.log_every", "train.checkpoint_every", "train.tensorboard",
+                "compilation_cache_dir", "data.dir", "transfer.skills_dir", "transfer.label",
+                "transfer.loop.env_steps", "transfer.loop.log_every_calls",
+                "transfer.loop.checkpoint_every_calls", "transfer.loop.tensorboard")
 
 
 def write_json(path: str, value: Any) -> None:
@@ -342,7 +348,117 @@ def analyze(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any] |
 
 
 # ----------------------------------------------------------------------------------------------
-# Stage 5: report, and the whole pipeline.
+# Stage 5: transfer to a new task with RL.
+
+
+def load_skills(config: ml_collections.ConfigDict, env, skills_dir: str):
+  """The offline checkpoint transfer starts from: `(params, HeLMS functions or None)`.
+
+  `config.learner` must be the config the skills were trained with (the offline experiment's).
+  """
+  from helms_jax.agents.helms import offline as helms_offline  # pylint: disable=import-outside-toplevel
+  learner = make_learner(config, env)
+  try:
+    state, step = restore_learner_state(config, skills_dir, learner)
+  except FileNotFoundError as error:
+    raise FileNotFoundError(
+        f"transfer.method={config.transfer.method!r} needs offline skills: {error} (set "
+        f"--config.transfer.skills_dir to the workdir of a finished offline run)") from None
+  logging.info("Transfer starts from the %s skills in %s (step %d)", config.learner.name,
+               skills_dir, step)
+  functions = None
+  if config.learner.name == "helms":
+    functions, _ = helms_offline.make_helms(config.learner, env.observation_size, env.action_size,
+                                            env.observation_groups, None, config.train.lookahead)
+  return state.learner.params, functions
+
+
+def transfer_label(config: ml_collections.ConfigDict) -> str:
+  names = {"mpo": "MPO", "bc_mpo": "BC+MPO", "helms_cat": "HeLMS-cat", "helms_mix": "HeLMS-mix"}
+  return config.transfer.label or names.get(config.transfer.method, config.transfer.method)
+
+
+def make_transfer_agent(config: ml_collections.ConfigDict, env, skills_dir: str):
+  """The online agent of `config.transfer` on `env` (skills restored from `skills_dir` when the
+  method needs them)."""
+  from helms_jax.agents import mpo, transfer as transfer_lib  # pylint: disable=import-outside-toplevel
+  offline = None
+  if transfer_lib.OFFLINE_LEARNER.get(config.transfer.method) is not None:
+    offline = load_skills(config, env, skills_dir)
+  space = transfer_lib.make_action_space(config, env, offline)
+  return mpo.make_agent(config.transfer.agent, space, env.observation_size)
+
+
+def _git_commit() -> str:
+  try:
+    return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                          cwd=os.path.dirname(os.path.abspath(__file__)), timeout=10,
+                          check=True).stdout.strip()
+  except (OSError, subprocess.SubprocessError):
+    return "unknown"
+
+
+def transfer(config: ml_collections.ConfigDict, workdir: str):
+  """RL on the transfer task (`config.transfer`) from the offline skills, all seeds at once.
+
+  Writes `<workdir>/transfer/` (curves.jsonl, run.json, checkpoints/); resumes exactly.
+  """
+  if "transfer" not in config:
+    raise configs.ConfigError(f"{config.experiment} has no transfer section: nothing to transfer")
+  prepare_workdir(config, workdir)
+  env = make_env(config, **config.transfer.env_kwargs.to_dict())
+  agent = make_transfer_agent(config, env, config.transfer.skills_dir or workdir)
+  loop = OnlineConfig(**config.transfer.loop.to_dict())
+  info = {"label": transfer_label(config), "experiment": config.experiment,
+          "variant": config.variant, "method": config.transfer.method,
+          "env": {"name": config.env.name,
+                  "kwargs": {**config.env.kwargs.to_dict(), **config.transfer.env_kwargs.to_dict()},
+                  "episode_length": config.env.episode_length},
+          "command": " ".join(sys.argv), "commit": _git_commit()}
+  return train_online(agent, env, loop, workdir=workdir, seeds=tuple(config.transfer.seeds),
+                      run_info=info)
+
+
+def _agent_action(agent_state, obs, key, *, act):
+  """One env's action from a batched `OnlineAgent.act` (the form `envs.rollout` takes)."""
+  return act(agent_state, obs[None], key, False)[1][0]
+
+
+def explore(config: ml_collections.ConfigDict, workdir: str) -> list[dict]:
+  """Zero-shot exploration (HeLMS Table 1): each method's policy at the start of RL, rolled out
+  for `exploration.num_episodes` episodes; returns under the dense and staged rewards and state
+  coverage into `<workdir>/exploration.json`.
+
+  `config.exploration.methods` maps a row label to a full transfer config (the method and the
+  skill config it needs); skills load from `<exploration.skills_root>/<transfer.skills_name>`
+  unless that config sets `transfer.skills_dir`.
+  """
+  from helms_jax.analysis import exploration as exploration_lib  # pylint: disable=import-outside-toplevel
+  prepare_workdir(config, workdir)
+  ex = config.exploration
+  env = make_env(config, **ex.env_kwargs.to_dict())
+  policies = []
+  for i, (label, method_config) in enumerate(ex.methods.items()):
+    skills_dir = (method_config.transfer.skills_dir or
+                  os.path.join(ex.skills_root, method_config.transfer.skills_name))
+    agent = make_transfer_agent(method_config, env, skills_dir)
+    agent_state = agent.init(jax.random.PRNGKey(config.seed + i))
+    policies.append(exploration_lib.ExplorationPolicy(
+        name=label, policy_fn=functools.partial(_agent_action, act=agent.act),
+        params=agent_state))
+  rows = exploration_lib.explore(env, policies, num_episodes=ex.num_episodes,
+                                 num_steps=config.env.episode_length, batch_size=ex.batch_size,
+                                 key=jax.random.PRNGKey(config.seed))
+  if jax.process_index() == 0:
+    exploration_lib.write_exploration(
+        os.path.join(workdir, "exploration.json"), rows,
+        {"env": {**config.env.kwargs.to_dict(), **ex.env_kwargs.to_dict()},
+         "command": " ".join(sys.argv), "commit": _git_commit()})
+  return rows
+
+
+# ----------------------------------------------------------------------------------------------
+# Stage 6: report, and the whole pipeline.
 
 
 def report(config: ml_collections.ConfigDict, workdir: str) -> str:
@@ -353,12 +469,14 @@ def report(config: ml_collections.ConfigDict, workdir: str) -> str:
 
 
 def run_pipeline(config: ml_collections.ConfigDict, workdir: str) -> str:
-  """generate data → learn offline → evaluate → analyse → report. Each stage resumes if
-  interrupted."""
+  """generate data → learn offline → evaluate → analyse → transfer (configs with a `transfer`
+  section) → report. Each stage resumes if interrupted."""
   generate_data(config, workdir)
   train(config, workdir)
   evaluate(config, workdir)
   analyze(config, workdir)
+  if "transfer" in config:
+    transfer(config, workdir)
   path = report(config, workdir)
   logging.info("Report: %s", os.path.join(path, "index.html"))
   return path

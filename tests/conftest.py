@@ -27,3 +27,12 @@ def red_on_blue_dataset(tmp_path_factory):
   config.data.dir = os.path.join(workdir, "data")  # so other runs can point at it
   path = runner.generate_data(config, workdir)
   return config, data_lib.load_dataset(path)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compilation_cache(tmp_path_factory):
+  """One persistent compilation cache per session: a test that rebuilds a jitted function with
+  the same computation (a resumed run, a second agent with other hyperparameters in its state)
+  loads it instead of compiling again, as a user's repeated launches do."""
+  from helms_jax.training import devices  # pylint: disable=import-outside-toplevel
+  devices.enable_compilation_cache(str(tmp_path_factory.mktemp("jax_cache")))

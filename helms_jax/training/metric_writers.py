@@ -49,11 +49,11 @@ def read_jsonl(path: str) -> list[dict[str, Any]]:
   return rows
 
 
-def truncate_jsonl(path: str, max_step: int) -> None:
-  """Atomically keeps only rows with `step <= max_step` (and drops torn lines)."""
+def truncate_jsonl(path: str, max_step: int, key: str = "step") -> None:
+  """Atomically keeps only rows with `row[key] <= max_step` (and drops torn lines)."""
   if not os.path.exists(path):
     return
-  rows = [r for r in read_jsonl(path) if r.get("step", -1) <= max_step]
+  rows = [r for r in read_jsonl(path) if r.get(key, -1) <= max_step]
   text = "".join(json.dumps(row) + "\n" for row in rows).encode()
   atomic_write(path, lambda f: f.write(text))
 

@@ -1,0 +1,69 @@
+"""Transfer configs: an offline skill config (`helms_stacking`) plus a `transfer` section.
+
+A transfer variant is `<method>[,<modifier>...][,tiny]`. The method decides which offline skills
+the run needs (its `learner` section is that skill config, so a checkpoint made with it loads),
+and how MPO uses them:
+
+  mpo        MPO from scratch on raw actions (no skills).
+  bc_mpo     flat BC (helms_stacking:bc), then MPO fine-tuning.
+  helms_cat  HeLMS-cat over the K = 5 skills (helms_stacking:default); KL to uniform, eta_y.
+  helms_mix  HeLMS-mix over the same skills; KL to the offline skills, eta_y and eta_z.
+  npmp_kl    the continuous-only skill space (helms_stacking:continuous_only, K = 1) with a
+             Gaussian latent policy KL-regularised to q(z | x): NPMP + KL.
+  hier_bc    the hierarchy trained as hierarchical BC (helms_stacking:hier_bc), fine-tuned as a
+             mixture without KL (eta = 0).
+
+Skills are trained once per skill config and shared: pass `--config.transfer.skills_dir`.
+"""
+
+from __future__ import annotations
+
+import ml_collections
+
+from experiments import _base, helms_stacking
+
+METHODS = ("mpo", "bc_mpo", "helms_cat", "helms_mix", "npmp_kl", "hier_bc")
+# method -> (helms_stacking skill modifier or None, transfer.method)
+SKILLS = {"mpo": (None, "mpo"), "bc_mpo": ("bc", "bc_mpo"), "helms_cat": (None, "helms_cat"),
+          "helms_mix": (None, "helms_mix"), "npmp_kl": ("continuous_only", "helms_mix"),
+          "hier_bc": ("hier_bc", "helms_mix")}
+LABELS = {"mpo": "MPO", "bc_mpo": "BC+MPO", "helms_cat": "HeLMS-cat", "helms_mix": "HeLMS-mix",
+          "npmp_kl": "NPMP+KL", "hier_bc": "Hier. BC"}
+# KL weights (equations 4 and 5); ours, chosen so the KL term is comparable to a per-step reward.
+ETA = {"helms_cat": dict(eta_y=0.01), "helms_mix": dict(eta_y=0.01, eta_z=0.01),
+       "npmp_kl": dict(eta_z=0.01)}
+
+
+def method_of(experiment: str, parts: set[str]) -> str:
+  methods = sorted(parts & set(METHODS))
+  if len(methods) > 1:
+    raise ValueError(f"variant of {experiment} names several methods {methods}; choose one of "
+                     f"{', '.join(METHODS)}")
+  return methods[0] if methods else "helms_cat"
+
+
+def transfer_config(experiment: str, variant: str, modifiers=()) -> tuple[
+    ml_collections.ConfigDict, set[str]]:
+  """The skill config of the variant's method with a `transfer` section (sized by `tiny`).
+
+  Returns (config, variant parts) so the experiment can apply its own modifiers.
+  """
+  from helms_jax.agents import transfer  # pylint: disable=import-outside-toplevel
+  parts = _base.variant_parts(experiment, variant, METHODS + tuple(modifiers))
+  tiny = "tiny" in parts
+  method = method_of(experiment, parts)
+  skill_modifier, transfer_method = SKILLS[method]
+  skill_variant = ",".join([p for p in (skill_modifier, "tiny" if tiny else None) if p]) or "default"
+  c = helms_stacking.get_config(skill_variant)
+  c.experiment, c.variant = experiment, variant
+  t = c.transfer  # helms_stacking's transfer sizes (tiny or default), method replaced
+  t.agent = transfer.default_config().agent
+  if tiny:
+    t.agent.critic_hidden, t.agent.num_samples = (32, 32), 4
+  t.method, t.label = transfer_method, LABELS[method]
+  t.skills_name = skill_modifier or "default"  # conventional subdir of a skills root
+  for key, value in ETA.get(method, {}).items():
+    t.agent[key] = value
+  if not tiny:  # the comparison budget (helms_stacking's own transfer is a short demo)
+    t.loop.env_steps, t.loop.replay_capacity, t.loop.checkpoint_every_calls = 96_000, 200_000, 10
+  return c, parts

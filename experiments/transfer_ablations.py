@@ -1,0 +1,44 @@
+"""Ablations (HeLMS paper 4.5) on red-on-blue, set 4, staged reward:
+
+  discrete_only   HeLMS-cat over skills with zero-variance components (helms_stacking:
+                  discrete_only): the discrete part alone;
+  continuous_only = the npmp_kl method (K = 1): the continuous part alone;
+  both            = helms_mix (the full mixture);
+  eta_z_0, eta_z_0.1   HeLMS-mix with eta_z = 0 / 0.1 (default 0.01);
+  beta_z_0.001, beta_z_0.1   HeLMS-mix over skills trained with beta_z = 0.001 / 0.1 (their
+                  own skills_dir: the offline config differs).
+
+Variants: one of the above, optionally `,tiny`.
+
+Usage:
+  helms-transfer --config=experiments/transfer_ablations.py:eta_z_0 --workdir=runs/abl/eta0 \
+      --config.transfer.skills_dir=runs/skills
+"""
+
+from experiments import helms_stacking
+from experiments._base import variant_parts
+from experiments._transfer import transfer_config
+
+ABLATIONS = ("discrete_only", "continuous_only", "both", "eta_z_0", "eta_z_0.1", "beta_z_0.001",
+             "beta_z_0.1")
+
+
+def get_config(variant: str = "both"):
+  parts = variant_parts("transfer_ablations", variant, ABLATIONS)
+  chosen = sorted(parts & set(ABLATIONS))
+  if len(chosen) != 1:
+    raise ValueError(f"variant {variant!r} must name exactly one ablation of {ABLATIONS}")
+  ablation, tiny = chosen[0], ",tiny" if "tiny" in parts else ""
+  method = {"discrete_only": "helms_cat", "continuous_only": "npmp_kl"}.get(ablation, "helms_mix")
+  c, _ = transfer_config("transfer_ablations", method + tiny)
+  c.variant = variant
+  c.transfer.label = ablation
+  c.transfer.env_kwargs = {"object_set": 4, "reward": "staged"}
+  if ablation == "discrete_only":
+    skills = helms_stacking.get_config("discrete_only" + tiny)
+    c.learner = skills.learner
+  if ablation.startswith("eta_z_"):
+    c.transfer.agent.eta_z = float(ablation[len("eta_z_"):])
+  if ablation.startswith("beta_z_"):
+    c.learner.beta_z = float(ablation[len("beta_z_"):])
+  return c

@@ -1,0 +1,31 @@
+"""Object generalisation (HeLMS paper 4.3): skills learnt on red-on-blue with object set 4, reused
+by RL on red-on-blue with other object sets, staged-sparse reward.
+
+Variants: `<method>[,set1|set2|set3|set4|set5][,tiny]`, methods in `experiments/_transfer.py`
+(mpo, bc_mpo, helms_cat, helms_mix, npmp_kl, hier_bc); the object set defaults to 4 (the skills'
+own set). Skills come from `helms_stacking` (the CPU-sized red_on_blue set-4 skills of the main
+job); `--config.transfer.skills_dir` points at their workdir.
+
+Budget (`default`): 3 seeds x 96k env steps (640 episodes of 150 steps) per seed, 32 envs per
+seed, 4 updates of batch 128 x 5-step sequences per 320 env steps. See docs/RESULTS.md for the
+measured time on this CPU.
+
+Usage:
+  helms-pipeline --config=experiments/helms_stacking.py --workdir=runs/skills
+  helms-transfer --config=experiments/transfer_object_generalization.py:helms_cat,set3 \
+      --workdir=runs/og/helms_cat_set3 --config.transfer.skills_dir=runs/skills
+"""
+
+from experiments._transfer import transfer_config
+
+SETS = ("set1", "set2", "set3", "set4", "set5")
+
+
+def get_config(variant: str = "helms_cat"):
+  c, parts = transfer_config("transfer_object_generalization", variant, SETS)
+  chosen = sorted(parts & set(SETS))
+  if len(chosen) > 1:
+    raise ValueError(f"variant {variant!r} names several object sets {chosen}; choose one")
+  object_set = int(chosen[0][-1]) if chosen else 4
+  c.transfer.env_kwargs = {"object_set": object_set, "reward": "staged"}
+  return c

@@ -1,0 +1,288 @@
+"""MPO with a KL-regularised objective, over any action space: the online learner of transfer.
+
+One algorithm, several policy families and action spaces (`ActionSpace`):
+  raw actions     a Gaussian policy on the env's actions (MPO from scratch; BC + fine-tuning);
+  categorical     pi(y | x) over K frozen skills (HeLMS-cat; categorical MPO, exact E-step);
+  mixture         pi(z | x) = sum_y pi(y | x) pi(z | y, x) over the frozen low level (HeLMS-mix,
+                  RHPO-style; K = 1 is the Gaussian latent policy of NPMP + KL).
+The action space supplies the policy network, the decoder from the agent's action to the env's
+action (through frozen skills) and the prior of the KL regulariser; this module supplies the
+learner: an n-step critic Q(x, u) with a target network, the E-step (temperature dual), the
+decoupled M-step with trust-region duals (`losses.mpo`), and the KL-to-prior term
+
+  loss_policy += eta_y * KL(pi(y|x) || p(y|x)) + eta_z * sum_y pi(y|x) KL(pi(z|y,x) || p(z|y,x))
+
+(equations 4 and 5 of the HeLMS paper; eta_y alone for a categorical policy, eta_z alone for a
+single Gaussian). The critic is the plain task critic; the regulariser acts on the policy.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, NamedTuple
+
+import flax
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import ml_collections
+import optax
+
+from helms_jax.losses import kl as kl_lib
+from helms_jax.losses import mpo as mpo_lib
+from helms_jax.losses.returns import n_step_bootstrap
+from helms_jax.networks import MLP
+from helms_jax.training.online_loop import OnlineAgent, Transition
+
+POLICY_KINDS = ("mixture", "categorical")
+
+
+def default_config() -> ml_collections.ConfigDict:
+  """The `transfer.agent` section (Acme's MPO defaults where they exist)."""
+  return ml_collections.ConfigDict(dict(
+      discount=0.99,
+      critic_hidden=(256, 256),
+      policy_learning_rate=1e-4,
+      critic_learning_rate=3e-4,
+      dual_learning_rate=1e-2,
+      max_grad_norm=40.0,
+      target_update_period=100,
+      num_samples=20,  # actions sampled per state in the E-step and for V(x')
+      epsilon=0.1,
+      epsilon_mean=2.5e-3,
+      epsilon_stddev=1e-6,
+      epsilon_categorical=2.5e-3,
+      per_dim_constraining=True,
+      # Initial log-duals (softplus-parametrised). Acme starts at 10 / 10 / 1000 for returns in
+      # the hundreds; ours start lower so small-scale rewards are not drowned by the trust region
+      # for the first thousand updates (the duals adapt either way).
+      init_log_temperature=1.0,
+      init_log_alpha_mean=1.0,
+      init_log_alpha_stddev=10.0,
+      init_log_alpha_categorical=1.0,
+      eta_y=0.0,  # weight of KL(pi(y|x) || prior(y|x))
+      eta_z=0.0,  # weight of sum_y pi(y|x) KL(pi(z|y,x) || prior(z|y,x))
+  ))
+
+
+class ActionSpace(NamedTuple):
+  """What an agent acts in, and how that becomes an env action.
+
+  kind: "mixture" (continuous u [D], policy = mixture of K diagonal Gaussians; K = 1 is a
+    Gaussian) or "categorical" (u = an index in [0, K)).
+  size: D for mixture, K for categorical.
+  init_policy: `key -> policy params` (may copy offline skills).
+  policy: `(policy_params, frozen, obs [B, obs]) -> dist params`: (logits [B, K], means [B, K, D],
+    stds [B, K, D]) for mixture, logits [B, K] for categorical.
+  decode: `(frozen, obs [N, obs], u [N, *u], key, deterministic) -> env action [N, act]`.
+  prior: `(frozen, obs [B, obs]) -> dist params like policy`, or None (no KL regulariser).
+  frozen: pytree the decoder/prior/policy read and nothing trains (e.g. the offline skills).
+  """
+  kind: str
+  size: int
+  init_policy: Callable[[jax.Array], Any]
+  policy: Callable[..., Any]
+  decode: Callable[..., jax.Array]
+  prior: Callable[..., Any] | None
+  frozen: Any = ()
+
+
+class ContinuousCritic(nn.Module):
+  """Q(x, u): `obs [B, O], u [B, D] -> [B]` (layer-normed MLP, as Acme's critic torso)."""
+  hidden_sizes: tuple[int, ...]
+
+  @nn.compact
+  def __call__(self, obs, u):
+    x = MLP(self.hidden_sizes, activate_final=True, layer_norm=True)(
+        jnp.concatenate([obs, u], axis=-1))
+    return nn.Dense(1)(x)[..., 0]
+
+
+class DiscreteCritic(nn.Module):
+  """Q(x, .) over K actions: `obs [B, O] -> [B, K]`."""
+  hidden_sizes: tuple[int, ...]
+  num_actions: int
+
+  @nn.compact
+  def __call__(self, obs):
+    x = MLP(self.hidden_sizes, activate_final=True, layer_norm=True)(obs)
+    return nn.Dense(self.num_actions)(x)
+
+
+@flax.struct.dataclass
+class MPOState:
+  policy: Any
+  target_policy: Any
+  critic: Any
+  target_critic: Any
+  duals: mpo_lib.MPODuals
+  policy_opt: Any
+  critic_opt: Any
+  dual_opt: Any
+  frozen: Any
+  kl_weights: jax.Array  # [2] = (eta_y, eta_z): state, not constants, so a sweep reuses one
+  # compilation (and a population could vmap over them)
+  steps: jax.Array  # [] int32
+
+
+def sample_mixture(key, logits, means, stds, deterministic: bool = False):
+  """A draw from sum_k softmax(logits)_k N(means_k, stds_k): `[..., K], [..., K, D] -> [..., D]`.
+
+  Deterministic: the mean of the most probable component.
+  """
+  k_key, n_key = jax.random.split(key)
+  if deterministic:
+    k = jnp.argmax(logits, axis=-1)
+  else:
+    k = jax.random.categorical(k_key, logits, axis=-1)
+  pick = lambda x: jnp.take_along_axis(x, k[..., None, None], axis=-2)[..., 0, :]
+  mean, std = pick(means), pick(stds)
+  if deterministic:
+    return mean
+  return mean + std * jax.random.normal(n_key, mean.shape)
+
+
+def _policy_samples(key, dist, num: int):
+  """[num, B, D] samples of a mixture policy."""
+  logits, means, stds = dist
+  keys = jax.random.split(key, num)
+  return jax.vmap(lambda k: sample_mixture(k, logits, means, stds))(keys)
+
+
+def make_agent(config: ml_collections.ConfigDict, space: ActionSpace,
+               observation_size: int) -> OnlineAgent:
+  """The MPO learner over `space` as an `OnlineAgent` (init/act/update)."""
+  if space.kind not in POLICY_KINDS:
+    raise ValueError(f"action space kind {space.kind!r}; valid: {POLICY_KINDS}")
+  if (config.eta_y or config.eta_z) and space.prior is None:
+    raise ValueError("transfer.agent.eta_y/eta_z > 0 need a prior, but this action space has "
+                     "none (MPO from scratch / BC fine-tuning have no skills to regularise to)")
+  if config.eta_y < 0 or config.eta_z < 0:
+    raise ValueError(f"eta_y and eta_z must be >= 0, got {config.eta_y}, {config.eta_z}")
+  categorical = space.kind == "categorical"
+  hidden = tuple(config.critic_hidden)
+  critic = (DiscreteCritic(hidden, space.size) if categorical else ContinuousCritic(hidden))
+  mpo_config = mpo_lib.MPOConfig(
+      epsilon=config.epsilon, epsilon_mean=config.epsilon_mean,
+      epsilon_stddev=config.epsilon_stddev, epsilon_categorical=config.epsilon_categorical,
+      num_samples=config.num_samples, per_dim_constraining=config.per_dim_constraining)
+  clip = optax.clip_by_global_norm(config.max_grad_norm)
+  policy_opt = optax.chain(clip, optax.adam(config.policy_learning_rate))
+  critic_opt = optax.chain(clip, optax.adam(config.critic_learning_rate))
+  dual_opt = optax.adam(config.dual_learning_rate)
+  num_samples = int(config.num_samples)
+  gamma = float(config.discount)
+
+  def init(key):
+    policy_key, critic_key = jax.random.split(key)
+    policy = space.init_policy(policy_key)
+    obs = jnp.zeros((1, observation_size))
+    critic_params = (critic.init(critic_key, obs) if categorical else
+                     critic.init(critic_key, obs, jnp.zeros((1, space.size))))
+    duals = mpo_lib.init_duals(
+        1 if categorical else space.size, per_dim_constraining=config.per_dim_constraining,
+        init_log_temperature=config.init_log_temperature,
+        init_log_alpha_mean=config.init_log_alpha_mean,
+        init_log_alpha_stddev=config.init_log_alpha_stddev,
+        init_log_alpha_categorical=config.init_log_alpha_categorical)
+    return MPOState(policy=policy, target_policy=policy, critic=critic_params,
+                    target_critic=critic_params, duals=duals,
+                    policy_opt=policy_opt.init(policy), critic_opt=critic_opt.init(critic_params),
+                    dual_opt=dual_opt.init(duals), frozen=space.frozen,
+                    kl_weights=jnp.array([config.eta_y, config.eta_z], jnp.float32),
+                    steps=jnp.zeros((), jnp.int32))
+
+  def act(state: MPOState, obs, key, deterministic: bool = False):
+    policy_key, decode_key = jax.random.split(key)
+    dist = space.policy(state.policy, state.frozen, obs)
+    if categorical:
+      u = (jnp.argmax(dist, axis=-1) if deterministic
+           else jax.random.categorical(policy_key, dist, axis=-1)).astype(jnp.int32)
+    else:
+      u = sample_mixture(policy_key, *dist, deterministic=deterministic)
+    return u, space.decode(state.frozen, obs, u, decode_key, deterministic)
+
+  def state_value(critic_params, policy_params, frozen, obs, key):
+    """V(x) = E_{u ~ pi}[Q(x, u)]: exact for categorical, `num_samples` draws otherwise. [B]."""
+    dist = space.policy(policy_params, frozen, obs)
+    if categorical:
+      return jnp.sum(jax.nn.softmax(dist) * critic.apply(critic_params, obs), axis=-1)
+    u = _policy_samples(key, dist, num_samples)  # [N, B, D]
+    q = jax.vmap(lambda a: critic.apply(critic_params, obs, a))(u)
+    return jnp.mean(q, axis=0)
+
+  def critic_loss(critic_params, state, batch: Transition, key):
+    partial, coefficient, last = n_step_bootstrap(batch.reward, batch.discount, batch.end, gamma)
+    next_obs = jnp.take_along_axis(batch.next_observation, last[:, None, None], axis=1)[:, 0]
+    v_next = state_value(state.target_critic, state.target_policy, state.frozen, next_obs, key)
+    target = jax.lax.stop_gradient(partial + coefficient * v_next)
+    obs0, u0 = batch.observation[:, 0], batch.agent_action[:, 0]
+    if categorical:
+      q = jnp.take_along_axis(critic.apply(critic_params, obs0), u0[:, None], axis=1)[:, 0]
+    else:
+      q = critic.apply(critic_params, obs0, u0)
+    loss = 0.5 * jnp.mean(jnp.square(q - target))
+    return loss, {"critic_loss": loss, "q_mean": jnp.mean(q), "target_mean": jnp.mean(target)}
+
+  def policy_loss(trainable, state, obs, key):
+    policy_params, duals = trainable
+    online = space.policy(policy_params, state.frozen, obs)
+    target = jax.tree.map(jax.lax.stop_gradient,
+                          space.policy(state.target_policy, state.frozen, obs))
+    if categorical:
+      q = critic.apply(state.target_critic, obs)  # [B, K]
+      temp_loss, weights, temperature = mpo_lib.categorical_estep(
+          q, target, duals.log_temperature, config.epsilon)
+      m_loss, metrics = mpo_lib.categorical_mstep(online, target, weights, duals, mpo_config)
+    else:
+      u = jax.lax.stop_gradient(_policy_samples(key, target, num_samples))  # [N, B, D]
+      q = jax.vmap(lambda a: critic.apply(state.target_critic, obs, a))(u)  # [N, B]
+      temp_loss, weights, temperature = mpo_lib.temperature_loss_and_weights(
+          q, duals.log_temperature, config.epsilon)
+      m_loss, metrics = mpo_lib.mixture_mstep(online, target, u, weights, duals, mpo_config)
+    loss = temp_loss + m_loss
+    metrics = {f"mpo/{k}": v for k, v in metrics.items()}
+    metrics.update(temperature=temperature, temperature_loss=temp_loss)
+    if space.prior is not None:
+      prior = jax.tree.map(jax.lax.stop_gradient, space.prior(state.frozen, obs))
+      if categorical:
+        kl_y, kl_z = kl_lib.categorical_kl(online, prior), jnp.zeros(obs.shape[:1])
+      else:
+        kl_y, kl_z = kl_lib.mixture_kl_to_prior(*online, *prior)
+      eta_y, eta_z = state.kl_weights[0], state.kl_weights[1]
+      loss = loss + eta_y * jnp.mean(kl_y) + eta_z * jnp.mean(kl_z)
+      metrics.update(kl_y_to_prior=jnp.mean(kl_y), kl_z_to_prior=jnp.mean(kl_z))
+    if categorical:
+      metrics["policy_entropy"] = -jnp.mean(jnp.sum(jax.nn.softmax(online) *
+                                                    jax.nn.log_softmax(online), axis=-1))
+    else:
+      metrics["policy_std"] = jnp.mean(online[2])
+    return loss, metrics
+
+  def update(state: MPOState, batch: Transition, key):
+    critic_key, policy_key = jax.random.split(key)
+    (_, c_metrics), c_grads = jax.value_and_grad(critic_loss, has_aux=True)(
+        state.critic, state, batch, critic_key)
+    c_updates, critic_opt_state = critic_opt.update(c_grads, state.critic_opt, state.critic)
+    critic_params = optax.apply_updates(state.critic, c_updates)
+    # The policy improves on every state of the sampled sequences.
+    obs = batch.observation.reshape((-1, batch.observation.shape[-1]))
+    (_, p_metrics), (p_grads, d_grads) = jax.value_and_grad(policy_loss, has_aux=True)(
+        (state.policy, state.duals), state, obs, policy_key)
+    p_updates, policy_opt_state = policy_opt.update(p_grads, state.policy_opt, state.policy)
+    policy_params = optax.apply_updates(state.policy, p_updates)
+    d_updates, dual_opt_state = dual_opt.update(d_grads, state.dual_opt, state.duals)
+    duals = mpo_lib.clip_duals(optax.apply_updates(state.duals, d_updates))
+    steps = state.steps + 1
+    refresh = (steps % config.target_update_period) == 0
+    sync = lambda new, old: jax.tree.map(lambda a, b: jnp.where(refresh, a, b), new, old)
+    new_state = state.replace(
+        policy=policy_params, critic=critic_params, duals=duals,
+        target_policy=sync(policy_params, state.target_policy),
+        target_critic=sync(critic_params, state.target_critic),
+        policy_opt=policy_opt_state, critic_opt=critic_opt_state, dual_opt=dual_opt_state,
+        steps=steps)
+    return new_state, {**c_metrics, **p_metrics}
+
+  spec = (jax.ShapeDtypeStruct((), jnp.int32) if categorical
+          else jax.ShapeDtypeStruct((space.size,), jnp.float32))
+  return OnlineAgent(init=init, act=act, update=update, agent_action_spec=spec)

@@ -1,0 +1,206 @@
+"""Transfer methods: the action spaces that MPO (`agents.mpo`) learns in, built from offline skills.
+
+  mpo        MPO from scratch on the env's actions (Gaussian policy).
+  bc_mpo     the same policy initialised from an offline BC checkpoint, then MPO.
+  helms_cat  HeLMS-cat: a new categorical pi(y | x) over the K frozen skills; the action is the
+             frozen low level on z ~ q(z | y, x) from the frozen mid level; KL to a uniform prior
+             (equation 4, eta_y), or to the offline prior's stationary marginal.
+  helms_mix  HeLMS-mix: a mixture pi(z | x) = sum_y pi(y | x) pi(z | y, x) whose components start
+             as the offline q(z | y, x) and are KL-regularised to them (equation 5, eta_y, eta_z);
+             actions through the frozen low level. With a continuous-only skill model (K = 1) it
+             is NPMP + KL; with a hierarchy trained without KL terms and eta = 0 it is
+             hierarchical BC fine-tuned (mid level and weights; the low level stays frozen).
+
+`make_action_space(config, env, offline)` picks one by `config.transfer.method`; `offline` is
+`(learner_config, learner_params)` of the restored offline checkpoint (None for `mpo`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+
+from helms_jax.agents.baselines.bc import GaussianPolicy
+from helms_jax.agents.helms import offline as helms_offline
+from helms_jax.agents.mpo import ActionSpace
+from helms_jax.networks import MLP
+
+METHODS = ("mpo", "bc_mpo", "helms_cat", "helms_mix")
+CATEGORICAL_PRIORS = ("uniform", "stationary")
+# The offline learner each method needs (None: learns from scratch).
+OFFLINE_LEARNER = {"mpo": None, "bc_mpo": "bc", "helms_cat": "helms", "helms_mix": "helms"}
+
+
+class SkillWeights(nn.Module):
+  """pi(y | x): `obs [B, O] -> logits [B, K]`; the last layer starts at zero (uniform policy)."""
+  hidden_sizes: tuple[int, ...]
+  num_skills: int
+
+  @nn.compact
+  def __call__(self, x):
+    x = MLP(self.hidden_sizes, activate_final=True, layer_norm=True)(x)
+    return nn.Dense(self.num_skills, kernel_init=nn.initializers.zeros)(x)
+
+
+def raw_action_space(observation_size: int, action_size: int, hidden_sizes,
+                     init_params: Any = None) -> ActionSpace:
+  """A Gaussian policy on env actions (the BC network, so BC parameters load unchanged)."""
+  network = GaussianPolicy(action_size, tuple(hidden_sizes))
+
+  def init_policy(key):
+    if init_params is not None:
+      return init_params
+    return network.init(key, jnp.zeros((1, observation_size)))
+
+  def policy(params, frozen, obs):
+    del frozen
+    dist = network.apply(params, obs)
+    mean, std = dist.mean(), dist.stddev()
+    return jnp.zeros(mean.shape[:-1] + (1,)), mean[..., None, :], std[..., None, :]
+
+  def decode(frozen, obs, u, key, deterministic):
+    del frozen, obs, key, deterministic
+    return u  # envs clip to their action range
+
+  return ActionSpace(kind="mixture", size=action_size, init_policy=init_policy, policy=policy,
+                     decode=decode, prior=None)
+
+
+def _low_level_action(functions, params, obs, z, key, sample: bool):
+  dist = functions.action_distribution(params, z, obs)
+  return dist.sample(seed=key) if sample else dist.mean()
+
+
+def helms_categorical_space(transfer: ml_collections.ConfigDict, functions, params
+                            ) -> ActionSpace:
+  """HeLMS-cat: u = y in [0, K); z ~ q(z | y, x) (frozen mid level), a from the frozen low level."""
+  k = functions.num_skills
+  weights = SkillWeights(tuple(transfer.policy_hidden), k)
+  if transfer.categorical_prior not in CATEGORICAL_PRIORS:
+    raise ValueError(f"transfer.categorical_prior={transfer.categorical_prior!r}; valid: "
+                     f"{CATEGORICAL_PRIORS}")
+  sample_z, sample_a = bool(transfer.sample_latent), bool(transfer.sample_low_level)
+
+  def init_policy(key):
+    return weights.init(key, jnp.zeros((1, params["normalizer"]["mean"].shape[-1])))
+
+  def policy(policy_params, frozen, obs):
+    return weights.apply(policy_params, functions.normalize(frozen, obs))
+
+  def decode(frozen, obs, y, key, deterministic):
+    z_key, a_key = jax.random.split(key)
+    mean, scale = functions.components(frozen, obs)  # [N, K, Z]
+    pick = lambda x: jnp.take_along_axis(x, y[:, None, None], axis=1)[:, 0]
+    z = pick(mean)
+    if sample_z and not deterministic:
+      z = z + pick(scale) * jax.random.normal(z_key, z.shape)
+    return _low_level_action(functions, frozen, obs, z, a_key, sample_a and not deterministic)
+
+  def prior(frozen, obs):
+    if transfer.categorical_prior == "uniform":
+      return jnp.zeros(obs.shape[:-1] + (k,))
+    # The stationary distribution of the learned transition prior (a skill-usage prior).
+    trans = jnp.exp(functions.log_transition_prior(frozen))
+    stationary = jnp.linalg.matrix_power(trans.T, 64) @ jnp.full((k,), 1.0 / k)
+    return jnp.broadcast_to(jnp.log(stationary + 1e-8), obs.shape[:-1] + (k,))
+
+  return ActionSpace(kind="categorical", size=k, init_policy=init_policy, policy=policy,
+                     decode=decode, prior=prior, frozen=params)
+
+
+def helms_mixture_space(transfer: ml_collections.ConfigDict, learner: ml_collections.ConfigDict,
+                        functions, params) -> ActionSpace:
+  """HeLMS-mix: u = z; components start as (and are regularised to) the offline q(z | y, x)."""
+  if learner.components == "discrete_only":
+    raise ValueError("transfer.method='helms_mix' needs Gaussian skill components; the offline "
+                     "model is discrete_only (zero-variance z): use helms_cat")
+  k = functions.num_skills
+  weights = SkillWeights(tuple(transfer.policy_hidden), k)
+  sample_a = bool(transfer.sample_low_level)
+  min_std = float(transfer.min_latent_std)
+
+  def with_mid(frozen, mid):
+    return {**frozen, "model": {**frozen["model"], "mid": mid}}
+
+  def init_policy(key):
+    obs_size = params["normalizer"]["mean"].shape[-1]
+    return {"mid": params["model"]["mid"],  # the offline skills, copied (then trained)
+            "weights": weights.init(key, jnp.zeros((1, obs_size)))}
+
+  def policy(policy_params, frozen, obs):
+    means, stds = functions.components(with_mid(frozen, policy_params["mid"]), obs)
+    logits = weights.apply(policy_params["weights"], functions.normalize(frozen, obs))
+    return logits, means, jnp.maximum(stds, min_std)
+
+  def decode(frozen, obs, z, key, deterministic):
+    return _low_level_action(functions, frozen, obs, z, key, sample_a and not deterministic)
+
+  def prior(frozen, obs):
+    means, stds = functions.components(frozen, obs)
+    return jnp.zeros(obs.shape[:-1] + (k,)), means, jnp.maximum(stds, min_std)
+
+  return ActionSpace(kind="mixture", size=learner.latent_size, init_policy=init_policy,
+                     policy=policy, decode=decode, prior=prior, frozen=params)
+
+
+def make_action_space(config: ml_collections.ConfigDict, env, offline: tuple | None
+                      ) -> ActionSpace:
+  """The action space of `config.transfer.method` on `env`.
+
+  Args:
+    config: the experiment config (`transfer` and, for skill methods, `learner`).
+    env: the transfer env (observation/action sizes, observation groups).
+    offline: (offline learner params, HeLMS functions or None) from the skills checkpoint;
+      None for `mpo`.
+  """
+  transfer = config.transfer
+  method = transfer.method
+  if method not in METHODS:
+    raise ValueError(f"transfer.method={method!r}; valid: {', '.join(METHODS)}")
+  needed = OFFLINE_LEARNER[method]
+  if needed is not None:
+    if offline is None:
+      raise ValueError(f"transfer.method={method!r} needs an offline {needed!r} checkpoint")
+    if config.learner.name != needed:
+      raise ValueError(f"transfer.method={method!r} needs skills from the {needed!r} learner, "
+                       f"but config.learner.name={config.learner.name!r}")
+  if method == "mpo":
+    return raw_action_space(env.observation_size, env.action_size, transfer.policy_hidden)
+  params, functions = offline
+  if method == "bc_mpo":
+    return raw_action_space(env.observation_size, env.action_size, config.learner.hidden_sizes,
+                            init_params=params)
+  size = np.shape(params["normalizer"]["mean"])[-1]
+  if size != env.observation_size:
+    raise ValueError(f"the skills were trained on observations of size {size}, but the transfer "
+                     f"env has {env.observation_size}: transfer needs the same state layout")
+  if method == "helms_cat":
+    return helms_categorical_space(transfer, functions, params)
+  return helms_mixture_space(transfer, config.learner, functions, params)
+
+
+def default_config() -> ml_collections.ConfigDict:
+  """The `transfer` config section (agent hyperparameters under `transfer.agent`)."""
+  from helms_jax.agents import mpo  # pylint: disable=import-outside-toplevel
+  from helms_jax.training.online_loop import OnlineConfig  # pylint: disable=import-outside-toplevel
+  loop = OnlineConfig()
+  return ml_collections.ConfigDict(dict(
+      method="helms_cat",
+      label="",  # the name in reports ('' = from the method)
+      skills_dir="",  # workdir of the offline skills ('' = this workdir)
+      skills_name="default",  # the skill config's name (a subdir of exploration.skills_root)
+      env_kwargs={},  # overrides of env.kwargs for the transfer task (e.g. reward, object_set)
+      seeds=(0, 1, 2),
+      policy_hidden=(256, 256),
+      categorical_prior="uniform",
+      sample_latent=True,  # HeLMS-cat: z ~ q(z|y,x) (else its mean)
+      sample_low_level=False,  # actions = the low level's mean (else a sample)
+      min_latent_std=1e-2,
+      agent=mpo.default_config(),
+      loop={f: getattr(loop, f) for f in loop.__dataclass_fields__},
+  ))

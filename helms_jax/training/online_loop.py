@@ -1,0 +1,345 @@
+"""The off-policy actor-learner loop on vectorised envs, all on device, several seeds at once.
+
+One jitted call runs `iterations_per_call` iterations as a `lax.scan`; an iteration is
+  act:    `unroll_length` steps of N envs under the behaviour policy (a `lax.scan`), with
+          auto-reset done as one batched branch taken only when some env finished;
+  store:  the [N, unroll_length] transitions go into a flashbax trajectory buffer on device;
+  learn:  `updates_per_iteration` learner updates on [B, n] sequences sampled from the buffer
+          (skipped until the buffer holds `min_replay_steps` steps per env).
+So the replay ratio is `updates_per_iteration * batch_size / (unroll_length * num_envs)` samples
+per env step, and nothing returns to the host between steps.
+
+Seeds train together: the per-seed `OnlineState` gets a leading [S] axis and the call is
+`jax.vmap`ped, so every learning curve has S seeds from one compilation. On several devices the
+seed axis is sharded over the mesh (population parallelism: each seed's loop stays on its device,
+no communication); otherwise the state is replicated. Checkpoints hold the whole state (agent,
+replay buffer, env states, RNG keys, counters), so a killed run resumes exactly.
+
+Files under `<workdir>/<subdir>/` (default `transfer/`):
+  curves.jsonl   one row per logging point: env steps (per seed), updates and per-seed lists
+                 of episode return / success / finished episodes, and learner metrics.
+  checkpoints/   orbax checkpoints of the stacked per-seed state.
+  metrics.jsonl, tensorboard/   seed-averaged scalars.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+from typing import Any, Callable, NamedTuple
+
+import flashbax as fbx
+import flax
+import jax
+import jax.numpy as jnp
+import numpy as np
+from absl import logging
+
+from helms_jax.envs.base import Env, State
+from helms_jax.training import devices
+from helms_jax.training.checkpoint import Checkpointer
+from helms_jax.training.metric_writers import MetricWriter, Progress, truncate_jsonl
+
+
+@flax.struct.dataclass
+class Transition:
+  """One env step for N envs (leaves [N, ...]) or a sampled sequence (leaves [B, n, ...]).
+
+  observation: [..., obs]; agent_action: the action in the agent's own space (e.g. a skill
+  index or latent), [..., *u]; reward: [...]; discount: [...], 0 on a true termination;
+  end: [...], 1 on the last step of an episode (termination or time limit), after which the
+  next stored step belongs to a new episode; next_observation: [..., obs], the observation
+  after the step (the true final one at an episode's end, not the reset one).
+  """
+  observation: jax.Array
+  agent_action: jax.Array
+  reward: jax.Array
+  discount: jax.Array
+  end: jax.Array
+  next_observation: jax.Array
+
+
+class OnlineAgent(NamedTuple):
+  """An online algorithm as pure functions (any pytree agent state).
+
+  init: `key -> agent_state`.
+  act: `(agent_state, observation [N, obs], key, deterministic) -> (agent_action [N, *u],
+    env_action [N, act])`; the behaviour policy for a batch of envs.
+  update: `(agent_state, sequences: Transition [B, n, ...], key) -> (agent_state, metrics)`.
+  agent_action_spec: a `jax.ShapeDtypeStruct` of one env's agent action (buffer layout).
+  """
+  init: Callable[[jax.Array], Any]
+  act: Callable[..., tuple[jax.Array, jax.Array]]
+  update: Callable[..., tuple[Any, dict]]
+  agent_action_spec: jax.ShapeDtypeStruct
+
+
+@dataclasses.dataclass(frozen=True)
+class OnlineConfig:
+  """Sizes and schedule of the loop (the `transfer.loop` config section)."""
+  num_envs: int = 32
+  unroll_length: int = 8
+  updates_per_iteration: int = 4
+  batch_size: int = 256
+  sequence_length: int = 5  # n of the n-step return
+  replay_capacity: int = 100_000  # transitions per seed
+  min_replay_steps: int = 1_000  # transitions per seed before learning starts
+  env_steps: int = 100_000  # per seed
+  iterations_per_call: int = 10
+  log_every_calls: int = 1
+  checkpoint_every_calls: int = 10
+  max_to_keep: int = 2
+  tensorboard: bool = False
+
+  @property
+  def env_steps_per_call(self) -> int:
+    return self.num_envs * self.unroll_length * self.iterations_per_call
+
+  def validate(self) -> None:
+    for name in ("num_envs", "unroll_length", "batch_size", "sequence_length", "replay_capacity",
+                 "env_steps", "iterations_per_call", "log_every_calls", "checkpoint_every_calls"):
+      if getattr(self, name) <= 0:
+        raise ValueError(f"transfer.loop.{name} must be positive, got {getattr(self, name)}")
+    if self.updates_per_iteration < 0 or self.min_replay_steps < 0:
+      raise ValueError("transfer.loop.updates_per_iteration and min_replay_steps must be >= 0")
+    if self.env_steps % self.env_steps_per_call:
+      raise ValueError(
+          f"transfer.loop.env_steps={self.env_steps} must be a multiple of num_envs * "
+          f"unroll_length * iterations_per_call = {self.env_steps_per_call}")
+    per_env = self.replay_capacity // self.num_envs
+    if per_env < max(self.sequence_length, self.unroll_length) * 2:
+      raise ValueError(
+          f"transfer.loop.replay_capacity={self.replay_capacity} holds only {per_env} steps per "
+          f"env; it needs at least 2 * max(sequence_length, unroll_length)")
+    if self.min_replay_steps > self.replay_capacity:
+      raise ValueError(f"transfer.loop.min_replay_steps={self.min_replay_steps} exceeds "
+                       f"replay_capacity={self.replay_capacity}")
+
+
+def make_replay(config: OnlineConfig):
+  """The flashbax trajectory buffer: N parallel streams, samples [B, n] contiguous sequences.
+
+  Sequences may cross an episode boundary; `Transition.end` marks it and the n-step return
+  stops there (see `losses.n_step_targets`).
+  """
+  return fbx.make_trajectory_buffer(
+      add_batch_size=config.num_envs, sample_batch_size=config.batch_size,
+      sample_sequence_length=config.sequence_length, period=1,
+      min_length_time_axis=config.sequence_length,
+      max_size=(config.replay_capacity // config.num_envs) * config.num_envs)
+
+
+@flax.struct.dataclass
+class OnlineState:
+  """Everything one seed's loop changes (a pytree; stacked on [S] for S seeds)."""
+  agent: Any
+  replay: Any  # flashbax TrajectoryBufferState
+  env_state: State  # [N] envs
+  running_return: jax.Array  # [N]
+  running_success: jax.Array  # [N], max of info/metrics 'success' so far in the episode
+  key: jax.Array
+  env_steps: jax.Array  # [] int32, per seed
+  updates: jax.Array  # [] int32
+
+
+def _success(state: State) -> jax.Array:
+  value = state.metrics.get("success", state.info.get("success"))
+  return jnp.zeros_like(state.reward) if value is None else value.astype(jnp.float32)
+
+
+def make_online_fns(agent: OnlineAgent, env: Env, config: OnlineConfig):
+  """`(init(key) -> OnlineState, call(OnlineState) -> (OnlineState, stats))` for ONE seed.
+
+  `env` is unbatched and not auto-resetting (e.g. `EpisodeWrapper(make(...))`); it is vmapped
+  over `config.num_envs` here and reset on device where an episode ends.
+  """
+  config.validate()
+  replay = make_replay(config)
+  n_env = config.num_envs
+  reset_batch = jax.vmap(env.reset)
+  step_batch = jax.vmap(env.step)
+
+  def example_transition():
+    obs = jnp.zeros((env.observation_size,), jnp.float32)
+    spec = agent.agent_action_spec
+    return Transition(observation=obs, agent_action=jnp.zeros(spec.shape, spec.dtype),
+                      reward=jnp.zeros(()), discount=jnp.zeros(()), end=jnp.zeros(()),
+                      next_observation=obs)
+
+  def init(key: jax.Array) -> OnlineState:
+    agent_key, reset_key, loop_key = jax.random.split(key, 3)
+    env_state = reset_batch(jax.random.split(reset_key, n_env))
+    zeros = jnp.zeros((n_env,), jnp.float32)
+    return OnlineState(agent=agent.init(agent_key), replay=replay.init(example_transition()),
+                       env_state=env_state, running_return=zeros, running_success=zeros,
+                       key=loop_key, env_steps=jnp.zeros((), jnp.int32),
+                       updates=jnp.zeros((), jnp.int32))
+
+  def env_step(carry, key):
+    agent_state, env_state, run_ret, run_succ = carry
+    act_key, reset_key = jax.random.split(key)
+    agent_action, env_action = agent.act(agent_state, env_state.obs, act_key, False)
+    nstate = step_batch(env_state, env_action)
+    done = nstate.done > 0
+    truncation = nstate.info.get("truncation", jnp.zeros_like(nstate.done))
+    transition = Transition(
+        observation=env_state.obs, agent_action=agent_action, reward=nstate.reward,
+        discount=1.0 - nstate.done * (1.0 - truncation), end=done.astype(jnp.float32),
+        next_observation=nstate.obs)
+    ret = run_ret + nstate.reward
+    succ = jnp.maximum(run_succ, _success(nstate))
+    finished = dict(done=done.astype(jnp.float32), episode_return=jnp.where(done, ret, 0.0),
+                    success=jnp.where(done, succ, 0.0))
+
+    def with_resets(s):  # one batched reset, only on steps where some episode ended
+      fresh = reset_batch(jax.random.split(reset_key, n_env))
+      return jax.tree.map(
+          lambda a, b: jnp.where(done.reshape(done.shape + (1,) * (a.ndim - 1)), a, b), fresh, s)
+
+    nstate = jax.lax.cond(jnp.any(done), with_resets, lambda s: s, nstate)
+    carry = (agent_state, nstate, jnp.where(done, 0.0, ret), jnp.where(done, 0.0, succ))
+    return carry, (transition, finished)
+
+  def learn(agent_state, replay_state, key):
+    def one(agent_state, key):
+      sample_key, update_key = jax.random.split(key)
+      batch = replay.sample(replay_state, sample_key).experience
+      return agent.update(agent_state, batch, update_key)
+    return jax.lax.scan(one, agent_state, jax.random.split(key, config.updates_per_iteration))
+
+  def iteration(state: OnlineState, _):
+    key, act_key, learn_key = jax.random.split(state.key, 3)
+    carry = (state.agent, state.env_state, state.running_return, state.running_success)
+    (_, env_state, run_ret, run_succ), (transitions, finished) = jax.lax.scan(
+        env_step, carry, jax.random.split(act_key, config.unroll_length))
+    # [T, N, ...] -> [N, T, ...]: one contiguous stream per env in the buffer.
+    replay_state = replay.add(state.replay, jax.tree.map(lambda x: jnp.swapaxes(x, 0, 1),
+                                                         transitions))
+    env_steps = state.env_steps + n_env * config.unroll_length
+    updates = state.updates
+    if config.updates_per_iteration:
+      ready = env_steps >= config.min_replay_steps
+      metrics_shape = jax.eval_shape(lambda a, k: learn(a, replay_state, k)[1], state.agent,
+                                     learn_key)
+
+      def skip(agent_state, key):
+        del key
+        return agent_state, jax.tree.map(lambda s: jnp.full(s.shape, jnp.nan, s.dtype),
+                                         metrics_shape)
+
+      agent_state, metrics = jax.lax.cond(
+          ready, lambda a, k: learn(a, replay_state, k), skip, state.agent, learn_key)
+      metrics = jax.tree.map(lambda m: jnp.mean(m, axis=0), metrics)
+      updates = updates + ready.astype(jnp.int32) * config.updates_per_iteration
+    else:
+      agent_state, metrics = state.agent, {}
+    episode_stats = jax.tree.map(lambda x: jnp.sum(x), finished)
+    new_state = OnlineState(agent=agent_state, replay=replay_state, env_state=env_state,
+                            running_return=run_ret, running_success=run_succ, key=key,
+                            env_steps=env_steps, updates=updates)
+    return new_state, (episode_stats, metrics)
+
+  def call(state: OnlineState):
+    state, (episodes, metrics) = jax.lax.scan(iteration, state, None,
+                                              length=config.iterations_per_call)
+    count = jnp.sum(episodes["done"])
+    stats = {
+        "episodes": count,
+        "episode_return": jnp.where(count > 0, jnp.sum(episodes["episode_return"]) /
+                                    jnp.maximum(count, 1), jnp.nan),
+        "success": jnp.where(count > 0, jnp.sum(episodes["success"]) / jnp.maximum(count, 1),
+                             jnp.nan),
+        # Learner metrics averaged over the iterations that learned (NaN before learning).
+        **{f"learner/{k}": jnp.nanmean(v) for k, v in metrics.items()},
+    }
+    return state, stats
+
+  return init, call
+
+
+def seed_sharding(num_seeds: int, mesh: jax.sharding.Mesh):
+  """Seeds split over the mesh when they divide evenly, else replicated."""
+  if num_seeds % mesh.devices.size == 0:
+    return devices.batch_sharded(mesh)
+  return devices.replicated(mesh)
+
+
+def train_online(agent: OnlineAgent, env: Env, config: OnlineConfig, *, workdir: str,
+                 seeds: tuple[int, ...], subdir: str = "transfer",
+                 run_info: dict | None = None, mesh: jax.sharding.Mesh | None = None,
+                 progress_desc: str = "transfer") -> OnlineState:
+  """Trains `agent` on `env` for `config.env_steps` env steps per seed, for all `seeds` at once.
+
+  Resumes from `<workdir>/<subdir>/checkpoints` when present (the seed list and config must
+  match the run that wrote it: the caller checks the config). Returns the stacked final state.
+  """
+  config.validate()
+  seeds = tuple(int(s) for s in seeds)
+  if not seeds or len(set(seeds)) != len(seeds):
+    raise ValueError(f"transfer.seeds must be distinct integers, got {seeds}")
+  out_dir = os.path.join(workdir, subdir)
+  os.makedirs(out_dir, exist_ok=True)
+  mesh = mesh or devices.make_mesh()
+  sharding = seed_sharding(len(seeds), mesh)
+  init, call = make_online_fns(agent, env, config)
+  keys = jnp.stack([jax.random.PRNGKey(s) for s in seeds])
+  state = jax.jit(jax.vmap(init), out_shardings=sharding)(keys)
+  checkpointer = Checkpointer(os.path.join(out_dir, "checkpoints"), max_to_keep=config.max_to_keep)
+  latest = checkpointer.latest_step()
+  if latest is not None:
+    state = checkpointer.restore(latest, state)
+    logging.info("Resumed transfer from %s at %d env steps per seed", out_dir, latest)
+  start = int(np.asarray(state.env_steps)[0])
+  if start % config.env_steps_per_call:
+    raise ValueError(f"checkpoint at {start} env steps is not a multiple of the env steps per "
+                     f"call ({config.env_steps_per_call}); resume with the config that wrote it")
+  curves_path = os.path.join(out_dir, "curves.jsonl")
+  if jax.process_index() == 0:
+    truncate_jsonl(curves_path, start if latest is not None else -1, key="env_steps")
+    if run_info is not None:
+      text = json.dumps({**run_info, "seeds": list(seeds),
+                         "env_steps_per_seed": config.env_steps}, indent=2, sort_keys=True)
+      from helms_jax.data.format import atomic_write  # pylint: disable=import-outside-toplevel
+      atomic_write(os.path.join(out_dir, "run.json"), lambda f: f.write(text.encode()))
+
+  jitted = jax.jit(jax.vmap(call), in_shardings=(sharding,), out_shardings=(sharding, sharding),
+                   donate_argnums=0)
+  writer = MetricWriter(out_dir, resume_step=start if latest is not None else None,
+                        tensorboard=config.tensorboard)
+  progress = Progress(config.env_steps, initial=start, desc=progress_desc)
+  curves = open(curves_path, "a") if jax.process_index() == 0 else None
+  env_steps, calls, last, last_steps = start, 0, time.time(), start
+  try:
+    while env_steps < config.env_steps:
+      state, stats = jitted(state)
+      env_steps += config.env_steps_per_call
+      calls += 1
+      if calls % config.log_every_calls == 0 or env_steps == config.env_steps:
+        stats = jax.device_get(stats)
+        now = time.time()
+        # All seeds' env steps since the last log, over wall time (includes compilation once).
+        sps = (env_steps - last_steps) * len(seeds) / max(now - last, 1e-9)
+        last, last_steps = now, env_steps
+        per_seed = {k: [None if not np.isfinite(v) else float(v) for v in np.asarray(x)]
+                    for k, x in stats.items()}
+        updates = int(np.asarray(jax.device_get(state.updates))[0])
+        if curves is not None:
+          curves.write(json.dumps({"env_steps": env_steps, "updates": updates,
+                                   "wall_time": now, "metrics": per_seed}) + "\n")
+          curves.flush()
+        means = {k: float(np.nanmean(np.asarray(x, np.float64))) if np.any(np.isfinite(x))
+                 else float("nan") for k, x in stats.items()}
+        means["env_steps_per_sec"] = sps
+        writer.write(env_steps, means)
+        progress.update(env_steps, {k: means[k] for k in ("episode_return", "success")})
+      if calls % config.checkpoint_every_calls == 0 or env_steps == config.env_steps:
+        checkpointer.save(env_steps, state, force=True)
+  finally:
+    checkpointer.close()
+    writer.close()
+    progress.close()
+    if curves is not None:
+      curves.close()
+  return state
