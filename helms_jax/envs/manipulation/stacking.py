@@ -14,6 +14,10 @@ Observation groups (for information asymmetry):
                 drawn per episode for `task="all_pairs"`)
   image (optional, not in the flat observation): see `vision.py`.
 The grasp sensor is 1 when both fingertips touch the same object.
+
+Analyses: `reward_variants(state)` gives the dense, staged and sparse rewards of a state at once
+(one rollout instead of one env per reward type); `coverage_groups()` names the observation
+entries of the state-coverage measure (arm joints, grasp, object positions).
 """
 
 from __future__ import annotations
@@ -34,6 +38,18 @@ GRASP_CLOSURE_MIN = 0.004  # fingers must have moved in (not a brush against an 
 
 OBSERVATION_GROUPS = ObservationGroups.from_sizes(
     ("proprio", 12), ("objects", 39), ("task", len(tasks.TASKS)))
+
+# State coverage (`analysis/exploration.py`): name -> (observation group, offsets in the group).
+#   joint:  the arm's joint positions as observed: the gantry slide joints x, y, z (proprio 0-2,
+#           metres) and the yaw hinge as sin/cos (proprio 3-4); not the velocities (6-10).
+#   grasp:  finger closure in [0, 1] (proprio 5) and the grasp sensor (proprio 11).
+#   object: the red, green and blue centres (objects 0-2, 13-15, 26-28); not orientations,
+#           gripper-relative positions (which move with the arm) or velocities.
+COVERAGE_GROUPS = {
+    "joint": ("proprio", (0, 1, 2, 3, 4)),
+    "grasp": ("proprio", (5, 11)),
+    "object": ("objects", tuple(13 * o + i for o in range(3) for i in range(3))),
+}
 
 
 class Stacking(Env):
@@ -181,6 +197,31 @@ class Stacking(Env):
   def _reward(self, summary, task_index):
     return tasks.task_reward_by_id(self.episode_tasks, task_index, self.reward_type, summary,
                                    self.constants)
+
+  def reward_variants(self, state: State) -> dict[str, jax.Array]:
+    """`{"dense", "staged", "sparse"}` -> scalar reward of `state` for its episode's task.
+
+    Exactly what `step` returns as `reward` for the env's `reward` type when it produced
+    `state` (0 for all three when that step blew up and ended the episode), whatever the type
+    this env was built with. `state` may be this env's or any wrapper's (e.g.
+    `EpisodeWrapper`'s) State: only `pipeline_state` (mjx Data) and `info['task_index']` are
+    read. Unbatched; vmap for batches.
+
+    As a `rollout` `record_fn` it is recorded on the state *before* each step, so
+    `recorded[:, t]` is the reward of step t - 1 (t >= 1) and the last step's reward is not
+    recorded; episode returns need the state after each step
+    (`analysis.exploration.RewardVariantsWrapper` puts these into `info` after each step).
+    """
+    data = state.pipeline_state
+    task_index = state.info["task_index"]
+    summary = self.summary(data)
+    bad = ~jnp.all(jnp.isfinite(self._observation(data, summary, task_index)))
+    return {r: jnp.where(bad, 0.0, tasks.task_reward_by_id(
+        self.episode_tasks, task_index, r, summary, self.constants)[0]) for r in tasks.REWARDS}
+
+  def coverage_groups(self) -> dict[str, tuple[str, tuple[int, ...]]]:
+    """State-coverage groups: name -> (observation group, offsets); see `COVERAGE_GROUPS`."""
+    return dict(COVERAGE_GROUPS)
 
   # -- reset / step --------------------------------------------------------------------------------
 
