@@ -1,0 +1,133 @@
+"""Closed-form KL divergences and log-densities of the policy families used by MPO and HeLMS.
+
+Families: categorical (given by logits), diagonal Gaussian (mean, std) and a mixture of K
+diagonal Gaussians (logits [..., K], means [..., K, D], stds [..., K, D]). All functions are
+pure `jnp`, broadcast over leading batch dimensions and are jit/vmap/grad friendly.
+
+`mixture_kl_to_prior` is the HeLMS regulariser (equation 5 of Rao et al., 2022): the KL between
+two mixtures has no closed form, so it is bounded by the KL of the weights plus the
+weight-averaged KL of matched components,
+
+  KL(pi || p) <= KL(pi(y) || p(y)) + sum_y pi(y) KL(pi(z | y) || p(z | y)).
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+
+_LOG_2PI = math.log(2.0 * math.pi)
+
+
+def _check_same_shape(**arrays):
+  shapes = {name: jnp.shape(a) for name, a in arrays.items()}
+  if len(set(shapes.values())) != 1:
+    listed = ", ".join(f"{name} {shape}" for name, shape in shapes.items())
+    raise ValueError(f"shapes must be equal: {listed}")
+
+
+def _check_mixture(prefix: str, logits, means, stds):
+  """Validates one mixture: logits [..., K], means/stds [..., K, D]; returns (K, D)."""
+  logits, means, stds = jnp.shape(logits), jnp.shape(means), jnp.shape(stds)
+  if len(means) < 2 or means != stds:
+    raise ValueError(f"{prefix}means and {prefix}stds must both be [..., K, D], got {means} "
+                     f"and {stds}")
+  if len(logits) < 1 or logits != means[:-1]:
+    raise ValueError(f"{prefix}logits must be [..., K] = {means[:-1]} to match {prefix}means "
+                     f"{means}, got {logits}")
+  return means[-2], means[-1]
+
+
+def categorical_kl(p_logits: jax.Array, q_logits: jax.Array) -> jax.Array:
+  """KL(p || q) of categoricals given by (unnormalised, finite) logits.
+
+  Args:
+    p_logits: [..., K].
+    q_logits: [..., K].
+  Returns:
+    [...] `sum_k p_k (log p_k - log q_k)`, computed with `log_softmax` (no log of 0; classes
+    with p_k = 0 after underflow contribute exactly 0).
+  """
+  _check_same_shape(p_logits=p_logits, q_logits=q_logits)
+  log_p = jax.nn.log_softmax(p_logits, axis=-1)
+  log_q = jax.nn.log_softmax(q_logits, axis=-1)
+  p = jnp.exp(log_p)
+  return jnp.sum(jnp.where(p > 0, p * (log_p - log_q), 0.0), axis=-1)
+
+
+def gaussian_kl(mean_p: jax.Array, std_p: jax.Array, mean_q: jax.Array,
+                std_q: jax.Array) -> jax.Array:
+  """Per-dimension KL(N(mean_p, std_p^2) || N(mean_q, std_q^2)) of diagonal Gaussians.
+
+  Args:
+    mean_p, std_p, mean_q, std_q: [..., D] (std > 0).
+  Returns:
+    [..., D], not summed over D (sum it for the KL of the diagonal Gaussians): per dimension
+    `log(std_q / std_p) + (std_p^2 + (mean_p - mean_q)^2) / (2 std_q^2) - 1/2`.
+  """
+  _check_same_shape(mean_p=mean_p, std_p=std_p, mean_q=mean_q, std_q=std_q)
+  ratio = jnp.square(std_p / std_q)
+  return 0.5 * (ratio - 1.0 - jnp.log(ratio) + jnp.square((mean_p - mean_q) / std_q))
+
+
+def diag_gaussian_log_prob(x: jax.Array, mean: jax.Array, std: jax.Array) -> jax.Array:
+  """log N(x; mean, diag(std^2)), summed over the last dimension.
+
+  Args:
+    x: [..., D]; broadcasts against mean/std (e.g. actions [N, B, D] with mean [B, D]).
+    mean, std: [..., D].
+  Returns:
+    [...] (the broadcast batch shape).
+  """
+  if mean.shape != std.shape:
+    raise ValueError(f"mean and std must have equal shapes, got {mean.shape} and {std.shape}")
+  if x.shape[-1:] != mean.shape[-1:]:
+    raise ValueError(f"x [..., D] must have D = {mean.shape[-1]} like mean, got {x.shape}")
+  z = (x - mean) / std
+  return jnp.sum(-0.5 * jnp.square(z) - jnp.log(std) - 0.5 * _LOG_2PI, axis=-1)
+
+
+def mixture_log_prob(x: jax.Array, logits: jax.Array, means: jax.Array,
+                     stds: jax.Array) -> jax.Array:
+  """log sum_k softmax(logits)_k N(x; means_k, diag(stds_k^2)), via logsumexp.
+
+  Args:
+    x: [..., D]; its batch dimensions broadcast against the mixture's (e.g. actions [N, B, D]
+      with a mixture of batch [B]).
+    logits: [..., K] mixture weights (unnormalised).
+    means, stds: [..., K, D].
+  Returns:
+    [...] (the broadcast batch shape).
+  """
+  _, d = _check_mixture("", logits, means, stds)
+  if x.shape[-1:] != (d,):
+    raise ValueError(f"x [..., D] must have D = {d} like means {means.shape}, got {x.shape}")
+  component_log_prob = diag_gaussian_log_prob(x[..., None, :], means, stds)  # [..., K]
+  return jax.nn.logsumexp(jax.nn.log_softmax(logits, axis=-1) + component_log_prob, axis=-1)
+
+
+def mixture_kl_to_prior(logits: jax.Array, means: jax.Array, stds: jax.Array,
+                        prior_logits: jax.Array, prior_means: jax.Array,
+                        prior_stds: jax.Array) -> tuple[jax.Array, jax.Array]:
+  """The two terms of the HeLMS bound on KL(mixture policy || mixture prior) (equation 5).
+
+  Components are matched by index (component y of the policy against component y of the prior).
+
+  Args:
+    logits, prior_logits: [..., K].
+    means, stds, prior_means, prior_stds: [..., K, D].
+  Returns:
+    kl_y: [...] KL(pi(y) || p(y)).
+    kl_z: [...] sum_y pi(y) KL(N(means_y, stds_y) || N(prior_means_y, prior_stds_y)), the
+      Gaussian KL summed over D.
+    Their sum upper-bounds the KL between the two mixtures; both are 0 when policy == prior.
+  """
+  _check_mixture("", logits, means, stds)
+  _check_mixture("prior_", prior_logits, prior_means, prior_stds)
+  _check_same_shape(means=means, prior_means=prior_means)
+  kl_y = categorical_kl(logits, prior_logits)
+  kl_components = jnp.sum(gaussian_kl(means, stds, prior_means, prior_stds), axis=-1)  # [..., K]
+  kl_z = jnp.sum(jax.nn.softmax(logits, axis=-1) * kl_components, axis=-1)
+  return kl_y, kl_z
