@@ -80,7 +80,9 @@ def test_helms_stages_on_stacking_data(red_on_blue_dataset, tmp_path):
     assert "analysis" in json.load(f)
 
 
-def test_helms_pipeline_on_point_reach_evaluates_the_stateful_policy(tmp_path):
+def test_helms_pipeline_on_point_reach_evaluates_and_transfers(tmp_path):
+  """The main job's stages (data → HeLMS → eval → analysis → HeLMS-cat transfer → report) on the
+  cheap point_reach env, with the main job's tiny learner and transfer sections."""
   config = configs.load_config(f"{ROOT}/experiments/bc_point_reach.py:tiny")
   tiny_helms = configs.load_config(f"{ROOT}/experiments/helms_stacking.py:tiny")
   config.learner = tiny_helms.learner
@@ -89,8 +91,19 @@ def test_helms_pipeline_on_point_reach_evaluates_the_stateful_policy(tmp_path):
   config.train = tiny_helms.train
   config.eval.baselines = ("random",)
   config.compilation_cache_dir = "none"
+  config.transfer = tiny_helms.transfer
+  config.transfer.env_kwargs = {}  # point_reach has no reward types
+  assert config.transfer.method == "helms_cat"
   workdir = str(tmp_path / "run")
   runner.run_pipeline(config, workdir)
+  # Transfer: a curve per seed at every logging point, then a Transfer section in the report.
+  with open(os.path.join(workdir, "transfer", "curves.jsonl")) as f:
+    rows = [json.loads(line) for line in f]
+  loop = config.transfer.loop
+  assert [r["env_steps"] for r in rows][-1] == loop.env_steps
+  assert all(len(r["metrics"]["episode_return"]) == len(config.transfer.seeds) for r in rows)
+  with open(os.path.join(workdir, "report", "metrics.json")) as f:
+    assert "transfer" in json.load(f)
   with open(os.path.join(workdir, "eval.json")) as f:
     evaluation = json.load(f)
   assert set(evaluation) >= {"policy", "random"} and "expert" not in evaluation
