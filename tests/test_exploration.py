@@ -151,6 +151,7 @@ def test_explore_point_reach_rows_against_observations(tmp_path):
                         key=key)
 
 
+@pytest.mark.slow  # one stacking compilation (~1-3 min); the suite's MJX budget is spent
 def test_stacking_reward_variants_and_coverage():
   num_steps, n = 30, 4
   base = stacking.Stacking(task="red_on_blue", object_set=4, reward="staged")

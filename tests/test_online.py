@@ -189,3 +189,43 @@ def test_bad_loop_config_is_named(field, value, message):
 def test_eta_without_prior_is_an_error():
   with pytest.raises(ValueError, match="need a prior"):
     mpo.make_agent(agent_config(eta_z=0.1), _raw_space(), observation_size=2)
+
+
+class PixelBandit(ContinuousBandit):
+  """The optimum (+-TARGET) is drawn per episode and shown only in the image's brightness; the
+  state (which the critic sees) carries it as a sign. Observation groups: proprio (a constant)."""
+  image, image_size = True, 8
+
+  def reset(self, rng):
+    sign = jnp.where(jax.random.bernoulli(rng), 1.0, -1.0)
+    z = jnp.zeros(())
+    image = jnp.full((8, 8, 4), jnp.where(sign > 0, 255, 0), jnp.uint8)
+    return State(pipeline_state=None, obs=jnp.array([1.0, sign]), reward=z, done=z, metrics={},
+                 info={"truncation": z, "image": image})
+
+  def step(self, state, action):
+    reward = 1.0 - jnp.sum(jnp.square(action - state.obs[1] * TARGET))
+    return state.replace(reward=reward, done=jnp.ones(()))
+
+  @property
+  def observation_groups(self):
+    from helms_jax.envs.base import ObservationGroups  # pylint: disable=import-outside-toplevel
+    return ObservationGroups.from_sizes(("proprio", 1), ("goal", 1))
+
+
+def test_asymmetric_actor_critic_learns_from_pixels():
+  """The policy sees only pixels + proprio; the optimum differs per episode and is visible only
+  in the image, so matching it in both cases means the pixel path carries the information."""
+  from helms_jax.agents import transfer  # pylint: disable=import-outside-toplevel
+  env = PixelBandit()
+  space = transfer.pixel_mixture_space(env, 1, 2, (32, 32), decode=lambda f, o, u, k, d: u,
+                                       prior=None)
+  agent = mpo.make_agent(agent_config(), space, observation_size=2)
+  state, history = run_loop(agent, env, num_seeds=1)
+  for sign in (1.0, -1.0):
+    obs = {"state": jnp.array([[1.0, sign]]),
+           "image": jnp.full((1, 8, 8, 4), 255 if sign > 0 else 0, jnp.uint8)}
+    action = agent.act(jax.tree.map(lambda x: x[0], state.agent), obs, jax.random.PRNGKey(0),
+                       True)[1][0]
+    np.testing.assert_allclose(np.asarray(action), sign * TARGET, atol=0.2)
+  assert history[-1]["episode_return"][0] > history[0]["episode_return"][0] + 0.1

@@ -59,6 +59,9 @@ def default_config() -> ml_collections.ConfigDict:
       init_log_alpha_mean=1.0,
       init_log_alpha_stddev=10.0,
       init_log_alpha_categorical=1.0,
+      # Policy improvement on the first state of each sampled sequence ("first", as Acme) or on
+      # all of them ("all": n times the E-step cost per update, the learner's main cost on CPU).
+      policy_states="first",
       eta_y=0.0,  # weight of KL(pi(y|x) || prior(y|x))
       eta_z=0.0,  # weight of sum_y pi(y|x) KL(pi(z|y,x) || prior(z|y,x))
   ))
@@ -76,6 +79,10 @@ class ActionSpace(NamedTuple):
   decode: `(frozen, obs [N, obs], u [N, *u], key, deterministic) -> env action [N, act]`.
   prior: `(frozen, obs [B, obs]) -> dist params like policy`, or None (no KL regulariser).
   frozen: pytree the decoder/prior/policy read and nothing trains (e.g. the offline skills).
+  observe / observation_spec: what the agent sees (see `OnlineAgent`); None = the flat state.
+    With a pytree observation (e.g. {"state", "image"}) every function above receives it.
+  critic_input: `obs -> [B, C]` the critic's input (the asymmetric actor-critic gives it the
+    state while the policy sees pixels); None = `obs` itself.
   """
   kind: str
   size: int
@@ -84,6 +91,9 @@ class ActionSpace(NamedTuple):
   decode: Callable[..., jax.Array]
   prior: Callable[..., Any] | None
   frozen: Any = ()
+  observe: Callable[..., Any] | None = None
+  observation_spec: Any = None
+  critic_input: Callable[[Any], jax.Array] | None = None
 
 
 class ContinuousCritic(nn.Module):
@@ -156,6 +166,8 @@ def make_agent(config: ml_collections.ConfigDict, space: ActionSpace,
   if (config.eta_y or config.eta_z) and space.prior is None:
     raise ValueError("transfer.agent.eta_y/eta_z > 0 need a prior, but this action space has "
                      "none (MPO from scratch / BC fine-tuning have no skills to regularise to)")
+  if config.policy_states not in ("first", "all"):
+    raise ValueError(f"transfer.agent.policy_states={config.policy_states!r}; valid: first, all")
   if config.eta_y < 0 or config.eta_z < 0:
     raise ValueError(f"eta_y and eta_z must be >= 0, got {config.eta_y}, {config.eta_z}")
   categorical = space.kind == "categorical"
@@ -171,11 +183,17 @@ def make_agent(config: ml_collections.ConfigDict, space: ActionSpace,
   dual_opt = optax.adam(config.dual_learning_rate)
   num_samples = int(config.num_samples)
   gamma = float(config.discount)
+  critic_input = space.critic_input or (lambda obs: obs)
+  obs_spec = space.observation_spec or jax.ShapeDtypeStruct((observation_size,), jnp.float32)
+
+  def q_values(critic_params, obs, u=None):
+    x = critic_input(obs)
+    return critic.apply(critic_params, x) if u is None else critic.apply(critic_params, x, u)
 
   def init(key):
     policy_key, critic_key = jax.random.split(key)
     policy = space.init_policy(policy_key)
-    obs = jnp.zeros((1, observation_size))
+    obs = critic_input(jax.tree.map(lambda s: jnp.zeros((1,) + s.shape, s.dtype), obs_spec))
     critic_params = (critic.init(critic_key, obs) if categorical else
                      critic.init(critic_key, obs, jnp.zeros((1, space.size))))
     duals = mpo_lib.init_duals(
@@ -205,21 +223,22 @@ def make_agent(config: ml_collections.ConfigDict, space: ActionSpace,
     """V(x) = E_{u ~ pi}[Q(x, u)]: exact for categorical, `num_samples` draws otherwise. [B]."""
     dist = space.policy(policy_params, frozen, obs)
     if categorical:
-      return jnp.sum(jax.nn.softmax(dist) * critic.apply(critic_params, obs), axis=-1)
+      return jnp.sum(jax.nn.softmax(dist) * q_values(critic_params, obs), axis=-1)
     u = _policy_samples(key, dist, num_samples)  # [N, B, D]
-    q = jax.vmap(lambda a: critic.apply(critic_params, obs, a))(u)
+    q = jax.vmap(lambda a: q_values(critic_params, obs, a))(u)
     return jnp.mean(q, axis=0)
 
   def critic_loss(critic_params, state, batch: Transition, key):
     partial, coefficient, last = n_step_bootstrap(batch.reward, batch.discount, batch.end, gamma)
-    next_obs = jnp.take_along_axis(batch.next_observation, last[:, None, None], axis=1)[:, 0]
+    next_obs = jax.tree.map(lambda x: x[jnp.arange(x.shape[0]), last], batch.next_observation)
     v_next = state_value(state.target_critic, state.target_policy, state.frozen, next_obs, key)
     target = jax.lax.stop_gradient(partial + coefficient * v_next)
-    obs0, u0 = batch.observation[:, 0], batch.agent_action[:, 0]
+    obs0 = jax.tree.map(lambda x: x[:, 0], batch.observation)
+    u0 = batch.agent_action[:, 0]
     if categorical:
-      q = jnp.take_along_axis(critic.apply(critic_params, obs0), u0[:, None], axis=1)[:, 0]
+      q = jnp.take_along_axis(q_values(critic_params, obs0), u0[:, None], axis=1)[:, 0]
     else:
-      q = critic.apply(critic_params, obs0, u0)
+      q = q_values(critic_params, obs0, u0)
     loss = 0.5 * jnp.mean(jnp.square(q - target))
     return loss, {"critic_loss": loss, "q_mean": jnp.mean(q), "target_mean": jnp.mean(target)}
 
@@ -229,13 +248,13 @@ def make_agent(config: ml_collections.ConfigDict, space: ActionSpace,
     target = jax.tree.map(jax.lax.stop_gradient,
                           space.policy(state.target_policy, state.frozen, obs))
     if categorical:
-      q = critic.apply(state.target_critic, obs)  # [B, K]
+      q = q_values(state.target_critic, obs)  # [B, K]
       temp_loss, weights, temperature = mpo_lib.categorical_estep(
           q, target, duals.log_temperature, config.epsilon)
       m_loss, metrics = mpo_lib.categorical_mstep(online, target, weights, duals, mpo_config)
     else:
       u = jax.lax.stop_gradient(_policy_samples(key, target, num_samples))  # [N, B, D]
-      q = jax.vmap(lambda a: critic.apply(state.target_critic, obs, a))(u)  # [N, B]
+      q = jax.vmap(lambda a: q_values(state.target_critic, obs, a))(u)  # [N, B]
       temp_loss, weights, temperature = mpo_lib.temperature_loss_and_weights(
           q, duals.log_temperature, config.epsilon)
       m_loss, metrics = mpo_lib.mixture_mstep(online, target, u, weights, duals, mpo_config)
@@ -245,7 +264,7 @@ def make_agent(config: ml_collections.ConfigDict, space: ActionSpace,
     if space.prior is not None:
       prior = jax.tree.map(jax.lax.stop_gradient, space.prior(state.frozen, obs))
       if categorical:
-        kl_y, kl_z = kl_lib.categorical_kl(online, prior), jnp.zeros(obs.shape[:1])
+        kl_y, kl_z = kl_lib.categorical_kl(online, prior), jnp.zeros(online.shape[:1])
       else:
         kl_y, kl_z = kl_lib.mixture_kl_to_prior(*online, *prior)
       eta_y, eta_z = state.kl_weights[0], state.kl_weights[1]
@@ -264,8 +283,10 @@ def make_agent(config: ml_collections.ConfigDict, space: ActionSpace,
         state.critic, state, batch, critic_key)
     c_updates, critic_opt_state = critic_opt.update(c_grads, state.critic_opt, state.critic)
     critic_params = optax.apply_updates(state.critic, c_updates)
-    # The policy improves on every state of the sampled sequences.
-    obs = batch.observation.reshape((-1, batch.observation.shape[-1]))
+    if config.policy_states == "all":
+      obs = jax.tree.map(lambda x: x.reshape((-1,) + x.shape[2:]), batch.observation)
+    else:
+      obs = jax.tree.map(lambda x: x[:, 0], batch.observation)
     (_, p_metrics), (p_grads, d_grads) = jax.value_and_grad(policy_loss, has_aux=True)(
         (state.policy, state.duals), state, obs, policy_key)
     p_updates, policy_opt_state = policy_opt.update(p_grads, state.policy_opt, state.policy)
@@ -285,4 +306,5 @@ def make_agent(config: ml_collections.ConfigDict, space: ActionSpace,
 
   spec = (jax.ShapeDtypeStruct((), jnp.int32) if categorical
           else jax.ShapeDtypeStruct((space.size,), jnp.float32))
-  return OnlineAgent(init=init, act=act, update=update, agent_action_spec=spec)
+  return OnlineAgent(init=init, act=act, update=update, agent_action_spec=spec,
+                     observe=space.observe, observation_spec=space.observation_spec)

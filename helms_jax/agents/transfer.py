@@ -10,6 +10,14 @@
              actions through the frozen low level. With a continuous-only skill model (K = 1) it
              is NPMP + KL; with a hierarchy trained without KL terms and eta = 0 it is
              hierarchical BC fine-tuned (mid level and weights; the low level stays frozen).
+             With `transfer.vision`, its weights and components read camera pixels +
+             proprioception (new networks) while the KL still targets the state-based skills.
+  asymmetric_ac  the vision baseline: a Gaussian policy on pixels + proprioception, the critic
+             on the full state (needs `transfer.vision`).
+
+Vision (`transfer.vision=True`, env kwarg `image=True`): the agent observes
+`{"state": obs, "image": info['image']}`; policies read `image` and the `proprio` group, the
+critic, priors and the frozen low level read `state`.
 
 `make_action_space(config, env, offline)` picks one by `config.transfer.method`; `offline` is
 `(learner_config, learner_params)` of the restored offline checkpoint (None for `mpo`).
@@ -30,10 +38,11 @@ from helms_jax.agents.helms import offline as helms_offline
 from helms_jax.agents.mpo import ActionSpace
 from helms_jax.networks import MLP
 
-METHODS = ("mpo", "bc_mpo", "helms_cat", "helms_mix")
+METHODS = ("mpo", "bc_mpo", "helms_cat", "helms_mix", "asymmetric_ac")
 CATEGORICAL_PRIORS = ("uniform", "stationary")
 # The offline learner each method needs (None: learns from scratch).
-OFFLINE_LEARNER = {"mpo": None, "bc_mpo": "bc", "helms_cat": "helms", "helms_mix": "helms"}
+OFFLINE_LEARNER = {"mpo": None, "bc_mpo": "bc", "helms_cat": "helms", "helms_mix": "helms",
+                   "asymmetric_ac": None}
 
 
 class SkillWeights(nn.Module):
@@ -69,6 +78,66 @@ def raw_action_space(observation_size: int, action_size: int, hidden_sizes,
 
   return ActionSpace(kind="mixture", size=action_size, init_policy=init_policy, policy=policy,
                      decode=decode, prior=None)
+
+
+class PixelMixturePolicy(nn.Module):
+  """Camera image + proprioception -> a mixture of K diagonal Gaussians over [E].
+
+  `image [B, H, W, C], proprio [B, P] -> (logits [B, K], means [B, K, E], stds [B, K, E])`;
+  K = 1 is a Gaussian (logits fixed at 0).
+  """
+  num_components: int
+  event_size: int
+  hidden_sizes: tuple[int, ...]
+
+  @nn.compact
+  def __call__(self, image, proprio):
+    from helms_jax.networks import GaussianComponents, ImageEncoder  # pylint: disable=import-outside-toplevel
+    x = jnp.concatenate([ImageEncoder(name="encoder")(image), proprio], axis=-1)
+    means, stds = GaussianComponents(self.num_components, self.event_size, self.hidden_sizes,
+                                     init_scale=0.5, name="components")(x)
+    if self.num_components == 1:
+      logits = jnp.zeros(means.shape[:-1])
+    else:
+      logits = SkillWeights(self.hidden_sizes, self.num_components, name="weights")(x)
+    return logits, means, stds
+
+
+def vision_observation(env):
+  """(observe, observation_spec) of a vision agent on `env` (built with `image=True`)."""
+  size = getattr(env, "image_size", None)
+  base = env
+  while size is None and hasattr(base, "env"):
+    base = base.env
+    size = getattr(base, "image_size", None)
+  if not getattr(base, "image", False):
+    raise ValueError("transfer.vision needs an env that renders images: set "
+                     "transfer.env_kwargs.image=True (stacking)")
+  spec = {"state": jax.ShapeDtypeStruct((env.observation_size,), jnp.float32),
+          "image": jax.ShapeDtypeStruct((size, size, 4), jnp.uint8)}
+  return (lambda state: {"state": state.obs, "image": state.info["image"]}), spec
+
+
+def pixel_mixture_space(env, num_components: int, event_size: int, hidden_sizes,
+                        decode, prior, frozen=()) -> ActionSpace:
+  """A mixture policy on pixels + proprio; the critic (and `prior`, `decode`) see the state."""
+  observe, spec = vision_observation(env)
+  lo, hi = env.observation_groups["proprio"]
+  network = PixelMixturePolicy(num_components, event_size, tuple(hidden_sizes))
+
+  def init_policy(key):
+    return network.init(key, jnp.zeros((1,) + spec["image"].shape, jnp.uint8),
+                        jnp.zeros((1, hi - lo)))
+
+  def policy(params, frozen, obs):
+    del frozen
+    means_logits = network.apply(params, obs["image"], obs["state"][..., lo:hi])
+    logits, means, stds = means_logits
+    return logits, means, stds
+
+  return ActionSpace(kind="mixture", size=event_size, init_policy=init_policy, policy=policy,
+                     decode=decode, prior=prior, frozen=frozen, observe=observe,
+                     observation_spec=spec, critic_input=lambda obs: obs["state"])
 
 
 def _low_level_action(functions, params, obs, z, key, sample: bool):
@@ -169,6 +238,16 @@ def make_action_space(config: ml_collections.ConfigDict, env, offline: tuple | N
     if config.learner.name != needed:
       raise ValueError(f"transfer.method={method!r} needs skills from the {needed!r} learner, "
                        f"but config.learner.name={config.learner.name!r}")
+  vision = bool(transfer.get("vision", False))
+  if method == "asymmetric_ac" and not vision:
+    raise ValueError("transfer.method='asymmetric_ac' is the vision baseline: set "
+                     "transfer.vision=True (and transfer.env_kwargs.image=True)")
+  if vision and method not in ("asymmetric_ac", "helms_mix"):
+    raise ValueError(f"transfer.vision supports methods 'asymmetric_ac' and 'helms_mix', "
+                     f"not {method!r}")
+  if method == "asymmetric_ac":
+    return pixel_mixture_space(env, 1, env.action_size, transfer.policy_hidden,
+                               decode=lambda frozen, obs, u, key, det: u, prior=None)
   if method == "mpo":
     return raw_action_space(env.observation_size, env.action_size, transfer.policy_hidden)
   params, functions = offline
@@ -181,7 +260,20 @@ def make_action_space(config: ml_collections.ConfigDict, env, offline: tuple | N
                      f"env has {env.observation_size}: transfer needs the same state layout")
   if method == "helms_cat":
     return helms_categorical_space(transfer, functions, params)
+  if vision:
+    return helms_mixture_vision_space(env, transfer, config.learner, functions, params)
   return helms_mixture_space(transfer, config.learner, functions, params)
+
+
+def helms_mixture_vision_space(env, transfer, learner, functions, params) -> ActionSpace:
+  """HeLMS-mix from pixels: new pixel networks for pi(y|x) and pi(z|y,x), KL-regularised to the
+  state-based offline skills q(z|y,x_state); actions through the frozen (proprio) low level."""
+  state_space = helms_mixture_space(transfer, learner, functions, params)
+  return pixel_mixture_space(
+      env, functions.num_skills, learner.latent_size, transfer.policy_hidden,
+      decode=lambda frozen, obs, z, key, det: state_space.decode(frozen, obs["state"], z, key,
+                                                                 det),
+      prior=lambda frozen, obs: state_space.prior(frozen, obs["state"]), frozen=params)
 
 
 def default_config() -> ml_collections.ConfigDict:
@@ -201,6 +293,7 @@ def default_config() -> ml_collections.ConfigDict:
       sample_latent=True,  # HeLMS-cat: z ~ q(z|y,x) (else its mean)
       sample_low_level=False,  # actions = the low level's mean (else a sample)
       min_latent_std=1e-2,
+      vision=False,  # policies see camera pixels + proprio (needs env_kwargs image=True)
       agent=mpo.default_config(),
       loop={f: getattr(loop, f) for f in loop.__dataclass_fields__},
   ))

@@ -47,11 +47,12 @@ from helms_jax.training.metric_writers import MetricWriter, Progress, truncate_j
 class Transition:
   """One env step for N envs (leaves [N, ...]) or a sampled sequence (leaves [B, n, ...]).
 
-  observation: [..., obs]; agent_action: the action in the agent's own space (e.g. a skill
-  index or latent), [..., *u]; reward: [...]; discount: [...], 0 on a true termination;
-  end: [...], 1 on the last step of an episode (termination or time limit), after which the
-  next stored step belongs to a new episode; next_observation: [..., obs], the observation
-  after the step (the true final one at an episode's end, not the reset one).
+  observation: [..., obs], or the pytree of `OnlineAgent.observe` (e.g. {"state", "image"});
+  agent_action: the action in the agent's own space (e.g. a skill index or latent), [..., *u];
+  reward: [...]; discount: [...], 0 on a true termination; end: [...], 1 on the last step of an
+  episode (termination or time limit), after which the next stored step belongs to a new
+  episode; next_observation: like `observation`, after the step (the true final one at an
+  episode's end, not the reset one).
   """
   observation: jax.Array
   agent_action: jax.Array
@@ -69,11 +70,16 @@ class OnlineAgent(NamedTuple):
     env_action [N, act])`; the behaviour policy for a batch of envs.
   update: `(agent_state, sequences: Transition [B, n, ...], key) -> (agent_state, metrics)`.
   agent_action_spec: a `jax.ShapeDtypeStruct` of one env's agent action (buffer layout).
+  observe: `(env State) -> observation` (leaves [N, ...]) what the agent sees and the buffer
+    stores; None = `state.obs`. A vision agent adds `state.info['image']`.
+  observation_spec: pytree of `jax.ShapeDtypeStruct` for one env's observation (with `observe`).
   """
   init: Callable[[jax.Array], Any]
   act: Callable[..., tuple[jax.Array, jax.Array]]
   update: Callable[..., tuple[Any, dict]]
   agent_action_spec: jax.ShapeDtypeStruct
+  observe: Callable[[State], Any] | None = None
+  observation_spec: Any = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -128,7 +134,7 @@ def make_replay(config: OnlineConfig):
       add_batch_size=config.num_envs, sample_batch_size=config.batch_size,
       sample_sequence_length=config.sequence_length, period=1,
       min_length_time_axis=config.sequence_length,
-      max_size=(config.replay_capacity // config.num_envs) * config.num_envs)
+      max_length_time_axis=config.replay_capacity // config.num_envs)
 
 
 @flax.struct.dataclass
@@ -161,8 +167,12 @@ def make_online_fns(agent: OnlineAgent, env: Env, config: OnlineConfig):
   reset_batch = jax.vmap(env.reset)
   step_batch = jax.vmap(env.step)
 
+  observe = agent.observe or (lambda state: state.obs)
+
   def example_transition():
-    obs = jnp.zeros((env.observation_size,), jnp.float32)
+    obs_spec = agent.observation_spec or jax.ShapeDtypeStruct((env.observation_size,),
+                                                             jnp.float32)
+    obs = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), obs_spec)
     spec = agent.agent_action_spec
     return Transition(observation=obs, agent_action=jnp.zeros(spec.shape, spec.dtype),
                       reward=jnp.zeros(()), discount=jnp.zeros(()), end=jnp.zeros(()),
@@ -180,14 +190,15 @@ def make_online_fns(agent: OnlineAgent, env: Env, config: OnlineConfig):
   def env_step(carry, key):
     agent_state, env_state, run_ret, run_succ = carry
     act_key, reset_key = jax.random.split(key)
-    agent_action, env_action = agent.act(agent_state, env_state.obs, act_key, False)
+    obs = observe(env_state)
+    agent_action, env_action = agent.act(agent_state, obs, act_key, False)
     nstate = step_batch(env_state, env_action)
     done = nstate.done > 0
     truncation = nstate.info.get("truncation", jnp.zeros_like(nstate.done))
     transition = Transition(
-        observation=env_state.obs, agent_action=agent_action, reward=nstate.reward,
+        observation=obs, agent_action=agent_action, reward=nstate.reward,
         discount=1.0 - nstate.done * (1.0 - truncation), end=done.astype(jnp.float32),
-        next_observation=nstate.obs)
+        next_observation=observe(nstate))
     ret = run_ret + nstate.reward
     succ = jnp.maximum(run_succ, _success(nstate))
     finished = dict(done=done.astype(jnp.float32), episode_return=jnp.where(done, ret, 0.0),
