@@ -22,8 +22,8 @@ from experiments import helms_stacking
 from experiments._base import variant_parts
 from experiments._transfer import transfer_config
 
-ROWS = (("MPO", "mpo"), ("NPMP", "npmp_kl"), ("BC", "bc_mpo"), ("Hier. BC", "hier_bc"),
-        ("HeLMS", "helms_cat"))
+ROWS = (("MPO", "mpo"), ("NPMP", "npmp_kl"), ("BC", "bc_mpo"), ("Hier BC", "hier_bc"),
+        ("HeLMS", "helms_cat"))  # (row label: no dots, it is a config key; method)
 
 
 def get_config(variant: str = "default"):

@@ -8,7 +8,7 @@
   beta_z_0.001, beta_z_0.1   HeLMS-mix over skills trained with beta_z = 0.001 / 0.1 (their
                   own skills_dir: the offline config differs).
 
-Variants: one of the above, optionally `,tiny`.
+Variants: one of the above (default `both`), optionally `,tiny`.
 
 Usage:
   helms-transfer --config=experiments/transfer_ablations.py:eta_z_0 --workdir=runs/abl/eta0 \
@@ -25,9 +25,9 @@ ABLATIONS = ("discrete_only", "continuous_only", "both", "eta_z_0", "eta_z_0.1",
 
 def get_config(variant: str = "both"):
   parts = variant_parts("transfer_ablations", variant, ABLATIONS)
-  chosen = sorted(parts & set(ABLATIONS))
+  chosen = sorted(parts & set(ABLATIONS)) or ["both"]
   if len(chosen) != 1:
-    raise ValueError(f"variant {variant!r} must name exactly one ablation of {ABLATIONS}")
+    raise ValueError(f"variant {variant!r} names several ablations {chosen}; choose one")
   ablation, tiny = chosen[0], ",tiny" if "tiny" in parts else ""
   method = {"discrete_only": "helms_cat", "continuous_only": "npmp_kl"}.get(ablation, "helms_mix")
   c, _ = transfer_config("transfer_ablations", method + tiny)

@@ -1,0 +1,43 @@
+"""State → vision transfer (HeLMS paper 4.4): the policy sees a 32 x 32 camera image (RGB +
+depth, rendered inside JAX with mjx.ray) and proprioception; red-on-blue, set 4, staged reward.
+
+  helms_mix       HeLMS-mix whose pixel policy pi(y|x_img), pi(z|y,x_img) is KL-regularised to
+                  the state-based skills q(z|y,x_state) (eta_y, eta_z); actions through the frozen
+                  low level. The critic sees the state.
+  asymmetric_ac   the baseline: a Gaussian pixel + proprio policy on raw actions, state critic.
+
+Variants: `helms_mix` (default) or `asymmetric_ac`, optionally `,tiny`. Rendering costs ~1 ms
+per image per env on this CPU, so the default budget is a third of the state-based runs'.
+
+Usage:
+  helms-transfer --config=experiments/transfer_vision.py:helms_mix --workdir=runs/vision/mix \
+      --config.transfer.skills_dir=runs/main
+"""
+
+from experiments._base import variant_parts
+from experiments._transfer import transfer_config
+
+VISION_METHODS = ("helms_mix", "asymmetric_ac")
+
+
+def get_config(variant: str = "helms_mix"):
+  parts = variant_parts("transfer_vision", variant, VISION_METHODS)
+  methods = sorted(parts & set(VISION_METHODS)) or ["helms_mix"]
+  if len(methods) > 1:
+    raise ValueError(f"variant {variant!r} names several methods {methods}; choose one")
+  tiny = "tiny" in parts
+  base = "helms_mix" if methods[0] == "helms_mix" else "mpo"
+  c, _ = transfer_config("transfer_vision", base + (",tiny" if tiny else ""))
+  c.variant = variant
+  t = c.transfer
+  t.vision = True
+  if methods[0] == "asymmetric_ac":
+    t.method, t.label = "asymmetric_ac", "Asymmetric AC"
+  else:
+    t.label = "HeLMS-mix (vision)"
+  t.env_kwargs = {"object_set": 4, "reward": "staged", "image": True,
+                  "image_size": 8 if tiny else 32}
+  if not tiny:
+    t.loop.env_steps = 32_000
+    t.loop.replay_capacity = 64_000  # images are 4 KiB each, two per transition
+  return c
