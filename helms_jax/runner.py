@@ -47,6 +47,9 @@ MUTABLE_KEYS = ("eval.", "analysis.", "report.", "exploration.", "train.num_step
                 "compilation_cache_dir", "data.dir", "transfer.skills_dir", "transfer.label",
                 "transfer.loop.env_steps", "transfer.loop.log_every_calls",
                 "transfer.loop.checkpoint_every_calls", "transfer.loop.tensorboard")
+# Sections of later stages: adding one to a workdir whose run predates it (e.g. transferring from
+# skills trained before the config had a transfer section) leaves the earlier stages unchanged.
+ADDABLE_SECTIONS = ("transfer", "exploration")
 
 
 def write_json(path: str, value: Any) -> None:
@@ -67,7 +70,8 @@ def prepare_workdir(config: ml_collections.ConfigDict, workdir: str) -> None:
     with open(path) as f:
       old = json.load(f)
     changed = configs.diff(old, new)
-    fixed = [k for k in changed if not k.startswith(MUTABLE_KEYS)]
+    fixed = [k for k in changed if not k.startswith(MUTABLE_KEYS)
+             and not (k in ADDABLE_SECTIONS and k not in old)]
     if fixed:
       raise configs.ConfigError(
           f"{workdir} holds a run with a different config (changed: {', '.join(fixed)}); "
