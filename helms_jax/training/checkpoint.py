@@ -44,6 +44,22 @@ def _shape_dtype_tree(tree: Any) -> dict[str, tuple[tuple[int, ...], str]]:
   return out
 
 
+def _is_empty(leaf) -> bool:
+  return hasattr(leaf, "shape") and 0 in tuple(leaf.shape)
+
+
+def _fill_empty(tree: Any) -> Any:
+  """Zero-size arrays (e.g. mjx.Data.act of a model without activations) as one-element stand-ins:
+  orbax refuses to save arrays of size 0, and they hold no data to lose."""
+  def fill(leaf):
+    if not _is_empty(leaf):
+      return leaf
+    if isinstance(leaf, jax.ShapeDtypeStruct):
+      return jax.ShapeDtypeStruct((1,), leaf.dtype)
+    return np.zeros((1,), leaf.dtype)
+  return jax.tree_util.tree_map(fill, tree)
+
+
 class Checkpointer:
   """Saves and restores a training-state pytree under `<workdir>/checkpoints`.
 
@@ -67,7 +83,7 @@ class Checkpointer:
 
   def save(self, step: int, state: Any, force: bool = False) -> bool:
     """Starts an asynchronous save of `state` at `step`; returns whether a save started."""
-    return self._manager.save(step, args=ocp.args.StandardSave(state), force=force)
+    return self._manager.save(step, args=ocp.args.StandardSave(_fill_empty(state)), force=force)
 
   def wait(self) -> None:
     self._manager.wait_until_finished()
@@ -80,7 +96,7 @@ class Checkpointer:
                             "readable metadata (not written by helms_jax, or damaged)")
     tree = getattr(metadata, "tree", metadata)
     saved = _shape_dtype_tree(tree)
-    wanted = _shape_dtype_tree(target)
+    wanted = _shape_dtype_tree(_fill_empty(target))
     problems = []
     for key in sorted(set(saved) | set(wanted)):
       if key not in saved:
@@ -108,8 +124,10 @@ class Checkpointer:
       leaf = jax.numpy.asarray(leaf) if isinstance(leaf, (np.ndarray, np.generic)) else leaf
       return jax.ShapeDtypeStruct(leaf.shape, leaf.dtype, sharding=getattr(leaf, "sharding", None))
 
-    abstract_target = jax.tree_util.tree_map(abstract, target)
-    return self._manager.restore(step, args=ocp.args.StandardRestore(abstract_target))
+    abstract_target = jax.tree_util.tree_map(abstract, _fill_empty(target))
+    restored = self._manager.restore(step, args=ocp.args.StandardRestore(abstract_target))
+    # Zero-size leaves come back as the target's own (empty) arrays.
+    return jax.tree_util.tree_map(lambda t, r: t if _is_empty(t) else r, target, restored)
 
   def close(self) -> None:
     self._manager.wait_until_finished()
