@@ -58,6 +58,7 @@ def transfer_config(experiment: str, variant: str, modifiers=()) -> tuple[
   c.experiment, c.variant = experiment, variant
   t = c.transfer  # helms_stacking's transfer sizes (tiny or default), method replaced
   t.agent = transfer.default_config().agent
+  t.agent.target_update_period = c.transfer.agent.target_update_period  # helms_stacking's
   if tiny:
     t.agent.critic_hidden, t.agent.num_samples = (32, 32), 4
   t.method, t.label = transfer_method, LABELS[method]

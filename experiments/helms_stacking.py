@@ -93,7 +93,11 @@ def set_short_transfer(c, tiny: bool) -> None:
     loop.replay_capacity, loop.min_replay_steps = 2048, 64
     loop.env_steps, loop.checkpoint_every_calls = 256, 1
   else:
+    # A CPU budget of ~100k env steps per seed allows a few thousand updates: 8 per 320 env
+    # steps, and the MPO target networks (which anchor the trust regions) refreshed every 25
+    # updates instead of Acme's 100, or the policy could move only ~ε per 100 updates.
+    t.agent.target_update_period = 25
     loop.num_envs, loop.unroll_length, loop.iterations_per_call = 32, 10, 10
-    loop.updates_per_iteration, loop.batch_size, loop.sequence_length = 4, 128, 5
+    loop.updates_per_iteration, loop.batch_size, loop.sequence_length = 8, 128, 5
     loop.replay_capacity, loop.min_replay_steps = 100_000, 3_200
     loop.env_steps, loop.checkpoint_every_calls = 12_800, 2
