@@ -57,8 +57,9 @@ def transfer_config(experiment: str, variant: str, modifiers=()) -> tuple[
   c = helms_stacking.get_config(skill_variant)
   c.experiment, c.variant = experiment, variant
   t = c.transfer  # helms_stacking's transfer sizes (tiny or default), method replaced
+  target_update_period = t.agent.target_update_period  # helms_stacking's budget setting
   t.agent = transfer.default_config().agent
-  t.agent.target_update_period = c.transfer.agent.target_update_period  # helms_stacking's
+  t.agent.target_update_period = target_update_period
   if tiny:
     t.agent.critic_hidden, t.agent.num_samples = (32, 32), 4
   t.method, t.label = transfer_method, LABELS[method]
