@@ -111,6 +111,19 @@ def test_final_performance_table_matches_an_oracle(tmp_path):
     curves.final_performance_table([run], "episode_return", last_fraction=0.0)
 
 
+def test_final_performance_skips_points_where_no_seed_has_a_value(tmp_path):
+  """Transfer logs alternate between intervals with finished episodes and intervals without
+  (all seeds NaN): the last-10% window counts only points with data."""
+  values = np.full((10, 2), np.nan)
+  values[0::2] = [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0], [7.0, 8.0], [9.0, 10.0]]
+  run = curves.load_run(_write_run(str(tmp_path / "a"), "HeLMS-cat", values))
+  (row,) = curves.final_performance_table([run], "episode_return", last_fraction=0.4)
+  # 5 points with data, ceil(0.4 * 5) = 2 of them: env steps 700 and 900.
+  assert row["num_points"] == 2 and row["from_env_steps"] == 700 and row["env_steps"] == 1000
+  np.testing.assert_allclose(row["per_seed"], [8.0, 9.0])
+  assert row["mean"] == pytest.approx(8.5) and row["std"] == pytest.approx(0.5)
+
+
 def test_smooth_and_seed_statistics_ignore_nan():
   rng = np.random.default_rng(1)
   values = rng.normal(size=(12, 3))

@@ -304,7 +304,8 @@ def run_names(runs: Sequence[RunCurves]) -> list[str]:
 def final_performance_table(runs: Sequence[RunCurves], metric: str, last_fraction: float = 0.1,
                             names: Sequence[str] | None = None) -> list[dict[str, Any]]:
   """One row per run that has `metric`: mean and std over seeds of each seed's average over the
-  last ceil(last_fraction * P) points (NaN ignored; std with ddof=0).
+  last ceil(last_fraction * P) logged points that hold a value (points where no seed has one,
+  e.g. a logging interval in which no episode ended, do not count; NaN ignored; std ddof=0).
 
   Row: name, label, run_dir, seeds, env_steps (last logged, per seed), env_steps_per_seed (the
   target), num_points (averaged), from_env_steps (first averaged point), per_seed [S] (NaN for a
@@ -316,17 +317,18 @@ def final_performance_table(runs: Sequence[RunCurves], metric: str, last_fractio
     if metric not in run.metrics:
       continue
     values = run.metrics[metric]
-    k = _window_size(run.num_points, last_fraction) if run.num_points else 0
+    with_data = np.flatnonzero(np.any(np.isfinite(values), axis=1)) if run.num_points else []
+    k = _window_size(len(with_data), last_fraction) if len(with_data) else 0
+    chosen = with_data[len(with_data) - k:] if k else []
     with warnings.catch_warnings():
       warnings.simplefilter("ignore", RuntimeWarning)
-      per_seed = (np.nanmean(values[run.num_points - k:], axis=0) if k else
-                  np.full(run.num_seeds, np.nan))
+      per_seed = (np.nanmean(values[chosen], axis=0) if k else np.full(run.num_seeds, np.nan))
     mean, std, count = seed_statistics(per_seed[None])
     rows.append({
         "name": name, "label": run.label, "run_dir": run.run_dir, "seeds": run.seeds,
-        "env_steps": int(run.env_steps[-1]) if k else 0,
+        "env_steps": int(run.env_steps[-1]) if run.num_points else 0,
         "env_steps_per_seed": run.info.get("env_steps_per_seed"),
-        "num_points": k, "from_env_steps": int(run.env_steps[-k]) if k else None,
+        "num_points": k, "from_env_steps": int(run.env_steps[chosen[0]]) if k else None,
         "per_seed": [float(v) for v in per_seed], "seeds_with_data": int(count[0]),
         "mean": float(mean[0]), "std": float(std[0])})
   return rows
