@@ -439,6 +439,7 @@ def explore(config: ml_collections.ConfigDict, workdir: str) -> list[dict]:
   """
   from helms_jax.analysis import exploration as exploration_lib  # pylint: disable=import-outside-toplevel
   prepare_workdir(config, workdir)
+  commit = _git_commit()  # at launch: the code that runs, whatever lands meanwhile
   ex = config.exploration
   env = make_env(config, **ex.env_kwargs.to_dict())
   policies = []
@@ -457,7 +458,7 @@ def explore(config: ml_collections.ConfigDict, workdir: str) -> list[dict]:
     exploration_lib.write_exploration(
         os.path.join(workdir, "exploration.json"), rows,
         {"env": {**config.env.kwargs.to_dict(), **ex.env_kwargs.to_dict()},
-         "command": " ".join(sys.argv), "commit": _git_commit()})
+         "command": " ".join(sys.argv), "commit": commit})
   return rows
 
 
