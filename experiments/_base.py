@@ -20,6 +20,16 @@ def variant_parts(experiment: str, variant: str, modifiers=()) -> set[str]:
   return parts
 
 
+def choose_one(variant: str, parts: set[str], choices, default: str, what: str) -> str:
+  """The one entry of `choices` that the variant's parts name (`default` if none); several is an
+  error naming them, e.g. `set3,set4` for object sets."""
+  chosen = sorted(parts & set(choices))
+  if len(chosen) > 1:
+    raise ValueError(f"variant {variant!r} names several {what} {chosen}; choose one of "
+                     f"{', '.join(choices)}")
+  return chosen[0] if chosen else default
+
+
 def pipeline_config(experiment: str, variant: str, modifiers=()) -> ml_collections.ConfigDict:
   tiny = "tiny" in variant_parts(experiment, variant, modifiers)
   c = ml_collections.ConfigDict()

@@ -34,14 +34,6 @@ ETA = {"helms_cat": dict(eta_y=0.01), "helms_mix": dict(eta_y=0.01, eta_z=0.01),
        "npmp_kl": dict(eta_z=0.01)}
 
 
-def method_of(experiment: str, parts: set[str]) -> str:
-  methods = sorted(parts & set(METHODS))
-  if len(methods) > 1:
-    raise ValueError(f"variant of {experiment} names several methods {methods}; choose one of "
-                     f"{', '.join(METHODS)}")
-  return methods[0] if methods else "helms_cat"
-
-
 def transfer_config(experiment: str, variant: str, modifiers=()) -> tuple[
     ml_collections.ConfigDict, set[str]]:
   """The skill config of the variant's method with a `transfer` section (sized by `tiny`).
@@ -51,7 +43,7 @@ def transfer_config(experiment: str, variant: str, modifiers=()) -> tuple[
   from helms_jax.agents import transfer  # pylint: disable=import-outside-toplevel
   parts = _base.variant_parts(experiment, variant, METHODS + tuple(modifiers))
   tiny = "tiny" in parts
-  method = method_of(experiment, parts)
+  method = _base.choose_one(variant, parts, METHODS, "helms_cat", "methods")
   skill_modifier, transfer_method = SKILLS[method]
   skill_variant = ",".join([p for p in (skill_modifier, "tiny" if tiny else None) if p]) or "default"
   c = helms_stacking.get_config(skill_variant)

@@ -16,7 +16,7 @@ Usage:
 """
 
 from experiments import helms_stacking
-from experiments._base import variant_parts
+from experiments._base import choose_one, variant_parts
 from experiments._transfer import transfer_config
 
 ABLATIONS = ("discrete_only", "continuous_only", "both", "eta_z_0", "eta_z_0.1", "beta_z_0.001",
@@ -25,10 +25,8 @@ ABLATIONS = ("discrete_only", "continuous_only", "both", "eta_z_0", "eta_z_0.1",
 
 def get_config(variant: str = "both"):
   parts = variant_parts("transfer_ablations", variant, ABLATIONS)
-  chosen = sorted(parts & set(ABLATIONS)) or ["both"]
-  if len(chosen) != 1:
-    raise ValueError(f"variant {variant!r} names several ablations {chosen}; choose one")
-  ablation, tiny = chosen[0], ",tiny" if "tiny" in parts else ""
+  ablation = choose_one(variant, parts, ABLATIONS, "both", "ablations")
+  tiny = ",tiny" if "tiny" in parts else ""
   method = {"discrete_only": "helms_cat", "continuous_only": "npmp_kl"}.get(ablation, "helms_mix")
   c, _ = transfer_config("transfer_ablations", method + tiny)
   c.variant = variant

@@ -7,7 +7,7 @@ and `--config.transfer.skills_dir` points at that workdir.
 """
 
 from experiments import all_pairs_stacking
-from experiments._base import variant_parts
+from experiments._base import choose_one, variant_parts
 from experiments._transfer import LABELS, transfer_config
 
 COMPOSITIONAL_METHODS = ("helms_cat", "helms_mix", "mpo")
@@ -15,15 +15,13 @@ COMPOSITIONAL_METHODS = ("helms_cat", "helms_mix", "mpo")
 
 def get_config(variant: str = "helms_cat"):
   parts = variant_parts("transfer_compositional", variant, COMPOSITIONAL_METHODS)
-  methods = sorted(parts & set(COMPOSITIONAL_METHODS)) or ["helms_cat"]
-  if len(methods) > 1:
-    raise ValueError(f"variant {variant!r} names several methods {methods}; choose one")
+  method = choose_one(variant, parts, COMPOSITIONAL_METHODS, "helms_cat", "methods")
   tiny = "tiny" in parts
-  c, _ = transfer_config("transfer_compositional", methods[0] + (",tiny" if tiny else ""))
+  c, _ = transfer_config("transfer_compositional", method + (",tiny" if tiny else ""))
   skills = all_pairs_stacking.get_config("tiny" if tiny else "default")
   for section in ("env", "data", "learner", "train"):
     c[section] = skills[section]
   c.variant = variant
-  c.transfer.label = LABELS[methods[0]]
+  c.transfer.label = LABELS[method]
   c.transfer.env_kwargs = {"task": "pyramid", "object_set": 4, "reward": "staged"}
   return c

@@ -16,6 +16,7 @@ Usage:
       --workdir=runs/og/helms_cat_set3 --config.transfer.skills_dir=runs/skills
 """
 
+from experiments._base import choose_one
 from experiments._transfer import transfer_config
 
 SETS = ("set1", "set2", "set3", "set4", "set5")
@@ -23,9 +24,6 @@ SETS = ("set1", "set2", "set3", "set4", "set5")
 
 def get_config(variant: str = "helms_cat"):
   c, parts = transfer_config("transfer_object_generalization", variant, SETS)
-  chosen = sorted(parts & set(SETS))
-  if len(chosen) > 1:
-    raise ValueError(f"variant {variant!r} names several object sets {chosen}; choose one")
-  object_set = int(chosen[0][-1]) if chosen else 4
+  object_set = int(choose_one(variant, parts, SETS, "set4", "object sets")[-1])
   c.transfer.env_kwargs = {"object_set": object_set, "reward": "staged"}
   return c

@@ -8,6 +8,7 @@ Usage:
       --workdir=runs/sparsity/helms_mix_sparse --config.transfer.skills_dir=runs/skills
 """
 
+from experiments._base import choose_one
 from experiments._transfer import transfer_config
 
 REWARDS = ("dense", "staged", "sparse")
@@ -15,8 +16,6 @@ REWARDS = ("dense", "staged", "sparse")
 
 def get_config(variant: str = "helms_cat"):
   c, parts = transfer_config("transfer_reward_sparsity", variant, REWARDS)
-  chosen = sorted(parts & set(REWARDS))
-  if len(chosen) > 1:
-    raise ValueError(f"variant {variant!r} names several rewards {chosen}; choose one")
-  c.transfer.env_kwargs = {"object_set": 4, "reward": chosen[0] if chosen else "staged"}
+  c.transfer.env_kwargs = {"object_set": 4,
+                           "reward": choose_one(variant, parts, REWARDS, "staged", "rewards")}
   return c

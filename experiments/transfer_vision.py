@@ -14,7 +14,7 @@ Usage:
       --config.transfer.skills_dir=runs/main
 """
 
-from experiments._base import variant_parts
+from experiments._base import choose_one, variant_parts
 from experiments._transfer import transfer_config
 
 VISION_METHODS = ("helms_mix", "asymmetric_ac")
@@ -22,16 +22,14 @@ VISION_METHODS = ("helms_mix", "asymmetric_ac")
 
 def get_config(variant: str = "helms_mix"):
   parts = variant_parts("transfer_vision", variant, VISION_METHODS)
-  methods = sorted(parts & set(VISION_METHODS)) or ["helms_mix"]
-  if len(methods) > 1:
-    raise ValueError(f"variant {variant!r} names several methods {methods}; choose one")
+  method = choose_one(variant, parts, VISION_METHODS, "helms_mix", "methods")
   tiny = "tiny" in parts
-  base = "helms_mix" if methods[0] == "helms_mix" else "mpo"
+  base = "helms_mix" if method == "helms_mix" else "mpo"
   c, _ = transfer_config("transfer_vision", base + (",tiny" if tiny else ""))
   c.variant = variant
   t = c.transfer
   t.vision = True
-  if methods[0] == "asymmetric_ac":
+  if method == "asymmetric_ac":
     t.method, t.label = "asymmetric_ac", "Asymmetric AC"
   else:
     t.label = "HeLMS-mix (vision)"
