@@ -70,3 +70,36 @@ def test_missing_dataset_is_a_clear_error(tmp_path):
   config = _tiny(tmp_path)
   with pytest.raises(data_lib.DatasetError, match="helms-data"):
     runner.train(config, str(tmp_path / "nodata"))
+
+
+def test_random_fraction_replaces_expert_episodes_with_uniform_actions(tmp_path):
+  """SPiRL's sub-optimal data: a recorded `episode/random_actions` flag must match what the
+  episode did: flagged episodes have uniform-[-1, 1] action moments (E|a| = 1/2, E a^2 = 1/3),
+  the others are the expert's: smooth PD actions (high lag-1 autocorrelation; independent
+  uniform actions have none) that reach the goal."""
+  config = _tiny(tmp_path)
+  config.data.num_episodes = 64
+  config.data.random_fraction = 0.5
+  dataset = data_lib.load_dataset(runner.generate_data(config, str(tmp_path / "run")))
+  flags = np.asarray(dataset.fields["episode/random_actions"])
+  assert 0.25 < flags.mean() < 0.75
+  lengths = np.asarray(dataset.episode_length)
+  episode_of_step = np.repeat(np.arange(len(lengths)), lengths)
+  actions = np.asarray(dataset.fields["action"])
+  random_actions = actions[flags[episode_of_step]]
+  assert np.abs(np.mean(np.abs(random_actions)) - 0.5) < 0.03
+  assert np.abs(np.mean(random_actions ** 2) - 1 / 3) < 0.03
+
+  def lag1_correlation(flag):
+    pairs = [(dataset.episode(i)["action"][:-1], dataset.episode(i)["action"][1:])
+             for i in np.flatnonzero(flags == flag)]
+    a, b = (np.concatenate(x).ravel() for x in zip(*pairs))
+    return np.corrcoef(a, b)[0, 1]
+
+  assert abs(lag1_correlation(True)) < 0.1
+  assert lag1_correlation(False) > 0.5
+  success = np.asarray(dataset.fields["episode/success"])
+  assert success[~flags].mean() > success[flags].mean() + 0.3
+  with pytest.raises(ValueError, match="random_fraction"):
+    config.data.random_fraction = 1.5
+    runner.generate_data(config, str(tmp_path / "bad"))

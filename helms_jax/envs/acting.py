@@ -58,6 +58,15 @@ def _scalar_entries(state: State) -> dict:
   return out
 
 
+def policy_init_keys(key: jax.Array, num_envs: int) -> jax.Array:
+  """The keys `rollout(..., key, num_envs, policy_init=...)` passes to `policy_init`: [N, 2].
+
+  Their own stream, so adding policy state does not change the reset or per-step keys; public
+  so a caller can recompute per-episode policy choices (e.g. which episodes acted randomly).
+  """
+  return jax.random.split(jax.random.fold_in(key, 0x9017), num_envs)
+
+
 @functools.partial(jax.jit, static_argnames=("env", "policy_fn", "num_envs", "num_steps",
                                              "with_params", "policy_init", "record_fn"))
 def _rollout(env, policy_fn, key, policy_params, num_envs, num_steps, with_params, policy_init,
@@ -66,9 +75,7 @@ def _rollout(env, policy_fn, key, policy_params, num_envs, num_steps, with_param
   state0 = jax.vmap(env.reset)(jax.random.split(key_reset, num_envs))
   stateful = policy_init is not None
   if stateful:
-    # Its own stream, so adding policy state does not change the reset or per-step keys.
-    key_init = jax.random.fold_in(key, 0x9017)
-    pstate0 = jax.vmap(policy_init)(jax.random.split(key_init, num_envs))
+    pstate0 = jax.vmap(policy_init)(policy_init_keys(key, num_envs))
   else:
     pstate0 = ()
 

@@ -104,3 +104,51 @@ def expert_for(env_name: str, env, noise_scale: float = 0.1) -> Expert:
     return Expert(init=_no_state, policy=_Stateless(fn, float(noise_scale)),
                   name=getattr(fn, "__name__", repr(fn)))
   raise ValueError(f"no scripted expert for env {env_name!r}; envs with experts: {_known()}")
+
+
+@dataclasses.dataclass(frozen=True)
+class _RandomEpisodesInit:
+  """pstate = (acts randomly this episode, the expert's pstate)."""
+  expert_init: Callable[[jax.Array], Any]
+  random_fraction: float
+
+  def __call__(self, key):
+    coin_key, expert_key = jax.random.split(key)
+    return jax.random.uniform(coin_key) < self.random_fraction, self.expert_init(expert_key)
+
+
+@dataclasses.dataclass(frozen=True)
+class _RandomEpisodesPolicy:
+  expert_policy: Callable[..., Any]
+  action_size: int
+
+  def __call__(self, obs, key, pstate):
+    is_random, expert_state = pstate
+    expert_key, random_key = jax.random.split(key)
+    # The expert still steps (its memory stays consistent); its action is replaced.
+    action, expert_state = self.expert_policy(obs, expert_key, expert_state)
+    uniform = jax.random.uniform(random_key, (self.action_size,), minval=-1.0, maxval=1.0)
+    return jax.numpy.where(is_random, uniform, action), (is_random, expert_state)
+
+
+def with_random_episodes(expert: Expert, random_fraction: float, action_size: int) -> Expert:
+  """`expert`, except that each episode acts uniformly at random in [-1, 1]^A with probability
+  `random_fraction` (decided per episode at `init`; SPiRL's sub-optimal-data study).
+
+  `random_episode_flags(expert, keys)` recovers which episodes were random from their init keys.
+  """
+  if not 0.0 <= random_fraction <= 1.0:
+    raise ValueError(f"random_fraction must be in [0, 1], got {random_fraction}")
+  if random_fraction == 0.0:
+    return expert
+  return Expert(init=_RandomEpisodesInit(expert.init, float(random_fraction)),
+                policy=_RandomEpisodesPolicy(expert.policy, int(action_size)),
+                name=f"{expert.name} with {random_fraction:.0%} random-action episodes")
+
+
+def random_episode_flags(expert: Expert, init_keys: jax.Array) -> jax.Array:
+  """[N] bool: which episodes of `with_random_episodes(...)` act randomly, from their init keys
+  (`envs.acting.policy_init_keys`); all False for a plain expert."""
+  if not isinstance(expert.init, _RandomEpisodesInit):
+    return jax.numpy.zeros(init_keys.shape[:1], bool)
+  return jax.vmap(expert.init)(init_keys)[0]
