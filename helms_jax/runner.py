@@ -132,6 +132,35 @@ def _episode_fields(traj, lengths: np.ndarray, overrides: dict) -> dict[str, np.
   return out
 
 
+def _data_policy(config: ml_collections.ConfigDict, env) -> experts.Expert:
+  """The scripted expert, acting at random in a `data.random_fraction` of the episodes."""
+  expert = experts.expert_for(config.env.name, env, noise_scale=config.data.expert_noise)
+  return experts.with_random_episodes(expert, float(config.data.get("random_fraction", 0.0)),
+                                      env.action_size)
+
+
+def _import_dataset(config: ml_collections.ConfigDict, workdir: str) -> str:
+  """Imports `config.data.import_hdf5` (a D4RL- or Minari-style file the user has locally) into
+  the dataset directory, once: a complete earlier import is kept."""
+  path = dataset_dir(config, workdir)
+  source = os.path.expanduser(config.data.import_hdf5)
+  if os.path.exists(os.path.join(path, data_lib.MANIFEST_NAME)):
+    manifest = data_lib.read_manifest(path)
+    if manifest.metadata.get("source_file") != os.path.abspath(source):
+      raise data_lib.DatasetError(
+          f"{path} holds an import of {manifest.metadata.get('source_file')!r}, not of "
+          f"{os.path.abspath(source)!r}: use another workdir or data.dir")
+    logging.info("Dataset %s already imported from %s", path, source)
+    return path
+  manifest = data_lib.import_hdf5(source, path, env_name=config.env.get("name") or None,
+                                  episodes_per_shard=config.data.episodes_per_shard,
+                                  final_obs=config.data.get("final_obs") or None,
+                                  overwrite=os.path.exists(path))
+  logging.info("Imported %s: %d episodes, %d steps", source, manifest.num_episodes,
+               manifest.num_steps)
+  return path
+
+
 def generate_data(config: ml_collections.ConfigDict, workdir: str) -> str:
   """Rolls out the env's scripted expert and writes `config.data.num_episodes` episodes.
 
@@ -148,10 +177,19 @@ def generate_data(config: ml_collections.ConfigDict, workdir: str) -> str:
   """
   prepare_workdir(config, workdir)
   cfg = config.data
+  if cfg.get("import_hdf5"):
+    return _import_dataset(config, workdir)
+  if not has_env(config):
+    raise configs.ConfigError(
+        f"{config.experiment} has no env (env.name='') and no data.import_hdf5 file: set "
+        "--config.data.import_hdf5=<your .hdf5> or --config.data.dir=<an existing dataset>")
   groups = data_groups(config)
   env = make_env(config, **groups[0][0])
-  expert = experts.expert_for(config.env.name, env, noise_scale=cfg.expert_noise)
+  expert = _data_policy(config, env)
+  random_fraction = float(cfg.get("random_fraction", 0.0))
   episode_fields = {"success": ((), np.bool_)}
+  if random_fraction > 0:
+    episode_fields["random_actions"] = ((), np.bool_)
   if "task_id" in jax.eval_shape(env.reset, jax.random.PRNGKey(0)).info:
     episode_fields["task_id"] = ((), np.int32)
   if "object_set" in groups[0][0]:
@@ -177,10 +215,11 @@ def generate_data(config: ml_collections.ConfigDict, workdir: str) -> str:
       if done < group_start + group_episodes:
         if overrides != groups[0][0]:
           env = make_env(config, **overrides)
-          expert = experts.expert_for(config.env.name, env, noise_scale=cfg.expert_noise)
+          expert = _data_policy(config, env)
         for b in range(max(done - group_start, 0) // cfg.num_envs, num_batches):
+          batch_key = jax.random.fold_in(data_key, batch_offset + b)
           traj = jax.device_get(envs.rollout(
-              env, expert.policy, jax.random.fold_in(data_key, batch_offset + b), cfg.num_envs,
+              env, expert.policy, batch_key, cfg.num_envs,
               config.env.episode_length, policy_init=expert.init))
           lengths = np.asarray(envs.episode_lengths(traj))
           batch = {
@@ -188,6 +227,9 @@ def generate_data(config: ml_collections.ConfigDict, workdir: str) -> str:
               "discount": traj.discount, "done": np.asarray(traj.done).astype(bool),
               **_episode_fields(traj, lengths, overrides),
           }
+          if random_fraction > 0:
+            batch["episode/random_actions"] = np.asarray(experts.random_episode_flags(
+                expert, envs.acting.policy_init_keys(batch_key, cfg.num_envs)))
           first = group_start + b * cfg.num_envs
           skip = max(done - first, 0)  # episodes of this batch already committed
           keep = min(group_start + group_episodes - first, cfg.num_envs)
@@ -221,12 +263,31 @@ def observation_statistics(dataset) -> tuple[np.ndarray, np.ndarray]:
   return obs.mean(0).astype(np.float32), obs.std(0).astype(np.float32)
 
 
+def has_env(config: ml_collections.ConfigDict) -> bool:
+  """False for dataset-only experiments (`env.name = ''`, e.g. an imported D4RL file with no
+  simulator here): they train offline, and evaluation, analysis and transfer are skipped."""
+  return bool(config.env.get("name"))
+
+
+class _DataSpec:
+  """Observation/action sizes of a dataset, standing in for the env of a dataset-only run."""
+
+  def __init__(self, dataset):
+    self.observation_size = int(dataset.schema["observation"].shape[-1])
+    self.action_size = int(dataset.schema["action"].shape[-1])
+
+
 def make_learner(config: ml_collections.ConfigDict, env, dataset=None):
-  """The configured learner for `env` (`make_env(config)`; observation groups come from it).
+  """The configured learner for `env` (`make_env(config)`; observation groups come from it; a
+  dataset-only run passes `env=None` and takes the sizes from `dataset`).
 
   With `dataset`, its observation statistics initialise learners that normalise inputs; without
   (evaluation, analysis) they come from the restored checkpoint instead.
   """
+  if env is None:
+    if dataset is None:
+      raise ValueError("make_learner needs an env or a dataset to size the learner")
+    env = _DataSpec(dataset)
   return agents.make_learner(
       config.learner, env.observation_size, env.action_size,
       observation_groups=getattr(env, "observation_groups", None),
@@ -238,7 +299,7 @@ def train(config: ml_collections.ConfigDict, workdir: str):
   """Trains the configured offline learner on the dataset; resumes from the latest checkpoint."""
   prepare_workdir(config, workdir)
   dataset = data_lib.load_dataset(dataset_dir(config, workdir))
-  env = make_env(config)
+  env = make_env(config) if has_env(config) else _DataSpec(dataset)
   for name, size in (("observation", env.observation_size), ("action", env.action_size)):
     if dataset.schema[name].shape[-1] != size:
       raise data_lib.DatasetError(
@@ -478,10 +539,13 @@ def run_pipeline(config: ml_collections.ConfigDict, workdir: str) -> str:
   section) → report. Each stage resumes if interrupted."""
   generate_data(config, workdir)
   train(config, workdir)
-  evaluate(config, workdir)
-  analyze(config, workdir)
-  if "transfer" in config:
-    transfer(config, workdir)
+  if has_env(config):
+    evaluate(config, workdir)
+    analyze(config, workdir)
+    if "transfer" in config:
+      transfer(config, workdir)
+  else:
+    logging.info("Dataset-only experiment (no env): no evaluation, analysis or transfer")
   path = report(config, workdir)
   logging.info("Report: %s", os.path.join(path, "index.html"))
   return path
