@@ -155,15 +155,27 @@ def _success(state: State) -> jax.Array:
   return jnp.zeros_like(state.reward) if value is None else value.astype(jnp.float32)
 
 
+def low_level_steps_per_step(env: Env) -> int:
+  """Low-level env steps per agent step (1, or H for an env executing H-step skills)."""
+  steps = int(getattr(env, "low_level_steps_per_step", 1))
+  if steps < 1:
+    raise ValueError(f"env.low_level_steps_per_step must be >= 1, got {steps}")
+  return steps
+
+
 def make_online_fns(agent: OnlineAgent, env: Env, config: OnlineConfig):
   """`(init(key) -> OnlineState, call(OnlineState) -> (OnlineState, stats))` for ONE seed.
 
   `env` is unbatched and not auto-resetting (e.g. `EpisodeWrapper(make(...))`); it is vmapped
-  over `config.num_envs` here and reset on device where an episode ends.
+  over `config.num_envs` here and reset on device where an episode ends. An env whose step is
+  several low-level steps (`envs.skill_env.SkillEnv`) says so in `low_level_steps_per_step`;
+  `OnlineState.env_steps` and `config.env_steps` count low-level env steps, so runs acting at
+  different temporal scales compare at equal env interaction.
   """
   config.validate()
   replay = make_replay(config)
   n_env = config.num_envs
+  steps_per_action = low_level_steps_per_step(env)
   reset_batch = jax.vmap(env.reset)
   step_batch = jax.vmap(env.step)
 
@@ -228,10 +240,10 @@ def make_online_fns(agent: OnlineAgent, env: Env, config: OnlineConfig):
     # [T, N, ...] -> [N, T, ...]: one contiguous stream per env in the buffer.
     replay_state = replay.add(state.replay, jax.tree.map(lambda x: jnp.swapaxes(x, 0, 1),
                                                          transitions))
-    env_steps = state.env_steps + n_env * config.unroll_length
+    env_steps = state.env_steps + n_env * config.unroll_length * steps_per_action
     updates = state.updates
     if config.updates_per_iteration:
-      ready = env_steps >= config.min_replay_steps
+      ready = env_steps // steps_per_action >= config.min_replay_steps  # stored transitions
       metrics_shape = jax.eval_shape(lambda a, k: learn(a, replay_state, k)[1], state.agent,
                                      learn_key)
 
@@ -285,8 +297,15 @@ def train_online(agent: OnlineAgent, env: Env, config: OnlineConfig, *, workdir:
 
   Resumes from `<workdir>/<subdir>/checkpoints` when present (the seed list and config must
   match the run that wrote it: the caller checks the config). Returns the stacked final state.
+  Env steps are low-level steps (see `make_online_fns`).
   """
   config.validate()
+  steps_per_call = config.env_steps_per_call * low_level_steps_per_step(env)
+  if config.env_steps % steps_per_call:
+    raise ValueError(
+        f"transfer.loop.env_steps={config.env_steps} must be a multiple of the low-level env "
+        f"steps per call, num_envs * unroll_length * iterations_per_call * "
+        f"{low_level_steps_per_step(env)} (steps per agent action) = {steps_per_call}")
   seeds = tuple(int(s) for s in seeds)
   if not seeds or len(set(seeds)) != len(seeds):
     raise ValueError(f"transfer.seeds must be distinct integers, got {seeds}")
@@ -303,9 +322,9 @@ def train_online(agent: OnlineAgent, env: Env, config: OnlineConfig, *, workdir:
     state = checkpointer.restore(latest, state)
     logging.info("Resumed transfer from %s at %d env steps per seed", out_dir, latest)
   start = int(np.asarray(state.env_steps)[0])
-  if start % config.env_steps_per_call:
+  if start % steps_per_call:
     raise ValueError(f"checkpoint at {start} env steps is not a multiple of the env steps per "
-                     f"call ({config.env_steps_per_call}); resume with the config that wrote it")
+                     f"call ({steps_per_call}); resume with the config that wrote it")
   curves_path = os.path.join(out_dir, "curves.jsonl")
   if jax.process_index() == 0:
     truncate_jsonl(curves_path, start if latest is not None else -1, key="env_steps")
@@ -325,7 +344,7 @@ def train_online(agent: OnlineAgent, env: Env, config: OnlineConfig, *, workdir:
   try:
     while env_steps < config.env_steps:
       state, stats = jitted(state)
-      env_steps += config.env_steps_per_call
+      env_steps += steps_per_call
       calls += 1
       if calls % config.log_every_calls == 0 or env_steps == config.env_steps:
         stats = jax.device_get(stats)
