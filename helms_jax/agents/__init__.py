@@ -11,12 +11,14 @@ import ml_collections
 
 from helms_jax.agents.baselines import bc
 from helms_jax.agents.helms import offline as helms_offline
+from helms_jax.agents.spirl import offline as spirl_offline
 from helms_jax.training.train_state import Learner
 
 # name -> (config, observation_size, action_size, **data_spec) -> Learner
 _OFFLINE_LEARNERS: dict[str, Callable[..., Learner]] = {
     "bc": bc.make_learner,
     "helms": helms_offline.make_learner,
+    "spirl": spirl_offline.make_learner,
 }
 
 

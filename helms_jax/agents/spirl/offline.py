@@ -1,0 +1,393 @@
+"""SPiRL offline learning: the skill VAE and the learned skill prior, trained together.
+
+Composition: `model` (encoder, decoder, prior networks) + `losses.skill_vae` (kernels) +
+`training.TrainState`/`apply_gradients`. Batches are dataset windows of H = `learner.horizon`
+steps (`train.window` must equal it; `train.lookahead` observations past the window are
+ignored): `observation [B, H + L, O]`, `action [B, H, A]`. Windows never cross an episode and
+hold H real steps, so no masking is needed. Per window:
+
+  z ~ q(z | a_{0:H-1} [, s_{0:H-1}])     reparameterised sample of the encoder's Gaussian
+  a_hat_{0:H-1} = decoder(z [, s_t])      open-loop LSTM or closed-loop MLP
+  prior p(z | s_0)                         at the window's first observation
+
+  loss = reconstruction / (H A) + beta * kl / Z + prior_kl
+
+with the per-window sums of `losses.skill_vae` (reconstruction = 0.5 sum (a - a_hat)^2,
+kl = KL(q || N(0, I)), prior_kl = KL(stop_gradient(q) || p)). Dividing the first two by their
+element counts is the reference implementation's normalisation (it averages both over
+elements), so its beta (1e-2 for maze and kitchen) means the same here. The prior loss reaches
+only the prior's parameters (stop-gradient on q), so its scale does not trade off against the
+VAE's terms.
+
+Observations are normalised by dataset statistics stored in `params['normalizer']` (constants
+the optimiser never changes), so a checkpoint is self-contained. Parameters:
+`{'encoder', 'decoder', 'prior', 'normalizer': {'mean', 'std'}}`.
+
+Public helpers for downstream RL (SPiRL's SAC in skill space) and analyses:
+  `make_skill_prior(config, O) -> prior_fn(params, obs [O]) -> distrax` (event shape [Z]);
+  `make_skill_decoder(config, O, A) -> SkillDecoder(init, step)` executes a skill step by step;
+  `make_prior_network(config)`, `prior_params(params)`, `normalize_observation(params, obs)`:
+  the prior as a linen module on normalised observations, so a policy of the same architecture
+  starts from the prior's weights:
+    network = make_prior_network(config)
+    dist = network.apply({"params": prior_params(params)}, normalize_observation(params, obs))
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, NamedTuple
+
+import distrax
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import optax
+
+from helms_jax.agents.spirl import model as spirl_model
+from helms_jax.losses import skill_vae
+from helms_jax.training.train_state import Learner, TrainState, apply_gradients
+
+NORMALIZED_CLIP = 10.0
+ENCODER_INPUTS = ("auto", "actions", "actions_and_states")
+OPTIMIZERS = ("adam", "radam")
+
+
+def default_config() -> ml_collections.ConfigDict:
+  """Defaults of the SPiRL reference implementation (maze / kitchen), see the module doc."""
+  return ml_collections.ConfigDict(dict(
+      name="spirl",
+      horizon=10,               # H: skill length = train.window
+      z_dim=10,
+      lstm_size=128,            # encoder LSTM and open-loop decoder LSTM
+      encoder_inputs="auto",    # auto: actions (open loop), actions + states (closed loop)
+      decoder="open_loop",      # open_loop | closed_loop
+      decoder_hidden=(128, 128),  # closed-loop decoder MLP
+      prior_hidden=(128,) * 6,
+      prior_head="gaussian",    # gaussian | mixture
+      num_components=5,         # mixture prior components
+      prior_samples=1,          # samples of q per window for a mixture prior's KL estimate
+      beta=1e-2,
+      learning_rate=1e-3,
+      optimizer="adam",         # adam | radam (the reference uses RAdam)
+      max_grad_norm=0.0,        # 0 = no clipping (the reference does not clip)
+      min_scale=1e-3,           # lower bound of the encoder's and prior's standard deviations
+      min_observation_std=1e-2,
+  ))
+
+
+def check_config(config: ml_collections.ConfigDict) -> None:
+  """Raises ValueError naming the offending `learner.*` key."""
+  for key, valid in (("decoder", spirl_model.DECODERS), ("prior_head", spirl_model.PRIOR_HEADS),
+                     ("encoder_inputs", ENCODER_INPUTS), ("optimizer", OPTIMIZERS)):
+    if config[key] not in valid:
+      raise ValueError(f"learner.{key}={config[key]!r}; valid: {', '.join(valid)}")
+  for key in ("horizon", "z_dim", "lstm_size", "num_components", "prior_samples"):
+    if int(config[key]) != config[key] or config[key] < 1:
+      raise ValueError(f"learner.{key} must be a positive int, got {config[key]!r}")
+  if config.beta < 0 or config.max_grad_norm < 0:
+    raise ValueError(f"learner.beta and learner.max_grad_norm must be >= 0, got {config.beta}, "
+                     f"{config.max_grad_norm}")
+
+
+def _encoder_sees_states(config) -> bool:
+  if config.encoder_inputs == "auto":
+    return config.decoder == "closed_loop"
+  return config.encoder_inputs == "actions_and_states"
+
+
+def normalize_observation(params, obs: jax.Array) -> jax.Array:
+  """`obs [..., O] -> [..., O]`: (obs - mean) / std with the stored dataset statistics, clipped
+  to +-10 (an out-of-distribution state cannot blow up the networks)."""
+  norm = params["normalizer"]
+  return jnp.clip((obs - norm["mean"]) / norm["std"], -NORMALIZED_CLIP, NORMALIZED_CLIP)
+
+
+def make_prior_network(config: ml_collections.ConfigDict) -> spirl_model.SkillPriorNetwork:
+  """The skill prior as a linen module: normalised `obs [..., O] -> distribution over [..., Z]`.
+  Its parameters in a SPiRL checkpoint are `prior_params(params)`."""
+  return spirl_model.SkillPriorNetwork(
+      z_dim=config.z_dim, hidden_sizes=tuple(config.prior_hidden), head=config.prior_head,
+      num_components=config.num_components, min_scale=config.min_scale)
+
+
+def prior_params(params) -> Any:
+  """The prior network's linen params (`make_prior_network(config).apply({'params': ...})`)."""
+  return params["prior"]
+
+
+class SkillDecoder(NamedTuple):
+  """Executes one skill in one env, step by step (vmap for many envs).
+
+  init(params, z [Z], obs [O]) -> dstate: start skill z at observation obs;
+  step(params, dstate, obs [O]) -> (action [A], dstate): the skill's next action.
+  `dstate = {'z': [Z], 'step': [] int32 (actions taken), 'carry': LSTM (c, h) [lstm_size] each
+  (open loop only)}`. The skill is trained for `horizon` steps; callers start a new one then
+  (stepping on is defined but outside the training distribution). Actions are the decoder's
+  means (unit-variance reconstruction noise is not sampled).
+  """
+  init: Callable[[Any, jax.Array, jax.Array], Any]
+  step: Callable[[Any, Any, jax.Array], tuple[jax.Array, Any]]
+
+
+class SpirlFunctions(NamedTuple):
+  """The model as pure functions of the learner's `params`.
+
+  horizon: H; z_dim: Z
+  encode(params, actions [..., H, A], obs [..., H, O] | None) -> (mean, std) [..., Z]
+    (obs are raw observations s_0..s_{H-1}, needed when the encoder sees states)
+  decode(params, z [..., Z], obs_seq [..., H, O] | None) -> actions [..., H, A]
+    (closed loop: a_t from s_t of the given states; open loop ignores them)
+  prior(params, obs [..., O]) -> distrax distribution over [..., Z]
+  decoder: SkillDecoder
+  window_terms(params, batch, key) -> dict of [B] arrays (reconstruction, kl, prior_kl,
+    action_mse) for a batch of windows (batch as in the module doc)
+  """
+  horizon: int
+  z_dim: int
+  encode: Callable
+  decode: Callable
+  prior: Callable
+  decoder: SkillDecoder
+  window_terms: Callable
+
+
+def _check_stats(observation_stats, observation_size: int, min_std: float):
+  if observation_stats is None:
+    return np.zeros(observation_size, np.float32), np.ones(observation_size, np.float32)
+  mean, std = (np.asarray(a, np.float32) for a in observation_stats)
+  if mean.shape != (observation_size,) or std.shape != (observation_size,):
+    raise ValueError(f"observation_stats must be two [{observation_size}] arrays, got "
+                     f"{mean.shape} and {std.shape}")
+  return mean, np.maximum(std, min_std)
+
+
+def make_spirl(config: ml_collections.ConfigDict, observation_size: int, action_size: int,
+               observation_stats: tuple[np.ndarray, np.ndarray] | None = None
+               ) -> tuple[SpirlFunctions, Callable[[jax.Array], Any]]:
+  """Builds the model functions and the params initialiser.
+
+  Args:
+    config: the learner config (`default_config()` keys).
+    observation_size, action_size: O and A.
+    observation_stats: (mean [O], std [O]) of the dataset's observations; identity if None.
+
+  Returns:
+    (functions: SpirlFunctions, init_params: key -> params).
+  """
+  check_config(config)
+  if observation_size < 1 or action_size < 1:
+    raise ValueError(f"observation_size and action_size must be positive, got "
+                     f"{observation_size}, {action_size}")
+  obs_mean, obs_std = _check_stats(observation_stats, observation_size,
+                                   config.min_observation_std)
+  h, z_dim = int(config.horizon), int(config.z_dim)
+  with_states = _encoder_sees_states(config)
+  closed_loop = config.decoder == "closed_loop"
+  encoder = spirl_model.SkillEncoder(z_dim, config.lstm_size, min_scale=config.min_scale)
+  if closed_loop:
+    decoder_net = spirl_model.ClosedLoopDecoder(action_size, tuple(config.decoder_hidden))
+  else:
+    decoder_net = spirl_model.OpenLoopDecoder(action_size, config.lstm_size, h)
+  prior_net = make_prior_network(config)
+
+  def check_obs(obs, what):
+    if obs is None or obs.shape[-1] != observation_size:
+      got = None if obs is None else obs.shape
+      raise ValueError(f"SPiRL {what} needs observations [..., {observation_size}], got {got}")
+
+  def check_actions(actions):
+    if actions.ndim < 2 or actions.shape[-2:] != (h, action_size):
+      raise ValueError(
+          f"SPiRL expects action windows [..., H={h}, A={action_size}] (learner.horizon = "
+          f"train.window), got {actions.shape}")
+
+  def encode_normalized(params, actions, x):
+    inputs = jnp.concatenate([actions, x], axis=-1) if with_states else actions
+    return encoder.apply({"params": params["encoder"]}, inputs)
+
+  def decode_normalized(params, z, x):
+    if closed_loop:
+      return decoder_net.apply({"params": params["decoder"]}, z[..., None, :], x)
+    return decoder_net.apply({"params": params["decoder"]}, z)
+
+  def encode(params, actions, obs=None):
+    check_actions(actions)
+    x = None
+    if with_states:
+      check_obs(obs, "encoder (encoder_inputs with states)")
+      if obs.shape[-2] != h:
+        raise ValueError(f"encoder states must be [..., H={h}, O], got {obs.shape}")
+      x = normalize_observation(params, obs)
+    return encode_normalized(params, actions, x)
+
+  def decode(params, z, obs_seq=None):
+    if z.shape[-1] != z_dim:
+      raise ValueError(f"z must be [..., Z={z_dim}], got {z.shape}")
+    x = None
+    if closed_loop:
+      check_obs(obs_seq, "closed-loop decoder")
+      if obs_seq.ndim < 2 or obs_seq.shape[-2] != h:
+        raise ValueError(f"the closed-loop decoder decodes from given states obs_seq "
+                         f"[..., H={h}, O], got {obs_seq.shape}")
+      x = normalize_observation(params, obs_seq)
+    return decode_normalized(params, z, x)
+
+  def prior(params, obs):
+    check_obs(obs, "prior")
+    return prior_net.apply({"params": params["prior"]}, normalize_observation(params, obs))
+
+  def decoder_init(params, z, obs):
+    del params, obs  # the skill starts from z alone (closed loop reads obs at each step)
+    dstate = {"z": z, "step": jnp.zeros((), jnp.int32)}
+    if not closed_loop:
+      dstate["carry"] = decoder_net.zero_carry(z.shape[:-1])
+    return dstate
+
+  def decoder_step(params, dstate, obs):
+    z = dstate["z"]
+    new = {"z": z, "step": dstate["step"] + 1}
+    if closed_loop:
+      action = decoder_net.apply({"params": params["decoder"]}, z,
+                                 normalize_observation(params, obs))
+    else:
+      action, new["carry"] = decoder_net.apply({"params": params["decoder"]}, z, dstate["carry"],
+                                               method="step")
+    return action, new
+
+  def window_terms(params, batch, key):
+    actions, obs = batch["action"], batch["observation"]
+    check_actions(actions)
+    check_obs(obs, "learner")
+    if obs.ndim != actions.ndim or obs.shape[-2] < h:
+      raise ValueError(f"SPiRL windows need observations [B, H + lookahead, O] with H={h}, got "
+                       f"{obs.shape} for actions {actions.shape}")
+    x = normalize_observation(params, obs[..., :h, :])  # [B, H, O]
+    z_key, prior_key = jax.random.split(key)
+    mean, std = encode_normalized(params, actions, x if with_states else None)
+    z = mean + std * jax.random.normal(z_key, mean.shape)
+    predicted = decode_normalized(params, z, x if closed_loop else None)  # [B, H, A]
+    p = prior_net.apply({"params": params["prior"]}, x[..., 0, :])  # p(z | s_0), batch [B]
+    return {
+        "reconstruction": skill_vae.reconstruction_loss(predicted, actions),
+        "kl": skill_vae.kl_to_standard_normal(mean, std),
+        "prior_kl": skill_vae.prior_loss(mean, std, p, prior_key, config.prior_samples),
+        "action_mse": jnp.mean(jnp.square(predicted - actions), axis=(-2, -1)),
+    }
+
+  def init_params(key):
+    k_enc, k_dec, k_prior = jax.random.split(key, 3)
+    enc_in = action_size + (observation_size if with_states else 0)
+    z = jnp.zeros((1, z_dim))
+    if closed_loop:
+      dec_vars = decoder_net.init(k_dec, z, jnp.zeros((1, observation_size)))
+    else:
+      dec_vars = decoder_net.init(k_dec, z)
+    return {
+        "encoder": encoder.init(k_enc, jnp.zeros((1, h, enc_in)))["params"],
+        "decoder": dec_vars["params"],
+        "prior": prior_net.init(k_prior, jnp.zeros((1, observation_size)))["params"],
+        "normalizer": {"mean": jnp.asarray(obs_mean), "std": jnp.asarray(obs_std)},
+    }
+
+  functions = SpirlFunctions(
+      horizon=h, z_dim=z_dim, encode=encode, decode=decode, prior=prior,
+      decoder=SkillDecoder(init=decoder_init, step=decoder_step), window_terms=window_terms)
+  return functions, init_params
+
+
+def make_skill_prior(config: ml_collections.ConfigDict, observation_size: int
+                     ) -> Callable[[Any, jax.Array], distrax.Distribution]:
+  """`prior_fn(params, obs [O]) -> p(z | obs)`, a `MultivariateNormalDiag` or `MixtureSameFamily`
+  with event shape [Z] in the unsquashed skill space (also batched: obs [..., O])."""
+  check_config(config)
+  network = make_prior_network(config)
+
+  def prior_fn(params, obs):
+    if obs.shape[-1] != observation_size:
+      raise ValueError(f"the skill prior needs observations [..., {observation_size}], got "
+                       f"{obs.shape}")
+    return network.apply({"params": prior_params(params)}, normalize_observation(params, obs))
+
+  return prior_fn
+
+
+def make_skill_decoder(config: ml_collections.ConfigDict, observation_size: int,
+                       action_size: int) -> SkillDecoder:
+  """The step-by-step skill decoder (`SkillDecoder`) of a SPiRL model with this config."""
+  functions, _ = make_spirl(config, observation_size, action_size)
+  return functions.decoder
+
+
+def _optimizer(config) -> optax.GradientTransformation:
+  """Adam (or RAdam) on the networks; the normaliser's statistics get zero updates."""
+  opt = (optax.radam if config.optimizer == "radam" else optax.adam)(config.learning_rate)
+  if config.max_grad_norm > 0:
+    opt = optax.chain(optax.clip_by_global_norm(config.max_grad_norm), opt)
+
+  def labels(params):
+    return {name: jax.tree_util.tree_map(lambda _: "frozen" if name == "normalizer" else "train",
+                                         sub) for name, sub in params.items()}
+
+  return optax.multi_transform({"train": opt, "frozen": optax.set_to_zero()}, labels)
+
+
+def batch_loss(functions: SpirlFunctions, config, params, batch, key):
+  """The learner's loss (module doc) and its metrics, means over the batch's windows."""
+  terms = {k: jnp.mean(v) for k, v in functions.window_terms(params, batch, key).items()}
+  action_size = batch["action"].shape[-1]
+  loss = (terms["reconstruction"] / (functions.horizon * action_size)
+          + config.beta * terms["kl"] / functions.z_dim + terms["prior_kl"])
+  return loss, terms
+
+
+def make_learner(config: ml_collections.ConfigDict, observation_size: int, action_size: int, *,
+                 observation_groups=None, observation_stats=None, lookahead: int = 0,
+                 **unused) -> Learner:
+  """The SPiRL skill-VAE + skill-prior learner (`Learner` protocol).
+
+  Args:
+    config: `default_config()` keys; `train.window` must be `config.horizon`.
+    observation_size, action_size: O and A.
+    observation_groups: unused (every network sees the whole observation).
+    observation_stats: (mean [O], std [O]) of the dataset's observations (normalisation).
+    lookahead: `train.lookahead`; extra observations past the window are ignored.
+
+  `update(state, batch, key)`: one optimiser step on the loss of the module doc; metrics loss,
+  reconstruction, kl, prior_kl (per-window sums, batch means), action_mse, grad_norm.
+  `policy` (stateful; `policy_init(key)` marks the skill as finished): whenever the current
+  skill has run H steps, z ~ p(z | obs) (deterministic: the prior's mean, or its most probable
+  component's mean) and the decoder executes it for the next H steps. This is the skill prior
+  acting alone, what downstream RL starts from, not a task policy.
+  """
+  del observation_groups, unused
+  if int(lookahead) != lookahead or lookahead < 0:
+    raise ValueError(f"lookahead must be a non-negative int, got {lookahead!r}")
+  functions, init_params = make_spirl(config, observation_size, action_size, observation_stats)
+  optimizer = _optimizer(config)
+  h = functions.horizon
+
+  def init(key):
+    return TrainState.create(init_params(key), optimizer)
+
+  def update(state: TrainState, batch, key):
+    (loss, metrics), grads = jax.value_and_grad(
+        lambda p: batch_loss(functions, config, p, batch, key), has_aux=True)(state.params)
+    state, grad_norm = apply_gradients(state, grads, optimizer)
+    return state, {"loss": loss, "grad_norm": grad_norm, **metrics}
+
+  def policy_init(key):
+    del key
+    dstate = functions.decoder.init(None, jnp.zeros((functions.z_dim,)), None)
+    return dict(dstate, step=jnp.asarray(h, jnp.int32))  # "finished": the first call draws z
+
+  def policy(params, obs, key, pstate, deterministic=False):
+    p = functions.prior(params, obs)
+    # `where`, not `if`: `deterministic` may also be a traced bool (one compilation for both).
+    z = jnp.where(deterministic, spirl_model.prior_point(p), p.sample(seed=key))
+    fresh = functions.decoder.init(params, z, obs)
+    new_skill = pstate["step"] >= h
+    dstate = jax.tree_util.tree_map(lambda a, b: jnp.where(new_skill, a, b), fresh, pstate)
+    return functions.decoder.step(params, dstate, obs)
+
+  return Learner(init=init, update=update, policy=policy, policy_init=policy_init)
