@@ -213,6 +213,7 @@ class PixelBandit(ContinuousBandit):
     return ObservationGroups.from_sizes(("proprio", 1), ("goal", 1))
 
 
+@pytest.mark.slow  # ~40 s of compilation: suite budget; run with `pytest -m slow`
 def test_asymmetric_actor_critic_learns_from_pixels():
   """The policy sees only pixels + proprio; the optimum differs per episode and is visible only
   in the image, so matching it in both cases means the pixel path carries the information."""
