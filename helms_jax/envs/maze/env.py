@@ -1,0 +1,444 @@
+"""The SPiRL point-mass maze, simulated in MJX: `make("maze", layout="random" | "large", ...)`.
+
+Physics: a sphere (radius 0.1, mass 1) on the plane, moved by two slide joints (x, y) with
+velocity damping 5 N·s/m and driven by force actuators (gear 15 N at |action| = 1): top speed
+3 cells/s, time constant 0.2 s. No gravity (the plane is implicit). Walls are static capsules
+(radius 0.05, so 0.1 thick) lying on the cell boundaries at the sphere's height; contacts are
+explicit agent–wall pairs only, frictionless (condim 1), and MJX keeps only the 4 nearest
+(`max_contact_points`, a sphere in a cell touches at most 3 walls), which makes the constraint
+step 1.6× faster than keeping every pair (12.0k vs 7.5k env steps/s, 32 envs, 60 walls).
+Sphere–capsule was measured against sphere–box: 7.5k vs 4.5k env steps/s with all pairs.
+Timestep 20 ms, 5 substeps: one control step is 0.1 s, so the agent crosses a cell in ~3-4
+steps at full speed. A contact starts when the agent touches a wall, so a full-speed impact
+sinks in by up to one substep of travel (6 cm) before being pushed out; tunnelling would need
+15 cm per substep (7.5 cells/s, 2.5× the top speed). Action [2] in [-1, 1] (clipped): the
+force along x and y. `reset` sets only qpos (derived MJX quantities, e.g. contacts, appear
+after the first step).
+
+Layouts (`layout.py`): cells of size 1, the maze spans [0, C] × [0, R].
+  * `layout="random"`: a new `size`×`size` "walls with doorways" layout (connected, see
+    `layout.random_layout`) every episode. The MJX model holds a capsule for every possible
+    internal segment (plus four border capsules); `step` moves the episode's absent segments
+    100 m below the plane (a traced `geom_pos`; MJX recomputes `geom_xpos` from it), so they
+    can never touch the agent.
+  * `layout="large"`: the fixed 10×10 `layout.LARGE_MAZE` (four times the area of the default
+    random mazes), drawn from the same generator, with only its present walls as geoms
+    (collinear segments merged); start cell (1, 2), goal cell (9, 9), 39 moves apart.
+Episode start: the start cell's centre plus uniform noise in ±`start_noise` per axis; the
+start cell is uniform over the grid for random layouts. For random layouts the episode's layout
+and goal are a deterministic function of the start position (`MazeSpec.episode_from_start`:
+the PRNG key is the float32 bit pattern of the start (x, y), salted) — the start is
+drawn from the reset key, so the layout still is too. This lets the planner expert, which sees
+only observations, recover the layout and goal from its first observation (the goal is not in
+the observation). The goal is the centre of a cell drawn uniformly among those at least
+`min_goal_distance` moves from the start cell (BFS over the layout; all cells are reachable).
+
+Observation: group `proprio` [4] = (x, y, vx, vy); with `image=True` also group `image`
+[image_size²] (default 16 × 16 = 256): a local top-down occupancy image centred on the agent,
+covering ±1.5 cells (`IMAGE_EXTENT`), row-major with row 0 at the top (+y) and column 0 at -x.
+A pixel's value is the fraction of its width covered by the nearest present wall (thickness 0.1;
+1-D coverage across the wall by the point-to-segment distance), so walls are soft 1-2 pixel lines
+that move continuously with the agent.
+
+Reward: `sparse` (default): 1 on a step ending within `goal_tolerance` of the goal, and `done`
+there when `terminate_on_success`; `dense`: minus the Euclidean distance to the goal (walls are
+ignored: shaped but deceptive, as in D4RL's maze2d). `info['success']` (float 0/1 per step) is
+a transition info key. `state.info` also holds the episode: `goal` [2], `goal_cell` [2],
+`h_walls` [R + 1, C], `v_walls` [R, C + 1] (bool), `distance_field` [R, C] (BFS moves to the
+goal cell) and `path_distance` (the distance field at the agent's cell). Time limits come from
+`EpisodeWrapper`.
+
+Expert (`expert.py`, `experts.expert_for("maze", env, noise_scale)`): BFS distances from the goal
+cell; in each step it heads for the centre of the open neighbouring cell with the smallest
+distance (directly for the goal in the goal cell) with a velocity-tracking controller, plus
+Gaussian action noise.
+
+Measured (2-core CPU, shared; 2026-11, rollouts jitted and vmapped):
+  env steps/s, 32 envs, random actions:  random 5×5 13.7k, large 25k, random 5×5 + image 5.6k
+  compile of jit(reset + scanned step):  random ~19 s, large ~14 s (wall, quiet machine)
+  expert, noise 0.1 (0.3):  random 5×5, 256 episodes, 100-step limit: 100% (100%) success,
+                            mean 21.8 (22.0) steps, max 58;
+                            large, 64 episodes, 300-step limit: 100% (100%), 157 (159) steps
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+import jax
+import jax.numpy as jnp
+import mujoco
+import numpy as np
+from flax import struct
+from mujoco import mjx
+
+from helms_jax.envs.base import Env, ObservationGroups, State
+from helms_jax.envs.maze import layout as maze_layout
+from helms_jax.envs.maze.layout import Layout
+from helms_jax.envs.registry import EnvKwargError, register
+
+__all__ = ["Maze", "MazeSpec", "Episode", "occupancy_image", "AGENT_RADIUS", "WALL_RADIUS",
+           "MAX_SPEED", "IMAGE_EXTENT"]
+
+AGENT_RADIUS = 0.1
+WALL_RADIUS = 0.05  # capsule radius: walls are 0.1 thick
+MASS = 1.0
+DAMPING = 5.0  # N·s/m on each slide joint
+GEAR = 15.0  # N at |action| = 1
+MAX_SPEED = GEAR / DAMPING  # cells/s at full force
+IMAGE_EXTENT = 1.5  # the image covers ±1.5 cells around the agent
+_FAR_BELOW = -100.0  # z of removed wall segments
+_LAYOUT_SALT = 0x6D617A65  # "maze": xor-ed into the start position bits to make the layout key
+LAYOUTS = ("random", "large")
+REWARDS = ("sparse", "dense")
+
+
+@struct.dataclass
+class Episode:
+  """One episode's maze: h_walls [R + 1, C], v_walls [R, C + 1] (bool), goal [2] (x, y),
+  goal_cell [2] int32 (row, col), distance_field [R, C] float32 (BFS moves to the goal cell)."""
+  h_walls: jax.Array
+  v_walls: jax.Array
+  goal: jax.Array
+  goal_cell: jax.Array
+  distance_field: jax.Array
+
+  @property
+  def layout(self) -> Layout:
+    return Layout(self.h_walls, self.v_walls)
+
+
+@functools.lru_cache(maxsize=None)
+def _large_maze() -> tuple[Layout, tuple[int, int], tuple[int, int]]:
+  return maze_layout.parse_ascii(maze_layout.LARGE_MAZE)
+
+
+@dataclasses.dataclass(frozen=True)
+class MazeSpec:
+  """Static, hashable description of the episodes of a maze env (shared by env and expert).
+
+  kind: "random" or "large"; rows, cols: grid size; start_noise: uniform start noise (±, per
+  axis); min_goal_distance: fewest moves from the start cell to the goal cell (random layouts;
+  if no cell is that far, the farthest cells are used); line_prob, door_prob: generator
+  parameters (`layout.random_layout`).
+  """
+  kind: str
+  rows: int
+  cols: int
+  start_noise: float
+  min_goal_distance: int
+  line_prob: float
+  door_prob: float
+
+  def sample_start(self, key: jax.Array) -> jax.Array:
+    """[2] start position (x, y): a cell centre (uniform cell for random layouts) plus noise."""
+    u = jax.random.uniform(key, (3,))
+    if self.kind == "random":
+      flat = jnp.minimum(jnp.floor(u[0] * self.rows * self.cols), self.rows * self.cols - 1)
+      cell = jnp.stack([flat // self.cols, flat % self.cols])
+    else:
+      cell = jnp.asarray(_large_maze()[1], jnp.int32)
+    return maze_layout.cell_centre(cell) + (2.0 * u[1:] - 1.0) * self.start_noise
+
+  def episode_from_start(self, start: jax.Array, active: jax.Array | bool = True) -> Episode:
+    """The episode (layout, goal, distance field) that begins at `start` [2] (x, y).
+
+    Random layouts: a pure function of the float32 bit pattern of `start` (the threefry key is
+    those two 32-bit words, salted), so an observer of the first observation recovers it
+    exactly. Large: constant. With `active` False the search loops do not run and the result
+    is meaningless (see `layout.bfs_distances`; the expert uses it after its first step).
+    """
+    start = jnp.asarray(start, jnp.float32)
+    if self.kind == "large":
+      lay, _, goal_cell = _large_maze()
+      lay = Layout(jnp.asarray(lay.h_walls), jnp.asarray(lay.v_walls))
+      return self.episode_for(lay, jnp.asarray(goal_cell, jnp.int32), active)
+    key = jax.random.wrap_key_data(
+        jax.lax.bitcast_convert_type(start, jnp.uint32) ^ jnp.uint32(_LAYOUT_SALT),
+        impl="threefry2x32")
+    n = maze_layout.num_uniforms(self.rows, self.cols)
+    u = jax.random.uniform(key, (n + 1,))  # one PRNG call for the layout and the goal
+    lay = maze_layout.layout_from_uniforms(u[:n], self.rows, self.cols, self.line_prob,
+                                           self.door_prob, active)
+    from_start = maze_layout.bfs_distances(
+        lay, maze_layout.cell_of(start, self.rows, self.cols), active)
+    finite = jnp.isfinite(from_start)
+    far = finite & (from_start >= self.min_goal_distance)
+    farthest = finite & (from_start == jnp.max(jnp.where(finite, from_start, -1.0)))
+    allowed = jnp.where(jnp.any(far), far, farthest).ravel()
+    # The goal: the k-th allowed cell (row-major), k uniform.
+    count = jnp.cumsum(allowed)
+    flat = jnp.argmax(count > jnp.floor(u[n] * count[-1]))
+    goal_cell = jnp.stack([flat // self.cols, flat % self.cols]).astype(jnp.int32)
+    return self.episode_for(lay, goal_cell, active)
+
+  def episode_for(self, lay: Layout, goal_cell: jax.Array, active: jax.Array | bool = True
+                  ) -> Episode:
+    """The episode of a given layout and goal cell [2] (row, col); goal at the cell centre."""
+    goal_cell = jnp.asarray(goal_cell, jnp.int32)
+    return Episode(
+        h_walls=jnp.asarray(lay.h_walls, bool), v_walls=jnp.asarray(lay.v_walls, bool),
+        goal=maze_layout.cell_centre(goal_cell), goal_cell=goal_cell,
+        distance_field=maze_layout.bfs_distances(lay, goal_cell, active))
+
+
+def occupancy_image(pos: jax.Array, segments: jax.Array, present: jax.Array, size: int = 16,
+                    extent: float = IMAGE_EXTENT, half_thickness: float = WALL_RADIUS
+                    ) -> jax.Array:
+  """Local top-down wall occupancy around `pos`.
+
+  Args:
+    pos: [2] (x, y), the image centre.
+    segments: [S, 2, 2] wall segments ((x0, y0), (x1, y1)).
+    present: [S] bool, which segments exist.
+    size: pixels per side; extent: the image covers pos ± extent.
+  Returns:
+    [size, size] float32 in [0, 1], row 0 at +y, column 0 at -x: per pixel, the largest over
+    present walls of the fraction of the pixel's width covered across the wall (a wall of
+    thickness 2·half_thickness at point-to-segment distance d from the pixel centre).
+  """
+  pixel = 2.0 * extent / size
+  offsets = (jnp.arange(size, dtype=jnp.float32) + 0.5) * pixel - extent
+  xs = pos[0] + offsets  # columns
+  ys = pos[1] - offsets  # rows, top first
+  points = jnp.stack(jnp.meshgrid(xs, ys, indexing="xy"), axis=-1).reshape(-1, 2)  # [P, 2]
+  a, b = segments[:, 0], segments[:, 1]  # [S, 2]
+  ab = b - a
+  t = jnp.clip(jnp.einsum("psk,sk->ps", points[:, None] - a[None], ab)
+               / jnp.sum(ab * ab, -1)[None], 0.0, 1.0)  # [P, S]
+  closest = a[None] + t[..., None] * ab[None]
+  d = jnp.linalg.norm(points[:, None] - closest, axis=-1)
+  cover = jnp.clip(jnp.minimum(d + pixel / 2, half_thickness)
+                   - jnp.maximum(d - pixel / 2, -half_thickness), 0.0, None) / pixel
+  cover = jnp.where(present[None], cover, 0.0)
+  return jnp.max(cover, axis=-1).reshape(size, size)
+
+
+def _capsule(name: str, seg: np.ndarray, rgba: str) -> str:
+  (x0, y0), (x1, y1) = seg
+  z = AGENT_RADIUS
+  return (f'<geom name="{name}" type="capsule" size="{WALL_RADIUS}" '
+          f'fromto="{x0} {y0} {z} {x1} {y1} {z}" rgba="{rgba}"/>')
+
+
+def _mjcf(wall_segments: np.ndarray, timestep: float, max_contact_points: int) -> str:
+  walls = "\n    ".join(_capsule(f"wall{k}", s, "0.4 0.4 0.5 1")
+                        for k, s in enumerate(wall_segments))
+  pairs = "\n    ".join(f'<pair geom1="agent" geom2="wall{k}" condim="1"/>'
+                        for k in range(len(wall_segments)))
+  return f"""<mujoco model="maze">
+  <option timestep="{timestep}" gravity="0 0 0" iterations="4" ls_iterations="4"/>
+  <custom><numeric name="max_contact_points" data="{max_contact_points}"/></custom>
+  <default><geom contype="0" conaffinity="0" condim="1"/></default>
+  <worldbody>
+    {walls}
+    <body name="agent" pos="0 0 {AGENT_RADIUS}">
+      <joint name="x" type="slide" axis="1 0 0" damping="{DAMPING}"/>
+      <joint name="y" type="slide" axis="0 1 0" damping="{DAMPING}"/>
+      <geom name="agent" type="sphere" size="{AGENT_RADIUS}" mass="{MASS}" rgba="0.9 0.3 0.2 1"/>
+    </body>
+  </worldbody>
+  <contact>
+    {pairs}
+  </contact>
+  <actuator>
+    <motor joint="x" gear="{GEAR}" ctrlrange="-1 1" ctrllimited="true"/>
+    <motor joint="y" gear="{GEAR}" ctrlrange="-1 1" ctrllimited="true"/>
+  </actuator>
+</mujoco>"""
+
+
+class Maze(Env):
+  """Point-mass maze in MJX with random or fixed layouts (see the module docstring).
+
+  Args:
+    layout: "random" (a new layout per episode) or "large" (the fixed 10×10 maze).
+    size: side of the random layouts in cells (default 5; random layouts only).
+    image: add the local occupancy image (group `image`) to the observation.
+    reward: "sparse" or "dense".
+    goal_tolerance: success radius around the goal (cells).
+    terminate_on_success: `done` on reaching the goal.
+    start_noise: start position noise (± per axis around the start cell's centre), in
+      (0, 0.35]; must be positive for random layouts (their layout derives from it).
+    min_goal_distance: fewest moves between the start and goal cells (random layouts).
+    line_prob, door_prob: random layout generator parameters (`layout.random_layout`).
+    image_size: image pixels per side.
+    timestep, substeps: physics step (s) and physics steps per env step.
+  """
+
+  transition_info_keys = ("success",)
+
+  def __init__(self, layout: str = "random", size: int | None = None, image: bool = False,
+               reward: str = "sparse", goal_tolerance: float = 0.25,
+               terminate_on_success: bool = True, start_noise: float = 0.2,
+               min_goal_distance: int = 2, line_prob: float = 0.6, door_prob: float = 0.25,
+               image_size: int = 16, timestep: float = 0.02, substeps: int = 5):
+    if layout not in LAYOUTS:
+      raise EnvKwargError(f"maze layout must be one of {LAYOUTS}, got {layout!r}")
+    if reward not in REWARDS:
+      raise EnvKwargError(f"maze reward must be one of {REWARDS}, got {reward!r}")
+    if layout == "large" and size is not None:
+      raise EnvKwargError("maze size applies to layout='random' only; the large maze is a fixed "
+                          "10x10 layout")
+    size = 5 if size is None else size
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or not 2 <= size <= 32:
+      raise EnvKwargError(f"maze size must be an int in [2, 32], got {size!r}")
+    if not 0 < goal_tolerance < 0.5:
+      raise EnvKwargError(f"maze goal_tolerance must be in (0, 0.5) cells, got {goal_tolerance}")
+    if not 0 <= start_noise <= 0.5 - AGENT_RADIUS - WALL_RADIUS:
+      raise EnvKwargError(f"maze start_noise must be in [0, 0.35] (inside the start cell), got "
+                          f"{start_noise}")
+    if layout == "random" and start_noise <= 0:
+      raise EnvKwargError("maze start_noise must be > 0 for random layouts: each episode's layout "
+                          "is drawn from a key derived from the start position")
+    if not 0 <= line_prob <= 1 or not 0 <= door_prob <= 1:
+      raise EnvKwargError(f"maze line_prob and door_prob must be in [0, 1], got {line_prob}, "
+                          f"{door_prob}")
+    if int(min_goal_distance) < 1:
+      raise EnvKwargError(f"maze min_goal_distance must be >= 1, got {min_goal_distance}")
+    if int(image_size) < 2:
+      raise EnvKwargError(f"maze image_size must be >= 2, got {image_size}")
+    if timestep <= 0 or int(substeps) < 1:
+      raise EnvKwargError(f"maze needs timestep > 0 and substeps >= 1, got {timestep}, {substeps}")
+    self.layout_kind = layout
+    rows = cols = int(size) if layout == "random" else _large_maze()[0].rows
+    self.spec = MazeSpec(kind=layout, rows=rows, cols=cols, start_noise=float(start_noise),
+                         min_goal_distance=int(min_goal_distance), line_prob=float(line_prob),
+                         door_prob=float(door_prob))
+    self.rows, self.cols = rows, cols
+    self.image = bool(image)
+    self.image_size = int(image_size)
+    self.reward_type = reward
+    self.goal_tolerance = float(goal_tolerance)
+    self.terminate_on_success = bool(terminate_on_success)
+    self.substeps = int(substeps)
+    self.control_dt = float(timestep) * self.substeps
+    groups = [("proprio", 4)] + ([("image", self.image_size ** 2)] if self.image else [])
+    self._groups = ObservationGroups.from_sizes(*groups)
+
+    table = maze_layout.segment_table(rows, cols)  # every possible segment, flat order
+    if layout == "random":
+      border = maze_layout.border_layout(rows, cols)
+      internal = ~maze_layout.flat_walls(border)
+      self._internal = np.flatnonzero(internal)  # flat indices of the movable segments
+      border_runs = maze_layout.merged_wall_segments(border)  # the four sides
+      geoms = np.concatenate([border_runs, table[internal]])
+      self._first_internal_geom = len(border_runs)
+      self._image_segments = table  # all segments; the episode's walls select them
+    else:
+      geoms = maze_layout.merged_wall_segments(_large_maze()[0])
+      self._image_segments = geoms
+    self.mj_model = mujoco.MjModel.from_xml_string(
+        _mjcf(geoms, float(timestep), max_contact_points=4))
+    self.mjx_model = mjx.put_model(self.mj_model)
+    self._wall_geoms = np.array([mujoco.mj_name2id(self.mj_model, mujoco.mjtObj.mjOBJ_GEOM,
+                                                   f"wall{k}") for k in range(len(geoms))])
+
+  # -- brax Env interface --------------------------------------------------------------------------
+
+  @property
+  def observation_size(self) -> int:
+    return self._groups.obs_size
+
+  @property
+  def action_size(self) -> int:
+    return 2
+
+  @property
+  def backend(self) -> str:
+    return "mjx"
+
+  @property
+  def observation_groups(self) -> ObservationGroups:
+    return self._groups
+
+  @property
+  def dt(self) -> float:
+    return self.control_dt
+
+  # -- helpers -------------------------------------------------------------------------------------
+
+  def model_for(self, episode: Episode) -> mjx.Model:
+    """The MJX model of an episode: random layouts move their absent segments far below."""
+    if self.layout_kind != "random":
+      return self.mjx_model
+    present = maze_layout.flat_walls(episode.layout)[self._internal]  # [n_internal]
+    ids = self._wall_geoms[self._first_internal_geom:]
+    base = self.mjx_model.geom_pos
+    moved = base[ids].at[:, 2].set(_FAR_BELOW)
+    geom_pos = base.at[ids].set(jnp.where(present[:, None], base[ids], moved))
+    return self.mjx_model.replace(geom_pos=geom_pos)
+
+  def _episode(self, info: dict) -> Episode:
+    return Episode(h_walls=info["h_walls"], v_walls=info["v_walls"], goal=info["goal"],
+                   goal_cell=info["goal_cell"], distance_field=info["distance_field"])
+
+  def _observation(self, data: mjx.Data, episode: Episode) -> jax.Array:
+    proprio = jnp.concatenate([data.qpos[:2], data.qvel[:2]])
+    if not self.image:
+      return proprio.astype(jnp.float32)
+    if self.layout_kind == "random":
+      present = maze_layout.flat_walls(episode.layout)
+    else:
+      present = jnp.ones(len(self._image_segments), bool)
+    img = occupancy_image(data.qpos[:2], jnp.asarray(self._image_segments), present,
+                          self.image_size)
+    return jnp.concatenate([proprio, img.ravel()]).astype(jnp.float32)
+
+  def _evaluate(self, data: mjx.Data, episode: Episode):
+    pos = data.qpos[:2]
+    dist = jnp.linalg.norm(pos - episode.goal)
+    success = (dist < self.goal_tolerance).astype(jnp.float32)
+    reward = success if self.reward_type == "sparse" else -dist
+    cell = maze_layout.cell_of(pos, self.rows, self.cols)
+    path = episode.distance_field[cell[0], cell[1]]
+    return reward.astype(jnp.float32), success, dist, path
+
+  def trajectory_points(self, obs: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """obs [..., obs_dim] -> (agent [..., 3] (z = 0), no objects [..., 0, 3]) for plots."""
+    zero = jnp.zeros(obs.shape[:-1] + (1,), obs.dtype)
+    return (jnp.concatenate([obs[..., :2], zero], axis=-1),
+            jnp.zeros(obs.shape[:-1] + (0, 3), obs.dtype))
+
+  # -- reset / step --------------------------------------------------------------------------------
+
+  def reset(self, rng: jax.Array) -> State:
+    """rng: one key -> State (obs [obs_size]); the episode's maze is in `state.info`."""
+    start = self.spec.sample_start(rng)
+    return self.state_from(start, self.spec.episode_from_start(start))
+
+  def state_from(self, start: jax.Array, episode: Episode) -> State:
+    """A state at rest at `start` [2] (x, y) in `episode`'s maze (`reset` uses it; tests and
+    analyses build episodes by hand with `spec.episode_for(layout, goal_cell)`)."""
+    start = jnp.asarray(start, jnp.float32)
+    model = self.model_for(episode)
+    # Only qpos (and zero qvel) are set: the observation needs nothing else, and mjx.forward here
+    # would compile the collision and constraint pipeline a second time (as much as `step`);
+    # derived quantities (xpos, contacts) are computed by the first step.
+    data = mjx.make_data(model).replace(qpos=start)
+    reward, success, dist, path = self._evaluate(data, episode)
+    info = {"success": success, "goal": episode.goal, "goal_cell": episode.goal_cell,
+            "h_walls": episode.h_walls, "v_walls": episode.v_walls,
+            "distance_field": episode.distance_field, "path_distance": path}
+    zero = jnp.zeros((), jnp.float32)
+    return State(pipeline_state=data, obs=self._observation(data, episode), reward=zero,
+                 done=zero, metrics={"distance": dist, "success": success}, info=info)
+
+  def step(self, state: State, action: jax.Array) -> State:
+    """action [2] force in [-1, 1] (clipped)."""
+    if action.shape[-1:] != (2,):
+      raise ValueError(f"maze action must have shape [2], got {action.shape}")
+    episode = self._episode(state.info)
+    model = self.model_for(episode)
+    data = state.pipeline_state.replace(ctrl=jnp.clip(action, -1.0, 1.0))
+    data = jax.lax.fori_loop(0, self.substeps, lambda _, d: mjx.step(model, d), data)
+    reward, success, dist, path = self._evaluate(data, episode)
+    done = success if self.terminate_on_success else jnp.zeros_like(success)
+    return state.replace(
+        pipeline_state=data, obs=self._observation(data, episode), reward=reward, done=done,
+        metrics={**state.metrics, "distance": dist, "success": success},
+        info={**state.info, "success": success, "path_distance": path})
+
+
+register("maze", Maze)
