@@ -134,29 +134,93 @@ def _fmt(values) -> str:
   return " ".join(f"{float(x):.5g}" for x in np.ravel(values))
 
 
+def _object_body(name: str, shape: ObjectShape, rgba: str, assets: list[str]) -> str:
+  """The MJCF body of one free object (appends its mesh asset, if any, to `assets`)."""
+  if shape.box_half is not None:
+    geom = f'type="box" size="{_fmt(shape.box_half)}"'
+  else:
+    assets.append(f'<mesh name="{name}_mesh" vertex="{_fmt(shape.vertices)}"/>')
+    geom = f'type="mesh" mesh="{name}_mesh"'
+  return (f'<body name="{name}" pos="0 0 {shape.bottom:.5g}"><freejoint name="{name}"/>'
+          f'<geom name="{name}" {geom} rgba="{rgba}" density="600" '
+          f'friction="0.9 0.01 0.001"/></body>')
+
+
+def _contact_pairs(names: tuple[str, ...], finger_solimp: str | None = None) -> list[str]:
+  """Each object with the table and both fingertips, then every object pair (i < j)."""
+  pairs = []
+  tip_extra = "" if finger_solimp is None else f' solimp="{finger_solimp}"'
+  for name in names:
+    pairs.append(f'<pair geom1="{name}" geom2="table"/>')
+    for tip in ("fingertip_left", "fingertip_right"):
+      pairs.append(f'<pair geom1="{name}" geom2="{tip}" condim="4" friction="1.5 1.5 0.02 0.001 0.001"{tip_extra}/>')
+  for i in range(len(names)):
+    for j in range(i + 1, len(names)):
+      pairs.append(f'<pair geom1="{names[i]}" geom2="{names[j]}"/>')
+  return pairs
+
+
 def build_mjcf(object_set_index: int, *, timestep: float = 0.01, solver_iterations: int = 1,
                ls_iterations: int = 4) -> str:
   """The scene's MJCF as a string."""
   shapes = object_set(object_set_index)
-  assets, objects, pairs = [], [], []
-  for name, shape in zip(OBJECT_NAMES, shapes):
-    if shape.box_half is not None:
-      geom = f'type="box" size="{_fmt(shape.box_half)}"'
-    else:
-      assets.append(f'<mesh name="{name}_mesh" vertex="{_fmt(shape.vertices)}"/>')
-      geom = f'type="mesh" mesh="{name}_mesh"'
-    objects.append(
-        f'<body name="{name}" pos="0 0 {shape.bottom:.5g}"><freejoint name="{name}"/>'
-        f'<geom name="{name}" {geom} rgba="{OBJECT_RGBA[name]}" density="600" '
-        f'friction="0.9 0.01 0.001"/></body>')
-    pairs.append(f'<pair geom1="{name}" geom2="table"/>')
-    for tip in ("fingertip_left", "fingertip_right"):
-      pairs.append(f'<pair geom1="{name}" geom2="{tip}" condim="4" friction="1.5 1.5 0.02 0.001 0.001"/>')
-  for i in range(3):
-    for j in range(i + 1, 3):
-      pairs.append(f'<pair geom1="{OBJECT_NAMES[i]}" geom2="{OBJECT_NAMES[j]}"/>')
+  assets: list[str] = []
+  objects = [_object_body(name, shape, OBJECT_RGBA[name], assets)
+             for name, shape in zip(OBJECT_NAMES, shapes)]
+  return _scene_mjcf(f"helms_stacking_set{object_set_index}", assets, objects,
+                     _contact_pairs(OBJECT_NAMES), timestep=timestep,
+                     solver_iterations=solver_iterations, ls_iterations=ls_iterations)
+
+
+# Block stacking (`blocks.py`): N identical set-4 cubes, colours cycling through these.
+BLOCK_RGBA = ("0.85 0.15 0.15 1", "0.15 0.7 0.2 1", "0.15 0.3 0.85 1", "0.9 0.8 0.15 1",
+              "0.75 0.2 0.75 1", "0.15 0.75 0.8 1")
+# Fingertip–block contact impedance of the block scene (MuJoCo's default: "0.9 0.95 0.001").
+# With the default a held cube creeps down 0.5 mm per control step whatever the solver
+# iterations (measured with 1 and 3), and one held 4 mm off-centre pivots about the fingertip
+# axis by 19° in 40 steps; a tower needs ~40-step carries and level blocks. With 0.99 the creep
+# is 0.1 mm/step and the pivot 6° (same test); grasp, lift, place and release are unchanged.
+BLOCKS_FINGER_SOLIMP = "0.99 0.99 0.001"
+# A taller gantry for towers: carrying a cube over a k-block tower puts the gripper body at
+# about 0.05 k + 0.11 m, so the stacking arm's 0.35 m stops at 5-block towers; 0.45 m allows 7.
+BLOCKS_Z_MAX = 0.45
+
+
+def block_names(num_blocks: int) -> tuple[str, ...]:
+  return tuple(f"block{i}" for i in range(num_blocks))
+
+
+def block_shape() -> ObjectShape:
+  """The block: object set 4's 5 cm cube."""
+  return object_set(4)[0]
+
+
+def build_blocks_mjcf(num_blocks: int, *, timestep: float = 0.01, solver_iterations: int = 1,
+                      ls_iterations: int = 4, z_max: float = BLOCKS_Z_MAX,
+                      finger_solimp: str = BLOCKS_FINGER_SOLIMP) -> str:
+  """MJCF of the same arm and table with `num_blocks` identical cubes `block0..`.
+
+  Contact pairs: blocks–table, blocks–fingertips (2 each, impedance `finger_solimp`),
+  blocks–blocks (N(N-1)/2). The arm's z travel ends at `z_max`.
+  """
+  if num_blocks < 1:
+    raise ValueError(f"num_blocks must be >= 1, got {num_blocks}")
+  names = block_names(num_blocks)
+  assets: list[str] = []
+  objects = [_object_body(name, block_shape(), BLOCK_RGBA[i % len(BLOCK_RGBA)], assets)
+             for i, name in enumerate(names)]
+  return _scene_mjcf(f"helms_blocks_{num_blocks}", assets, objects,
+                     _contact_pairs(names, finger_solimp),
+                     timestep=timestep, solver_iterations=solver_iterations,
+                     ls_iterations=ls_iterations, z_range=(Z_RANGE[0], z_max))
+
+
+def _scene_mjcf(model_name: str, assets: list[str], objects: list[str], pairs: list[str], *,
+                timestep: float, solver_iterations: int, ls_iterations: int,
+                z_range: tuple[float, float] = Z_RANGE) -> str:
+  """The arm, table, camera and actuators around the given object bodies and contact pairs."""
   finger_y = FINGER_OPEN_HALF
-  return f"""<mujoco model="helms_stacking_set{object_set_index}">
+  return f"""<mujoco model="{model_name}">
   <compiler angle="radian" autolimits="true"/>
   <option timestep="{timestep}" iterations="{solver_iterations}" ls_iterations="{ls_iterations}">
     <flag eulerdamp="disable"/>
@@ -171,7 +235,7 @@ def build_mjcf(object_set_index: int, *, timestep: float = 0.01, solver_iteratio
     <body name="gripper" pos="0 0 0" gravcomp="1">
       <joint name="arm_x" type="slide" axis="1 0 0" range="{-XY_RANGE} {XY_RANGE}" damping="20" armature="0.5"/>
       <joint name="arm_y" type="slide" axis="0 1 0" range="{-XY_RANGE} {XY_RANGE}" damping="20" armature="0.5"/>
-      <joint name="arm_z" type="slide" axis="0 0 1" range="{Z_RANGE[0]} {Z_RANGE[1]}" damping="20" armature="0.5"/>
+      <joint name="arm_z" type="slide" axis="0 0 1" range="{z_range[0]} {z_range[1]}" damping="20" armature="0.5"/>
       <joint name="arm_yaw" type="hinge" axis="0 0 1" range="{-YAW_RANGE} {YAW_RANGE}" damping="1" armature="0.02"/>
       <geom name="palm" type="box" size="0.015 0.06 0.01" mass="0.5" rgba="0.3 0.3 0.3 1"/>
       <site name="grip_centre" pos="0 0 {-FINGER_LENGTH}" size="0.005"/>
@@ -192,7 +256,7 @@ def build_mjcf(object_set_index: int, *, timestep: float = 0.01, solver_iteratio
   <actuator>
     <position name="arm_x" joint="arm_x" kp="600" ctrlrange="{-XY_RANGE} {XY_RANGE}"/>
     <position name="arm_y" joint="arm_y" kp="600" ctrlrange="{-XY_RANGE} {XY_RANGE}"/>
-    <position name="arm_z" joint="arm_z" kp="600" ctrlrange="{Z_RANGE[0]} {Z_RANGE[1]}"/>
+    <position name="arm_z" joint="arm_z" kp="600" ctrlrange="{z_range[0]} {z_range[1]}"/>
     <position name="arm_yaw" joint="arm_yaw" kp="30" ctrlrange="{-YAW_RANGE} {YAW_RANGE}"/>
     <position name="finger_left" joint="finger_left" kp="80" ctrlrange="0 {FINGER_TRAVEL}"/>
     <position name="finger_right" joint="finger_right" kp="80" ctrlrange="0 {FINGER_TRAVEL}"/>
