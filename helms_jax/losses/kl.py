@@ -72,6 +72,19 @@ def gaussian_kl(mean_p: jax.Array, std_p: jax.Array, mean_q: jax.Array,
   return 0.5 * (ratio - 1.0 - jnp.log(ratio) + jnp.square((mean_p - mean_q) / std_q))
 
 
+def kl_to_standard_normal(mean: jax.Array, std: jax.Array) -> jax.Array:
+  """KL(N(mean, diag std^2) || N(0, I)), the VAE regulariser of HeLMS's z and SPiRL's skills.
+
+  Args:
+    mean, std: [..., Z] (std > 0).
+  Returns:
+    [...] summed over Z.
+  """
+  if mean.shape != std.shape:
+    raise ValueError(f"mean and std must have equal shapes, got {mean.shape} and {std.shape}")
+  return 0.5 * jnp.sum(jnp.square(mean) + jnp.square(std) - 1.0 - 2.0 * jnp.log(std), axis=-1)
+
+
 def diag_gaussian_log_prob(x: jax.Array, mean: jax.Array, std: jax.Array) -> jax.Array:
   """log N(x; mean, diag(std^2)), summed over the last dimension.
 

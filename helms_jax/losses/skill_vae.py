@@ -22,7 +22,7 @@ import distrax
 import jax
 import jax.numpy as jnp
 
-from helms_jax.losses.kl import diag_gaussian_log_prob, gaussian_kl
+from helms_jax.losses.kl import diag_gaussian_log_prob, gaussian_kl, kl_to_standard_normal  # pylint: disable=unused-import
 
 KL_METHODS = ("auto", "analytic", "sample")
 
@@ -40,19 +40,6 @@ def reconstruction_loss(predicted: jax.Array, target: jax.Array) -> jax.Array:
     raise ValueError(f"predicted and target actions must both be [..., H, A], got "
                      f"{predicted.shape} and {target.shape}")
   return 0.5 * jnp.sum(jnp.square(predicted - target), axis=(-2, -1))
-
-
-def kl_to_standard_normal(mean: jax.Array, std: jax.Array) -> jax.Array:
-  """KL(N(mean, diag std^2) || N(0, I)).
-
-  Args:
-    mean, std: [..., Z] (std > 0).
-  Returns:
-    [...] summed over Z.
-  """
-  if mean.shape != std.shape:
-    raise ValueError(f"mean and std must have equal shapes, got {mean.shape} and {std.shape}")
-  return 0.5 * jnp.sum(jnp.square(mean) + jnp.square(std) - 1.0 - 2.0 * jnp.log(std), axis=-1)
 
 
 def _diagonal_gaussian(distribution) -> tuple[jax.Array, jax.Array] | None:

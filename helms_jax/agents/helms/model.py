@@ -73,8 +73,3 @@ class HelmsModel(nn.Module):
     mean, _ = self.mid_level(x_ml)
     return (self.high_level(x_hl), self.low_level(mean, x_ll[..., None, :]).mean(),
             self.log_transition_prior())
-
-
-def gaussian_kl_to_standard(mean: jax.Array, scale: jax.Array) -> jax.Array:
-  """KL(N(mean, diag scale^2) || N(0, I)) over the last axis: `[..., Z] -> [...]`."""
-  return 0.5 * jnp.sum(jnp.square(mean) + jnp.square(scale) - 1.0 - 2.0 * jnp.log(scale), axis=-1)

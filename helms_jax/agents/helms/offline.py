@@ -27,7 +27,8 @@ import numpy as np
 import optax
 
 from helms_jax import losses
-from helms_jax.agents.helms.model import COMPONENT_MODES, HelmsModel, gaussian_kl_to_standard
+from helms_jax.agents.helms.model import COMPONENT_MODES, HelmsModel
+from helms_jax.losses.kl import kl_to_standard_normal
 from helms_jax.envs.base import ObservationGroups
 from helms_jax.training.train_state import Learner, TrainState, apply_gradients
 
@@ -198,7 +199,7 @@ def make_helms(config: ml_collections.ConfigDict, observation_size: int, action_
     z = mean + scale * jax.random.normal(key, mean.shape)
     dist = action_distribution(params, z, obs_now[:, None, :])  # over [W, K, A]
     action_log_prob = dist.log_prob(action[:, None, :])  # [W, K]
-    kl_z = (jnp.zeros(mean.shape[:-1]) if discrete else gaussian_kl_to_standard(mean, scale))
+    kl_z = (jnp.zeros(mean.shape[:-1]) if discrete else kl_to_standard_normal(mean, scale))
     terms = losses.mixture_elbo_terms(
         log_q, log_transition_prior(params), action_log_prob, kl_z, beta_y=config.beta_y,
         beta_z=config.beta_z, filter_method=config.filter_method)
