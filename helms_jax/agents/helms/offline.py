@@ -30,9 +30,9 @@ from helms_jax import losses
 from helms_jax.agents.helms.model import COMPONENT_MODES, HelmsModel
 from helms_jax.losses.kl import kl_to_standard_normal
 from helms_jax.envs.base import ObservationGroups
+from helms_jax.training import normalizer as normalizer_lib
 from helms_jax.training.train_state import Learner, TrainState, apply_gradients
 
-NORMALIZED_CLIP = 10.0
 
 
 def default_config() -> ml_collections.ConfigDict:
@@ -135,14 +135,8 @@ def make_helms(config: ml_collections.ConfigDict, observation_size: int, action_
                           "mid_level")
   ll_idx = _group_indices(observation_groups, config.low_level_groups, observation_size,
                           "low_level")
-  if observation_stats is None:
-    mean, std = np.zeros(observation_size, np.float32), np.ones(observation_size, np.float32)
-  else:
-    mean, std = (np.asarray(a, np.float32) for a in observation_stats)
-    if mean.shape != (observation_size,) or std.shape != (observation_size,):
-      raise ValueError(f"observation_stats must be two [{observation_size}] arrays, got "
-                       f"{mean.shape} and {std.shape}")
-    std = np.maximum(std, config.min_observation_std)
+  normalizer = normalizer_lib.observation_normalizer(observation_stats, observation_size,
+                                                    config.min_observation_std)
   k, discrete = config.num_skills, config.components == "discrete_only"
   model = model_cls(num_skills=k, latent_size=config.latent_size, action_size=action_size,
                      high_level_hidden=tuple(config.high_level_hidden),
@@ -151,9 +145,7 @@ def make_helms(config: ml_collections.ConfigDict, observation_size: int, action_
                      prior_init_stay=config.prior_init_stay)
 
   def normalize(params, obs):
-    norm = params["normalizer"]
-    x = (obs - norm["mean"]) / norm["std"]
-    return jnp.clip(x, -NORMALIZED_CLIP, NORMALIZED_CLIP)
+    return normalizer_lib.normalize(params["normalizer"], obs)
 
   lookahead = int(lookahead)
   if lookahead < 0:
@@ -211,7 +203,7 @@ def make_helms(config: ml_collections.ConfigDict, observation_size: int, action_
     x_hl = jnp.zeros((1, (lookahead + 1) * (len(hl_idx) + 1)))
     variables = model.init(key, x_hl, jnp.zeros((1, len(ml_idx))), jnp.zeros((1, len(ll_idx))))
     return {"model": variables["params"],
-            "normalizer": {"mean": jnp.asarray(mean), "std": jnp.asarray(std)}}
+            "normalizer": jax.tree.map(jnp.asarray, normalizer)}
 
   functions = HelmsFunctions(
       model=model, num_skills=k, lookahead=lookahead, normalize=normalize,
@@ -222,14 +214,8 @@ def make_helms(config: ml_collections.ConfigDict, observation_size: int, action_
 
 def _optimizer(config) -> optax.GradientTransformation:
   """Adam on the model; the normaliser's dataset statistics are constants (zero updates)."""
-  train = optax.chain(optax.clip_by_global_norm(config.max_grad_norm),
-                      optax.adam(config.learning_rate))
-
-  def labels(params):
-    return {"model": jax.tree_util.tree_map(lambda _: "train", params["model"]),
-            "normalizer": jax.tree_util.tree_map(lambda _: "frozen", params["normalizer"])}
-
-  return optax.multi_transform({"train": train, "frozen": optax.set_to_zero()}, labels)
+  return normalizer_lib.freeze_normalizer(optax.chain(
+      optax.clip_by_global_norm(config.max_grad_norm), optax.adam(config.learning_rate)))
 
 
 def _entropy(p: jax.Array) -> jax.Array:

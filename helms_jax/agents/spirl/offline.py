@@ -46,9 +46,9 @@ import optax
 
 from helms_jax.agents.spirl import model as spirl_model
 from helms_jax.losses import skill_vae
+from helms_jax.training import normalizer as normalizer_lib
 from helms_jax.training.train_state import Learner, TrainState, apply_gradients
 
-NORMALIZED_CLIP = 10.0
 ENCODER_INPUTS = ("auto", "actions", "actions_and_states")
 OPTIMIZERS = ("adam", "radam")
 
@@ -99,8 +99,7 @@ def _encoder_sees_states(config) -> bool:
 def normalize_observation(params, obs: jax.Array) -> jax.Array:
   """`obs [..., O] -> [..., O]`: (obs - mean) / std with the stored dataset statistics, clipped
   to +-10 (an out-of-distribution state cannot blow up the networks)."""
-  norm = params["normalizer"]
-  return jnp.clip((obs - norm["mean"]) / norm["std"], -NORMALIZED_CLIP, NORMALIZED_CLIP)
+  return normalizer_lib.normalize(params["normalizer"], obs)
 
 
 def make_prior_network(config: ml_collections.ConfigDict) -> spirl_model.SkillPriorNetwork:
@@ -152,16 +151,6 @@ class SpirlFunctions(NamedTuple):
   window_terms: Callable
 
 
-def _check_stats(observation_stats, observation_size: int, min_std: float):
-  if observation_stats is None:
-    return np.zeros(observation_size, np.float32), np.ones(observation_size, np.float32)
-  mean, std = (np.asarray(a, np.float32) for a in observation_stats)
-  if mean.shape != (observation_size,) or std.shape != (observation_size,):
-    raise ValueError(f"observation_stats must be two [{observation_size}] arrays, got "
-                     f"{mean.shape} and {std.shape}")
-  return mean, np.maximum(std, min_std)
-
-
 def make_spirl(config: ml_collections.ConfigDict, observation_size: int, action_size: int,
                observation_stats: tuple[np.ndarray, np.ndarray] | None = None
                ) -> tuple[SpirlFunctions, Callable[[jax.Array], Any]]:
@@ -179,8 +168,8 @@ def make_spirl(config: ml_collections.ConfigDict, observation_size: int, action_
   if observation_size < 1 or action_size < 1:
     raise ValueError(f"observation_size and action_size must be positive, got "
                      f"{observation_size}, {action_size}")
-  obs_mean, obs_std = _check_stats(observation_stats, observation_size,
-                                   config.min_observation_std)
+  normalizer = normalizer_lib.observation_normalizer(observation_stats, observation_size,
+                                                    config.min_observation_std)
   h, z_dim = int(config.horizon), int(config.z_dim)
   with_states = _encoder_sees_states(config)
   closed_loop = config.decoder == "closed_loop"
@@ -287,7 +276,7 @@ def make_spirl(config: ml_collections.ConfigDict, observation_size: int, action_
         "encoder": encoder.init(k_enc, jnp.zeros((1, h, enc_in)))["params"],
         "decoder": dec_vars["params"],
         "prior": prior_net.init(k_prior, jnp.zeros((1, observation_size)))["params"],
-        "normalizer": {"mean": jnp.asarray(obs_mean), "std": jnp.asarray(obs_std)},
+        "normalizer": jax.tree.map(jnp.asarray, normalizer),
     }
 
   functions = SpirlFunctions(
@@ -324,12 +313,7 @@ def _optimizer(config) -> optax.GradientTransformation:
   opt = (optax.radam if config.optimizer == "radam" else optax.adam)(config.learning_rate)
   if config.max_grad_norm > 0:
     opt = optax.chain(optax.clip_by_global_norm(config.max_grad_norm), opt)
-
-  def labels(params):
-    return {name: jax.tree_util.tree_map(lambda _: "frozen" if name == "normalizer" else "train",
-                                         sub) for name, sub in params.items()}
-
-  return optax.multi_transform({"train": opt, "frozen": optax.set_to_zero()}, labels)
+  return normalizer_lib.freeze_normalizer(opt)
 
 
 def batch_loss(functions: SpirlFunctions, config, params, batch, key):
