@@ -103,3 +103,21 @@ def set_helms_learner(c: ml_collections.ConfigDict, num_skills: int, tiny: bool)
     c.train.updates_per_call = 10
     c.train.log_every = 20
     c.train.checkpoint_every = 20
+
+
+def set_spirl_learner(c: ml_collections.ConfigDict, tiny: bool, horizon: int = 10,
+                      z_dim: int = 10) -> None:
+  """The SPiRL skill VAE + skill prior (agents/spirl/offline.py) with its window sampler.
+
+  Windows are exactly one skill long (`train.window = horizon`, no look-ahead); the reference's
+  sizes (LSTM 128, prior 6 x 128, beta 1e-2) unless `tiny`.
+  """
+  from helms_jax.agents.spirl import offline  # pylint: disable=import-outside-toplevel
+  c.learner = offline.default_config()
+  c.learner.horizon, c.learner.z_dim = horizon, z_dim
+  if tiny:
+    c.learner.lstm_size, c.learner.prior_hidden = 16, (16, 16)
+    c.learner.decoder_hidden = (16, 16)
+  c.train.window, c.train.lookahead = horizon, 0
+  c.train.batch_size = 16 if tiny else 128
+  c.eval.baselines = ("expert", "random")
