@@ -1,0 +1,326 @@
+"""Prior-regularised SAC (SPiRL) and its loss kernels, against independent references.
+
+Oracles: the sign of the temperature dual, a brute-force Jacobian of the squashing, the analytic
+KL against a many-sample Monte-Carlo estimate, a policy initialised from its prior (KL exactly 0),
+a continuous bandit with a known optimum, a huge fixed alpha that pins the policy to a prior away
+from that optimum, and the omega schedule of behaviour actions drawn from the prior.
+"""
+
+from __future__ import annotations
+
+import distrax
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import optax
+import pytest
+
+from helms_jax.agents import sac
+from helms_jax.agents.mpo import ActionSpace
+from helms_jax.losses import sac as sac_lib
+from helms_jax.networks import MLP, GaussianParams
+from helms_jax.training.online_loop import OnlineConfig, Transition, make_online_fns
+from tests.test_online import TARGET, ContinuousBandit
+
+D = 2
+
+
+class GaussianNet(nn.Module):
+  """obs [B, O] -> (mean, std) [B, D]."""
+  hidden: tuple[int, ...] = (16, 16)
+
+  @nn.compact
+  def __call__(self, obs):
+    return GaussianParams(D)(MLP(self.hidden, activate_final=True)(obs))
+
+
+def identity_decode(frozen, obs, a, key, deterministic):
+  del frozen, obs, key, deterministic
+  return a
+
+
+def constant_prior(frozen, obs):
+  """N(frozen["mean"], diag frozen["std"]^2) at every state: [B] batch, event [D]."""
+  shape = obs.shape[:-1] + (D,)
+  return distrax.MultivariateNormalDiag(jnp.broadcast_to(frozen["mean"], shape),
+                                        jnp.broadcast_to(frozen["std"], shape))
+
+
+def network_space(prior_mean=None, prior_std=None, obs_size: int = 2) -> ActionSpace:
+  """A learned MLP policy; a constant Gaussian prior (None: no prior)."""
+  net = GaussianNet()
+  frozen = ()
+  if prior_mean is not None:
+    frozen = {"mean": jnp.asarray(prior_mean, jnp.float32),
+              "std": jnp.asarray(prior_std, jnp.float32)}
+  return ActionSpace(
+      kind="gaussian", size=D, init_policy=lambda key: net.init(key, jnp.zeros((1, obs_size))),
+      policy=lambda params, frozen, obs: net.apply(params, obs), decode=identity_decode,
+      prior=None if prior_mean is None else constant_prior, frozen=frozen)
+
+
+def sac_config(**overrides) -> ml_collections.ConfigDict:
+  c = sac.default_config()
+  c.critic_hidden = (32, 32)
+  c.policy_learning_rate = 3e-3
+  c.critic_learning_rate = 3e-3
+  c.alpha_learning_rate = 3e-2
+  c.action_bound = 1.0  # raw bandit actions; TARGET lies inside (-1, 1)
+  c.update(overrides)
+  return c
+
+
+LOOP = OnlineConfig(num_envs=16, unroll_length=2, updates_per_iteration=4, batch_size=32,
+                    sequence_length=2, replay_capacity=1024, min_replay_steps=64,
+                    env_steps=16 * 2 * 8 * 25, iterations_per_call=8)
+
+
+def run_loop(agent, num_seeds=2):
+  init, call = make_online_fns(agent, ContinuousBandit(), LOOP)
+  state = jax.jit(jax.vmap(init))(jnp.stack([jax.random.PRNGKey(s) for s in range(num_seeds)]))
+  call = jax.jit(jax.vmap(call))
+  history = []
+  for _ in range(LOOP.env_steps // LOOP.env_steps_per_call):
+    state, stats = call(state)
+    history.append(jax.device_get(stats))
+  return state, history
+
+
+BANDIT_OBS = jnp.array([[1.0, 0.0]])
+
+
+def policy_at_bandit(agent_state, space):
+  """(mean, std) [S, D] of each seed's policy at the bandit's observation."""
+  mean, std = jax.vmap(lambda p: space.policy(p, (), BANDIT_OBS))(agent_state.policy)
+  return np.asarray(mean[:, 0]), np.asarray(std[:, 0])
+
+
+# --- 1. the temperature dual ------------------------------------------------------------------
+
+def test_alpha_loss_dual_direction():
+  """Divergence above the target raises alpha after one gradient step; below lowers it."""
+  log_alpha = jnp.asarray(0.3)
+  for divergence, sign in ((jnp.full((8,), 3.0), 1.0), (jnp.full((8,), 0.2), -1.0)):
+    grad = jax.grad(sac_lib.alpha_loss)(log_alpha, divergence, 1.0)
+    np.testing.assert_allclose(grad, np.exp(0.3) * (1.0 - float(divergence[0])), rtol=1e-6)
+    opt = optax.adam(1e-2)
+    step, _ = opt.update(grad, opt.init(log_alpha), log_alpha)
+    assert np.sign(float(optax.apply_updates(log_alpha, step) - log_alpha)) == sign
+  # No gradient reaches the divergence: the dual only moves alpha.
+  np.testing.assert_array_equal(
+      jax.grad(sac_lib.alpha_loss, argnums=1)(log_alpha, jnp.ones(4), 1.0), 0.0)
+
+
+def _stub_space(prior: bool) -> ActionSpace:
+  """A state-independent policy {'mean', 'log_std'}; prior N(0, I) (or none)."""
+  return ActionSpace(
+      kind="gaussian", size=D,
+      init_policy=lambda key: {"mean": jnp.zeros(D), "log_std": jnp.zeros(D)},
+      policy=lambda p, frozen, obs: (jnp.broadcast_to(p["mean"], obs.shape[:-1] + (D,)),
+                                     jnp.broadcast_to(jnp.exp(p["log_std"]),
+                                                      obs.shape[:-1] + (D,))),
+      decode=identity_decode, prior=constant_prior if prior else None,
+      frozen={"mean": jnp.zeros(D), "std": jnp.ones(D)} if prior else ())
+
+
+def _random_batch(key, b=16, n=2, obs_size=3):
+  k1, k2, k3 = jax.random.split(key, 3)
+  obs = jax.random.normal(k1, (b, n, obs_size))
+  return Transition(observation=obs, agent_action=jax.random.uniform(k2, (b, n, D), minval=-1,
+                                                                     maxval=1),
+                    reward=jax.random.normal(k3, (b, n)), discount=jnp.ones((b, n)),
+                    end=jnp.zeros((b, n)), next_observation=obs + 0.1)
+
+
+@pytest.mark.parametrize("regularizer", ["prior", "entropy"])
+def test_update_moves_alpha_towards_the_target(regularizer):
+  """Through a real update: a policy far from the prior (KL 9 > delta 1) or with a tiny std
+  (log pi >> D) raises alpha; the prior itself (KL 0) or a broad policy lowers it; a fixed
+  alpha does not move."""
+  space = _stub_space(prior=regularizer == "prior")
+  agent = sac.make_agent(sac_config(regularizer=regularizer, critic_hidden=(8,)), space, 3)
+  update = jax.jit(agent.update)
+  state = agent.init(jax.random.PRNGKey(0))
+  # Twin critics are one module with stacked parameters.
+  assert all(x.shape[0] == 2 for x in jax.tree.leaves(state.critics))
+  batch = _random_batch(jax.random.PRNGKey(1))
+  if regularizer == "prior":
+    above = {"mean": jnp.full(D, 3.0), "log_std": jnp.zeros(D)}  # KL = 9 > 1
+    below = {"mean": jnp.zeros(D), "log_std": jnp.zeros(D)}  # KL = 0 < 1
+  else:
+    above = {"mean": jnp.zeros(D), "log_std": jnp.full(D, -4.0)}  # log pi ~ 6.2 > D
+    below = {"mean": jnp.zeros(D), "log_std": jnp.full(D, 0.0)}  # log pi ~ -1.2 < D
+  for policy, sign in ((above, 1.0), (below, -1.0)):
+    new, metrics = update(state.replace(policy=policy), batch, jax.random.PRNGKey(2))
+    assert np.sign(float(new.log_alpha - state.log_alpha)) == sign, metrics
+    assert (float(metrics["divergence"]) > 2.0) == (sign > 0), metrics
+  fixed = sac.make_agent(sac_config(regularizer=regularizer, critic_hidden=(8,),
+                                    fixed_alpha=0.5), space, 3)
+  fixed_state = fixed.init(jax.random.PRNGKey(0)).replace(policy=above)
+  new, metrics = jax.jit(fixed.update)(fixed_state, batch, jax.random.PRNGKey(2))
+  np.testing.assert_allclose(float(metrics["alpha"]), 0.5, rtol=1e-6)
+  assert float(new.log_alpha) == float(fixed_state.log_alpha)
+
+
+# --- 2. the squashing Jacobian ----------------------------------------------------------------
+
+@pytest.mark.parametrize("bound", [1.0, 2.0])
+def test_squash_log_det_matches_brute_force_jacobian(bound):
+  u = jnp.clip(2.0 * jax.random.normal(jax.random.PRNGKey(0), (32, 4)), -5.0, 5.0)
+  brute = jax.vmap(lambda x: jnp.linalg.slogdet(
+      jax.jacfwd(lambda v: sac_lib.squash(v, bound))(x))[1])(u)
+  np.testing.assert_allclose(sac_lib.squash_log_det(u, bound), brute, rtol=1e-4, atol=1e-4)
+  # The stable form stays finite where 1 - tanh^2 underflows: log(bound) + log 4 - 2|u|.
+  far = sac_lib.squash_log_det(jnp.array([[60.0], [-60.0]]), bound)
+  np.testing.assert_allclose(far, np.log(bound) + np.log(4.0) - 120.0, rtol=1e-6)
+
+
+# --- 3. analytic vs sampled KL ----------------------------------------------------------------
+
+def test_agent_kl_analytic_matches_monte_carlo():
+  keys = jax.random.split(jax.random.PRNGKey(3), 4)
+  b, d = 6, 3
+  mean = jax.random.normal(keys[0], (b, d))
+  std = jnp.exp(0.3 * jax.random.normal(keys[1], (b, d)))
+  prior = distrax.MultivariateNormalDiag(0.5 * jax.random.normal(keys[2], (b, d)),
+                                         jnp.exp(0.3 * jax.random.normal(keys[3], (b, d))))
+  analytic = sac.policy_divergence("prior", mean, std, mean, prior, None, 2.0,
+                                   method="analytic")
+  n = 100_000
+  sampled = sac.policy_divergence("prior", mean, std, mean, prior, jax.random.PRNGKey(4), 2.0,
+                                  n, method="sample")
+  # Monte-Carlo standard error from the per-sample log ratios.
+  z = mean + std * jax.random.normal(jax.random.PRNGKey(5), (n, b, d))
+  ratio = (jax.vmap(lambda x: distrax.MultivariateNormalDiag(mean, std).log_prob(x))(z)
+           - jax.vmap(prior.log_prob)(z))
+  se = np.asarray(jnp.std(ratio, axis=0)) / np.sqrt(n)
+  assert np.all(np.abs(np.asarray(sampled - analytic)) < 5 * se + 1e-5), (sampled, analytic, se)
+  # The same prior as a one-component mixture takes the sampled route under "auto".
+  mixture = distrax.MixtureSameFamily(
+      distrax.Categorical(logits=jnp.zeros((b, 1))),
+      distrax.MultivariateNormalDiag(prior.loc[:, None], prior.scale_diag[:, None]))
+  auto = sac.policy_divergence("prior", mean, std, mean, mixture, jax.random.PRNGKey(4), 2.0, n)
+  np.testing.assert_allclose(auto, sampled, rtol=1e-4, atol=1e-4)
+
+
+# --- 4. a policy initialised from the prior ---------------------------------------------------
+
+def test_prior_initialised_policy_has_zero_kl_and_acts_like_the_prior():
+  net = GaussianNet()
+  obs_size, bound = 3, 2.0
+  prior_params = net.init(jax.random.PRNGKey(7), jnp.zeros((1, obs_size)))
+  space = ActionSpace(
+      kind="gaussian", size=D, init_policy=lambda key: prior_params,  # copies the prior
+      policy=lambda params, frozen, obs: net.apply(params, obs), decode=identity_decode,
+      prior=lambda frozen, obs: distrax.MultivariateNormalDiag(*net.apply(frozen, obs)),
+      frozen=prior_params)
+  agent = sac.make_agent(sac_config(critic_hidden=(8,), action_bound=bound), space, obs_size)
+  state = agent.init(jax.random.PRNGKey(0))
+  batch = _random_batch(jax.random.PRNGKey(1))
+  _, metrics = jax.jit(agent.update)(state, batch, jax.random.PRNGKey(2))
+  assert abs(float(metrics["divergence"])) < 1e-6
+  # Behaviour actions at one state vs independent draws of bound * tanh(u), u ~ prior.
+  n = 20_000
+  obs = jnp.tile(jax.random.normal(jax.random.PRNGKey(8), (1, obs_size)), (n, 1))
+  actions, env_actions = jax.jit(agent.act)(state, obs, jax.random.PRNGKey(9))
+  np.testing.assert_array_equal(actions, env_actions)
+  reference = bound * jnp.tanh(space.prior(prior_params, obs).sample(seed=jax.random.PRNGKey(10)))
+  se = np.sqrt(np.var(np.asarray(reference), axis=0) * 2 / n)
+  np.testing.assert_array_less(np.abs(np.mean(actions, 0) - np.mean(reference, 0)), 5 * se)
+  np.testing.assert_allclose(np.std(actions, 0), np.std(reference, 0), rtol=0.05)
+
+
+# --- 5./6. learning on the continuous bandit --------------------------------------------------
+
+def test_sac_learns_continuous_bandit_with_entropy():
+  space = network_space()
+  agent = sac.make_agent(sac_config(), space, observation_size=2)  # "auto" -> entropy
+  state, history = run_loop(agent)
+  mean, _ = policy_at_bandit(state.agent, space)
+  np.testing.assert_allclose(np.tanh(mean), np.tile(TARGET, (2, 1)), atol=0.1)
+  assert np.all(np.asarray(history[-1]["episode_return"]) > 0.9), history[-1]
+  assert np.all(np.asarray(history[-1]["episode_return"]) >
+                np.asarray(history[0]["episode_return"]) + 0.2)
+
+
+def test_sac_learns_with_broad_prior_and_huge_alpha_keeps_the_prior():
+  # A broad prior N(0, I): the optimum is reachable within the KL budget (delta = 5, SPiRL's
+  # kitchen value; the loop shares one compilation with the pinned run below).
+  space = network_space(np.zeros(D), np.ones(D))
+  agent = sac.make_agent(sac_config(target_divergence=5.0), space, observation_size=2)
+  state, history = run_loop(agent)
+  mean, _ = policy_at_bandit(state.agent, space)
+  np.testing.assert_allclose(np.tanh(mean), np.tile(TARGET, (2, 1)), atol=0.1)
+  assert np.all(np.asarray(history[-1]["episode_return"]) > 0.9), history[-1]
+  # alpha = 1e3, fixed: the policy stays at a prior centred away from the optimum.
+  prior_mean, prior_std = np.array([-1.0, 0.8]), np.array([0.2, 0.2])
+  space = network_space(prior_mean, prior_std)
+  agent = sac.make_agent(sac_config(target_divergence=5.0, fixed_alpha=1e3), space,
+                         observation_size=2)
+  state, history = run_loop(agent)
+  mean, std = policy_at_bandit(state.agent, space)
+  np.testing.assert_allclose(mean, np.tile(prior_mean, (2, 1)), atol=0.05)
+  np.testing.assert_allclose(std, np.tile(prior_std, (2, 1)), atol=0.05)
+  assert np.linalg.norm(np.tanh(prior_mean) - TARGET) > 1.0  # far from the optimum
+  assert np.all(np.asarray(history[-1]["episode_return"]) < 0.0), history[-1]
+  np.testing.assert_allclose(history[-1]["learner/alpha"], 1e3, rtol=1e-5)
+
+
+# --- 7. the omega schedule of prior samples ---------------------------------------------------
+
+def test_prior_sampling_schedule():
+  """omega_0 = 1 decaying over 100 updates: at 0 updates every action is a prior sample (the
+  prior sits at u = 3, far from the fresh policy), at 50 about half, at 100 none."""
+  space = network_space(np.full(D, 3.0), np.full(D, 1e-3))
+  agent = sac.make_agent(sac_config(prior_sampling_start=1.0, prior_sampling_decay_updates=100),
+                         space, observation_size=2)
+  state = agent.init(jax.random.PRNGKey(0))
+  n = 4000
+  obs = jnp.tile(BANDIT_OBS, (n, 1))
+  act = jax.jit(agent.act)
+  prior_action = np.tanh(3.0)
+
+  def prior_fraction(updates):
+    a, _ = act(state.replace(updates=jnp.asarray(updates, jnp.int32)), obs,
+               jax.random.PRNGKey(updates))
+    return np.mean(np.all(np.abs(np.asarray(a) - prior_action) < 1e-2, axis=-1)), a
+
+  fraction, _ = prior_fraction(0)
+  assert fraction == 1.0
+  fraction, _ = prior_fraction(50)
+  assert abs(fraction - 0.5) < 0.05, fraction
+  fraction, a = prior_fraction(100)
+  assert fraction == 0.0
+  mean, std = (np.asarray(x[0]) for x in space.policy(state.policy, (), BANDIT_OBS))
+  reference = np.tanh(mean + std * np.random.default_rng(0).normal(size=(n, D)))
+  np.testing.assert_allclose(np.mean(np.asarray(a), 0), np.mean(reference, 0), atol=0.05)
+  np.testing.assert_allclose(np.std(np.asarray(a), 0), np.std(reference, 0), atol=0.05)
+  # Deterministic acting never samples the prior.
+  a, _ = jax.jit(agent.act, static_argnums=3)(state, obs[:2], jax.random.PRNGKey(0), True)
+  np.testing.assert_allclose(a, np.tile(np.tanh(mean), (2, 1)), atol=1e-6)
+
+
+# --- configuration errors ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("overrides,space_has_prior,message", [
+    (dict(regularizer="prior"), False, "transfer.agent.regularizer"),
+    (dict(regularizer="kl"), True, "transfer.agent.regularizer"),
+    (dict(tau=0.0), True, "transfer.agent.tau"),
+    (dict(prior_sampling_start=0.5), False, "transfer.agent.prior_sampling_start"),
+    (dict(prior_sampling_start=0.5, prior_sampling_decay_updates=0), True,
+     "transfer.agent.prior_sampling_decay_updates"),
+    (dict(fixed_alpha=-1.0), True, "transfer.agent.fixed_alpha"),
+    (dict(kl_samples=0), True, "transfer.agent.kl_samples"),
+])
+def test_bad_config_is_named(overrides, space_has_prior, message):
+  space = network_space(np.zeros(D), np.ones(D)) if space_has_prior else network_space()
+  with pytest.raises(ValueError, match=message):
+    sac.make_agent(sac_config(**overrides), space, observation_size=2)
+
+
+def test_other_space_kinds_are_refused():
+  space = network_space()._replace(kind="mixture")
+  with pytest.raises(ValueError, match="kind 'gaussian'"):
+    sac.make_agent(sac_config(), space, observation_size=2)
