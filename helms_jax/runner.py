@@ -86,13 +86,18 @@ def dataset_dir(config: ml_collections.ConfigDict, workdir: str) -> str:
   return config.data.dir or os.path.join(workdir, "data")
 
 
-def make_env(config: ml_collections.ConfigDict, **kwarg_overrides):
+def make_env(config: ml_collections.ConfigDict, episode_length: int | None = None,
+             **kwarg_overrides):
   """The configured env with its time limit (not batched, not auto-reset).
 
-  `kwarg_overrides` replace entries of `config.env.kwargs` (e.g. `object_set` per data group).
+  `kwarg_overrides` replace entries of `config.env.kwargs` (e.g. `object_set` per data group);
+  an override of None removes the entry (the env's default). `episode_length` replaces
+  `config.env.episode_length` (the transfer task's own limit).
   """
-  env = envs.make(config.env.name, **{**config.env.kwargs.to_dict(), **kwarg_overrides})
-  return envs.EpisodeWrapper(env, episode_length=config.env.episode_length)
+  kwargs = {k: v for k, v in {**config.env.kwargs.to_dict(), **kwarg_overrides}.items()
+            if v is not None}
+  env = envs.make(config.env.name, **kwargs)
+  return envs.EpisodeWrapper(env, episode_length=episode_length or config.env.episode_length)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -396,6 +401,8 @@ def analyze(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any] |
   usage, fixed-skill rollouts; see `analysis/helms.py`). Returns its metrics, or None for
   learners without one."""
   prepare_workdir(config, workdir)
+  if config.learner.name == "spirl" and "exploration" in config.analysis:
+    return _analyze_spirl(config, workdir)
   if config.learner.name != "helms":
     logging.info("No skill analysis for learner %r", config.learner.name)
     return None
@@ -410,6 +417,35 @@ def analyze(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any] |
   if jax.process_index() != 0:
     return None
   return helms_analysis.analyze(config, workdir, env, state.learner.params, functions, dataset)
+
+
+def load_offline_run(run_dir: str, env):
+  """`(learner config, params)` of the finished offline run in `run_dir` (its own config.json),
+  e.g. the BC flat prior a SPiRL analysis compares with."""
+  path = os.path.join(run_dir, "config.json")
+  if not os.path.exists(path):
+    raise FileNotFoundError(f"{path} not found: {run_dir} is not a helms_jax run directory")
+  with open(path) as f:
+    other = ml_collections.ConfigDict(json.load(f))
+  learner = make_learner(other, env)
+  state, _ = restore_learner_state(other, run_dir, learner)
+  return other.learner, state.learner.params
+
+
+def _analyze_spirl(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any] | None:
+  """SPiRL Figure 5 on the downstream env (the transfer task when the config has one)."""
+  from helms_jax.analysis import spirl as spirl_analysis  # pylint: disable=import-outside-toplevel
+  if "transfer" in config:
+    env = make_env(config, episode_length=config.transfer.get("episode_length", 0),
+                   **config.transfer.env_kwargs.to_dict())
+  else:
+    env = make_env(config)
+  state, _ = restore_learner_state(config, workdir, make_learner(config, env))
+  flat_dir = config.analysis.exploration.get("flat_prior_dir", "")
+  bc = load_offline_run(flat_dir, env) if flat_dir else None
+  if jax.process_index() != 0:
+    return None
+  return spirl_analysis.analyze(config, workdir, env, state.learner.params, bc=bc)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -443,15 +479,30 @@ def transfer_label(config: ml_collections.ConfigDict) -> str:
   return config.transfer.label or names.get(config.transfer.method, config.transfer.method)
 
 
+def transfer_offline_learner(config: ml_collections.ConfigDict) -> str | None:
+  """The offline learner whose checkpoint `config.transfer.method` starts from (None: none)."""
+  from helms_jax.agents import transfer as transfer_lib  # pylint: disable=import-outside-toplevel
+  from helms_jax.agents.spirl import downstream  # pylint: disable=import-outside-toplevel
+  method = config.transfer.method
+  table = {**transfer_lib.OFFLINE_LEARNER, **downstream.OFFLINE_LEARNER}
+  if method not in table:
+    raise configs.ConfigError(f"transfer.method={method!r}; valid: {', '.join(table)}")
+  return table[method]
+
+
 def make_transfer_agent(config: ml_collections.ConfigDict, env, skills_dir: str):
-  """The online agent of `config.transfer` on `env` (skills restored from `skills_dir` when the
-  method needs them)."""
+  """`(online agent of config.transfer, the env it acts in)` on the task `env`: MPO over an
+  action space (HeLMS methods and their baselines) or SAC over skills or actions (SPiRL methods,
+  which may wrap `env` in a `SkillEnv`). Skills are restored from `skills_dir` when needed."""
   from helms_jax.agents import mpo, transfer as transfer_lib  # pylint: disable=import-outside-toplevel
+  from helms_jax.agents.spirl import downstream  # pylint: disable=import-outside-toplevel
   offline = None
-  if transfer_lib.OFFLINE_LEARNER.get(config.transfer.method) is not None:
+  if transfer_offline_learner(config) is not None:
     offline = load_skills(config, env, skills_dir)
+  if config.transfer.method in downstream.METHODS:
+    return downstream.make_downstream(config, env, offline and offline[0])
   space = transfer_lib.make_action_space(config, env, offline)
-  return mpo.make_agent(config.transfer.agent, space, env.observation_size)
+  return mpo.make_agent(config.transfer.agent, space, env.observation_size), env
 
 
 def _git_commit() -> str:
@@ -471,8 +522,9 @@ def transfer(config: ml_collections.ConfigDict, workdir: str):
   if "transfer" not in config:
     raise configs.ConfigError(f"{config.experiment} has no transfer section: nothing to transfer")
   prepare_workdir(config, workdir)
-  env = make_env(config, **config.transfer.env_kwargs.to_dict())
-  agent = make_transfer_agent(config, env, config.transfer.skills_dir or workdir)
+  env = make_env(config, episode_length=config.transfer.get("episode_length", 0),
+                 **config.transfer.env_kwargs.to_dict())
+  agent, env = make_transfer_agent(config, env, config.transfer.skills_dir or workdir)
   loop = OnlineConfig(**config.transfer.loop.to_dict())
   info = {"label": transfer_label(config), "experiment": config.experiment,
           "variant": config.variant, "method": config.transfer.method,
@@ -507,7 +559,7 @@ def explore(config: ml_collections.ConfigDict, workdir: str) -> list[dict]:
   for i, (label, method_config) in enumerate(ex.methods.items()):
     skills_dir = (method_config.transfer.skills_dir or
                   os.path.join(ex.skills_root, method_config.transfer.skills_name))
-    agent = make_transfer_agent(method_config, env, skills_dir)
+    agent, _ = make_transfer_agent(method_config, env, skills_dir)
     agent_state = agent.init(jax.random.PRNGKey(config.seed + i))
     policies.append(exploration_lib.ExplorationPolicy(
         name=label, policy_fn=functools.partial(_agent_action, act=agent.act),
@@ -537,6 +589,12 @@ def report(config: ml_collections.ConfigDict, workdir: str) -> str:
 def run_pipeline(config: ml_collections.ConfigDict, workdir: str) -> str:
   """generate data → learn offline → evaluate → analyse → transfer (configs with a `transfer`
   section) → report. Each stage resumes if interrupted."""
+  if "transfer" in config and transfer_offline_learner(config) is None:
+    logging.info("transfer.method=%r learns from scratch: no offline data or skills",
+                 config.transfer.method)
+    prepare_workdir(config, workdir)
+    transfer(config, workdir)
+    return report(config, workdir)
   generate_data(config, workdir)
   train(config, workdir)
   if has_env(config):

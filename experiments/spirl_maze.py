@@ -1,0 +1,127 @@
+"""SPiRL on the point-mass maze (Pertsch et al., 2020, section 5 "maze navigation").
+
+Offline: planner-expert episodes in random 5x5 "walls with doorways" layouts (a new layout per
+episode) train the skill VAE (H = 10, z = 10) and the state-conditioned skill prior. Downstream:
+the fixed 10x10 large maze (four times the area) with a sparse goal reward (1 on reaching the
+goal, which ends the episode), learned with prior-regularised SAC in skill space.
+
+A variant is `<method>[,<modifier>...][,tiny]`:
+
+  methods (which skills the run needs, and how SAC uses them; default spirl)
+    spirl        SAC over skills z (the high level acts every H steps), KL(pi || p(z|s)) to the
+                 learned prior with alpha tuned towards delta, policy initialised from the prior.
+    ssp          skill-space policy without prior: SAC over the same skills, entropy
+                 regularised, policy from scratch.
+    sac          flat SAC on raw actions from scratch (no offline data).
+    bc_sac       flat BC on the same data (learner "bc"), fine-tuned with SAC (entropy).
+    flat_prior   a single-step action prior (the BC policy) regularising flat SAC, policy
+                 initialised from it.
+  data / skill modifiers (each is its own skill config: train skills per modifier)
+    random50, random75   50 / 75 % of the episodes act uniformly at random (sub-optimal data).
+    h3, h30              skill horizon H = 3 / 30 (default 10).
+    z5, z30              skill latent size 5 / 30 (default 10).
+    closed_loop          decoder on [s_t, z] (default open loop).
+    mixture_prior        a Gaussian-mixture skill prior (KL by samples; the policy is a new
+                         Gaussian network, with the omega schedule of sampling from the prior).
+    image                a local top-down occupancy image in the observation (prior, policy
+                         and critic see it; the decoder too when closed loop).
+    tiny                 minutes on a CPU (the test size).
+
+Skills are trained once per skill config (the modifiers other than the method) and shared
+between methods: `--config.transfer.skills_dir=<workdir of the offline run>`.
+
+Usage:
+  helms-pipeline --config=experiments/spirl_maze.py:spirl --workdir=runs/maze/spirl
+  helms-transfer --config=experiments/spirl_maze.py:ssp --workdir=runs/maze/ssp \\
+      --config.transfer.skills_dir=runs/maze/spirl
+"""
+
+from __future__ import annotations
+
+import ml_collections
+
+from experiments import _base
+
+METHODS = ("spirl", "ssp", "sac", "bc_sac", "flat_prior")
+MODIFIERS = ("random50", "random75", "h3", "h30", "z5", "z30", "closed_loop", "mixture_prior",
+             "image")
+LABELS = {"spirl": "SPiRL", "ssp": "SSP (no prior)", "sac": "SAC", "bc_sac": "BC+SAC",
+          "flat_prior": "Flat prior"}
+
+
+def get_config(variant: str = "spirl") -> ml_collections.ConfigDict:
+  parts = _base.variant_parts("spirl_maze", variant, METHODS + MODIFIERS)
+  tiny = "tiny" in parts
+  method = _base.choose_one(variant, parts, METHODS, "spirl", "methods")
+  random_fraction = {"random50": 0.5, "random75": 0.75}[
+      _base.choose_one(variant, parts, ("random50", "random75"), "random50", "data")
+  ] if parts & {"random50", "random75"} else 0.0
+  horizon = int(_base.choose_one(variant, parts, ("h3", "h30"), "h10", "horizons")[1:])
+  z_dim = int(_base.choose_one(variant, parts, ("z5", "z30"), "z10", "latent sizes")[1:])
+
+  c = _base.pipeline_config("spirl_maze", variant, METHODS + MODIFIERS)
+  c.env.name = "maze"
+  c.env.kwargs = {"layout": "random", "size": 5, "min_goal_distance": 4,
+                  "image": "image" in parts}
+  c.env.episode_length = 100
+  c.data.expert_noise = 0.2
+  c.data.random_fraction = random_fraction
+  c.data.num_episodes = 32 if tiny else 4000
+  c.data.num_envs = 16 if tiny else 250
+  c.data.episodes_per_shard = 32 if tiny else 1000
+  c.eval.num_episodes = 8 if tiny else 128
+
+  if method in ("bc_sac", "flat_prior"):
+    c.learner.name = "bc"  # the flat action prior / BC initialisation: pipeline_config's BC
+    c.learner.hidden_sizes = (32, 32) if tiny else (128, 128)
+  else:
+    _base.set_spirl_learner(c, tiny, horizon=horizon, z_dim=z_dim)
+    if "closed_loop" in parts:
+      c.learner.decoder = "closed_loop"
+    if "mixture_prior" in parts:
+      c.learner.prior_head = "mixture"
+  if not tiny:
+    c.train.num_steps = 20_000
+    c.train.checkpoint_every = 2_000
+  skill_parts = sorted(parts & set(MODIFIERS))
+  if method in ("bc_sac", "flat_prior"):
+    skill_parts = sorted(parts & {"random50", "random75", "image"}) + ["bc"]
+
+  c.analysis.exploration = ml_collections.ConfigDict(dict(
+      num_rollouts=16 if tiny else 256,  # rollouts per sampler for the Figure-5 maps
+      num_steps=50 if tiny else 200,     # low-level steps per rollout
+      flat_prior_dir="",  # a BC run (spirl_maze:bc_sac) for the flat-prior row; "" = no row
+  ))
+  _set_downstream(c, method, tiny, skill_name=",".join(skill_parts) or "default")
+  if method == "spirl" and "mixture_prior" in parts:
+    # The policy cannot start as the mixture: behave as the prior early on (omega schedule).
+    c.transfer.agent.prior_sampling_start = 0.5
+    c.transfer.agent.prior_sampling_decay_updates = 50 if tiny else 2_000
+  return c
+
+
+def _set_downstream(c, method: str, tiny: bool, skill_name: str) -> None:
+  """The `transfer` section: prior-regularised SAC on the large maze (agents/spirl/downstream)."""
+  from helms_jax.agents import transfer  # pylint: disable=import-outside-toplevel
+  from helms_jax.agents.spirl import downstream  # pylint: disable=import-outside-toplevel
+  c.transfer = transfer.default_config()
+  t = c.transfer
+  t.method, t.label, t.skills_name = method, LABELS[method], skill_name
+  t.env_kwargs = {"layout": "large", "reward": "sparse", "size": None}
+  t.episode_length = 200 if tiny else 1000  # low-level steps (the expert needs ~160)
+  t.agent = downstream.default_agent_config(method)
+  t.policy_hidden = (32, 32) if tiny else (256, 256)  # flat / SSP policies (SPiRL's is the prior)
+  if tiny:
+    t.agent.critic_hidden = (32, 32)
+  loop = t.loop
+  loop.sequence_length = 1  # one-step TD targets, as SAC
+  if tiny:
+    loop.num_envs, loop.unroll_length, loop.iterations_per_call = 4, 2, 2
+    loop.updates_per_iteration, loop.batch_size = 1, 16
+    loop.replay_capacity, loop.min_replay_steps = 1024, 32
+    loop.env_steps, loop.checkpoint_every_calls = 640, 1
+  else:  # the CPU budget of docs/results/spirl_maze (steps are low-level env steps per seed)
+    loop.num_envs, loop.unroll_length, loop.iterations_per_call = 8, 1, 50
+    loop.updates_per_iteration, loop.batch_size = 1, 256
+    loop.replay_capacity, loop.min_replay_steps = 100_000, 2_000
+    loop.env_steps, loop.checkpoint_every_calls = 400_000, 5

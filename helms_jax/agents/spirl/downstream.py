@@ -1,0 +1,163 @@
+"""SPiRL downstream RL and its baselines: which space SAC acts in, which prior regularises it.
+
+Every method is `agents.sac` over an `ActionSpace` of kind "gaussian" (pre-squash Gaussian
+policy, bound * tanh squashing) on either the task env or a `SkillEnv` around it:
+
+  method       env                 policy (init)                       regulariser
+  spirl        SkillEnv (H steps)  prior-shaped MLP (= the prior)      KL(pi || p(z|s)), alpha -> delta
+  ssp          SkillEnv (H steps)  prior-shaped MLP (fresh)            entropy
+  sac          task env            MLP (fresh)                         entropy
+  bc_sac       task env            BC's Gaussian MLP (= BC)            entropy
+  flat_prior   task env            BC's Gaussian MLP (= BC)            KL(pi || p_BC(a|s)), alpha -> delta
+
+(SPiRL paper, section 5: "SSP w/o prior", "Flat Prior", "BC + SAC", "SAC".) With a mixture
+skill prior the SPiRL policy cannot copy it: it starts fresh and the agent's omega schedule
+samples behaviour from the prior early on (`transfer.agent.prior_sampling_start`).
+
+The skill-space policy sees observations normalised by the offline dataset's statistics (the
+frozen normaliser in the SPiRL checkpoint), as the prior does; flat policies see raw
+observations, as BC does. Skills z are squashed into [-bound, bound] (bound 2, SPiRL's
+`max_action_range`) before the decoder; raw actions into [-1, 1].
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import ml_collections
+import numpy as np
+
+from helms_jax.agents.baselines import bc
+from helms_jax.agents.mpo import ActionSpace
+from helms_jax.agents.spirl import offline as spirl_offline
+from helms_jax.envs.skill_env import SkillEnv
+
+METHODS = ("spirl", "ssp", "sac", "bc_sac", "flat_prior")
+# method -> the offline learner whose checkpoint it needs (None: none)
+OFFLINE_LEARNER = {"spirl": "spirl", "ssp": "spirl", "sac": None, "bc_sac": "bc",
+                   "flat_prior": "bc"}
+SKILL_METHODS = ("spirl", "ssp")
+PRIOR_METHODS = ("spirl", "flat_prior")
+SKILL_BOUND = 2.0  # SPiRL's max_action_range for skills
+ACTION_BOUND = 1.0  # the envs' action range
+
+
+def default_agent_config(method: str) -> ml_collections.ConfigDict:
+  """`transfer.agent` for `method`: SAC's defaults with the method's regulariser and bound."""
+  from helms_jax.agents import sac  # pylint: disable=import-outside-toplevel
+  _check_method(method)
+  c = sac.default_config()
+  c.regularizer = "prior" if method in PRIOR_METHODS else "entropy"
+  c.action_bound = SKILL_BOUND if method in SKILL_METHODS else ACTION_BOUND
+  return c
+
+
+def _check_method(method: str) -> None:
+  if method not in METHODS:
+    raise ValueError(f"transfer.method={method!r} is not a SPiRL downstream method; valid: "
+                     f"{', '.join(METHODS)}")
+
+
+def _gaussian(dist) -> tuple[jax.Array, jax.Array]:
+  return dist.loc, dist.scale_diag
+
+
+def flat_space(config: ml_collections.ConfigDict, env, offline_params: Any | None
+               ) -> ActionSpace:
+  """Raw actions: SAC from scratch, BC + SAC, or SAC regularised to the BC flat prior."""
+  method = config.transfer.method
+  from_bc = method in ("bc_sac", "flat_prior")
+  hidden = tuple(config.learner.hidden_sizes if from_bc else config.transfer.policy_hidden)
+  network = bc.GaussianPolicy(env.action_size, hidden)
+  if from_bc:
+    _check_params_fit(network, offline_params, env.observation_size, "BC")
+
+  def init_policy(key):
+    return offline_params if from_bc else network.init(key, np.zeros((1, env.observation_size)))
+
+  def policy(params, frozen, obs):
+    del frozen
+    return _gaussian(network.apply(params, obs))
+
+  prior = None
+  if method == "flat_prior":
+    def prior(frozen, obs):
+      return network.apply(frozen, obs)
+
+  return ActionSpace(kind="gaussian", size=env.action_size, init_policy=init_policy,
+                     policy=policy, decode=lambda frozen, obs, a, key, det: a, prior=prior,
+                     frozen=offline_params if method == "flat_prior" else ())
+
+
+def _check_params_fit(network, params, observation_size: int, what: str) -> None:
+  """A clear error when an offline checkpoint does not fit the downstream network."""
+  expected = jax.eval_shape(network.init, jax.random.PRNGKey(0),
+                            np.zeros((1, observation_size), np.float32))
+  shapes = lambda tree: jax.tree.map(lambda x: tuple(np.shape(x)), tree)
+  if jax.tree.structure(expected) != jax.tree.structure(params) or \
+      shapes(expected) != shapes(params):
+    raise ValueError(f"the {what} checkpoint does not fit the downstream env ({observation_size} "
+                     f"observations): it was trained on another observation/action layout or "
+                     f"with other learner.hidden_sizes")
+
+
+def skill_space(config: ml_collections.ConfigDict, env, spirl_params: Any
+                ) -> tuple[ActionSpace, SkillEnv]:
+  """Skills z of the SPiRL checkpoint: the space and the `SkillEnv` executing them on `env`."""
+  method, learner = config.transfer.method, config.learner
+  size = np.shape(spirl_params["normalizer"]["mean"])[-1]
+  if size != env.observation_size:
+    raise ValueError(f"the skills were trained on observations of size {size}, but the "
+                     f"downstream env has {env.observation_size}: it needs the same state layout")
+  decoder = spirl_offline.make_skill_decoder(learner, env.observation_size, env.action_size)
+  skill_env = SkillEnv(env, decoder, spirl_params, horizon=learner.horizon, z_dim=learner.z_dim)
+  prior_net = spirl_offline.make_prior_network(learner)
+  gaussian_prior = learner.prior_head == "gaussian"
+  policy_net = prior_net if gaussian_prior else spirl_offline.make_prior_network(
+      ml_collections.ConfigDict({**learner.to_dict(), "prior_head": "gaussian"}))
+  copy_prior = method == "spirl" and gaussian_prior
+
+  def init_policy(key):
+    if copy_prior:
+      return spirl_offline.prior_params(spirl_params)
+    return policy_net.init(key, np.zeros((1, env.observation_size), np.float32))["params"]
+
+  def policy(params, frozen, obs):
+    return _gaussian(policy_net.apply({"params": params},
+                                      spirl_offline.normalize_observation(frozen, obs)))
+
+  prior = None
+  if method == "spirl":
+    prior_fn = spirl_offline.make_skill_prior(learner, env.observation_size)
+    prior = prior_fn  # (frozen = the SPiRL params, obs) -> p(z | s)
+
+  space = ActionSpace(kind="gaussian", size=learner.z_dim, init_policy=init_policy,
+                      policy=policy, decode=lambda frozen, obs, z, key, det: z, prior=prior,
+                      frozen=spirl_params)
+  return space, skill_env
+
+
+def make_downstream(config: ml_collections.ConfigDict, env, offline_params: Any | None):
+  """`(OnlineAgent, env it acts in)` for `config.transfer.method` on the task `env`.
+
+  Args:
+    config: the experiment config (`transfer`, and `learner` of the offline checkpoint).
+    env: the task env (time-limited, not batched).
+    offline_params: the offline learner's params (SPiRL or BC), None for `sac`.
+  """
+  from helms_jax.agents import sac  # pylint: disable=import-outside-toplevel
+  method = config.transfer.method
+  _check_method(method)
+  needed = OFFLINE_LEARNER[method]
+  if needed is not None:
+    if offline_params is None:
+      raise ValueError(f"transfer.method={method!r} needs an offline {needed!r} checkpoint")
+    if config.learner.name != needed:
+      raise ValueError(f"transfer.method={method!r} needs the {needed!r} learner's checkpoint, "
+                       f"but config.learner.name={config.learner.name!r}")
+  if method in SKILL_METHODS:
+    space, env = skill_space(config, env, offline_params)
+  else:
+    space = flat_space(config, env, offline_params)
+  return sac.make_agent(config.transfer.agent, space, env.observation_size), env
