@@ -121,7 +121,10 @@ def _set_downstream(c, method: str, tiny: bool, skill_name: str) -> None:
     loop.replay_capacity, loop.min_replay_steps = 1024, 32
     loop.env_steps, loop.checkpoint_every_calls = 640, 1
   else:  # the CPU budget of docs/results/spirl_maze (steps are low-level env steps per seed)
-    loop.num_envs, loop.unroll_length, loop.iterations_per_call = 8, 1, 50
+    # One update per iteration: per low-level step, skill methods update once per 8 x H = 80
+    # steps, flat methods (32 envs) once per 32: the flat baselines get 2.5x the updates.
+    flat = method not in ("spirl", "ssp")
+    loop.num_envs, loop.unroll_length, loop.iterations_per_call = 32 if flat else 8, 1, 50
     loop.updates_per_iteration, loop.batch_size = 1, 256
     loop.replay_capacity, loop.min_replay_steps = 100_000, 2_000
     loop.env_steps, loop.checkpoint_every_calls = 400_000, 5
