@@ -8,7 +8,9 @@ accelerators (see ../shared/NOTES.md and benchmarks/env_throughput.py):
   two-point grasp does not pivot. Known limitation: a held cube creeps down in a still grasp
   (~0.5 mm per control step); `impratio=10` cuts that to 0.04 mm but made placed stacks
   come apart later in the episode (expert end-of-episode success on set 4 fell from 88% to
-  19%), so it is not used until that interaction is understood;
+  19%), so it is not used until that interaction is understood. The block-stacking scene
+  (`build_blocks_mjcf`) instead stiffens the fingertip contacts alone (`BLOCKS_FINGER_SOLIMP`:
+  0.1 mm per step); the stacking scene is unchanged;
 - boxes are MuJoCo boxes, other shapes small convex meshes (≤ 12 vertices);
 - Newton solver with few iterations (configurable), Euler damping off (joint armature keeps the
   explicit damping stable), arm gravity compensated.
@@ -24,6 +26,8 @@ Object sets (red, green, blue), in the spirit of RGB-stacking (Lee et al., 2021)
   3 sizes             red: small cube, green: medium cube, blue: large cube
   4 plain cubes       three 5 cm cubes (the HeLMS default)
   5 hard shapes       red: hexagonal prism, green: triangular prism, blue: narrow-top frustum
+
+Block stacking (`build_blocks_mjcf`, `blocks.py`): the same arm with N identical set-4 cubes.
 """
 
 from __future__ import annotations
@@ -181,6 +185,11 @@ BLOCK_RGBA = ("0.85 0.15 0.15 1", "0.15 0.7 0.2 1", "0.15 0.3 0.85 1", "0.9 0.8 
 # axis by 19° in 40 steps; a tower needs ~40-step carries and level blocks. With 0.99 the creep
 # is 0.1 mm/step and the pivot 6° (same test); grasp, lift, place and release are unchanged.
 BLOCKS_FINGER_SOLIMP = "0.99 0.99 0.001"
+# Known limitation (block–block contacts keep MuJoCo's default impedance): a hand-built 5-block
+# tower (blocks within 3 mm of centred) creeps sideways under MJX's 1-iteration Newton solver
+# and topples after 200-300 control steps (2 iterations: 300-400). solimp 0.99
+# on the block–block pairs keeps it standing for 600 steps, but the expert's placements then
+# fail (5-block towers in 5% of 600-step episodes instead of 100%), so it is not used.
 # A taller gantry for towers: carrying a cube over a k-block tower puts the gripper body at
 # about 0.05 k + 0.11 m, so the stacking arm's 0.35 m stops at 5-block towers; 0.45 m allows 7.
 BLOCKS_Z_MAX = 0.45

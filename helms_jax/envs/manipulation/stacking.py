@@ -3,7 +3,8 @@
 Action (5-D, clipped to [-1, 1]): end-effector velocity targets (x, y, z at up to `MAX_SPEED`
 m/s, yaw at up to `MAX_YAW_SPEED` rad/s) and the gripper command (-1 open … +1 closed, an
 absolute finger position target). Each env step holds the action for `substeps` physics steps
-(default 5 × 10 ms = 20 Hz control).
+(default 5 × 10 ms = 20 Hz control). The arm, its action and the proprio group are shared with
+block stacking (`arm.py`).
 
 Observation groups (for information asymmetry):
   proprio [12]: gripper position (3), sin/cos yaw (2), finger closure (1), gripper linear
@@ -28,16 +29,15 @@ import mujoco
 import numpy as np
 from mujoco import mjx
 
-from helms_jax.envs.base import Env, ObservationGroups, State
+from helms_jax.envs.base import ObservationGroups, State
 from helms_jax.envs.manipulation import scene, tasks
-
-MAX_SPEED = 0.25
-MAX_YAW_SPEED = 1.5
-CONTACT_DIST = 0.002  # a contact slot with distance below this is touching
-GRASP_CLOSURE_MIN = 0.004  # fingers must have moved in (not a brush against an open finger)
+# The arm's constants are re-exported here (the stacking expert and benchmarks read them).
+from helms_jax.envs.manipulation.arm import (  # pylint: disable=unused-import
+    CONTACT_DIST, GRASP_CLOSURE_MIN, MAX_SPEED, MAX_YAW_SPEED, PROPRIO_SIZE, ArmEnv,
+    joint_addresses)
 
 OBSERVATION_GROUPS = ObservationGroups.from_sizes(
-    ("proprio", 12), ("objects", 39), ("task", len(tasks.TASKS)))
+    ("proprio", PROPRIO_SIZE), ("objects", 39), ("task", len(tasks.TASKS)))
 
 # State coverage (`analysis/exploration.py`): name -> (observation group, offsets in the group).
 #   joint:  the arm's joint positions as observed: the gantry slide joints x, y, z (proprio 0-2,
@@ -52,8 +52,9 @@ COVERAGE_GROUPS = {
 }
 
 
-class Stacking(Env):
-  """MJX arm + three objects; stacking and pyramid tasks with dense/staged/sparse rewards.
+class Stacking(ArmEnv):
+  """MJX arm (`arm.ArmEnv`) + three objects; stacking and pyramid tasks with dense/staged/sparse
+  rewards.
 
   Args:
     task: one of `tasks.TASKS` (`red_on_blue`, ..., `pyramid`), or `all_pairs` (one of the six
@@ -102,34 +103,8 @@ class Stacking(Env):
   # -- static indices ------------------------------------------------------------------------------
 
   def _index(self):
-    m = self.mj_model
-    name = lambda kind, n: mujoco.mj_name2id(m, kind, n)
-    self._arm_qpos = np.array([m.jnt_qposadr[name(mujoco.mjtObj.mjOBJ_JOINT, j)]
-                               for j in ("arm_x", "arm_y", "arm_z", "arm_yaw")])
-    self._arm_qvel = np.array([m.jnt_dofadr[name(mujoco.mjtObj.mjOBJ_JOINT, j)]
-                               for j in ("arm_x", "arm_y", "arm_z", "arm_yaw")])
-    self._finger_qpos = np.array([m.jnt_qposadr[name(mujoco.mjtObj.mjOBJ_JOINT, j)]
-                                  for j in ("finger_left", "finger_right")])
-    self._finger_qvel = np.array([m.jnt_dofadr[name(mujoco.mjtObj.mjOBJ_JOINT, j)]
-                                  for j in ("finger_left", "finger_right")])
-    self._obj_qpos = np.array([m.jnt_qposadr[name(mujoco.mjtObj.mjOBJ_JOINT, o)]
-                               for o in scene.OBJECT_NAMES])
-    self._obj_qvel = np.array([m.jnt_dofadr[name(mujoco.mjtObj.mjOBJ_JOINT, o)]
-                               for o in scene.OBJECT_NAMES])
-    self._grip_site = name(mujoco.mjtObj.mjOBJ_SITE, "grip_centre")
-    # Contact slots of each fingertip–object pair (MJX keeps a fixed slot per explicit pair).
-    # Slot geoms are filled in by collision detection, so run it once.
-    data = jax.jit(mjx.forward)(self.mjx_model, mjx.make_data(self.mjx_model))
-    geoms = np.asarray(data._impl.contact.geom)  # [ncon, 2]
-    tips = [name(mujoco.mjtObj.mjOBJ_GEOM, t) for t in ("fingertip_left", "fingertip_right")]
-    objs = [name(mujoco.mjtObj.mjOBJ_GEOM, o) for o in scene.OBJECT_NAMES]
-    mask = np.zeros((2, 3, geoms.shape[0]), np.float32)
-    for t, tip in enumerate(tips):
-      for o, obj in enumerate(objs):
-        mask[t, o] = [{int(a), int(b)} == {tip, obj} for a, b in geoms]
-    if not (mask.sum(-1) == 1).all():
-      raise RuntimeError("expected exactly one contact slot per fingertip-object pair")
-    self._tip_slots = mask
+    self._index_arm(scene.OBJECT_NAMES)
+    self._obj_qpos, self._obj_qvel = joint_addresses(self.mj_model, scene.OBJECT_NAMES)
 
   # -- brax Env interface --------------------------------------------------------------------------
 
@@ -138,29 +113,10 @@ class Stacking(Env):
     return OBSERVATION_GROUPS.obs_size
 
   @property
-  def action_size(self) -> int:
-    return 5
-
-  @property
-  def backend(self) -> str:
-    return "mjx"
-
-  @property
   def observation_groups(self) -> ObservationGroups:
     return OBSERVATION_GROUPS
 
-  @property
-  def dt(self) -> float:
-    return self.control_dt
-
   # -- state -> observation / reward ---------------------------------------------------------------
-
-  def _grasped(self, data: mjx.Data) -> jax.Array:
-    """[3] 1.0 where both fingertips touch that object and the fingers are closing."""
-    touching = (data._impl.contact.dist < CONTACT_DIST).astype(jnp.float32)  # [ncon]
-    per_tip = jnp.einsum("toc,c->to", jnp.asarray(self._tip_slots), touching) > 0  # [2, 3]
-    closing = jnp.min(data.qpos[self._finger_qpos]) > GRASP_CLOSURE_MIN
-    return (per_tip[0] & per_tip[1] & closing).astype(jnp.float32)
 
   def summary(self, data: mjx.Data) -> tasks.SceneSummary:
     object_pos = data.qpos[self._obj_qpos[:, None] + jnp.arange(3)[None]]  # [3, 3]
@@ -169,12 +125,7 @@ class Stacking(Env):
 
   def _observation(self, data: mjx.Data, summary: tasks.SceneSummary,
                    task_index: jax.Array) -> jax.Array:
-    arm_q, arm_v = data.qpos[self._arm_qpos], data.qvel[self._arm_qvel]
-    closure = jnp.mean(data.qpos[self._finger_qpos]) / scene.FINGER_TRAVEL
-    finger_v = jnp.mean(data.qvel[self._finger_qvel])
-    proprio = jnp.concatenate([
-        arm_q[:3], jnp.sin(arm_q[3:4]), jnp.cos(arm_q[3:4]), closure[None], arm_v[:3],
-        arm_v[3:4], finger_v[None], jnp.max(summary.grasped)[None]])
+    proprio = self._proprio(data, summary.grasped)
     quat = data.qpos[self._obj_qpos[:, None] + 3 + jnp.arange(4)[None]]  # [3, 4]
     lin_vel = data.qvel[self._obj_qvel[:, None] + jnp.arange(3)[None]]  # [3, 3]
     rel = summary.object_pos - summary.grip_pos[None]
@@ -261,8 +212,7 @@ class Stacking(Env):
     qpos = jnp.asarray(qpos, jnp.float32)
     task_index = jnp.asarray(task_index, jnp.int32)
     data = mjx.make_data(self.mjx_model).replace(qpos=qpos)
-    ctrl = jnp.concatenate([qpos[self._arm_qpos], jnp.full((2,), finger_target, jnp.float32)])
-    data = mjx.forward(self.mjx_model, data.replace(ctrl=ctrl))
+    data = mjx.forward(self.mjx_model, data.replace(ctrl=self._rest_ctrl(qpos, finger_target)))
     summary = self.summary(data)
     reward, success = self._reward(summary, task_index)
     info = {"success": success, "grasped": summary.grasped, "task_index": task_index,
@@ -275,19 +225,7 @@ class Stacking(Env):
                  info=info)
 
   def step(self, state: State, action: jax.Array) -> State:
-    data = state.pipeline_state
-    action = jnp.clip(action, -1.0, 1.0)
-    lo, hi = self.mj_model.actuator_ctrlrange[:, 0], self.mj_model.actuator_ctrlrange[:, 1]
-    delta = jnp.concatenate([action[:3] * MAX_SPEED, action[3:4] * MAX_YAW_SPEED]) * self.control_dt
-    arm_target = data.ctrl[:4] + delta
-    # Keep the target near the arm: a blocked arm does not wind up a far-away target.
-    arm_target = jnp.clip(arm_target, data.qpos[self._arm_qpos] - 0.05,
-                          data.qpos[self._arm_qpos] + 0.05)
-    finger_target = (action[4] + 1.0) / 2.0 * scene.FINGER_TRAVEL
-    ctrl = jnp.clip(jnp.concatenate([arm_target, jnp.stack([finger_target, finger_target])]),
-                    lo, hi)
-    data = data.replace(ctrl=ctrl)
-    data = jax.lax.fori_loop(0, self.substeps, lambda _, d: mjx.step(self.mjx_model, d), data)
+    data = self._actuate(state.pipeline_state, action)
     summary = self.summary(data)
     task_index = state.info["task_index"]
     reward, success = self._reward(summary, task_index)
