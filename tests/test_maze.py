@@ -347,7 +347,7 @@ def test_make_kwargs_and_errors():
   env = envs.make("maze", layout="large")
   assert (env.rows, env.cols, env.observation_size, env.action_size) == (10, 10, 4, 2)
   assert env.backend == "mjx" and env.dt == pytest.approx(0.1)
-  assert env.observation_groups.size("proprio") == 4
+  assert env.observation_groups.size(("position", "velocity")) == 4
   assert envs.make("maze", layout="random", size=4).rows == 4
   with pytest.raises(envs.EnvKwargError, match="layout"):
     envs.make("maze", layout="huge")

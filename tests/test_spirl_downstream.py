@@ -26,6 +26,8 @@ def _config(method: str):
   config.eval.baselines = ("random",)
   config.compilation_cache_dir = "none"
   del config.analysis["exploration"]  # maze-only (walls)
+  if config.learner.name == "spirl":
+    config.learner.prior_groups = ("goal",)  # the prior sees a subset (maze: velocity [+ image])
   return config
 
 
@@ -35,7 +37,8 @@ def env():
 
 
 def _random_params(config, env, seed=0):
-  learner = agents.make_learner(config.learner, env.observation_size, env.action_size)
+  learner = agents.make_learner(config.learner, env.observation_size, env.action_size,
+                                observation_groups=env.observation_groups)
   return learner.init(jax.random.PRNGKey(seed)).params
 
 
@@ -47,7 +50,11 @@ def test_spirl_policy_starts_as_the_prior_and_acts_in_skill_space(env):
   assert skill_env.action_size == config.learner.z_dim
   state = agent.init(jax.random.PRNGKey(1))
   obs = jax.random.normal(jax.random.PRNGKey(2), (5, env.observation_size))
-  prior_mean = offline.make_skill_prior(config.learner, env.observation_size)(params, obs).mean()
+  prior_fn = offline.make_skill_prior(config.learner, env.observation_size, env.observation_groups)
+  prior_mean = prior_fn(params, obs).mean()
+  # The prior sees only the goal: other observation entries do not change it.
+  moved = obs.at[:, :4].add(3.0)
+  np.testing.assert_allclose(prior_fn(params, moved).mean(), prior_mean, rtol=1e-6)
   z, action = agent.act(state, obs, jax.random.PRNGKey(3), True)
   bound = config.transfer.agent.action_bound
   np.testing.assert_allclose(z, bound * jnp.tanh(prior_mean), rtol=1e-5, atol=1e-6)

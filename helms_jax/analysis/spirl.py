@@ -151,9 +151,10 @@ def plot_exploration_maps(positions: Sequence[np.ndarray], valid: Sequence[np.nd
 
 
 def explore_maze(env, explorers: Sequence[Explorer], *, num_episodes: int, num_steps: int,
-                 key: jax.Array) -> list[tuple[np.ndarray, np.ndarray]]:
+                 key: jax.Array) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
   """Rolls out each explorer for `num_episodes` episodes from the env's start; returns per
-  explorer (positions [E, T+1, 2], valid [E, T+1]) with positions = observation[..., :2]."""
+  explorer (positions [E, T+1, 2], valid [E, T+1], reached the goal [E] bool) with
+  positions = observation[..., :2]."""
   out = []
   for explorer in explorers:
     traj = jax.device_get(envs.rollout(env, explorer.policy, key, num_episodes, num_steps,
@@ -161,7 +162,8 @@ def explore_maze(env, explorers: Sequence[Explorer], *, num_episodes: int, num_s
                                        policy_init=explorer.policy_init))
     obs = np.asarray(traj.observation)[..., :2]
     valid = np.concatenate([np.ones_like(traj.valid[:, :1]), np.asarray(traj.valid)], axis=1)
-    out.append((obs, valid))
+    success = (np.asarray(traj.info["success"]) * np.asarray(traj.valid)).max(axis=1) > 0
+    out.append((obs, valid, success))
   return out
 
 
@@ -177,8 +179,10 @@ def explorers(learner_config, env, params, *, skill_bound: float,
   `bc = (bc_config, bc_params)` is given, the flat action prior."""
   from helms_jax.agents.baselines import bc as bc_lib  # pylint: disable=import-outside-toplevel
   from helms_jax.agents.spirl import offline  # pylint: disable=import-outside-toplevel
-  decoder = offline.make_skill_decoder(learner_config, env.observation_size, env.action_size)
-  prior_fn = offline.make_skill_prior(learner_config, env.observation_size)
+  groups = env.observation_groups
+  decoder = offline.make_skill_decoder(learner_config, env.observation_size, env.action_size,
+                                       groups)
+  prior_fn = offline.make_skill_prior(learner_config, env.observation_size, groups)
   h, z = int(learner_config.horizon), int(learner_config.z_dim)
   rows = []
   for label, sampler in (("skill prior", PriorSkill(prior_fn)),
@@ -200,7 +204,7 @@ def analyze(config, workdir: str, env, params, bc: tuple[Any, Any] | None = None
   Rolls out `config.analysis.exploration.num_rollouts` episodes of `num_steps` low-level steps
   per explorer (see `explorers`) in `env` (the downstream maze), from its start, with no task
   policy; writes `exploration_maps.png` and `analysis.json` (per explorer: the fraction of cells
-  visited per episode and by any episode). Returns those metrics.
+  visited per episode and by any episode, and of episodes that reach the goal). Returns them.
   """
   from helms_jax.analysis.skills import ANALYSIS_DIR, write_analysis_index  # pylint: disable=import-outside-toplevel
   from helms_jax.envs.maze import layout as maze_layout  # pylint: disable=import-outside-toplevel
@@ -214,10 +218,11 @@ def analyze(config, workdir: str, env, params, bc: tuple[Any, Any] | None = None
                                                        first.info["v_walls"]))
   lo, hi = walls.reshape(-1, 2).min(0), walls.reshape(-1, 2).max(0)
   metrics = {}
-  for row, (pos, valid) in zip(rows, results):
-    metrics[row.label] = cell_coverage(pos, valid, (lo[0], hi[0], lo[1], hi[1]))
+  for row, (pos, valid, success) in zip(rows, results):
+    metrics[row.label] = {**cell_coverage(pos, valid, (lo[0], hi[0], lo[1], hi[1])),
+                          "goal_reached": float(np.mean(success))}
   out_dir = os.path.join(workdir, ANALYSIS_DIR)
-  plot_exploration_maps([p for p, _ in results], [v for _, v in results],
+  plot_exploration_maps([r[0] for r in results], [r[1] for r in results],
                         [r.label for r in rows], walls,
                         os.path.join(out_dir, "exploration_maps.png"),
                         start=np.asarray(first.obs)[:2], goal=first.info.get("goal"))

@@ -110,26 +110,29 @@ def skill_space(config: ml_collections.ConfigDict, env, spirl_params: Any
   if size != env.observation_size:
     raise ValueError(f"the skills were trained on observations of size {size}, but the "
                      f"downstream env has {env.observation_size}: it needs the same state layout")
-  decoder = spirl_offline.make_skill_decoder(learner, env.observation_size, env.action_size)
+  groups = env.observation_groups
+  decoder = spirl_offline.make_skill_decoder(learner, env.observation_size, env.action_size,
+                                             groups)
   skill_env = SkillEnv(env, decoder, spirl_params, horizon=learner.horizon, z_dim=learner.z_dim)
   prior_net = spirl_offline.make_prior_network(learner)
   gaussian_prior = learner.prior_head == "gaussian"
   policy_net = prior_net if gaussian_prior else spirl_offline.make_prior_network(
       ml_collections.ConfigDict({**learner.to_dict(), "prior_head": "gaussian"}))
   copy_prior = method == "spirl" and gaussian_prior
+  inputs = spirl_offline.prior_input_indices(learner, env.observation_size, groups)
 
   def init_policy(key):
     if copy_prior:
       return spirl_offline.prior_params(spirl_params)
-    return policy_net.init(key, np.zeros((1, env.observation_size), np.float32))["params"]
+    return policy_net.init(key, np.zeros((1, len(inputs)), np.float32))["params"]
 
   def policy(params, frozen, obs):
     return _gaussian(policy_net.apply({"params": params},
-                                      spirl_offline.normalize_observation(frozen, obs)))
+                                      spirl_offline.prior_input(frozen, obs, inputs)))
 
   prior = None
   if method == "spirl":
-    prior_fn = spirl_offline.make_skill_prior(learner, env.observation_size)
+    prior_fn = spirl_offline.make_skill_prior(learner, env.observation_size, groups)
     prior = prior_fn  # (frozen = the SPiRL params, obs) -> p(z | s)
 
   space = ActionSpace(kind="gaussian", size=learner.z_dim, init_policy=init_policy,

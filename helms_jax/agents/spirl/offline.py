@@ -26,11 +26,12 @@ the optimiser never changes), so a checkpoint is self-contained. Parameters:
 Public helpers for downstream RL (SPiRL's SAC in skill space) and analyses:
   `make_skill_prior(config, O) -> prior_fn(params, obs [O]) -> distrax` (event shape [Z]);
   `make_skill_decoder(config, O, A) -> SkillDecoder(init, step)` executes a skill step by step;
-  `make_prior_network(config)`, `prior_params(params)`, `normalize_observation(params, obs)`:
-  the prior as a linen module on normalised observations, so a policy of the same architecture
-  starts from the prior's weights:
+  `make_prior_network(config)`, `prior_params(params)`, `prior_input(params, obs, indices)` with
+  `indices = prior_input_indices(config, O, observation_groups)`: the prior as a linen module on
+  the normalised observation entries it sees (`learner.prior_groups`), so a policy of the same
+  architecture starts from the prior's weights:
     network = make_prior_network(config)
-    dist = network.apply({"params": prior_params(params)}, normalize_observation(params, obs))
+    dist = network.apply({"params": prior_params(params)}, prior_input(params, obs, indices))
 """
 
 from __future__ import annotations
@@ -67,6 +68,10 @@ def default_config() -> ml_collections.ConfigDict:
       prior_head="gaussian",    # gaussian | mixture
       num_components=5,         # mixture prior components
       prior_samples=1,          # samples of q per window for a mixture prior's KL estimate
+      # Observation groups the prior (and a downstream policy of its shape) sees; () = all.
+      # E.g. ("velocity", "image") in the maze: skills transfer to layouts of another size only
+      # if the prior does not condition on the absolute position.
+      prior_groups=(),
       beta=1e-2,
       learning_rate=1e-3,
       optimizer="adam",         # adam | radam (the reference uses RAdam)
@@ -85,6 +90,10 @@ def check_config(config: ml_collections.ConfigDict) -> None:
   for key in ("horizon", "z_dim", "lstm_size", "num_components", "prior_samples"):
     if int(config[key]) != config[key] or config[key] < 1:
       raise ValueError(f"learner.{key} must be a positive int, got {config[key]!r}")
+  groups = config.prior_groups
+  if isinstance(groups, str) or not all(isinstance(g, str) for g in groups):
+    raise ValueError(f"learner.prior_groups must be a tuple of observation group names, got "
+                     f"{groups!r}")
   if config.beta < 0 or config.max_grad_norm < 0:
     raise ValueError(f"learner.beta and learner.max_grad_norm must be >= 0, got {config.beta}, "
                      f"{config.max_grad_norm}")
@@ -100,6 +109,25 @@ def normalize_observation(params, obs: jax.Array) -> jax.Array:
   """`obs [..., O] -> [..., O]`: (obs - mean) / std with the stored dataset statistics, clipped
   to +-10 (an out-of-distribution state cannot blow up the networks)."""
   return normalizer_lib.normalize(params["normalizer"], obs)
+
+
+def prior_input_indices(config: ml_collections.ConfigDict, observation_size: int,
+                        observation_groups=None) -> np.ndarray:
+  """Indices of the observation the prior sees (`learner.prior_groups`; all when empty)."""
+  if not config.prior_groups:
+    return np.arange(observation_size, dtype=np.int32)
+  if observation_groups is None:
+    raise ValueError(f"learner.prior_groups={tuple(config.prior_groups)} needs the env's "
+                     f"observation groups (pass observation_groups)")
+  if observation_groups.obs_size != observation_size:
+    raise ValueError(f"observation groups describe {observation_groups.obs_size} observations, "
+                     f"not {observation_size}")
+  return observation_groups.indices(tuple(config.prior_groups))
+
+
+def prior_input(params, obs: jax.Array, indices: np.ndarray) -> jax.Array:
+  """`obs [..., O] -> [..., I]`: the normalised observation entries the prior sees."""
+  return jnp.take(normalize_observation(params, obs), jnp.asarray(indices), axis=-1)
 
 
 def make_prior_network(config: ml_collections.ConfigDict) -> spirl_model.SkillPriorNetwork:
@@ -152,14 +180,15 @@ class SpirlFunctions(NamedTuple):
 
 
 def make_spirl(config: ml_collections.ConfigDict, observation_size: int, action_size: int,
-               observation_stats: tuple[np.ndarray, np.ndarray] | None = None
-               ) -> tuple[SpirlFunctions, Callable[[jax.Array], Any]]:
+               observation_stats: tuple[np.ndarray, np.ndarray] | None = None,
+               observation_groups=None) -> tuple[SpirlFunctions, Callable[[jax.Array], Any]]:
   """Builds the model functions and the params initialiser.
 
   Args:
     config: the learner config (`default_config()` keys).
     observation_size, action_size: O and A.
     observation_stats: (mean [O], std [O]) of the dataset's observations; identity if None.
+    observation_groups: the env's `ObservationGroups` (needed with `learner.prior_groups`).
 
   Returns:
     (functions: SpirlFunctions, init_params: key -> params).
@@ -179,6 +208,7 @@ def make_spirl(config: ml_collections.ConfigDict, observation_size: int, action_
   else:
     decoder_net = spirl_model.OpenLoopDecoder(action_size, config.lstm_size, h)
   prior_net = make_prior_network(config)
+  prior_idx = prior_input_indices(config, observation_size, observation_groups)
 
   def check_obs(obs, what):
     if obs is None or obs.shape[-1] != observation_size:
@@ -224,7 +254,7 @@ def make_spirl(config: ml_collections.ConfigDict, observation_size: int, action_
 
   def prior(params, obs):
     check_obs(obs, "prior")
-    return prior_net.apply({"params": params["prior"]}, normalize_observation(params, obs))
+    return prior_net.apply({"params": params["prior"]}, prior_input(params, obs, prior_idx))
 
   def decoder_init(params, z, obs):
     del params, obs  # the skill starts from z alone (closed loop reads obs at each step)
@@ -256,7 +286,8 @@ def make_spirl(config: ml_collections.ConfigDict, observation_size: int, action_
     mean, std = encode_normalized(params, actions, x if with_states else None)
     z = mean + std * jax.random.normal(z_key, mean.shape)
     predicted = decode_normalized(params, z, x if closed_loop else None)  # [B, H, A]
-    p = prior_net.apply({"params": params["prior"]}, x[..., 0, :])  # p(z | s_0), batch [B]
+    p = prior_net.apply({"params": params["prior"]},  # p(z | s_0), batch [B]
+                        jnp.take(x[..., 0, :], jnp.asarray(prior_idx), axis=-1))
     return {
         "reconstruction": skill_vae.reconstruction_loss(predicted, actions),
         "kl": skill_vae.kl_to_standard_normal(mean, std),
@@ -275,7 +306,7 @@ def make_spirl(config: ml_collections.ConfigDict, observation_size: int, action_
     return {
         "encoder": encoder.init(k_enc, jnp.zeros((1, h, enc_in)))["params"],
         "decoder": dec_vars["params"],
-        "prior": prior_net.init(k_prior, jnp.zeros((1, observation_size)))["params"],
+        "prior": prior_net.init(k_prior, jnp.zeros((1, len(prior_idx))))["params"],
         "normalizer": jax.tree.map(jnp.asarray, normalizer),
     }
 
@@ -285,26 +316,29 @@ def make_spirl(config: ml_collections.ConfigDict, observation_size: int, action_
   return functions, init_params
 
 
-def make_skill_prior(config: ml_collections.ConfigDict, observation_size: int
-                     ) -> Callable[[Any, jax.Array], distrax.Distribution]:
+def make_skill_prior(config: ml_collections.ConfigDict, observation_size: int,
+                     observation_groups=None) -> Callable[[Any, jax.Array], distrax.Distribution]:
   """`prior_fn(params, obs [O]) -> p(z | obs)`, a `MultivariateNormalDiag` or `MixtureSameFamily`
-  with event shape [Z] in the unsquashed skill space (also batched: obs [..., O])."""
+  with event shape [Z] in the unsquashed skill space (also batched: obs [..., O]).
+  `observation_groups`: the env's, needed with `learner.prior_groups`."""
   check_config(config)
   network = make_prior_network(config)
+  indices = prior_input_indices(config, observation_size, observation_groups)
 
   def prior_fn(params, obs):
     if obs.shape[-1] != observation_size:
       raise ValueError(f"the skill prior needs observations [..., {observation_size}], got "
                        f"{obs.shape}")
-    return network.apply({"params": prior_params(params)}, normalize_observation(params, obs))
+    return network.apply({"params": prior_params(params)}, prior_input(params, obs, indices))
 
   return prior_fn
 
 
 def make_skill_decoder(config: ml_collections.ConfigDict, observation_size: int,
-                       action_size: int) -> SkillDecoder:
+                       action_size: int, observation_groups=None) -> SkillDecoder:
   """The step-by-step skill decoder (`SkillDecoder`) of a SPiRL model with this config."""
-  functions, _ = make_spirl(config, observation_size, action_size)
+  functions, _ = make_spirl(config, observation_size, action_size,
+                            observation_groups=observation_groups)
   return functions.decoder
 
 
@@ -333,7 +367,8 @@ def make_learner(config: ml_collections.ConfigDict, observation_size: int, actio
   Args:
     config: `default_config()` keys; `train.window` must be `config.horizon`.
     observation_size, action_size: O and A.
-    observation_groups: unused (every network sees the whole observation).
+    observation_groups: the env's groups; the prior sees `config.prior_groups` of them (all when
+      empty), the encoder and decoder the whole observation.
     observation_stats: (mean [O], std [O]) of the dataset's observations (normalisation).
     lookahead: `train.lookahead`; extra observations past the window are ignored.
 
@@ -344,10 +379,11 @@ def make_learner(config: ml_collections.ConfigDict, observation_size: int, actio
   component's mean) and the decoder executes it for the next H steps. This is the skill prior
   acting alone, what downstream RL starts from, not a task policy.
   """
-  del observation_groups, unused
+  del unused
   if int(lookahead) != lookahead or lookahead < 0:
     raise ValueError(f"lookahead must be a non-negative int, got {lookahead!r}")
-  functions, init_params = make_spirl(config, observation_size, action_size, observation_stats)
+  functions, init_params = make_spirl(config, observation_size, action_size, observation_stats,
+                                      observation_groups)
   optimizer = _optimizer(config)
   h = functions.horizon
 

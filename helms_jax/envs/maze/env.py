@@ -33,8 +33,8 @@ only observations, recover the layout and goal from its first observation (the g
 the observation). The goal is the centre of a cell drawn uniformly among those at least
 `min_goal_distance` moves from the start cell (BFS over the layout; all cells are reachable).
 
-Observation: group `proprio` [4] = (x, y, vx, vy); with `image=True` also group `image`
-[image_size²] (default 16 × 16 = 256): a local top-down occupancy image centred on the agent,
+Observation: groups `position` [2] = (x, y) and `velocity` [2] = (vx, vy); with `image=True`
+also group `image` [image_size²] (default 16 × 16 = 256): a local top-down occupancy image centred on the agent,
 covering ±1.5 cells (`IMAGE_EXTENT`), row-major with row 0 at the top (+y) and column 0 at -x.
 A pixel's value is the fraction of its width covered by the nearest present wall (thickness 0.1;
 1-D coverage across the wall by the point-to-segment distance), so walls are soft 1-2 pixel lines
@@ -314,7 +314,8 @@ class Maze(Env):
     self.terminate_on_success = bool(terminate_on_success)
     self.substeps = int(substeps)
     self.control_dt = float(timestep) * self.substeps
-    groups = [("proprio", 4)] + ([("image", self.image_size ** 2)] if self.image else [])
+    groups = [("position", 2), ("velocity", 2)] + (
+        [("image", self.image_size ** 2)] if self.image else [])
     self._groups = ObservationGroups.from_sizes(*groups)
 
     table = maze_layout.segment_table(rows, cols)  # every possible segment, flat order
