@@ -149,6 +149,10 @@ def _import_dataset(config: ml_collections.ConfigDict, workdir: str) -> str:
   the dataset directory, once: a complete earlier import is kept."""
   path = dataset_dir(config, workdir)
   source = os.path.expanduser(config.data.import_hdf5)
+  if not os.path.isfile(source):
+    raise data_lib.DatasetNotFoundError(
+        f"data.import_hdf5={config.data.import_hdf5!r}: no such file (give the path of your "
+        f"local .hdf5 dataset)")
   if os.path.exists(os.path.join(path, data_lib.MANIFEST_NAME)):
     manifest = data_lib.read_manifest(path)
     if manifest.metadata.get("source_file") != os.path.abspath(source):

@@ -97,9 +97,6 @@ def test_without_a_file_the_error_names_the_key(tmp_path):
     runner.run_pipeline(config, str(tmp_path / "run"))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "runner._import_dataset passes the path to data.import_hdf5, whose DatasetNotFoundError "
-    "names the file but not the config key; fix in the runner (see the session report)"))
 def test_a_missing_file_names_the_key(tmp_path):
   missing = tmp_path / "no_such_kitchen.hdf5"
   with pytest.raises(data_lib.DatasetError, match="data.import_hdf5") as error:
