@@ -97,7 +97,9 @@ def get_config(variant: str = "spirl") -> ml_collections.ConfigDict:
       num_steps=50 if tiny else 200,     # low-level steps per rollout
       flat_prior_dir="",  # a BC run (spirl_maze:bc_sac) for the flat-prior row; "" = no row
   ))
-  _set_downstream(c, method, tiny, skill_name=",".join(skill_parts) or "default")
+  set_downstream(c, method, tiny, skill_name=",".join(skill_parts) or "default",
+                 env_kwargs={"layout": "large", "reward": "sparse", "size": None},
+                 episode_length=200 if tiny else 1000)  # the expert needs ~160 steps
   if method == "spirl" and "mixture_prior" in parts:
     # The policy cannot start as the mixture: behave as the prior early on (omega schedule).
     c.transfer.agent.prior_sampling_start = 0.5
@@ -105,15 +107,17 @@ def get_config(variant: str = "spirl") -> ml_collections.ConfigDict:
   return c
 
 
-def _set_downstream(c, method: str, tiny: bool, skill_name: str) -> None:
-  """The `transfer` section: prior-regularised SAC on the large maze (agents/spirl/downstream)."""
+def set_downstream(c, method: str, tiny: bool, skill_name: str, env_kwargs: dict,
+                   episode_length: int) -> None:
+  """The `transfer` section: SPiRL's SAC or a baseline (agents/spirl/downstream) on the task
+  `env_kwargs` with its own time limit (low-level steps); shared by spirl_stacking."""
   from helms_jax.agents import transfer  # pylint: disable=import-outside-toplevel
   from helms_jax.agents.spirl import downstream  # pylint: disable=import-outside-toplevel
   c.transfer = transfer.default_config()
   t = c.transfer
   t.method, t.label, t.skills_name = method, LABELS[method], skill_name
-  t.env_kwargs = {"layout": "large", "reward": "sparse", "size": None}
-  t.episode_length = 200 if tiny else 1000  # low-level steps (the expert needs ~160)
+  t.env_kwargs = env_kwargs
+  t.episode_length = episode_length
   t.agent = downstream.default_agent_config(method)
   t.policy_hidden = (32, 32) if tiny else (256, 256)  # flat / SSP policies (SPiRL's is the prior)
   if tiny:
