@@ -25,6 +25,9 @@ A variant is `<method>[,<modifier>...][,tiny]`:
                          Gaussian network, with the omega schedule of sampling from the prior).
     image                a local top-down occupancy image in the observation (prior, policy
                          and critic see it; the decoder too when closed loop).
+  task modifier
+    near_goal            the large maze with its goal in the top-left cell, 16 moves from the
+                         start instead of 39: a task the CPU budget can show learning on.
     tiny                 minutes on a CPU (the test size).
 
 Skills are trained once per skill config (the modifiers other than the method) and shared
@@ -45,12 +48,14 @@ from experiments import _base
 METHODS = ("spirl", "ssp", "sac", "bc_sac", "flat_prior")
 MODIFIERS = ("random50", "random75", "h3", "h30", "z5", "z30", "closed_loop", "mixture_prior",
              "image")
+TASK_MODIFIERS = ("near_goal",)  # downstream task only (skills are shared)
+NEAR_GOAL = (9, 0)  # the top-left cell: 16 moves from the start (the default goal is 39)
 LABELS = {"spirl": "SPiRL", "ssp": "SSP (no prior)", "sac": "SAC", "bc_sac": "BC+SAC",
           "flat_prior": "Flat prior"}
 
 
 def get_config(variant: str = "spirl") -> ml_collections.ConfigDict:
-  parts = _base.variant_parts("spirl_maze", variant, METHODS + MODIFIERS)
+  parts = _base.variant_parts("spirl_maze", variant, METHODS + MODIFIERS + TASK_MODIFIERS)
   tiny = "tiny" in parts
   method = _base.choose_one(variant, parts, METHODS, "spirl", "methods")
   random_fraction = {"random50": 0.5, "random75": 0.75}[
@@ -59,7 +64,7 @@ def get_config(variant: str = "spirl") -> ml_collections.ConfigDict:
   horizon = int(_base.choose_one(variant, parts, ("h3", "h30"), "h10", "horizons")[1:])
   z_dim = int(_base.choose_one(variant, parts, ("z5", "z30"), "z10", "latent sizes")[1:])
 
-  c = _base.pipeline_config("spirl_maze", variant, METHODS + MODIFIERS)
+  c = _base.pipeline_config("spirl_maze", variant, METHODS + MODIFIERS + TASK_MODIFIERS)
   c.env.name = "maze"
   c.env.kwargs = {"layout": "random", "size": 5, "min_goal_distance": 4,
                   "image": "image" in parts}
@@ -98,7 +103,8 @@ def get_config(variant: str = "spirl") -> ml_collections.ConfigDict:
       flat_prior_dir="",  # a BC run (spirl_maze:bc_sac) for the flat-prior row; "" = no row
   ))
   set_downstream(c, method, tiny, skill_name=",".join(skill_parts) or "default",
-                 env_kwargs={"layout": "large", "reward": "sparse", "size": None},
+                 env_kwargs={"layout": "large", "reward": "sparse", "size": None,
+                             "goal_cell": NEAR_GOAL if "near_goal" in parts else None},
                  episode_length=200 if tiny else 1000)  # the expert needs ~160 steps
   if method == "spirl" and "mixture_prior" in parts:
     # The policy cannot start as the mixture: behave as the prior early on (omega schedule).

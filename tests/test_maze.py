@@ -363,6 +363,15 @@ def test_make_kwargs_and_errors():
     envs.make("maze", sise=5)
   with pytest.raises(ValueError, match="Maze env"):
     experts.expert_for("maze", envs.make("point_reach"))
+  # goal_cell moves the large maze's goal (row 0 at the bottom); the distance field follows.
+  near = envs.make("maze", layout="large", goal_cell=(9, 0)).spec.episode_from_start(
+      jnp.array([2.5, 1.5]))
+  np.testing.assert_allclose(near.goal, [0.5, 9.5])
+  assert float(near.distance_field[9, 0]) == 0 and float(near.distance_field[1, 2]) == 16
+  with pytest.raises(envs.EnvKwargError, match="goal_cell"):
+    envs.make("maze", layout="random", goal_cell=(1, 1))
+  with pytest.raises(envs.EnvKwargError, match="outside"):
+    envs.make("maze", layout="large", goal_cell=(10, 0))
 
 
 # ---------------------------------------------------------------- slow: large maze, brax

@@ -114,6 +114,20 @@ def _large_maze() -> tuple[Layout, tuple[int, int], tuple[int, int]]:
   return maze_layout.parse_ascii(maze_layout.LARGE_MAZE)
 
 
+def _goal_cell(goal_cell, layout: str) -> tuple[int, int]:
+  if layout != "large":
+    raise EnvKwargError("maze goal_cell applies to layout='large' only (random layouts draw "
+                        "their goal)")
+  rows = _large_maze()[0].rows
+  try:
+    row, col = (int(v) for v in goal_cell)
+  except (TypeError, ValueError):
+    raise EnvKwargError(f"maze goal_cell must be a (row, col) pair, got {goal_cell!r}") from None
+  if not (0 <= row < rows and 0 <= col < rows):
+    raise EnvKwargError(f"maze goal_cell {goal_cell!r} is outside the {rows}x{rows} large maze")
+  return row, col
+
+
 @dataclasses.dataclass(frozen=True)
 class MazeSpec:
   """Static, hashable description of the episodes of a maze env (shared by env and expert).
@@ -130,6 +144,7 @@ class MazeSpec:
   min_goal_distance: int
   line_prob: float
   door_prob: float
+  large_goal: tuple[int, int] | None = None  # goal cell (row, col) of the large maze; None = G
 
   def sample_start(self, key: jax.Array) -> jax.Array:
     """[2] start position (x, y): a cell centre (uniform cell for random layouts) plus noise."""
@@ -152,6 +167,7 @@ class MazeSpec:
     start = jnp.asarray(start, jnp.float32)
     if self.kind == "large":
       lay, _, goal_cell = _large_maze()
+      goal_cell = self.large_goal or goal_cell
       lay = Layout(jnp.asarray(lay.h_walls), jnp.asarray(lay.v_walls))
       return self.episode_for(lay, jnp.asarray(goal_cell, jnp.int32), active)
     key = jax.random.wrap_key_data(
@@ -263,6 +279,7 @@ class Maze(Env):
       (0, 0.35]; must be positive for random layouts (their layout derives from it).
     min_goal_distance: fewest moves between the start and goal cells (random layouts).
     line_prob, door_prob: random layout generator parameters (`layout.random_layout`).
+    goal_cell: (row, col) of the large maze's goal (row 0 at the bottom); None = its `G`, (9, 9).
     image_size: image pixels per side.
     timestep, substeps: physics step (s) and physics steps per env step.
   """
@@ -273,7 +290,8 @@ class Maze(Env):
                reward: str = "sparse", goal_tolerance: float = 0.25,
                terminate_on_success: bool = True, start_noise: float = 0.2,
                min_goal_distance: int = 2, line_prob: float = 0.6, door_prob: float = 0.25,
-               image_size: int = 16, timestep: float = 0.02, substeps: int = 5):
+               image_size: int = 16, timestep: float = 0.02, substeps: int = 5,
+               goal_cell: tuple[int, int] | None = None):
     if layout not in LAYOUTS:
       raise EnvKwargError(f"maze layout must be one of {LAYOUTS}, got {layout!r}")
     if reward not in REWARDS:
@@ -305,7 +323,8 @@ class Maze(Env):
     rows = cols = int(size) if layout == "random" else _large_maze()[0].rows
     self.spec = MazeSpec(kind=layout, rows=rows, cols=cols, start_noise=float(start_noise),
                          min_goal_distance=int(min_goal_distance), line_prob=float(line_prob),
-                         door_prob=float(door_prob))
+                         door_prob=float(door_prob),
+                         large_goal=None if goal_cell is None else _goal_cell(goal_cell, layout))
     self.rows, self.cols = rows, cols
     self.image = bool(image)
     self.image_size = int(image_size)
