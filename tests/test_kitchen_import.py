@@ -16,7 +16,7 @@ CONFIG = os.path.join(ROOT, "experiments", "spirl_kitchen.py")
 LENGTHS = (30, 24, 36, 27)  # demonstrations, concatenated as in D4RL's kitchen files
 
 
-def write_kitchen_hdf5(path, lengths=LENGTHS, seed=0):
+def write_kitchen_hdf5(path, lengths=LENGTHS, seed=0, timeouts=True):
   """D4RL kitchen layout: flat observations [N, 60] (30 state + 30 goal), actions [N, 9],
   rewards [N], terminals [N] (1.0 at each demonstration's last row), timeouts [N], infos [N]
   (the demonstration index, as D4RL's generator writes it). Actions are smooth per-demo
@@ -38,7 +38,8 @@ def write_kitchen_hdf5(path, lengths=LENGTHS, seed=0):
     f.create_dataset("actions", data=np.concatenate(act).astype(np.float32))
     f.create_dataset("rewards", data=rng.integers(0, 4, n).astype(np.float32))
     f.create_dataset("terminals", data=np.concatenate(term).astype(np.float32))
-    f.create_dataset("timeouts", data=np.zeros(n, np.float32))
+    if timeouts:  # D4RL's kitchen generator writes none
+      f.create_dataset("timeouts", data=np.zeros(n, np.float32))
     f.create_dataset("infos", data=np.repeat(np.arange(len(lengths)), lengths))
 
 
@@ -102,3 +103,11 @@ def test_a_missing_file_names_the_key(tmp_path):
   with pytest.raises(data_lib.DatasetError, match="data.import_hdf5") as error:
     runner.run_pipeline(_config(missing), str(tmp_path / "run"))
   assert str(missing) in str(error.value)
+
+
+def test_a_file_without_timeouts_imports_by_its_terminals(tmp_path):
+  source = tmp_path / "kitchen_no_timeouts.hdf5"
+  write_kitchen_hdf5(source, timeouts=False)
+  manifest = data_lib.import_hdf5(str(source), str(tmp_path / "data"), final_obs="drop_last")
+  assert manifest.num_episodes == len(LENGTHS)
+  assert manifest.num_steps == sum(LENGTHS) - len(LENGTHS)  # each demo's last row is its final obs

@@ -40,6 +40,8 @@ from helms_jax.data.writer import DatasetWriter
 D4RL = "d4rl"
 MINARI = "minari"
 _D4RL_KEYS = ("observations", "actions", "rewards", "terminals", "timeouts")
+# D4RL's kitchen generation script writes no `timeouts`: absent, no row is a time-limit end.
+_D4RL_REQUIRED = _D4RL_KEYS[:4]
 _MINARI_KEYS = ("observations", "actions", "rewards", "terminations", "truncations")
 _EPISODE_RE = re.compile(r"^episode_(\d+)$")
 
@@ -57,14 +59,14 @@ def _collect_datasets(group: h5py.Group, prefix: str = "") -> dict[str, h5py.Dat
 def detect_layout(f: h5py.File, source: str = "") -> str:
   """Returns "d4rl" or "minari"; raises `LayoutError` naming the keys found otherwise."""
   keys = sorted(f.keys())
-  if all(k in f and isinstance(f[k], h5py.Dataset) for k in _D4RL_KEYS):
+  if all(k in f and isinstance(f[k], h5py.Dataset) for k in _D4RL_REQUIRED):
     return D4RL
   if any(_EPISODE_RE.match(k) and isinstance(f[k], h5py.Group) for k in keys):
     return MINARI
   shown = keys[:20] + (["..."] if len(keys) > 20 else [])
   raise fmt.LayoutError(
       f"{source}: unrecognised HDF5 layout; top-level keys are {shown}. Expected D4RL-style "
-      f"datasets {list(_D4RL_KEYS)} or Minari-style groups 'episode_<id>' containing "
+      f"datasets {list(_D4RL_REQUIRED)} (+ optional 'timeouts') or Minari-style groups 'episode_<id>' containing "
       f"{list(_MINARI_KEYS)}")
 
 
@@ -79,8 +81,9 @@ def _field_schema(obs, act, infos: Mapping[str, np.ndarray], source: str) -> fmt
 
 
 def _import_d4rl(f: h5py.File, source: str, final_obs: str | None, writer_kwargs) -> DatasetWriter:
-  data = {k: f[k][()] for k in _D4RL_KEYS}
+  data = {k: f[k][()] for k in _D4RL_REQUIRED}
   n = data["observations"].shape[0]
+  data["timeouts"] = f["timeouts"][()] if "timeouts" in f else np.zeros(n, bool)
   for k in _D4RL_KEYS:
     if data[k].shape[:1] != (n,):
       raise fmt.LayoutError(f"{source}: {k!r} has shape {data[k].shape}, expected {n} rows "
