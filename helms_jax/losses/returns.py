@@ -38,3 +38,36 @@ def n_step_bootstrap(rewards: jax.Array, discounts: jax.Array, ends: jax.Array,
   take = lambda x: jnp.take_along_axis(x, last[:, None], axis=1)[:, 0]
   bootstrap = take(coefficient) * gamma * take(discounts)
   return partial, bootstrap, last
+
+
+def lambda_returns(rewards: jax.Array, values: jax.Array, discounts: jax.Array,
+                   bootstrap: jax.Array, lambda_: float) -> jax.Array:
+  """TD(lambda) returns of an imagined trajectory (Dreamer's value targets), over time axis 0.
+
+  G_t = r_t + d_t [(1 - lambda) v_{t+1} + lambda G_{t+1}],  G_{T-1} = r_{T-1} + d_{T-1} v_T,
+
+  with v_{t+1} = values[t + 1] for t < T - 1 and v_T = bootstrap.
+
+  Args:
+    rewards: [T, ...] reward of step t.
+    values: [T, ...] v(s_t) (only values[1:] enter).
+    discounts: [T, ...] gamma times the continuation probability after step t.
+    bootstrap: [...] v(s_T).
+    lambda_: in [0, 1]: 0 is the one-step TD target, 1 the discounted Monte-Carlo return.
+  Returns:
+    [T, ...] G_0..G_{T-1} (a reverse `lax.scan`).
+  """
+  if rewards.shape != values.shape or rewards.shape != discounts.shape:
+    raise ValueError(f"rewards, values, discounts must share a shape, got {rewards.shape}, "
+                     f"{values.shape}, {discounts.shape}")
+  if bootstrap.shape != rewards.shape[1:]:
+    raise ValueError(f"bootstrap must be {rewards.shape[1:]}, got {bootstrap.shape}")
+  next_values = jnp.concatenate([values[1:], bootstrap[None]], axis=0)
+
+  def step(next_return, inputs):
+    r, d, v_next = inputs
+    g = r + d * ((1.0 - lambda_) * v_next + lambda_ * next_return)
+    return g, g
+
+  _, returns = jax.lax.scan(step, bootstrap, (rewards, discounts, next_values), reverse=True)
+  return returns
