@@ -217,6 +217,28 @@ def helms_mixture_space(transfer: ml_collections.ConfigDict, learner: ml_collect
                      policy=policy, decode=decode, prior=prior, frozen=params)
 
 
+def check_offline(config: ml_collections.ConfigDict, needed: str | None, offline) -> None:
+  """Raises ValueError unless the offline checkpoint `offline` a transfer method needs (from
+  the `needed` learner; None: none) is given and `config.learner` is that learner."""
+  method = config.transfer.method
+  if needed is None:
+    return
+  if offline is None:
+    raise ValueError(f"transfer.method={method!r} needs an offline {needed!r} checkpoint")
+  if config.learner.name != needed:
+    raise ValueError(f"transfer.method={method!r} needs the {needed!r} learner's checkpoint, "
+                     f"but config.learner.name={config.learner.name!r}")
+
+
+def check_observation_size(params, env) -> None:
+  """Raises ValueError unless the offline params' normaliser (`params['normalizer']['mean']`,
+  [O]) was fit to observations of the transfer env's size."""
+  size = np.shape(params["normalizer"]["mean"])[-1]
+  if size != env.observation_size:
+    raise ValueError(f"the skills were trained on observations of size {size}, but the transfer "
+                     f"env has {env.observation_size}: transfer needs the same state layout")
+
+
 def make_action_space(config: ml_collections.ConfigDict, env, offline: tuple | None
                       ) -> ActionSpace:
   """The action space of `config.transfer.method` on `env`.
@@ -231,13 +253,7 @@ def make_action_space(config: ml_collections.ConfigDict, env, offline: tuple | N
   method = transfer.method
   if method not in METHODS:
     raise ValueError(f"transfer.method={method!r}; valid: {', '.join(METHODS)}")
-  needed = OFFLINE_LEARNER[method]
-  if needed is not None:
-    if offline is None:
-      raise ValueError(f"transfer.method={method!r} needs an offline {needed!r} checkpoint")
-    if config.learner.name != needed:
-      raise ValueError(f"transfer.method={method!r} needs skills from the {needed!r} learner, "
-                       f"but config.learner.name={config.learner.name!r}")
+  check_offline(config, OFFLINE_LEARNER[method], offline)
   vision = bool(transfer.get("vision", False))
   if method == "asymmetric_ac" and not vision:
     raise ValueError("transfer.method='asymmetric_ac' is the vision baseline: set "
@@ -254,10 +270,7 @@ def make_action_space(config: ml_collections.ConfigDict, env, offline: tuple | N
   if method == "bc_mpo":
     return raw_action_space(env.observation_size, env.action_size, config.learner.hidden_sizes,
                             init_params=params)
-  size = np.shape(params["normalizer"]["mean"])[-1]
-  if size != env.observation_size:
-    raise ValueError(f"the skills were trained on observations of size {size}, but the transfer "
-                     f"env has {env.observation_size}: transfer needs the same state layout")
+  check_observation_size(params, env)
   if method == "helms_cat":
     return helms_categorical_space(transfer, functions, params)
   if vision:

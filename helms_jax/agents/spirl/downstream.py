@@ -30,6 +30,7 @@ import numpy as np
 
 from helms_jax.agents.baselines import bc
 from helms_jax.agents.mpo import ActionSpace
+from helms_jax.agents.transfer import check_observation_size, check_offline
 from helms_jax.agents.spirl import offline as spirl_offline
 from helms_jax.envs.skill_env import SkillEnv
 
@@ -106,10 +107,7 @@ def skill_space(config: ml_collections.ConfigDict, env, spirl_params: Any
                 ) -> tuple[ActionSpace, SkillEnv]:
   """Skills z of the SPiRL checkpoint: the space and the `SkillEnv` executing them on `env`."""
   method, learner = config.transfer.method, config.learner
-  size = np.shape(spirl_params["normalizer"]["mean"])[-1]
-  if size != env.observation_size:
-    raise ValueError(f"the skills were trained on observations of size {size}, but the "
-                     f"downstream env has {env.observation_size}: it needs the same state layout")
+  check_observation_size(spirl_params, env)
   groups = env.observation_groups
   decoder = spirl_offline.make_skill_decoder(learner, env.observation_size, env.action_size,
                                              groups)
@@ -130,10 +128,9 @@ def skill_space(config: ml_collections.ConfigDict, env, spirl_params: Any
     return _gaussian(policy_net.apply({"params": params},
                                       spirl_offline.prior_input(frozen, obs, inputs)))
 
-  prior = None
-  if method == "spirl":
-    prior_fn = spirl_offline.make_skill_prior(learner, env.observation_size, groups)
-    prior = prior_fn  # (frozen = the SPiRL params, obs) -> p(z | s)
+  # (frozen = the SPiRL params, obs) -> p(z | s)
+  prior = (spirl_offline.make_skill_prior(learner, env.observation_size, groups)
+           if method == "spirl" else None)
 
   space = ActionSpace(kind="gaussian", size=learner.z_dim, init_policy=init_policy,
                       policy=policy, decode=lambda frozen, obs, z, key, det: z, prior=prior,
@@ -152,13 +149,7 @@ def make_downstream(config: ml_collections.ConfigDict, env, offline_params: Any 
   from helms_jax.agents import sac  # pylint: disable=import-outside-toplevel
   method = config.transfer.method
   _check_method(method)
-  needed = OFFLINE_LEARNER[method]
-  if needed is not None:
-    if offline_params is None:
-      raise ValueError(f"transfer.method={method!r} needs an offline {needed!r} checkpoint")
-    if config.learner.name != needed:
-      raise ValueError(f"transfer.method={method!r} needs the {needed!r} learner's checkpoint, "
-                       f"but config.learner.name={config.learner.name!r}")
+  check_offline(config, OFFLINE_LEARNER[method], offline_params)
   if method in SKILL_METHODS:
     space, env = skill_space(config, env, offline_params)
   else:
