@@ -21,7 +21,8 @@ from helms_jax.agents import sac
 from helms_jax.agents.mpo import ActionSpace
 from helms_jax.losses import sac as sac_lib
 from helms_jax.networks import GaussianParams
-from helms_jax.training.online_loop import OnlineConfig, Transition, make_online_fns
+from helms_jax.training.online_loop import OnlineConfig, Transition
+from tests import test_online
 from tests.test_online import TARGET, ContinuousBandit
 
 D = 2
@@ -76,15 +77,8 @@ LOOP = OnlineConfig(num_envs=16, unroll_length=2, updates_per_iteration=4, batch
                     env_steps=16 * 2 * 8 * 25, iterations_per_call=8)
 
 
-def run_loop(agent, num_seeds=2):
-  init, call = make_online_fns(agent, ContinuousBandit(), LOOP)
-  state = jax.jit(jax.vmap(init))(jnp.stack([jax.random.PRNGKey(s) for s in range(num_seeds)]))
-  call = jax.jit(jax.vmap(call))
-  history = []
-  for _ in range(LOOP.env_steps // LOOP.env_steps_per_call):
-    state, stats = call(state)
-    history.append(jax.device_get(stats))
-  return state, history
+def run_loop(agent):
+  return test_online.run_loop(agent, ContinuousBandit(), LOOP)
 
 
 BANDIT_OBS = jnp.array([[1.0, 0.0]])
