@@ -439,11 +439,7 @@ def load_offline_run(run_dir: str, env):
 def _analyze_spirl(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any] | None:
   """SPiRL Figure 5 on the downstream env (the transfer task when the config has one)."""
   from helms_jax.analysis import spirl as spirl_analysis  # pylint: disable=import-outside-toplevel
-  if "transfer" in config:
-    env = make_env(config, episode_length=config.transfer.get("episode_length", 0),
-                   **config.transfer.env_kwargs.to_dict())
-  else:
-    env = make_env(config)
+  env = make_transfer_env(config) if "transfer" in config else make_env(config)
   state, _ = restore_learner_state(config, workdir, make_learner(config, env))
   flat_dir = config.analysis.exploration.get("flat_prior_dir", "")
   bc = load_offline_run(flat_dir, env) if flat_dir else None
@@ -476,6 +472,13 @@ def load_skills(config: ml_collections.ConfigDict, env, skills_dir: str):
     functions, _ = helms_offline.make_helms(config.learner, env.observation_size, env.action_size,
                                             env.observation_groups, None, config.train.lookahead)
   return state.learner.params, functions
+
+
+def make_transfer_env(config: ml_collections.ConfigDict):
+  """The transfer task: `config.env` with `transfer.env_kwargs` and the task's own time limit
+  (`transfer.episode_length`, 0 or absent: `env.episode_length`)."""
+  return make_env(config, episode_length=config.transfer.get("episode_length", 0),
+                  **config.transfer.env_kwargs.to_dict())
 
 
 def transfer_label(config: ml_collections.ConfigDict) -> str:
@@ -526,8 +529,7 @@ def transfer(config: ml_collections.ConfigDict, workdir: str):
   if "transfer" not in config:
     raise configs.ConfigError(f"{config.experiment} has no transfer section: nothing to transfer")
   prepare_workdir(config, workdir)
-  env = make_env(config, episode_length=config.transfer.get("episode_length", 0),
-                 **config.transfer.env_kwargs.to_dict())
+  env = make_transfer_env(config)
   agent, env = make_transfer_agent(config, env, config.transfer.skills_dir or workdir)
   loop = OnlineConfig(**config.transfer.loop.to_dict())
   info = {"label": transfer_label(config), "experiment": config.experiment,
@@ -596,7 +598,6 @@ def run_pipeline(config: ml_collections.ConfigDict, workdir: str) -> str:
   if "transfer" in config and transfer_offline_learner(config) is None:
     logging.info("transfer.method=%r learns from scratch: no offline data or skills",
                  config.transfer.method)
-    prepare_workdir(config, workdir)
     transfer(config, workdir)
     return report(config, workdir)
   generate_data(config, workdir)
