@@ -58,9 +58,8 @@ def get_config(variant: str = "spirl") -> ml_collections.ConfigDict:
   parts = _base.variant_parts("spirl_maze", variant, METHODS + MODIFIERS + TASK_MODIFIERS)
   tiny = "tiny" in parts
   method = _base.choose_one(variant, parts, METHODS, "spirl", "methods")
-  random_fraction = {"random50": 0.5, "random75": 0.75}[
-      _base.choose_one(variant, parts, ("random50", "random75"), "random50", "data")
-  ] if parts & {"random50", "random75"} else 0.0
+  random_fraction = {"random0": 0.0, "random50": 0.5, "random75": 0.75}[
+      _base.choose_one(variant, parts, ("random50", "random75"), "random0", "data")]
   horizon = int(_base.choose_one(variant, parts, ("h3", "h30"), "h10", "horizons")[1:])
   z_dim = int(_base.choose_one(variant, parts, ("z5", "z30"), "z10", "latent sizes")[1:])
 
