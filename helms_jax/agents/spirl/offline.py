@@ -24,8 +24,9 @@ the optimiser never changes), so a checkpoint is self-contained. Parameters:
 `{'encoder', 'decoder', 'prior', 'normalizer': {'mean', 'std'}}`.
 
 Public helpers for downstream RL (SPiRL's SAC in skill space) and analyses:
-  `make_skill_prior(config, O) -> prior_fn(params, obs [O]) -> distrax` (event shape [Z]);
-  `make_skill_decoder(config, O, A) -> SkillDecoder(init, step)` executes a skill step by step;
+  `make_skill_prior(config, O, groups) -> prior_fn(params, obs [O]) -> distrax` (event [Z]);
+  `make_skill_decoder(config, O, A, groups) -> SkillDecoder(init, step)` executes a skill step
+  by step (`groups`: the env's ObservationGroups, needed with `learner.prior_groups`);
   `make_prior_network(config)`, `prior_params(params)`, `prior_input(params, obs, indices)` with
   `indices = prior_input_indices(config, O, observation_groups)`: the prior as a linen module on
   the normalised observation entries it sees (`learner.prior_groups`), so a policy of the same
