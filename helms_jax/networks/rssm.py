@@ -85,22 +85,29 @@ class RSSMCell(nn.Module):
 
 
 def observe(cell: RSSMCell, params, embeds: jax.Array, actions: jax.Array, key: jax.Array,
-            init: RSSMState):
+            init: RSSMState, resets: jax.Array | None = None):
   """Filters a sequence: `embeds [T, ..., E]`, `actions [T, ..., A]` (a_{t-1} before e_t).
 
+  `resets [T, ...]` (optional, bool): an episode starts at step t, so the state and the action
+  entering it are zeroed first (a replayed sequence may cross episode boundaries).
   Returns (posterior stats ([T, ..., S],) * 2, prior stats, states RSSMState [T, ...]).
   """
   if embeds.shape[0] != actions.shape[0]:
     raise ValueError(f"embeds and actions need the same time length, got {embeds.shape} and "
                      f"{actions.shape}")
+  if resets is None:
+    resets = jnp.zeros(embeds.shape[:-1], bool)
 
   def step(state, inputs):
-    embed, action, k = inputs
-    post, prior, state = cell.apply(params, state, action, embed, k, method="posterior_step")
+    embed, action, reset, k = inputs
+    keep = 1.0 - reset.astype(embed.dtype)[..., None]
+    state = jax.tree.map(lambda x: x * keep, state)
+    post, prior, state = cell.apply(params, state, action * keep, embed, k,
+                                    method="posterior_step")
     return state, (post, prior, state)
 
   keys = jax.random.split(key, embeds.shape[0])
-  _, (post, prior, states) = jax.lax.scan(step, init, (embeds, actions, keys))
+  _, (post, prior, states) = jax.lax.scan(step, init, (embeds, actions, resets, keys))
   return post, prior, states
 
 

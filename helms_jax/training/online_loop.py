@@ -73,13 +73,24 @@ class OnlineAgent(NamedTuple):
   observe: `(env State) -> observation` (leaves [N, ...]) what the agent sees and the buffer
     stores; None = `state.obs`. A vision agent adds `state.info['image']`.
   observation_spec: pytree of `jax.ShapeDtypeStruct` for one env's observation (with `observe`).
+  actor_init: None for a memoryless behaviour policy. Otherwise `(key, num_envs) -> actor_state`
+    (leaves [N, ...]: e.g. a filtered world-model belief, the skill being executed) and the
+    policy has memory: `act(agent_state, observation, key, deterministic, actor_state, phase)
+    -> (agent_action, env_action, actor_state)`. The loop resets an env's actor state (to a
+    fresh `actor_init`) when its episode ends. `phase` is the index of the step within the
+    loop's unroll, a scalar shared by every env and seed: periodic decisions (re-planning
+    every K steps) branch on it, so the branch stays a real `lax.cond` under the seed `vmap`.
+  decision_period: the agent's period in steps (K for an agent re-planning every K steps);
+    `unroll_length` must be a multiple of it, so a period never straddles two loop calls.
   """
   init: Callable[[jax.Array], Any]
-  act: Callable[..., tuple[jax.Array, jax.Array]]
+  act: Callable[..., tuple]
   update: Callable[..., tuple[Any, dict]]
   agent_action_spec: jax.ShapeDtypeStruct
   observe: Callable[[State], Any] | None = None
   observation_spec: Any = None
+  actor_init: Callable[[jax.Array, int], Any] | None = None
+  decision_period: int = 1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -141,6 +152,7 @@ def make_replay(config: OnlineConfig):
 class OnlineState:
   """Everything one seed's loop changes (a pytree; stacked on [S] for S seeds)."""
   agent: Any
+  actor: Any  # the behaviour policy's per-env memory ([N, ...] leaves; () when memoryless)
   replay: Any  # flashbax TrajectoryBufferState
   env_state: State  # [N] envs
   running_return: jax.Array  # [N]
@@ -173,8 +185,12 @@ def make_online_fns(agent: OnlineAgent, env: Env, config: OnlineConfig):
   different temporal scales compare at equal env interaction.
   """
   config.validate()
+  if config.unroll_length % agent.decision_period:
+    raise ValueError(f"transfer.loop.unroll_length={config.unroll_length} must be a multiple of "
+                     f"the agent's decision period ({agent.decision_period} steps)")
   replay = make_replay(config)
   n_env = config.num_envs
+  stateful = agent.actor_init is not None
   steps_per_action = low_level_steps_per_step(env)
   reset_batch = jax.vmap(env.reset)
   step_batch = jax.vmap(env.step)
@@ -191,19 +207,25 @@ def make_online_fns(agent: OnlineAgent, env: Env, config: OnlineConfig):
                       next_observation=obs)
 
   def init(key: jax.Array) -> OnlineState:
-    agent_key, reset_key, loop_key = jax.random.split(key, 3)
+    agent_key, reset_key, loop_key, actor_key = jax.random.split(key, 4)
     env_state = reset_batch(jax.random.split(reset_key, n_env))
     zeros = jnp.zeros((n_env,), jnp.float32)
-    return OnlineState(agent=agent.init(agent_key), replay=replay.init(example_transition()),
+    actor = agent.actor_init(actor_key, n_env) if stateful else ()
+    return OnlineState(agent=agent.init(agent_key), actor=actor,
+                       replay=replay.init(example_transition()),
                        env_state=env_state, running_return=zeros, running_success=zeros,
                        key=loop_key, env_steps=jnp.zeros((), jnp.int32),
                        updates=jnp.zeros((), jnp.int32))
 
-  def env_step(carry, key):
-    agent_state, env_state, run_ret, run_succ = carry
-    act_key, reset_key = jax.random.split(key)
+  def env_step(carry, inputs):
+    agent_state, actor, env_state, run_ret, run_succ = carry
+    key, phase = inputs
+    act_key, reset_key, actor_key = jax.random.split(key, 3)
     obs = observe(env_state)
-    agent_action, env_action = agent.act(agent_state, obs, act_key, False)
+    if stateful:
+      agent_action, env_action, actor = agent.act(agent_state, obs, act_key, False, actor, phase)
+    else:
+      agent_action, env_action = agent.act(agent_state, obs, act_key, False)
     nstate = step_batch(env_state, env_action)
     done = nstate.done > 0
     truncation = nstate.info.get("truncation", jnp.zeros_like(nstate.done))
@@ -216,13 +238,18 @@ def make_online_fns(agent: OnlineAgent, env: Env, config: OnlineConfig):
     finished = dict(done=done.astype(jnp.float32), episode_return=jnp.where(done, ret, 0.0),
                     success=jnp.where(done, succ, 0.0))
 
-    def with_resets(s):  # one batched reset, only on steps where some episode ended
-      fresh = reset_batch(jax.random.split(reset_key, n_env))
+    def where_done(fresh, old):
       return jax.tree.map(
-          lambda a, b: jnp.where(done.reshape(done.shape + (1,) * (a.ndim - 1)), a, b), fresh, s)
+          lambda a, b: jnp.where(done.reshape(done.shape + (1,) * (a.ndim - 1)), a, b), fresh, old)
 
-    nstate = jax.lax.cond(jnp.any(done), with_resets, lambda s: s, nstate)
-    carry = (agent_state, nstate, jnp.where(done, 0.0, ret), jnp.where(done, 0.0, succ))
+    def with_resets(states):  # one batched reset, only on steps where some episode ended
+      env_s, actor_s = states
+      fresh_actor = agent.actor_init(actor_key, n_env) if stateful else ()
+      return (where_done(reset_batch(jax.random.split(reset_key, n_env)), env_s),
+              where_done(fresh_actor, actor_s))
+
+    nstate, actor = jax.lax.cond(jnp.any(done), with_resets, lambda s: s, (nstate, actor))
+    carry = (agent_state, actor, nstate, jnp.where(done, 0.0, ret), jnp.where(done, 0.0, succ))
     return carry, (transition, finished)
 
   def learn(agent_state, replay_state, key):
@@ -234,9 +261,11 @@ def make_online_fns(agent: OnlineAgent, env: Env, config: OnlineConfig):
 
   def iteration(state: OnlineState, _):
     key, act_key, learn_key = jax.random.split(state.key, 3)
-    carry = (state.agent, state.env_state, state.running_return, state.running_success)
-    (_, env_state, run_ret, run_succ), (transitions, finished) = jax.lax.scan(
-        env_step, carry, jax.random.split(act_key, config.unroll_length))
+    carry = (state.agent, state.actor, state.env_state, state.running_return,
+             state.running_success)
+    (_, actor, env_state, run_ret, run_succ), (transitions, finished) = jax.lax.scan(
+        env_step, carry, (jax.random.split(act_key, config.unroll_length),
+                          jnp.arange(config.unroll_length)))
     # [T, N, ...] -> [N, T, ...]: one contiguous stream per env in the buffer.
     replay_state = replay.add(state.replay, jax.tree.map(lambda x: jnp.swapaxes(x, 0, 1),
                                                          transitions))
@@ -259,7 +288,8 @@ def make_online_fns(agent: OnlineAgent, env: Env, config: OnlineConfig):
     else:
       agent_state, metrics = state.agent, {}
     episode_stats = jax.tree.map(lambda x: jnp.sum(x), finished)
-    new_state = OnlineState(agent=agent_state, replay=replay_state, env_state=env_state,
+    new_state = OnlineState(agent=agent_state, actor=actor, replay=replay_state,
+                            env_state=env_state,
                             running_return=run_ret, running_success=run_succ, key=key,
                             env_steps=env_steps, updates=updates)
     return new_state, (episode_stats, metrics)

@@ -1,0 +1,127 @@
+"""LSP / Dreamer networks: world model parts, skill-conditioned actor, value, skill predictor.
+
+Every part is its own linen module with its own parameter tree (the agent keeps them in one
+dict, `{"encoder", "rssm", "decoder", "reward", "actor", "value", "predictor"}`), so a loss
+differentiates with respect to exactly the parts it trains and the rest are constants (the actor
+gradient flows *through* the world model's dynamics without updating it, as in Dreamer).
+
+Observations enter the encoder as symlog(x) = sign(x) log(1 + |x|) and the decoder reconstructs
+symlog(x): Brax observations mix positions, angles and velocities of very different scales, and
+this keeps one unit-variance reconstruction loss meaningful for all of them without dataset
+statistics (an online agent has none at the start).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from helms_jax.networks.conv import ImageEncoder
+from helms_jax.networks.heads import positive_scale
+from helms_jax.networks.mlp import MLP
+
+
+def symlog(x: jax.Array) -> jax.Array:
+  return jnp.sign(x) * jnp.log1p(jnp.abs(x))
+
+
+class ObservationEncoder(nn.Module):
+  """`observation [..., O] -> embedding [..., E]` (MLP on symlog(observation))."""
+  hidden_sizes: Sequence[int]
+  embed_size: int
+
+  @nn.compact
+  def __call__(self, observation: jax.Array) -> jax.Array:
+    return MLP(tuple(self.hidden_sizes) + (self.embed_size,))(symlog(observation))
+
+
+class ObservationDecoder(nn.Module):
+  """`features [..., F] -> predicted symlog(observation) [..., O]` (unit-variance Gaussian mean)."""
+  hidden_sizes: Sequence[int]
+  observation_size: int
+
+  @nn.compact
+  def __call__(self, features: jax.Array) -> jax.Array:
+    return MLP(tuple(self.hidden_sizes) + (self.observation_size,))(features)
+
+
+class PixelEncoder(nn.Module):
+  """`image [..., H, W, C] -> embedding [..., E]`: strided convolutions (`networks.ImageEncoder`)."""
+  embed_size: int
+  channels: Sequence[int] = (32, 64, 128)
+
+  @nn.compact
+  def __call__(self, image: jax.Array) -> jax.Array:
+    return ImageEncoder(channels=self.channels, features=self.embed_size)(image)
+
+
+class PixelDecoder(nn.Module):
+  """`features [..., F] -> image mean [..., H, W, C]` in [0, 1] units: a dense layer to a
+  (H / 2^L, W / 2^L) map, then L stride-2 transposed convolutions (Dreamer's conv decoder)."""
+  image_shape: tuple[int, int, int]
+  channels: Sequence[int] = (128, 64, 32)
+
+  @nn.compact
+  def __call__(self, features: jax.Array) -> jax.Array:
+    height, width, out_channels = self.image_shape
+    levels = len(self.channels)
+    if height % 2 ** levels or width % 2 ** levels:
+      raise ValueError(f"image {self.image_shape} must be divisible by 2^{levels} (one halving "
+                       f"per decoder level)")
+    batch_shape = features.shape[:-1]
+    h0, w0 = height // 2 ** levels, width // 2 ** levels
+    x = nn.Dense(h0 * w0 * self.channels[0])(features.reshape((-1, features.shape[-1])))
+    x = x.reshape((-1, h0, w0, self.channels[0]))
+    for i, c in enumerate(self.channels[1:] + (out_channels,)):
+      x = nn.ConvTranspose(c, (4, 4), strides=(2, 2), padding="SAME", name=f"deconv_{i}")(x)
+      if i < levels - 1:
+        x = nn.elu(x)
+    return x.reshape(batch_shape + (height, width, out_channels))
+
+
+class ScalarHead(nn.Module):
+  """`features [..., F] -> [...]`: the reward model and the value function."""
+  hidden_sizes: Sequence[int]
+
+  @nn.compact
+  def __call__(self, features: jax.Array) -> jax.Array:
+    return MLP(tuple(self.hidden_sizes) + (1,))(features)[..., 0]
+
+
+class SkillActor(nn.Module):
+  """The low-level policy q(a | s, z): `features [..., F], skill [..., Z] -> (mean, std) [..., A]`
+  of the pre-tanh Gaussian; the action is tanh(mean + std * eps) (Dreamer v1's tanh-Normal: the
+  mean is squashed to +-mean_scale, the std starts at `init_std`). Z = 0 is Dreamer's actor."""
+  hidden_sizes: Sequence[int]
+  action_size: int
+  init_std: float = 5.0
+  min_std: float = 1e-4
+  mean_scale: float = 5.0
+
+  @nn.compact
+  def __call__(self, features: jax.Array, skill: jax.Array) -> tuple[jax.Array, jax.Array]:
+    x = MLP(tuple(self.hidden_sizes), activate_final=True)(
+        jnp.concatenate([features, skill], axis=-1))
+    mean = nn.Dense(self.action_size, name="mean")(x)
+    raw_std = nn.Dense(self.action_size, name="std")(x)
+    mean = self.mean_scale * jnp.tanh(mean / self.mean_scale)
+    return mean, positive_scale(raw_std, self.init_std, self.min_std)
+
+
+class SkillPredictor(nn.Module):
+  """The backward skill predictor q(z | {s}, s_0): `start features [..., F], current features
+  [..., F] -> (mean, std) [..., Z]` of a diagonal Gaussian over the skill being executed."""
+  hidden_sizes: Sequence[int]
+  skill_size: int
+  min_std: float = 0.1
+
+  @nn.compact
+  def __call__(self, start: jax.Array, current: jax.Array) -> tuple[jax.Array, jax.Array]:
+    x = MLP(tuple(self.hidden_sizes), activate_final=True)(
+        jnp.concatenate([start, current], axis=-1))
+    mean = nn.Dense(self.skill_size, name="mean")(x)
+    std = positive_scale(nn.Dense(self.skill_size, name="std")(x), 1.0, self.min_std)
+    return mean, std
