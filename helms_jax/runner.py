@@ -482,16 +482,19 @@ def make_transfer_env(config: ml_collections.ConfigDict):
 
 
 def transfer_label(config: ml_collections.ConfigDict) -> str:
-  names = {"mpo": "MPO", "bc_mpo": "BC+MPO", "helms_cat": "HeLMS-cat", "helms_mix": "HeLMS-mix"}
+  from helms_jax.agents import lsp  # pylint: disable=import-outside-toplevel
+  names = {"mpo": "MPO", "bc_mpo": "BC+MPO", "helms_cat": "HeLMS-cat", "helms_mix": "HeLMS-mix",
+           **lsp.LABELS}
   return config.transfer.label or names.get(config.transfer.method, config.transfer.method)
 
 
 def transfer_offline_learner(config: ml_collections.ConfigDict) -> str | None:
   """The offline learner whose checkpoint `config.transfer.method` starts from (None: none)."""
   from helms_jax.agents import transfer as transfer_lib  # pylint: disable=import-outside-toplevel
+  from helms_jax.agents import lsp  # pylint: disable=import-outside-toplevel
   from helms_jax.agents.spirl import downstream  # pylint: disable=import-outside-toplevel
   method = config.transfer.method
-  table = {**transfer_lib.OFFLINE_LEARNER, **downstream.OFFLINE_LEARNER}
+  table = {**transfer_lib.OFFLINE_LEARNER, **downstream.OFFLINE_LEARNER, **lsp.OFFLINE_LEARNER}
   if method not in table:
     raise configs.ConfigError(f"transfer.method={method!r}; valid: {', '.join(table)}")
   return table[method]
@@ -499,10 +502,13 @@ def transfer_offline_learner(config: ml_collections.ConfigDict) -> str | None:
 
 def make_transfer_agent(config: ml_collections.ConfigDict, env, skills_dir: str):
   """`(online agent of config.transfer, the env it acts in)` on the task `env`: MPO over an
-  action space (HeLMS methods and their baselines) or SAC over skills or actions (SPiRL methods,
-  which may wrap `env` in a `SkillEnv`). Skills are restored from `skills_dir` when needed."""
-  from helms_jax.agents import mpo, transfer as transfer_lib  # pylint: disable=import-outside-toplevel
+  action space (HeLMS methods and their baselines), SAC over skills or actions (SPiRL methods,
+  which may wrap `env` in a `SkillEnv`) or the LSP / Dreamer world-model agent. Skills are
+  restored from `skills_dir` when needed."""
+  from helms_jax.agents import lsp, mpo, transfer as transfer_lib  # pylint: disable=import-outside-toplevel
   from helms_jax.agents.spirl import downstream  # pylint: disable=import-outside-toplevel
+  if config.transfer.method in lsp.METHODS:
+    return lsp.make_agent(config.transfer.agent, (env.observation_size,), env.action_size), env
   offline = None
   if transfer_offline_learner(config) is not None:
     offline = load_skills(config, env, skills_dir)
@@ -538,8 +544,58 @@ def transfer(config: ml_collections.ConfigDict, workdir: str):
                   "kwargs": {**config.env.kwargs.to_dict(), **config.transfer.env_kwargs.to_dict()},
                   "episode_length": config.env.episode_length},
           "command": " ".join(sys.argv), "commit": _git_commit()}
+  warm_start = None
+  if config.transfer.get("source_dir", ""):
+    warm_start = source_warm_start(config, env)
+    info["source_dir"] = config.transfer.source_dir
   return train_online(agent, env, loop, workdir=workdir, seeds=tuple(config.transfer.seeds),
-                      run_info=info)
+                      run_info=info, warm_start=warm_start)
+
+
+def load_online_run(run_dir: str):
+  """`(config, stacked OnlineState)` of the online run in `run_dir` (its config.json and the
+  latest checkpoint under transfer/checkpoints)."""
+  from helms_jax.training.online_loop import make_online_fns  # pylint: disable=import-outside-toplevel
+  path = os.path.join(run_dir, "config.json")
+  if not os.path.exists(path):
+    raise FileNotFoundError(f"{path} not found: {run_dir} is not a helms_jax run directory")
+  with open(path) as f:
+    other = ml_collections.ConfigDict(json.load(f))
+  env = make_transfer_env(other)
+  agent, env = make_transfer_agent(other, env, other.transfer.skills_dir or run_dir)
+  init, _ = make_online_fns(agent, env, OnlineConfig(**other.transfer.loop.to_dict()))
+  keys = jnp.stack([jax.random.PRNGKey(s) for s in other.transfer.seeds])
+  abstract = jax.eval_shape(jax.vmap(init), keys)
+  checkpointer = Checkpointer(os.path.join(run_dir, "transfer", "checkpoints"))
+  try:
+    step = checkpointer.latest_step()
+    if step is None:
+      raise FileNotFoundError(f"no checkpoint under {run_dir}/transfer/checkpoints: the source "
+                              f"run has not trained yet")
+    state = checkpointer.restore(step, abstract)
+  finally:
+    checkpointer.close()
+  logging.info("Loaded the online run %s at %d env steps per seed", run_dir, step)
+  return other, state
+
+
+def source_warm_start(config: ml_collections.ConfigDict, env):
+  """`train_online`'s warm start from `transfer.source_dir` (LSP / Dreamer task transfer): the
+  source run's agent, and with `transfer.relabel` its replay relabelled by this task's reward."""
+  from helms_jax.agents import lsp  # pylint: disable=import-outside-toplevel
+  from helms_jax.agents.lsp import transfer as lsp_transfer  # pylint: disable=import-outside-toplevel
+  if config.transfer.method not in lsp.METHODS:
+    raise configs.ConfigError(f"transfer.source_dir is for the world-model methods "
+                              f"({', '.join(lsp.METHODS)}), not {config.transfer.method!r}")
+  _, source = load_online_run(config.transfer.source_dir)
+  relabel = None
+  if config.transfer.get("relabel", False):
+    relabel = getattr(env, "relabel", None)
+    if relabel is None:
+      raise configs.ConfigError(f"transfer.relabel: env {config.env.name!r} has no relabel "
+                                f"function (its tasks cannot recompute rewards of old data)")
+  return lsp_transfer.make_warm_start(source, relabel=relabel,
+                                      key=jax.random.PRNGKey(config.seed + 7919))
 
 
 def _agent_action(agent_state, obs, key, *, act):

@@ -322,11 +322,15 @@ def seed_sharding(num_seeds: int, mesh: jax.sharding.Mesh):
 def train_online(agent: OnlineAgent, env: Env, config: OnlineConfig, *, workdir: str,
                  seeds: tuple[int, ...], subdir: str = "transfer",
                  run_info: dict | None = None, mesh: jax.sharding.Mesh | None = None,
-                 progress_desc: str = "transfer") -> OnlineState:
+                 progress_desc: str = "transfer",
+                 warm_start: Callable[[OnlineState], OnlineState] | None = None) -> OnlineState:
   """Trains `agent` on `env` for `config.env_steps` env steps per seed, for all `seeds` at once.
 
   Resumes from `<workdir>/<subdir>/checkpoints` when present (the seed list and config must
   match the run that wrote it: the caller checks the config). Returns the stacked final state.
+  `warm_start(state) -> state` edits a fresh stacked state before the first step (e.g. the
+  agent and relabelled replay of a source-task run); it is not applied when resuming, because
+  the checkpoint already holds its effect.
   Env steps are low-level steps (see `make_online_fns`).
   """
   config.validate()
@@ -351,6 +355,8 @@ def train_online(agent: OnlineAgent, env: Env, config: OnlineConfig, *, workdir:
   if latest is not None:
     state = checkpointer.restore(latest, state)
     logging.info("Resumed transfer from %s at %d env steps per seed", out_dir, latest)
+  elif warm_start is not None:
+    state = jax.device_put(warm_start(state), sharding)
   start = int(np.asarray(state.env_steps)[0])
   if start % steps_per_call:
     raise ValueError(f"checkpoint at {start} env steps is not a multiple of the env steps per "

@@ -68,6 +68,7 @@ def default_config() -> ml_collections.ConfigDict:
       predictor_learning_rate=3e-4, max_grad_norm=100.0,
       free_nats=3.0, kl_scale=1.0,
       horizon=15, discount=0.99, lambda_=0.95,
+      imagination_starts=0,  # imagine from this many random filtered states (0: all B * T)
       exploration_noise=0.3,  # Dreamer v1 expl_amount: Gaussian action noise when acting
       # Skills (LSP): z in [-1, 1]^skill_size held for skill_period steps.
       skill_size=3, skill_period=10,
@@ -237,6 +238,20 @@ class Networks:
                               minval=-1.0, maxval=1.0)
 
   # -- planning --------------------------------------------------------------------------------
+  def plan_objective(self, params, state: rssm.RSSMState, key: jax.Array):
+    """`objective(plans [G, J, Z]) -> [G]` for ONE belief `state`: the lambda-return of the
+    imagined task reward under the actor's mean action, with the same imagination noise for
+    every plan (common random numbers); plans are clipped to [-1, 1]."""
+    start = jax.tree.map(lambda x: x[None], state)
+
+    def score(plan):  # [J, Z] -> []; vmapped, so every plan sees the same noise
+      states, _ = self.imagine(params, start, jnp.clip(plan, -1.0, 1.0)[None], key,
+                               sample=False)
+      rewards = self.reward.apply(params["reward"], states.features)
+      returns, _ = self.task_returns(params, states.features, rewards)
+      return returns[0, 0]
+    return jax.vmap(score)
+
   def plan(self, params, belief: rssm.RSSMState, key: jax.Array) -> jax.Array:
     """Skill plans [N, J, Z] (the planner's final mean, clipped to [-1, 1]) for beliefs [N]."""
     config = self.config
@@ -244,16 +259,7 @@ class Networks:
 
     def one(state, k):
       imagine_key, plan_key = jax.random.split(k)
-
-      def objective(plans):  # [G, J, Z] -> [G]; the same imagination noise for every plan
-        g = plans.shape[0]
-        start = jax.tree.map(lambda x: jnp.broadcast_to(x, (g,) + x.shape), state)
-        states, _ = self.imagine(params, start, jnp.clip(plans, -1.0, 1.0), imagine_key,
-                                 sample=False)
-        rewards = self.reward.apply(params["reward"], states.features)
-        returns, _ = self.task_returns(params, states.features, rewards)
-        return returns[0]
-
+      objective = self.plan_objective(params, state, imagine_key)
       if config.skill_selection == "mppi":
         result = planning.mppi(objective, plan_key, jnp.zeros(shape), jnp.ones(shape),
                                num_samples=config.plan_samples, num_iters=config.plan_iters,
@@ -341,7 +347,7 @@ def make_agent(config: ml_collections.ConfigDict, observation_shape: tuple[int, 
 
   def update(state: LSPState, batch: Transition, key: jax.Array):
     params = state.params
-    model_key, skill_key, imagine_key, mi_key, predictor_key = jax.random.split(key, 5)
+    model_key, skill_key, imagine_key, mi_key, predictor_key, start_key = jax.random.split(key, 6)
     time_major = lambda x: jnp.swapaxes(x, 0, 1)
     obs = jax.tree.map(time_major, batch.observation)
     actions = time_major(batch.agent_action)
@@ -380,6 +386,10 @@ def make_agent(config: ml_collections.ConfigDict, observation_shape: tuple[int, 
 
     # Imagination starts from every filtered state (stop-gradient), with the pre-update model.
     start = jax.tree.map(lambda x: jax.lax.stop_gradient(x.reshape((-1,) + x.shape[2:])), states)
+    if 0 < config.imagination_starts < length * batch_size:  # a random subset, to bound the cost
+      chosen = jax.random.choice(start_key, length * batch_size, (config.imagination_starts,),
+                                 replace=False)
+      start = jax.tree.map(lambda x: x[chosen], start)
     num_starts = start.deter.shape[0]
     skills = nets.sample_skills(skill_key, (num_starts,))
 

@@ -1,0 +1,114 @@
+"""Latent Skill Planning on Brax locomotion (Xie et al., 2021): LSP, Dreamer and the ablations.
+
+Online model-based RL from scratch (no offline data): the `transfer` section is the whole run.
+A variant is `<method>[,<task>][,<modifier>...][,tiny]`:
+
+  methods (agents.lsp.METHODS; default lsp)
+    lsp                  CEM over skills in the world model every K steps + MI intrinsic reward
+    lsp_no_mi            the same without the MI reward (ablation)
+    random_skills        a uniformly random skill every K steps, MI reward (baseline)
+    random_skills_no_mi  random skills as input without the intrinsic reward (baseline)
+    dreamer              no skills: Dreamer v1 (baseline)
+  tasks (envs/locomotion; default walk)
+    walk, run, reach_goal, reach_goal_obstacles, cove   the ant (quadruped)
+    halfcheetah_run, walker2d_run, hopper_hop
+  modifiers
+    transfer   start from a finished run of the same method on ant walk
+               (`--config.transfer.source_dir=<its workdir>`), with its replay relabelled by the
+               new task's reward (LSP section 5.3); use with a reach_goal task
+    frozen     with transfer: the low-level policy is frozen (only the world model, value and
+               skill planning adapt); default fine-tuned
+    no_relabel with transfer: start from an empty replay buffer
+    mppi       MPPI instead of CEM for the skill plan
+    tiny       seconds-to-minutes on a CPU (the test size)
+
+The default sizes are a CPU budget, not the paper's (Dreamer v1's RSSM 200/30/400 with batch
+50 x 50 takes 8.7 s per update on the 2-core CPU of docs/results; see lsp_locomotion there):
+a smaller model, batch 16 x 50, 256 imagination starts, and 50k env steps per seed.
+`paper_scale` restores Dreamer's sizes (for accelerators).
+
+Usage:
+  helms-pipeline --config=experiments/lsp_locomotion.py:lsp --workdir=runs/lsp/walk/lsp
+  helms-pipeline --config=experiments/lsp_locomotion.py:dreamer --workdir=runs/lsp/walk/dreamer
+  helms-pipeline --config=experiments/lsp_locomotion.py:lsp,reach_goal,transfer \\
+      --workdir=runs/lsp/reach/lsp_transfer --config.transfer.source_dir=runs/lsp/walk/lsp
+"""
+
+from __future__ import annotations
+
+import ml_collections
+
+from experiments import _base
+
+METHODS = ("lsp", "lsp_no_mi", "random_skills", "random_skills_no_mi", "dreamer")
+ANT_TASKS = ("walk", "run", "reach_goal", "reach_goal_obstacles", "cove")
+OTHER_TASKS = ("halfcheetah_run", "walker2d_run", "hopper_hop")
+MODIFIERS = ("transfer", "frozen", "no_relabel", "mppi", "paper_scale")
+
+
+def env_name(task: str) -> str:
+  return f"ant_{task}" if task in ANT_TASKS else task
+
+
+def get_config(variant: str = "lsp") -> ml_collections.ConfigDict:
+  from helms_jax.agents import lsp, transfer  # pylint: disable=import-outside-toplevel
+  parts = _base.variant_parts("lsp_locomotion", variant,
+                              METHODS + ANT_TASKS + OTHER_TASKS + MODIFIERS)
+  tiny = "tiny" in parts
+  method = _base.choose_one(variant, parts, METHODS, "lsp", "methods")
+  task = _base.choose_one(variant, parts, ANT_TASKS + OTHER_TASKS, "walk", "tasks")
+  if ("frozen" in parts or "no_relabel" in parts) and "transfer" not in parts:
+    raise ValueError(f"variant {variant!r}: frozen / no_relabel modify a transfer run; add "
+                     f"'transfer'")
+
+  c = _base.pipeline_config("lsp_locomotion", variant,
+                            METHODS + ANT_TASKS + OTHER_TASKS + MODIFIERS)
+  c.env.name = env_name(task)
+  c.env.kwargs = {}
+  c.env.episode_length = 50 if tiny else 500  # 25 s of ant time at dt = 0.05 (paper: 1000)
+  c.eval.baselines = ()
+  c.transfer = transfer.default_config()
+  t = c.transfer
+  t.method, t.label = method, lsp.LABELS[method]
+  t.episode_length = 0  # the env's
+  t.source_dir = ""  # with `transfer`: the workdir of the source-task (walk) run
+  t.relabel = "transfer" in parts and "no_relabel" not in parts
+  t.seeds = (0, 1) if tiny else (0, 1, 2)
+  if "transfer" in parts:
+    t.label += " (transfer" + (", frozen" if "frozen" in parts else "") + ")"
+
+  a = t.agent = lsp.default_config()
+  a.update(lsp.METHODS[method])
+  if "mppi" in parts:
+    if a.skill_selection != "cem":
+      raise ValueError(f"variant {variant!r}: mppi replaces the CEM planner of lsp / lsp_no_mi")
+    a.skill_selection = "mppi"
+  a.train_actor = "frozen" not in parts
+  if tiny:
+    a.update(deter_size=16, stoch_size=4, rssm_hidden=32, embed_size=32, model_hidden=(32,),
+             actor_hidden=(32,), value_hidden=(32,), predictor_hidden=(16,), horizon=6,
+             skill_period=5, plan_samples=8, plan_elites=2, plan_iters=2,
+             imagination_starts=32)
+  elif "paper_scale" not in parts:
+    a.update(deter_size=64, stoch_size=16, rssm_hidden=128, embed_size=128,
+             model_hidden=(128, 128), actor_hidden=(128, 128), value_hidden=(128, 128),
+             predictor_hidden=(64, 64), imagination_starts=256)
+
+  loop = t.loop
+  if tiny:
+    loop.num_envs, loop.unroll_length, loop.iterations_per_call = 2, 5, 2
+    loop.updates_per_iteration, loop.batch_size, loop.sequence_length = 1, 4, 8
+    loop.replay_capacity, loop.min_replay_steps = 400, 20
+    loop.env_steps, loop.checkpoint_every_calls = 100, 5
+  else:
+    # Dreamer collects 1000 steps per 100 updates of [50, 50]; on this CPU: 16 envs x 10 steps
+    # per iteration and 2 updates of [16, 50] (1 update per 80 env steps).
+    loop.num_envs, loop.unroll_length, loop.iterations_per_call = 16, 10, 25
+    loop.updates_per_iteration, loop.batch_size, loop.sequence_length = 2, 16, 50
+    loop.replay_capacity, loop.min_replay_steps = 100_000, 5_000
+    loop.env_steps, loop.checkpoint_every_calls = 48_000, 2
+    if "paper_scale" in parts:
+      loop.num_envs, loop.unroll_length, loop.updates_per_iteration = 10, 100, 100
+      loop.iterations_per_call, loop.batch_size = 1, 50
+      loop.env_steps, loop.checkpoint_every_calls = 1_000_000, 10
+  return c

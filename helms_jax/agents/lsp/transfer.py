@@ -1,0 +1,83 @@
+"""Task transfer for LSP / Dreamer: start a new task from a source-task run's agent, optionally
+with the source replay relabelled by the new task's reward (LSP section 5.3).
+
+The source run is a finished online run (`<source>/transfer/checkpoints`, seeds stacked on
+[S]); target seed i starts from source seed i's agent (world model, actor, value, skill
+predictor and their optimiser states). With `relabel`, the target replay buffer starts as the
+source buffer with every stored transition rewritten by the target task's
+`relabel(observation, action, next_observation, key) -> (observation, next_observation,
+reward)` (the locomotion tasks provide it: goal tasks draw one goal per source episode), so the
+reward head learns the new task from the old data before new data arrives.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from helms_jax.training.online_loop import OnlineState
+
+Relabel = Callable[[jax.Array, jax.Array, jax.Array, jax.Array], tuple]
+
+
+def _mismatches(source, target) -> list[str]:
+  """Leaves whose path or shape differ between two pytrees (readable, for errors)."""
+  src = {jax.tree_util.keystr(p): np.shape(x) for p, x in jax.tree_util.tree_leaves_with_path(source)}
+  tgt = {jax.tree_util.keystr(p): np.shape(x) for p, x in jax.tree_util.tree_leaves_with_path(target)}
+  out = [f"{k}: source {src.get(k)} vs target {tgt.get(k)}"
+         for k in sorted(set(src) | set(tgt)) if src.get(k) != tgt.get(k)]
+  return out
+
+
+def relabel_replay(replay_state, relabel: Relabel, key: jax.Array):
+  """The flashbax trajectory-buffer state of ONE seed (experience leaves [N, T, ...]) with every
+  transition relabelled; one relabelling key per (stream, episode), so a goal task keeps one
+  goal for a whole source episode."""
+  experience = replay_state.experience
+  ends = experience.end  # [N, T]
+  episode = jnp.cumsum(ends, axis=1) - ends  # the episode index of each step within its stream
+
+  def stream_keys(stream, episodes):
+    stream_key = jax.random.fold_in(key, stream)
+    return jax.vmap(lambda e: jax.random.fold_in(stream_key, e))(episodes.astype(jnp.int32))
+
+  keys = jax.vmap(stream_keys)(jnp.arange(ends.shape[0]), episode)  # [N, T, 2]
+  obs, next_obs, reward = jax.vmap(jax.vmap(relabel))(
+      experience.observation, experience.agent_action, experience.next_observation, keys)
+  return replay_state.replace(experience=experience.replace(
+      observation=obs, next_observation=next_obs, reward=reward.astype(experience.reward.dtype)))
+
+
+def make_warm_start(source: OnlineState, *, relabel: Relabel | None, key: jax.Array):
+  """`warm_start(target stacked OnlineState) -> state` for `train_online` (module doc).
+
+  Raises ValueError naming the mismatch when the seed counts, the agent's parameter shapes or
+  (with relabelling) the replay layouts of the source and target runs differ.
+  """
+  def warm_start(target: OnlineState) -> OnlineState:
+    num_source = int(np.shape(source.env_steps)[0])
+    num_target = int(np.shape(target.env_steps)[0])
+    if num_source != num_target:
+      raise ValueError(f"transfer.source_dir holds {num_source} seeds but this run trains "
+                       f"{num_target}: target seed i starts from source seed i, so use as many")
+    bad = _mismatches(source.agent, target.agent)
+    if bad:
+      raise ValueError("the source run's agent does not fit this agent config (transfer needs "
+                       "the same networks and observation/action sizes):\n  " +
+                       "\n  ".join(bad[:10]))
+    state = target.replace(agent=source.agent)
+    if relabel is not None:
+      bad = _mismatches(source.replay, target.replay)
+      if bad:
+        raise ValueError("transfer.relabel needs the source run's replay layout (the same "
+                         "loop.num_envs, loop.replay_capacity and observation size):\n  " +
+                         "\n  ".join(bad[:10]))
+      keys = jax.random.split(key, num_target)
+      replay = jax.jit(jax.vmap(lambda r, k: relabel_replay(r, relabel, k)))(source.replay, keys)
+      state = state.replace(replay=replay)
+    return state
+
+  return warm_start
