@@ -402,9 +402,11 @@ def evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
 
 def analyze(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any] | None:
   """Learner-specific analysis into `<workdir>/analysis/` (HeLMS: transition matrix, skill
-  usage, fixed-skill rollouts; see `analysis/helms.py`). Returns its metrics, or None for
-  learners without one."""
+  usage, fixed-skill rollouts; see `analysis/helms.py`; LSP: skill root trajectories of the
+  online run, `analyze_online`). Returns its metrics, or None for learners without one."""
   prepare_workdir(config, workdir)
+  if "transfer" in config and transfer_offline_learner(config) is None:
+    return analyze_online(config, workdir)  # a from-scratch online run: no offline learner
   if config.learner.name == "spirl" and "exploration" in config.analysis:
     return _analyze_spirl(config, workdir)
   if config.learner.name != "helms":
@@ -552,6 +554,24 @@ def transfer(config: ml_collections.ConfigDict, workdir: str):
                       run_info=info, warm_start=warm_start)
 
 
+def analyze_online(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any] | None:
+  """Analysis of a finished online run into `<workdir>/analysis/`: for LSP agents with skills,
+  the 2-D root trajectories of different skills (`analysis/lsp.py`); None for other methods."""
+  from helms_jax.agents import lsp  # pylint: disable=import-outside-toplevel
+  from helms_jax.analysis import lsp as lsp_analysis  # pylint: disable=import-outside-toplevel
+  if config.transfer.method not in lsp.METHODS or not config.transfer.agent.skill_size:
+    return None
+  _, state = load_online_run(workdir)
+  env = make_transfer_env(config)
+  if jax.process_index() != 0:
+    return None
+  a = config.get("analysis", ml_collections.ConfigDict())
+  nets = lsp.Networks(config.transfer.agent, (env.observation_size,), env.action_size)
+  return lsp_analysis.analyze(config, workdir, env, nets, state.agent.params,
+                              num_skills=a.get("num_skills", 8),
+                              num_steps=a.get("skill_steps", 100), seed=config.seed)
+
+
 def load_online_run(run_dir: str):
   """`(config, stacked OnlineState)` of the online run in `run_dir` (its config.json and the
   latest checkpoint under transfer/checkpoints)."""
@@ -655,6 +675,7 @@ def run_pipeline(config: ml_collections.ConfigDict, workdir: str) -> str:
     logging.info("transfer.method=%r learns from scratch: no offline data or skills",
                  config.transfer.method)
     transfer(config, workdir)
+    analyze(config, workdir)
     return report(config, workdir)
   generate_data(config, workdir)
   train(config, workdir)

@@ -191,8 +191,19 @@ def test_lsp_learns_acts_with_memory_and_transfers(tmp_path):
   with pytest.raises(ValueError, match="seeds"):
     warm(jax.tree.map(lambda x: x[:1], fresh))
   other = lsp.make_agent(tiny_config(deter_size=8), (env.observation_size,), env.action_size)
-  other_fresh = jax.jit(jax.vmap(make_online_fns(other, env, LOOP)[0]))(
-      jnp.stack([jax.random.PRNGKey(s) for s in (5, 6)]))
+  other_fresh = jax.eval_shape(jax.vmap(make_online_fns(other, env, LOOP)[0]),
+                               jnp.stack([jax.random.PRNGKey(s) for s in (5, 6)]))
   with pytest.raises(ValueError, match="does not fit"):
     warm(other_fresh)
   assert os.path.exists(tmp_path / "source" / "transfer" / "checkpoints")
+
+
+def test_trajectory_metrics_closed_form():
+  from helms_jax.analysis import lsp as lsp_analysis
+  paths = np.zeros((3, 4, 2))
+  paths[0, -1] = [3.0, 0.0]
+  paths[1, -1] = [0.0, 4.0]
+  paths[2, -1] = [0.0, 0.0]
+  m = lsp_analysis.trajectory_metrics(paths)
+  assert m["end_spread"] == pytest.approx((3 + 4 + 5) * 2 / 6)
+  assert m["mean_displacement"] == pytest.approx(7 / 3)
