@@ -207,3 +207,18 @@ def test_trajectory_metrics_closed_form():
   m = lsp_analysis.trajectory_metrics(paths)
   assert m["end_spread"] == pytest.approx((3 + 4 + 5) * 2 / 6)
   assert m["mean_displacement"] == pytest.approx(7 / 3)
+
+
+def test_pixel_world_model_shapes():
+  """The conv option: images [H, W, C] are embedded and reconstructed at their own shape."""
+  from helms_jax.agents.lsp import model as lsp_model
+  nets = lsp.Networks(tiny_config(embed_size=16), (16, 16, 3), 2)
+  params = nets.init(jax.random.PRNGKey(0))
+  images = jnp.zeros((5, 16, 16, 3), jnp.uint8)
+  embed = nets.encoder.apply(params["encoder"], images)
+  assert embed.shape == (5, 16)
+  recon = nets.decoder.apply(params["decoder"], jnp.zeros((5, nets.cell.deter_size +
+                                                              nets.cell.stoch_size)))
+  assert recon.shape == (5, 16, 16, 3)
+  with pytest.raises(ValueError, match="divisible"):
+    lsp_model.PixelDecoder(image_shape=(10, 10, 3)).init(jax.random.PRNGKey(0), jnp.zeros((4,)))
