@@ -13,6 +13,7 @@ from helms_jax.envs.acting import Trajectory, episode_lengths, rollout
 from helms_jax.envs import point_mass  # registers "point_reach"
 from helms_jax.envs import manipulation  # registers "stacking"
 from helms_jax.envs import maze  # registers "maze" and its planner expert
+from helms_jax.envs import locomotion  # registers ant_* / halfcheetah_run / walker2d_run / hopper_hop
 from helms_jax.envs.point_mass import PointReach, point_reach_expert
 
 __all__ = [
