@@ -24,7 +24,7 @@ A variant is `<method>[,<task>][,<modifier>...][,tiny]`:
 
 The default sizes are a CPU budget, not the paper's (Dreamer v1's RSSM 200/30/400 with batch
 50 x 50 takes 8.7 s per update on the 2-core CPU of docs/results; see lsp_locomotion there):
-a smaller model, batch 16 x 50, 256 imagination starts, and 50k env steps per seed.
+a smaller model, batch 16 x 50, 256 imagination starts, and 64k env steps per seed.
 `paper_scale` restores Dreamer's sizes (for accelerators).
 
 Usage:
@@ -102,11 +102,11 @@ def get_config(variant: str = "lsp") -> ml_collections.ConfigDict:
     loop.env_steps, loop.checkpoint_every_calls = 100, 5
   else:
     # Dreamer collects 1000 steps per 100 updates of [50, 50]; on this CPU: 16 envs x 10 steps
-    # per iteration and 2 updates of [16, 50] (1 update per 80 env steps).
+    # per iteration and 4 updates of [16, 50] (1 update per 40 env steps), 64k steps per seed.
     loop.num_envs, loop.unroll_length, loop.iterations_per_call = 16, 10, 25
-    loop.updates_per_iteration, loop.batch_size, loop.sequence_length = 2, 16, 50
+    loop.updates_per_iteration, loop.batch_size, loop.sequence_length = 4, 16, 50
     loop.replay_capacity, loop.min_replay_steps = 100_000, 5_000
-    loop.env_steps, loop.checkpoint_every_calls = 48_000, 2
+    loop.env_steps, loop.checkpoint_every_calls = 64_000, 2
     if "paper_scale" in parts:
       loop.num_envs, loop.unroll_length, loop.updates_per_iteration = 10, 100, 100
       loop.iterations_per_call, loop.batch_size = 1, 50
