@@ -222,3 +222,27 @@ def test_pixel_world_model_shapes():
   assert recon.shape == (5, 16, 16, 3)
   with pytest.raises(ValueError, match="divisible"):
     lsp_model.PixelDecoder(image_shape=(10, 10, 3)).init(jax.random.PRNGKey(0), jnp.zeros((4,)))
+
+
+@pytest.mark.slow
+def test_lsp_locomotion_pipeline_and_walk_to_reach_transfer(tmp_path):
+  """lsp_locomotion tiny end to end on the ant (about 5 minutes on 2 cores): LSP on walk with
+  its skill-trajectory analysis and report, then reach-goal transferred from it with the walk
+  replay relabelled by the reach-goal reward."""
+  from experiments import lsp_locomotion
+  from helms_jax import runner
+  walk_dir, reach_dir = str(tmp_path / "walk"), str(tmp_path / "reach")
+  runner.run_pipeline(lsp_locomotion.get_config("lsp,tiny"), walk_dir)
+  with open(os.path.join(walk_dir, "analysis", "analysis.json")) as f:
+    paths = json.load(f)["metrics"]["skill_trajectories"]
+  assert paths["mean_displacement"] > 0.0
+  config = lsp_locomotion.get_config("lsp,reach_goal,transfer,tiny")
+  config.transfer.source_dir = walk_dir
+  state = runner.transfer(config, reach_dir)
+  _, source = runner.load_online_run(walk_dir)
+  # The agent continued from the source: its update count starts at the source's.
+  assert np.all(np.asarray(state.agent.updates) > np.asarray(source.agent.updates))
+  env = runner.make_transfer_env(config)
+  goal = env.observation_groups["goal"]
+  stored = np.asarray(state.replay.experience.observation[..., goal[0]:goal[1]])
+  assert np.any(np.abs(stored) > 0)  # walk data carries zero goals; relabelled data does not
