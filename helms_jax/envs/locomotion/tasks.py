@@ -433,8 +433,8 @@ class AntCove(AntTask):
   transition_info_keys = ("success",)
 
   def __init__(self, goal: tuple[float, float] = (4.0, 0.0), back_wall_x: float = 2.5,
-               depth: float = 3.5, half_width: float = 2.0, wall_thickness: float = 0.2,
-               wall_height: float = 1.0, goal_radius: float = 0.5,
+               depth: float = 3.5, half_width: float = 2.0, wall_thickness: float = 0.4,
+               wall_height: float = 1.5, goal_radius: float = 0.5,
                max_obstacles: int = ANT_MAX_OBSTACLES, backend: str = "mjx"):
     gx, gy = (float(v) for v in goal)
     t = float(wall_thickness)
