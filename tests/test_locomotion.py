@@ -2,10 +2,12 @@
 
 Each env is compiled once per session (`_runner`: vmapped reset, a set-up of the start state,
 and a scanned rollout in one jit; ~15-25 s each on the 2-core CPU), and every test of that env
-reuses it. The default suite compiles ant_reach_goal and ant_reach_goal_obstacles (ant_walk's
-reward is checked on ant_reach_goal's physics through its `relabel`, which shares `reward_terms`
-with its `step`); rollouts of the other names (ant_walk, ant_run, ant_cove, the planar robots
-and their solver stability) are `slow`.
+reuses it. The default suite compiles one env, ant_reach_goal_obstacles, and runs it once
+(`goal_rollout`): some envs are thrown at a pillar, the others have their pillars moved away and
+serve as reach-goal physics (the reward is AntReachGoal's); ant_walk's reward is checked on the
+same transitions through its `relabel`, which shares `reward_terms` with its `step`. Rollouts
+of the other names (ant_walk, ant_run, ant_reach_goal, ant_cove, the planar robots and their
+solver stability) are `slow`.
 Oracles are independent of the env's observation code: velocities and positions come from the
 MJX state (`qvel`, `qpos`, `mocap_pos`), rewards from the formulas written out here.
 """
@@ -27,8 +29,13 @@ from helms_jax.envs.locomotion import tasks
 
 ANT_NAMES = ("ant_walk", "ant_run", "ant_reach_goal", "ant_reach_goal_obstacles", "ant_cove")
 PLANAR_NAMES = ("halfcheetah_run", "walker2d_run", "hopper_hop")
-BATCH, STEPS = 5, 20  # ant rollouts: 1 s of ant time
+BATCH, STEPS = 8, 20  # ant rollouts: 1 s of ant time
 PILLAR_AHEAD = 1.6  # m in front of the root: just clear of the legs at reset
+PARKED = 100.0  # m: pillars moved here are out of reach
+# Start states are lifted this much: brax's reset noise (+-0.1 m on the root height) can leave
+# feet in the floor, and the first step's contact impulses would scramble a push. Lifted, the
+# ant flies for a few steps (the first one is ballistic) and lands at ~0.2 s.
+LIFT = 0.25
 
 
 class Traj(NamedTuple):
@@ -45,13 +52,14 @@ class Traj(NamedTuple):
   contact_dist: jax.Array  # [T, B, C]
 
 
-def _prepare(env, state, velocity, goal_frame, teleport, pillar_ahead):
+def _prepare(env, state, velocity, goal_frame, teleport, pillars):
   """Sets up one ant start state (unbatched).
 
   The root gets velocity `velocity [2]`, in the world frame or, with `goal_frame`, in the frame
   (u, u_perp) of the direction u to the goal (+x without a goal); with `teleport` it is moved to
-  0.2 m short of the goal (observation updated to match); with `pillar_ahead` pillar 0 moves to
-  PILLAR_AHEAD m along u.
+  0.2 m short of the goal (observation updated to match). `pillars`: 0 keeps them, 1 moves
+  pillar 0 to PILLAR_AHEAD m along u, 2 moves all of them out of reach. The root is lifted by
+  LIFT.
   """
   del env
   ps, obs = state.pipeline_state, state.obs
@@ -63,13 +71,15 @@ def _prepare(env, state, velocity, goal_frame, teleport, pillar_ahead):
   root = ps.qpos[:2]
   goal = root + goal_rel
   new_root = jnp.where(teleport > 0, goal - 0.2 * u, root)
-  qpos = ps.qpos.at[:2].set(new_root)
+  qpos = ps.qpos.at[:2].set(new_root).at[2].add(LIFT)
   qvel = ps.qvel.at[:2].set(velocity[0] * u + velocity[1] * perp)
-  obs = obs.at[:2].set(new_root).at[tasks._GOAL].set(goal - new_root)  # pylint: disable=protected-access
+  obs = (obs.at[:2].set(new_root).at[2].add(LIFT)
+         .at[tasks._GOAL].set(goal - new_root))  # pylint: disable=protected-access
   mocap = ps.mocap_pos
   if mocap.shape[0]:
     ahead = jnp.concatenate([root + PILLAR_AHEAD * u, jnp.zeros(1)])
-    mocap = jnp.where(pillar_ahead > 0, mocap.at[0].set(ahead), mocap)
+    parked = mocap.at[:, :2].add(PARKED)
+    mocap = jnp.where(pillars == 1, mocap.at[0].set(ahead), jnp.where(pillars == 2, parked, mocap))
   ps = ps.replace(qpos=qpos, q=qpos, qvel=qvel, qd=qvel, mocap_pos=mocap)
   return state.replace(pipeline_state=ps, obs=obs)
 
@@ -77,15 +87,15 @@ def _prepare(env, state, velocity, goal_frame, teleport, pillar_ahead):
 @functools.lru_cache(maxsize=None)
 def _runner(name: str, batch: int, steps: int):
   """(env, jit(run)) with run(key, velocity [B, 2], goal_frame [B], teleport [B],
-  pillar_ahead [B], actions [T, B, act]) -> (start state [B], Traj [T, B]) (see `_prepare`)."""
+  pillars [B], actions [T, B, act]) -> (start state [B], Traj [T, B]) (see `_prepare`)."""
   env = envs.make(name)
   is_ant = isinstance(env, tasks.AntTask)
 
-  def run(key, velocity, goal_frame, teleport, pillar_ahead, actions):
+  def run(key, velocity, goal_frame, teleport, pillars, actions):
     state = jax.vmap(env.reset)(jax.random.split(key, batch))
     if is_ant:
       state = jax.vmap(functools.partial(_prepare, env))(
-          state, velocity, goal_frame, teleport, pillar_ahead)
+          state, velocity, goal_frame, teleport, pillars)
 
     def step(s, a):
       s = jax.vmap(env.step)(s, a)
@@ -99,7 +109,7 @@ def _runner(name: str, batch: int, steps: int):
   return env, jax.jit(run)
 
 
-def _run(name, *, velocity=None, goal_frame=None, teleport=None, pillar_ahead=None,
+def _run(name, *, velocity=None, goal_frame=None, teleport=None, pillars=None,
          actions=None, seed=0, batch=BATCH, steps=STEPS) -> tuple[Any, Any, Traj]:
   env, run = _runner(name, batch, steps)
   zeros = np.zeros(batch, np.float32)
@@ -109,7 +119,7 @@ def _run(name, *, velocity=None, goal_frame=None, teleport=None, pillar_ahead=No
   state, traj = run(jax.random.PRNGKey(seed), np.asarray(velocity, np.float32),
                     zeros if goal_frame is None else np.asarray(goal_frame, np.float32),
                     zeros if teleport is None else np.asarray(teleport, np.float32),
-                    zeros if pillar_ahead is None else np.asarray(pillar_ahead, np.float32),
+                    zeros if pillars is None else np.asarray(pillars, np.float32),
                     np.asarray(actions, np.float32))
   return env, state, jax.tree.map(np.asarray, traj)
 
@@ -151,7 +161,34 @@ def _prev_obs(state, traj):
 
 
 # ---------------------------------------------------------------------------------------------
-# Fast: ant_walk, ant_reach_goal, ant_reach_goal_obstacles.
+# Fast: one compiled rollout of ant_reach_goal_obstacles.
+
+# Envs of the shared rollout. Thrown at pillar 0 (moved PILLAR_AHEAD m towards the goal):
+# THROWN at 10 and 6 m/s, RANDOM acts randomly beside it. Pillars out of reach (reach-goal
+# physics): TOWARDS / AWAY pushed at 2 m/s along / against the goal direction, AT_GOAL starts
+# 0.2 m short of the goal, FORWARD / BACKWARD pushed at 2 m/s along +x / -x.
+THROWN, RANDOM = (0, 1), 2
+TOWARDS, AWAY, AT_GOAL, FORWARD, BACKWARD = 3, 4, 5, 6, 7
+REACH = [TOWARDS, AWAY, AT_GOAL, FORWARD, BACKWARD]
+
+
+@pytest.fixture(scope="module")
+def goal_rollout():
+  actions = np.zeros((STEPS, BATCH, 8), np.float32)
+  actions[:, RANDOM] = _random_actions(jax.random.PRNGKey(4), STEPS, 1, 8)[:, 0]
+  velocity = np.zeros((BATCH, 2), np.float32)
+  velocity[list(THROWN), 0] = [10.0, 6.0]
+  velocity[[TOWARDS, FORWARD], 0] = 2.0
+  velocity[[AWAY, BACKWARD], 0] = -2.0
+  goal_frame = np.ones(BATCH)
+  goal_frame[[FORWARD, BACKWARD]] = 0
+  teleport = np.zeros(BATCH)
+  teleport[AT_GOAL] = 1
+  pillars = np.full(BATCH, 2.0)
+  pillars[[*THROWN, RANDOM]] = 1
+  env, state, traj = _run("ant_reach_goal_obstacles", velocity=velocity, goal_frame=goal_frame,
+                          teleport=teleport, pillars=pillars, actions=actions, seed=1)
+  return env, state, traj, actions
 
 
 def test_registered_names_and_shared_ant_layout():
@@ -160,67 +197,111 @@ def test_registered_names_and_shared_ant_layout():
   groups = locomotion.ant_observation_groups()
   assert groups["root_xy"] == (0, 2) and groups["proprio"] == (2, 29)
   assert groups["goal"] == (29, 31) and groups["obstacles"] == (31, 39)
+  for name in ANT_NAMES:  # building is cheap; stepping compiles (slow tests / goal_rollout)
+    env = envs.make(name)
+    assert env.observation_size == 39 and env.observation_groups == groups
+    assert env.action_size == 8 and env.backend == "mjx"
   with pytest.raises(envs.EnvKwargError):
     envs.make("ant_walk", backend="generalized")
   with pytest.raises(envs.EnvKwargError, match="goals at least"):
     envs.make("ant_reach_goal_obstacles", goal_distance=(1.0, 2.0))
 
 
-def test_ant_reach_goal_progress_success_and_relabel():
-  # Env 0 pushed towards the goal, env 1 away from it, env 2 starts 0.2 m short of the goal,
-  # envs 3 and 4 pushed along +x and -x (for the walk reward).
-  velocity = [[2.0, 0.0], [-2.0, 0.0], [0.0, 0.0], [2.0, 0.0], [-2.0, 0.0]]
-  env, state, traj = _run("ant_reach_goal", velocity=velocity, goal_frame=[1, 1, 1, 0, 0],
-                          teleport=[0, 0, 1, 0, 0])
+def test_goal_rollout_shapes_and_obstacle_slots(goal_rollout):
+  env, state, traj, _ = goal_rollout
   _check_rollout(env, state, traj, BATCH, STEPS)
   goal = np.asarray(state.info["goal"])  # [B, 2]
-  start_dist = np.linalg.norm(goal - np.asarray(state.obs)[:, :2], axis=-1)
-  assert np.all((start_dist[[0, 1, 3, 4]] > 1.8) & (start_dist[[0, 1, 3, 4]] < 5.2))
   np.testing.assert_allclose(traj.obs[..., 29:31], goal - traj.qpos[..., :2], atol=1e-5)
-  np.testing.assert_array_equal(traj.obs[..., 31:], 0.0)  # no obstacles
+  # Obstacle slots: pillar centres (as placed at reset) relative to the root.
+  placed = np.asarray(state.info["obstacles"])  # [B, K, 2]
+  np.testing.assert_allclose(traj.obs[..., 31:39].reshape(STEPS, BATCH, 4, 2),
+                             placed[None] - traj.qpos[..., None, :2], atol=1e-5)
+  # Every pillar was placed between start and goal, clear of the ant at reset and of the goal.
+  start = np.asarray(state.info["root_xy"])
+  along = np.einsum("bkd,bd->bk", placed - start[:, None],
+                    (goal - start) / np.linalg.norm(goal - start, axis=-1, keepdims=True))
+  assert np.all(along > env.start_clearance - 1e-4)
+  assert np.all(np.linalg.norm(placed - goal[:, None], axis=-1) > env.goal_clearance - 1e-4)
+
+
+def test_ant_obstacles_are_physical(goal_rollout):
+  env, _, traj, _ = goal_rollout
+  envs_ = [*THROWN, RANDOM]
+  # The root never enters a pillar (a capsule of radius 0.4 around the vertical segment z in
+  # [0, 1] m) although it was thrown at one; a thrown ant may fly over one, so the distance is
+  # to the segment in 3-D.
+  root = traj.qpos[:, envs_]
+  horizontal = np.linalg.norm(root[..., None, :2] - traj.mocap_pos[:, envs_, :, :2], axis=-1)
+  above = np.maximum(root[..., None, 2] - 1.0, 0.0)  # [T, B, 1]: height over the top
+  gap = np.hypot(horizontal, above)  # [T, B, K]
+  assert np.min(gap) > env.obstacle_radius + 0.1, np.min(gap)
+  # ... and the throws did hit the pillar ahead: MJX reports an ant geom within 2 cm of it
+  # (contacts are seen at the end of each env step, i.e. every 5th physics step, so a bounce
+  # within a step shows as a small positive distance).
+  pillar0 = mujoco.mj_name2id(env.unwrapped.sys.mj_model, mujoco.mjtObj.mjOBJ_GEOM, "pillar0")
+  touching = np.any((traj.contact_geom == pillar0).any(-1) & (traj.contact_dist < 0.02),
+                    axis=(0, 2))  # [B]
+  assert np.all(touching[list(THROWN)]), touching
+
+
+def test_ant_reach_goal_progress_and_success(goal_rollout):
+  env, state, traj, _ = goal_rollout
+  assert isinstance(env, tasks.AntReachGoal)  # the reward of ant_reach_goal
+  goal = np.asarray(state.info["goal"])
   # Oracle: progress per second from MJX root positions, + 1 within 0.5 m.
   roots = np.concatenate([np.asarray(state.obs)[None, :, :2], traj.qpos[..., :2]], axis=0)
   dist = np.linalg.norm(goal - roots, axis=-1)  # [T + 1, B]
   success = (dist[1:] < 0.5).astype(np.float32)
   expected = (dist[:-1] - dist[1:]) / 0.05 + success
-  np.testing.assert_allclose(traj.reward, expected, rtol=1e-4, atol=2e-4)
-  assert traj.reward[0, 0] > 0.5 and traj.reward[0, 1] < -0.5  # sign of the progress term
-  assert traj.info["success"][0, 2] == 1.0 and traj.metrics["success"][0, 2] == 1.0
-  assert np.all(traj.info["success"][:, [0, 1, 3, 4]] == 0.0)
-  np.testing.assert_allclose(traj.reward[:, 2], traj.metrics["progress"][:, 2] + success[:, 2],
+  np.testing.assert_allclose(traj.reward[:, REACH], expected[:, REACH], rtol=1e-4, atol=2e-4)
+  assert traj.reward[0, TOWARDS] > 0.5 and traj.reward[0, AWAY] < -0.5  # progress sign
+  assert traj.info["success"][0, AT_GOAL] == 1.0 and traj.metrics["success"][0, AT_GOAL] == 1.0
+  np.testing.assert_allclose(traj.reward[:, AT_GOAL],
+                             traj.metrics["progress"][:, AT_GOAL] + success[:, AT_GOAL],
                              atol=1e-5)
+  assert np.all(traj.info["success"][:, [TOWARDS, AWAY, FORWARD, BACKWARD]] == 0.0)
 
+
+def test_relabel_goal_kept_and_new(goal_rollout):
+  env, state, traj, actions = goal_rollout
   prev = _prev_obs(state, traj)
-  actions = np.zeros((STEPS, BATCH, 8), np.float32)
-  # Goal kept: the env's own reward, exactly.
+  # Goal kept: the env's own reward, exactly (obstacle slots kept as stored).
   obs_k, next_k, reward_k = _relabel_all(env, prev, actions, traj.obs)
   np.testing.assert_array_equal(obs_k, prev)
   np.testing.assert_array_equal(next_k, traj.obs)
   np.testing.assert_allclose(reward_k, traj.reward, rtol=1e-6, atol=1e-6)
-  # New goal per episode (one key per env, as the LSP replay relabelling does).
+  # New goal per episode for ant_reach_goal (one key per env, as the LSP replay relabelling
+  # does): drawn from its reset distribution (2-5 m around the origin), written into both
+  # observations, and the reward from the distance formula.
+  reach = tasks.AntReachGoal()
   keys = jnp.broadcast_to(jax.random.split(jax.random.PRNGKey(7), BATCH)[None],
                           (STEPS, BATCH, 2))
-  obs_n, next_n, reward_n = _relabel_all(env, prev, actions, traj.obs, keys)
+  obs_n, next_n, reward_n = _relabel_all(reach, prev, actions, traj.obs, keys)
   new_goal = obs_n[..., :2] + obs_n[..., 29:31]
   np.testing.assert_allclose(next_n[..., :2] + next_n[..., 29:31], new_goal, atol=1e-5)
   np.testing.assert_allclose(new_goal, np.broadcast_to(new_goal[:1], new_goal.shape), atol=1e-5)
-  radius = np.linalg.norm(new_goal[0], axis=-1)  # drawn around the nominal start (origin)
+  radius = np.linalg.norm(new_goal[0], axis=-1)
   assert np.all((radius >= 2.0 - 1e-4) & (radius <= 5.0 + 1e-4))
-  assert np.all(np.linalg.norm(new_goal[0] - goal, axis=-1) > 1e-3)
+  assert np.all(np.linalg.norm(new_goal[0] - np.asarray(state.info["goal"]), axis=-1) > 1e-3)
   np.testing.assert_array_equal(obs_n[..., :29], prev[..., :29])  # robot part untouched
+  np.testing.assert_array_equal(next_n[..., 31:], 0.0)  # reach_goal has no obstacles
   d0 = np.linalg.norm(new_goal - prev[..., :2], axis=-1)
   d1 = np.linalg.norm(new_goal - traj.obs[..., :2], axis=-1)
-  expected_n = (d0 - d1) / 0.05 + (d1 < 0.5)
-  np.testing.assert_allclose(reward_n, expected_n, rtol=1e-4, atol=2e-4)
+  np.testing.assert_allclose(reward_n, (d0 - d1) / 0.05 + (d1 < 0.5), rtol=1e-4, atol=2e-4)
 
-  # ant_walk's reward (its step and relabel share `reward_terms`) on the same physics: the
-  # DMC-style formula from the MJX root velocity, larger pushed forward than backward.
+
+def test_ant_walk_reward_from_qvel(goal_rollout):
+  # ant_walk's reward (its `step` and `relabel` share `reward_terms`; the slow test steps the
+  # env itself) on the rollout's physics: the DMC-style formula from the MJX root velocity,
+  # larger pushed forward than backward.
+  _, state, traj, actions = goal_rollout
   walk = tasks.AntWalk()
-  assert walk.target_speed == 1.0
-  _, next_w, reward_w = _relabel_all(walk, prev, actions, traj.obs)
+  assert walk.target_speed == 1.0 and walk.ctrl_cost_weight == 0.01
+  _, next_w, reward_w = _relabel_all(walk, _prev_obs(state, traj), actions, traj.obs)
   np.testing.assert_array_equal(next_w[..., 29:], 0.0)  # walk has no goal / obstacles
-  np.testing.assert_allclose(reward_w, np.minimum(traj.qvel[..., 0] / 1.0, 1.0), atol=1e-6)
-  assert reward_w[0, 3] > 0.5 and reward_w[0, 4] < -0.5
+  expected = np.minimum(traj.qvel[..., 0] / 1.0, 1.0) - 0.01 * np.sum(actions ** 2, axis=-1)
+  np.testing.assert_allclose(reward_w, expected, rtol=1e-5, atol=1e-6)
+  assert reward_w[0, FORWARD] > 0.5 and reward_w[0, BACKWARD] < -0.5
 
 
 def test_ant_cove_relabel_writes_fixed_goal_and_walls():
@@ -238,49 +319,31 @@ def test_ant_cove_relabel_writes_fixed_goal_and_walls():
                              atol=1e-6)
 
 
-def test_ant_obstacles_are_physical():
-  # Pillar 0 put 1.6 m ahead towards the goal in every env; envs 0-2 thrown into it at
-  # 10, 6 and 3 m/s, envs 3-4 random actions.
-  actions = np.zeros((STEPS, BATCH, 8), np.float32)
-  actions[:, 3:] = _random_actions(jax.random.PRNGKey(4), STEPS, 2, 8)
-  env, state, traj = _run("ant_reach_goal_obstacles",
-                          velocity=[[10.0, 0.0], [6.0, 0.0], [3.0, 0.0], [0, 0], [0, 0]],
-                          goal_frame=np.ones(BATCH), pillar_ahead=np.ones(BATCH),
-                          actions=actions, seed=1)
-  _check_rollout(env, state, traj, BATCH, STEPS)
-  # Obstacle slots: pillar centres (as placed at reset) relative to the root.
-  placed = np.asarray(state.info["obstacles"])  # [B, K, 2]
-  np.testing.assert_allclose(traj.obs[..., 31:39].reshape(STEPS, BATCH, 4, 2),
-                             placed[None] - traj.qpos[..., None, :2], atol=1e-5)
-  # Every pillar was placed between start and goal, clear of the ant at reset and of the goal.
-  start = np.asarray(state.obs)[:, :2]
-  goal = np.asarray(state.info["goal"])
-  along = np.einsum("bkd,bd->bk", placed - start[:, None],
-                    (goal - start) / np.linalg.norm(goal - start, axis=-1, keepdims=True))
-  assert np.all(along > env.start_clearance - 1e-4)
-  assert np.all(np.linalg.norm(placed - goal[:, None], axis=-1) > env.goal_clearance - 1e-4)
-  # Physics: the root never enters a pillar (a capsule of radius 0.4 around the vertical segment
-  # z in [0, 1] m) although it was thrown at one; a thrown ant may fly over one, so the
-  # distance is to the segment in 3-D.
-  horizontal = np.linalg.norm(traj.qpos[..., None, :2] - traj.mocap_pos[..., :2], axis=-1)
-  above = np.maximum(traj.qpos[..., None, 2] - 1.0, 0.0)  # [T, B, 1]: height over the top
-  gap = np.hypot(horizontal, above)  # [T, B, K]
-  assert np.min(gap) > env.obstacle_radius + 0.1, np.min(gap)
-  # ... and the 10 and 6 m/s throws did hit the pillar ahead: MJX reports an ant geom within
-  # 2 cm of it (contacts are seen at the end of each env step, i.e. every 5th physics step, so
-  # a bounce within a step shows as a small positive distance).
-  pillar0 = mujoco.mj_name2id(env.unwrapped.sys.mj_model, mujoco.mjtObj.mjOBJ_GEOM, "pillar0")
-  touching = np.any((traj.contact_geom == pillar0).any(-1) & (traj.contact_dist < 0.02),
-                    axis=(0, 2))  # [B]
-  assert touching[0] and touching[1], touching
-  # Goal kept: relabel reproduces the env's reward (obstacle slots kept as stored).
-  obs_k, next_k, reward_k = _relabel_all(env, _prev_obs(state, traj), actions, traj.obs)
-  np.testing.assert_allclose(reward_k, traj.reward, rtol=1e-6, atol=1e-6)
-  np.testing.assert_array_equal(next_k, traj.obs)
-
-
 # ---------------------------------------------------------------------------------------------
 # Slow: one more compilation per name.
+
+
+@pytest.mark.slow
+def test_ant_reach_goal_rollout():
+  # Env 0 pushed towards the goal, env 1 away; the rest random actions.
+  actions = _random_actions(jax.random.PRNGKey(2), STEPS, BATCH, 8)
+  actions[:, :2] = 0.0
+  velocity = np.zeros((BATCH, 2), np.float32)
+  velocity[:2, 0] = [2.0, -2.0]
+  env, state, traj = _run("ant_reach_goal", velocity=velocity, goal_frame=np.ones(BATCH),
+                          actions=actions)
+  _check_rollout(env, state, traj, BATCH, STEPS)
+  goal = np.asarray(state.info["goal"])
+  radius = np.linalg.norm(goal, axis=-1)  # around the nominal start (origin)
+  assert np.all((radius >= 2.0 - 1e-5) & (radius <= 5.0 + 1e-5))
+  np.testing.assert_array_equal(traj.obs[..., 31:], 0.0)
+  roots = np.concatenate([np.asarray(state.obs)[None, :, :2], traj.qpos[..., :2]], axis=0)
+  dist = np.linalg.norm(goal - roots, axis=-1)
+  expected = (dist[:-1] - dist[1:]) / 0.05 + (dist[1:] < 0.5)
+  np.testing.assert_allclose(traj.reward, expected, rtol=1e-4, atol=2e-4)
+  assert traj.reward[0, 0] > 0.5 and traj.reward[0, 1] < -0.5
+  _, _, reward = _relabel_all(env, _prev_obs(state, traj), actions, traj.obs)
+  np.testing.assert_allclose(reward, traj.reward, rtol=1e-6, atol=1e-6)
 
 
 @pytest.mark.slow
@@ -288,8 +351,9 @@ def test_ant_walk_rollout_and_reward_from_qvel():
   # Env 0 pushed forward, env 1 backward, env 2 random actions from rest.
   actions = np.zeros((STEPS, BATCH, 8), np.float32)
   actions[:, 2] = _random_actions(jax.random.PRNGKey(3), STEPS, 1, 8)[:, 0]
-  env, state, traj = _run("ant_walk", velocity=[[2.0, 0.0], [-2.0, 0.0], [0, 0], [0, 0], [0, 0]],
-                          actions=actions)
+  velocity = np.zeros((BATCH, 2), np.float32)
+  velocity[:2, 0] = [2.0, -2.0]
+  env, state, traj = _run("ant_walk", velocity=velocity, actions=actions)
   _check_rollout(env, state, traj, BATCH, STEPS)
   assert env.target_speed == 1.0
   np.testing.assert_array_equal(traj.obs[..., 29:], 0.0)  # goal / obstacle slots unused

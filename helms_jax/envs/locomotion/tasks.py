@@ -36,9 +36,10 @@ Rewards (dt = 0.05 s per env step for the ant: 5 physics steps of 10 ms):
     next_observation[15] (the root's world-frame x velocity at the end of the step). DMC's
     linear velocity reward without its floor at 0, so going backwards is penalised; no healthy
     bonus (standing still earns 0 - a small control cost, never the optimum). Targets:
-    walk 1 m/s, run 3 m/s. brax's ant is a 0.25 m torso on legs reaching ~1 m (DMC's quadruped,
-    whose walk target is 0.5 m/s, is smaller and slower): 1 m/s is half a body span per second,
-    a walking gait, and brax's PPO ants run at 5+ m/s, so 3 m/s (3x walk) is a demanding run.
+    walk 1 m/s, run 3 m/s (DMC's quadruped uses 0.5 and 5 m/s). brax's ant is a 0.25 m torso
+    on legs spanning ~2 m tip to tip, with strong motors (gear 150): 1 m/s is half a body span
+    per second, a walking gait, and ants trained on brax's own reward move at several m/s, so
+    3 m/s (3x walk) is a demanding run.
     ctrl_cost_weight 0.01 costs at most 0.08 per step.
   ant_reach_goal(_obstacles): `(d - d') / dt + success_bonus * 1[d' < goal_radius]` with d, d'
     the root-goal distances before and after the step (from the goal slots: d = |obs[29:31]|):
@@ -59,26 +60,35 @@ feet collide with (frictionless contact; see robots.py), moved per episode throu
 d - goal_clearance) along the start->goal line and a lateral offset ~ U(-obstacle_lateral,
 obstacle_lateral), with start_clearance = 1.2 m (the ant's leg reach) + radius, so no pillar
 overlaps the ant at reset, and goal_clearance = goal_radius + radius + 0.1, so the goal stays
-reachable. That needs goals at least 2.9 m away: the default `goal_distance` here is 3-5 m.
+reachable. That needs goals at least 2.75 m away (+0.15 m for the reset noise): the default
+`goal_distance` here is 3-5 m.
 Pillars may overlap each other. In `info`: `goal`, `obstacles` [K_max, 2] (world xy, parked far
 away where absent), `obstacle_mask` [K_max]. `relabel` draws a new goal (key) or keeps it, and
 keeps the obstacle slots as stored: the obstacles a transition was simulated with are physical,
 so inventing others would describe collisions that never happened (walk data keeps zeros).
 
-Cove (physical, static). Three box walls (0.2 m thick, 1 m tall) around the fixed goal
-(4, 0): a back wall across the start->goal line at x = 2.5 (y in [-2, 2]) and two side walls
-at y = +-2 from x = 2.5 to 6.0, open at x = 6 (away from the start), so the ant must walk
-around a side wall (~10 m) to reach the goal. The wall centres fill obstacle slots 0-2; the
-goal and walls are fixed, so `relabel` ignores its key and writes both.
+Cove (physical, static). Three box walls (0.4 m thick, 1.5 m tall: thinner, lower walls let an
+ant thrown at 20 m/s through or over them) around the fixed goal (4, 0): a back wall across the
+start->goal line centred at x = 2.5 (y in [-2.2, 2.2]) and two side walls centred at y = +-2
+from x = 2.5 to 6.0, open at x = 6 (away from the start), so the ant must walk around a side
+wall (~10 m) to reach the goal. The wall centres fill obstacle slots 0-2; the goal and walls
+are fixed, so `relabel` ignores its key and writes both.
 
-Measured on the 2-core CPU (jit of a 100-step `lax.scan` over vmapped `step`, batch 64, random
-actions): see the numbers in the package's `__init__`.
+Measured on the 2-core CPU, shared with other jobs (load average ~5), 2026-12: env steps/s of a
+jitted 100-step `lax.scan` over vmapped `step` at batch 64 with uniform random actions (best of
+3), and compile times of jit(vmap(reset)) / the scan:
+    ant_walk 13-14k (17-19 s / 18-21 s), ant_reach_goal 13.5k, ant_reach_goal_obstacles 7.4k
+    (26 s / 25 s), ant_cove 5.4k (24 s / 26 s), halfcheetah_run 8.9k (18 s / 20-22 s; brax's
+    default solver 3.6k in the same run), walker2d_run 15.5k, hopper_hop 17.0k (18-20 s / 22 s).
+The pillars cost ~2x (36 analytic pair tests and up to 8 more contacts per step), the box walls
+~2.5x (MJX's convex sphere/capsule-box routine).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from brax.envs.ant import Ant
 import jax
 import jax.numpy as jnp
 
@@ -95,7 +105,6 @@ __all__ = [
 ANT_ROBOT_OBS = 29  # brax's ant observation with root x, y: q [15] + qd [14]
 ANT_MAX_OBSTACLES = 4
 ANT_VX = 15  # root world-frame x velocity in the ant observation (qd[0])
-ANT_VY = 16
 _GOAL = slice(ANT_ROBOT_OBS, ANT_ROBOT_OBS + 2)
 # How far the ant's legs reach from the root at reset and while walking (foot sphere included):
 # lower legs end ~0.9 m out at reset, ~1.15 m when fully stretched.
@@ -140,11 +149,11 @@ class AntTask(Wrapper):
 
   transition_info_keys: tuple[str, ...] = ()
 
-  def __init__(self, robot, max_obstacles: int = ANT_MAX_OBSTACLES, backend: str = "mjx"):
+  def __init__(self, robot: Ant, max_obstacles: int = ANT_MAX_OBSTACLES, backend: str = "mjx"):
     """robot: the brax ant (`robots.make_ant(...)`) this task wraps."""
     _check_backend(backend)
-    if int(max_obstacles) < 0:
-      raise EnvKwargError(f"max_obstacles must be >= 0, got {max_obstacles}")
+    if int(max_obstacles) < 1:
+      raise EnvKwargError(f"max_obstacles must be >= 1, got {max_obstacles}")
     super().__init__(robot)
     self.max_obstacles = int(max_obstacles)
     self._groups = ant_observation_groups(self.max_obstacles)
@@ -305,7 +314,8 @@ class AntReachGoal(AntTask):
     try:
       lo, hi = (float(v) for v in goal_distance)
     except (TypeError, ValueError):
-      raise EnvKwargError(f"goal_distance must be a (min, max) pair, got {goal_distance!r}")
+      raise EnvKwargError(
+          f"goal_distance must be a (min, max) pair, got {goal_distance!r}") from None
     if not 0 < lo <= hi or goal_radius <= 0:
       raise EnvKwargError(f"need 0 < goal_distance[0] <= goal_distance[1] and goal_radius > 0; "
                           f"got {goal_distance}, {goal_radius}")
@@ -527,6 +537,14 @@ class PlanarRun(Wrapper):
   def observation_size(self) -> int:
     return self._obs_size
 
+  @staticmethod
+  def _root_xy(pipeline_state) -> jax.Array:
+    """[2]: the torso's x is the `rootx` slide joint (its body frame starts at x = 0); y = 0.
+
+    Not brax's `x.pos`, which MJX computes before the last physics step's integration.
+    """
+    return jnp.stack([pipeline_state.q[0], jnp.zeros((), pipeline_state.q.dtype)])
+
   def reward_terms(self, observation, action, next_observation):
     """(observation [obs], action [act], next_observation [obs]) -> (reward [], metrics)."""
     del observation
@@ -547,7 +565,7 @@ class PlanarRun(Wrapper):
                                 inner.obs)
     return State(pipeline_state=inner.pipeline_state, obs=inner.obs, reward=zero, done=zero,
                  metrics={k: zero for k in metrics},
-                 info={"root_xy": inner.pipeline_state.x.pos[0, :2]})
+                 info={"root_xy": self._root_xy(inner.pipeline_state)})
 
   def step(self, state: State, action: jax.Array) -> State:
     inner = self.env.step(state.replace(metrics={}), action)  # brax updates metrics in place
@@ -555,7 +573,7 @@ class PlanarRun(Wrapper):
     return state.replace(pipeline_state=inner.pipeline_state, obs=inner.obs,
                          reward=reward.astype(jnp.float32), done=jnp.zeros((), jnp.float32),
                          metrics=metrics,
-                         info={**state.info, "root_xy": inner.pipeline_state.x.pos[0, :2]})
+                         info={**state.info, "root_xy": self._root_xy(inner.pipeline_state)})
 
   def relabel(self, observation: jax.Array, action: jax.Array, next_observation: jax.Array,
               key: jax.Array | None = None) -> tuple[jax.Array, jax.Array, jax.Array]:
