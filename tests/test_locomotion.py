@@ -25,7 +25,7 @@ import pytest
 
 from helms_jax import envs
 from helms_jax.envs import locomotion
-from helms_jax.envs.locomotion import tasks
+from helms_jax.envs.locomotion import robots, tasks
 
 ANT_NAMES = ("ant_walk", "ant_run", "ant_reach_goal", "ant_reach_goal_obstacles", "ant_cove")
 PLANAR_NAMES = ("halfcheetah_run", "walker2d_run", "hopper_hop")
@@ -228,11 +228,10 @@ def test_ant_obstacles_are_physical(goal_rollout):
   env, _, traj, _ = goal_rollout
   envs_ = [*THROWN, RANDOM]
   # The root never enters a pillar (a capsule of radius 0.4 around the vertical segment z in
-  # [0, 1] m) although it was thrown at one; a thrown ant may fly over one, so the distance is
-  # to the segment in 3-D.
+  # [0, 3] m) although it was thrown at one; the distance is to the segment in 3-D.
   root = traj.qpos[:, envs_]
   horizontal = np.linalg.norm(root[..., None, :2] - traj.mocap_pos[:, envs_, :, :2], axis=-1)
-  above = np.maximum(root[..., None, 2] - 1.0, 0.0)  # [T, B, 1]: height over the top
+  above = np.maximum(root[..., None, 2] - robots.PILLAR_HEIGHT, 0.0)  # [T, B, 1]: over the top
   gap = np.hypot(horizontal, above)  # [T, B, K]
   assert np.min(gap) > env.obstacle_radius + 0.1, np.min(gap)
   # ... and the throws did hit the pillar ahead: MJX reports an ant geom within 2 cm of it
@@ -326,7 +325,7 @@ def test_ant_cove_relabel_writes_fixed_goal_and_walls():
 @pytest.mark.slow
 def test_ant_reach_goal_rollout():
   # Env 0 pushed towards the goal, env 1 away; the rest random actions.
-  actions = _random_actions(jax.random.PRNGKey(2), STEPS, BATCH, 8)
+  actions = np.array(_random_actions(jax.random.PRNGKey(2), STEPS, BATCH, 8))
   actions[:, :2] = 0.0
   velocity = np.zeros((BATCH, 2), np.float32)
   velocity[:2, 0] = [2.0, -2.0]

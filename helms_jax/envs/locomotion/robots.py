@@ -49,7 +49,8 @@ import mujoco
 import numpy as np
 
 __all__ = [
-    "Wall", "ANT_ARENA_COLLIDERS", "ARENA_MAX_CONTACTS", "PLANAR_ROBOTS", "PLANAR_SOLVER",
+    "Wall", "ANT_ARENA_COLLIDERS", "ARENA_MAX_CONTACTS", "PILLAR_HEIGHT", "WALL_HEIGHT",
+    "PLANAR_ROBOTS", "PLANAR_SOLVER",
     "ant_arena_model", "make_ant", "make_planar", "set_pillars",
 ]
 
@@ -64,6 +65,10 @@ ANT_ARENA_COLLIDERS = (
 # The ant touches at most a few arena geoms at once; MJX computes every pair's contact but
 # the constraint solver only sees this many (the deepest).
 ARENA_MAX_CONTACTS = 8
+# Pillars and walls are much taller than the ant (0.75 m): an ant hitting one at 10 m/s pivots
+# on its legs and is thrown up to ~3 m (measured), and must not clear it.
+PILLAR_HEIGHT = 3.0
+WALL_HEIGHT = 3.5
 # Where unused/not-yet-placed pillars wait: far from anything the ant can reach.
 _PILLAR_PARKING = (1000.0, 1000.0)
 
@@ -79,7 +84,7 @@ class Wall:
   """
   center: tuple[float, float]
   half_size: tuple[float, float]
-  height: float = 1.0
+  height: float = WALL_HEIGHT
 
 
 def _ant_xml_root() -> ET.Element:
@@ -91,7 +96,7 @@ def _ant_xml_root() -> ET.Element:
 def ant_arena_model(
     num_pillars: int = 0,
     pillar_radius: float = 0.4,
-    pillar_height: float = 1.0,
+    pillar_height: float = PILLAR_HEIGHT,
     walls: Sequence[Wall] = (),
 ) -> mujoco.MjModel:
   """brax's ant MJCF plus `num_pillars` mocap capsules and static box `walls`.
@@ -150,7 +155,7 @@ def _copy_solver_options(mj: mujoco.MjModel, opt) -> None:
 def make_ant(
     num_pillars: int = 0,
     pillar_radius: float = 0.4,
-    pillar_height: float = 1.0,
+    pillar_height: float = PILLAR_HEIGHT,
     walls: Sequence[Wall] = (),
 ) -> Ant:
   """brax's `Ant` on MJX, no termination, root (x, y) in the observation, optional arena.

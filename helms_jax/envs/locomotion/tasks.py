@@ -54,7 +54,7 @@ Goal tasks. `ant_reach_goal`: the goal is drawn at reset on a ring around the no
 `key=None` keeps the transition's goal. In `info`: `goal` [2] (world xy), `success`.
 
 Obstacles (physical). `ant_reach_goal_obstacles` uses `robots.make_ant(num_pillars=K)`: K
-vertical capsules (radius 0.4 m, 1 m tall) on mocap bodies, which the ant's torso, lower legs and
+vertical capsules (radius 0.4 m, axis 3 m tall) on mocap bodies, which the ant's torso, lower legs and
 feet collide with (frictionless contact; see robots.py), moved per episode through
 `mjx.Data.mocap_pos`. Placement: pillar k's centre is at distance s_k ~ U(start_clearance,
 d - goal_clearance) along the start->goal line and a lateral offset ~ U(-obstacle_lateral,
@@ -67,8 +67,9 @@ away where absent), `obstacle_mask` [K_max]. `relabel` draws a new goal (key) or
 keeps the obstacle slots as stored: the obstacles a transition was simulated with are physical,
 so inventing others would describe collisions that never happened (walk data keeps zeros).
 
-Cove (physical, static). Three box walls (0.4 m thick, 1.5 m tall: thinner, lower walls let an
-ant thrown at 20 m/s through or over them) around the fixed goal (4, 0): a back wall across the
+Cove (physical, static). Three box walls (0.4 m thick, 3.5 m tall: an ant thrown at a 1.5 m
+wall at 10 m/s pivoted on its legs and flew over it, and one thrown at 20 m/s went through a
+0.2 m wall) around the fixed goal (4, 0): a back wall across the
 start->goal line centred at x = 2.5 (y in [-2.2, 2.2]) and two side walls centred at y = +-2
 from x = 2.5 to 6.0, open at x = 6 (away from the start), so the ant must walk around a side
 wall (~10 m) to reach the goal. The wall centres fill obstacle slots 0-2; the goal and walls
@@ -444,7 +445,7 @@ class AntCove(AntTask):
 
   def __init__(self, goal: tuple[float, float] = (4.0, 0.0), back_wall_x: float = 2.5,
                depth: float = 3.5, half_width: float = 2.0, wall_thickness: float = 0.4,
-               wall_height: float = 1.5, goal_radius: float = 0.5,
+               wall_height: float = robots.WALL_HEIGHT, goal_radius: float = 0.5,
                max_obstacles: int = ANT_MAX_OBSTACLES, backend: str = "mjx"):
     gx, gy = (float(v) for v in goal)
     t = float(wall_thickness)
