@@ -54,8 +54,8 @@ Goal tasks. `ant_reach_goal`: the goal is drawn at reset on a ring around the no
 `key=None` keeps the transition's goal. In `info`: `goal` [2] (world xy), `success`.
 
 Obstacles (physical). `ant_reach_goal_obstacles` uses `robots.make_ant(num_pillars=K)`: K
-vertical capsules (radius 0.4 m, axis 3 m tall) on mocap bodies, which the ant's torso, lower legs and
-feet collide with (frictionless contact; see robots.py), moved per episode through
+vertical capsules (radius 0.4 m, axis 3 m tall) on mocap bodies, which the ant's torso, lower
+legs and feet collide with (frictionless contact; see robots.py), moved per episode through
 `mjx.Data.mocap_pos`. Placement: pillar k's centre is at distance s_k ~ U(start_clearance,
 d - goal_clearance) along the start->goal line and a lateral offset ~ U(-obstacle_lateral,
 obstacle_lateral), with start_clearance = 1.2 m (the ant's leg reach) + radius, so no pillar
@@ -75,12 +75,13 @@ from x = 2.5 to 6.0, open at x = 6 (away from the start), so the ant must walk a
 wall (~10 m) to reach the goal. The wall centres fill obstacle slots 0-2; the goal and walls
 are fixed, so `relabel` ignores its key and writes both.
 
-Measured on the 2-core CPU, shared with other jobs (load average ~5), 2026-12: env steps/s of a
+Measured on the 2-core CPU, shared with other jobs (load average 5-6), 2026-12: env steps/s of a
 jitted 100-step `lax.scan` over vmapped `step` at batch 64 with uniform random actions (best of
-3), and compile times of jit(vmap(reset)) / the scan:
-    ant_walk 13-14k (17-19 s / 18-21 s), ant_reach_goal 13.5k, ant_reach_goal_obstacles 7.4k
-    (26 s / 25 s), ant_cove 5.4k (24 s / 26 s), halfcheetah_run 8.9k (18 s / 20-22 s; brax's
-    default solver 3.6k in the same run), walker2d_run 15.5k, hopper_hop 17.0k (18-20 s / 22 s).
+3 repeats, two sessions), and compile times of jit(vmap(reset)) / the scan:
+    ant_walk 13.4-15.0k (17-22 s / 18-22 s), ant_reach_goal 13.5k, ant_reach_goal_obstacles
+    7.4-7.6k (25-26 s / 23-25 s), ant_cove 5.4k (22-24 s / 25-26 s), halfcheetah_run
+    8.9-10.0k (18-25 s / 20-23 s; brax's default solver 3.6k in the same runs), walker2d_run
+    15.5k, hopper_hop 17.0k (18-20 s / 22 s).
 The pillars cost ~2x (36 analytic pair tests and up to 8 more contacts per step), the box walls
 ~2.5x (MJX's convex sphere/capsule-box routine).
 """
