@@ -23,7 +23,7 @@ A variant is `<method>[,<task>][,<modifier>...][,tiny]`:
     tiny       seconds-to-minutes on a CPU (the test size)
 
 The default sizes are a CPU budget, not the paper's (Dreamer v1's RSSM 200/30/400 with batch
-50 x 50 takes 8.7 s per update on the 2-core CPU of docs/results; see lsp_locomotion there):
+50 x 50 takes 3.7 s per update on the 2-core CPU of docs/results; see lsp_locomotion there):
 a smaller model, batch 16 x 50, 256 imagination starts, and 64k env steps per seed.
 `paper_scale` restores Dreamer's sizes (for accelerators).
 
