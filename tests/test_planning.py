@@ -84,3 +84,21 @@ def test_lambda_returns_by_hand():
   np.testing.assert_allclose(batch[1, 1], 2.0)
   with pytest.raises(ValueError, match="bootstrap"):
     lambda_returns(rewards, values, discounts, jnp.zeros(2), 0.5)
+
+
+def test_mppi_finds_quadratic_optimum_under_jit_and_vmap():
+  targets = jnp.array([[1.0, -0.5], [-0.8, 0.3]])
+
+  def solve(target, key):
+    return planning.mppi(_quadratic(target), key, jnp.zeros(2), jnp.ones(2), num_samples=128,
+                         num_iters=10, temperature=0.05)
+
+  result = jax.jit(jax.vmap(solve))(targets, jax.random.split(jax.random.PRNGKey(7), 2))
+  np.testing.assert_allclose(result.mean, targets, atol=0.05)
+  # A huge temperature weighs all samples equally: the mean stays at the sample mean (~init).
+  flat = planning.mppi(_quadratic(targets[0]), jax.random.PRNGKey(8), jnp.zeros(2), jnp.ones(2),
+                       num_samples=4096, num_iters=1, temperature=1e6)
+  np.testing.assert_allclose(flat.mean, jnp.zeros(2), atol=0.06)
+  with pytest.raises(ValueError, match="temperature"):
+    planning.mppi(_quadratic(targets[0]), jax.random.PRNGKey(0), jnp.zeros(2), jnp.ones(2),
+                  num_samples=4, num_iters=1, temperature=0.0)
