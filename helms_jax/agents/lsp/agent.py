@@ -241,7 +241,8 @@ class Networks:
   def plan_objective(self, params, state: rssm.RSSMState, key: jax.Array):
     """`objective(plans [G, J, Z]) -> [G]` for ONE belief `state`: the lambda-return of the
     imagined task reward under the actor's mean action, with the same imagination noise for
-    every plan (common random numbers); plans are clipped to [-1, 1]."""
+    every plan (common random numbers); plans are clipped to [-1, 1]. The value that
+    bootstraps it was trained on task + MI reward, so planning favours predictable skills too."""
     start = jax.tree.map(lambda x: x[None], state)
 
     def score(plan):  # [J, Z] -> []; vmapped, so every plan sees the same noise
