@@ -13,7 +13,7 @@ import sys
 
 import numpy as np
 
-RUNS = {"walk": ("walk/lsp", "walk/dreamer", "walk/lsp_no_mi"),
+RUNS = {"walk": ("walk/lsp", "walk/dreamer", "walk/lsp_no_mi", "walk/random_skills"),
         "reach_goal": ("reach/lsp_transfer", "reach/lsp_transfer_frozen", "reach/lsp_scratch")}
 WINDOW = 8_000  # env steps per seed at each end of the run
 
