@@ -18,7 +18,8 @@ RUNS = {"walk": ("walk/lsp", "walk/dreamer", "walk/lsp_no_mi", "walk/random_skil
 WINDOW = 8_000  # env steps per seed at each end of the run
 
 
-def summarize(run_dir: str) -> dict:
+def summarize(run_dir: str, prefix: str) -> dict:
+  """`prefix` (the runs root's parent directory) is written as `runs/` in commands."""
   with open(os.path.join(run_dir, "transfer", "curves.jsonl")) as f:
     rows = [json.loads(line) for line in f]
   with open(os.path.join(run_dir, "transfer", "run.json")) as f:
@@ -35,13 +36,13 @@ def summarize(run_dir: str) -> dict:
   last = mean_return(steps > steps[-1] - WINDOW)
   out = {"label": info["label"], "variant": info["variant"], "commit": info["commit"],
          "command": " ".join([os.path.basename(info["command"].split()[0])] +
-                             info["command"].split()[1:]).replace("/work/runs/", "runs/"),
+                             info["command"].split()[1:]).replace(prefix, "runs/"),
          "env_steps_per_seed": int(steps[-1]), "updates": rows[-1]["updates"],
          "episodes_per_seed": episodes.sum(0).tolist(),
          "return_first_8k_per_seed": first, "return_last_8k_per_seed": last,
          "return_last_8k_mean": float(np.mean(last)), "return_last_8k_std": float(np.std(last))}
   if "source_dir" in info:
-    out["source_dir"] = info["source_dir"].replace("/work/runs/", "runs/")
+    out["source_dir"] = info["source_dir"].replace(prefix, "runs/")
   analysis = os.path.join(run_dir, "analysis", "analysis.json")
   if os.path.exists(analysis):
     with open(analysis) as f:
@@ -51,6 +52,7 @@ def summarize(run_dir: str) -> dict:
 
 if __name__ == "__main__":
   root = sys.argv[1]
-  print(json.dumps({task: {name: summarize(os.path.join(root, name)) for name in names
+  parent = os.path.dirname(os.path.abspath(root)) + os.sep
+  print(json.dumps({task: {name: summarize(os.path.join(root, name), parent) for name in names
                            if os.path.exists(os.path.join(root, name, "transfer", "run.json"))}
                     for task, names in RUNS.items()}, indent=1))
