@@ -41,13 +41,32 @@ def cem(objective: Callable[[jax.Array], jax.Array], key: jax.Array, init_mean: 
   Returns:
     CEMResult.
   """
+  if not 1 <= num_elites <= num_samples:
+    raise ValueError(f"need 1 <= num_elites <= num_samples, got {num_elites}, {num_samples}")
+
+  def refit(samples, scores):  # the elites' moments
+    elites = samples[jax.lax.top_k(scores, num_elites)[1]]
+    return jnp.mean(elites, axis=0), jnp.std(elites, axis=0)
+
+  return iterate_gaussian(objective, key, init_mean, init_std, num_samples=num_samples,
+                          num_iters=num_iters, min_std=min_std, refit=refit)
+
+
+def iterate_gaussian(objective: Callable[[jax.Array], jax.Array], key: jax.Array,
+                     init_mean: jax.Array, init_std: jax.Array, *, num_samples: int,
+                     num_iters: int, min_std: float,
+                     refit: Callable[[jax.Array, jax.Array], tuple[jax.Array, jax.Array]]
+                     ) -> CEMResult:
+  """The sampling-based optimiser CEM and MPPI share: each iteration draws `num_samples` plans
+  from N(mean, std^2), scores them in one `objective` call, and moves to
+  `refit(samples [N, *shape], scores [N]) -> (mean, std)` (std floored at `min_std`),
+  remembering the best plan drawn. Iterations are a `lax.scan`.
+  """
   init_mean, init_std = jnp.asarray(init_mean), jnp.asarray(init_std)
   if init_mean.shape != init_std.shape:
     raise ValueError(f"init_mean {init_mean.shape} and init_std {init_std.shape} must match")
-  if not 1 <= num_elites <= num_samples:
-    raise ValueError(f"need 1 <= num_elites <= num_samples, got {num_elites}, {num_samples}")
-  if num_iters < 1:
-    raise ValueError(f"num_iters must be >= 1, got {num_iters}")
+  if num_samples < 1 or num_iters < 1:
+    raise ValueError(f"need num_samples >= 1 and num_iters >= 1, got {num_samples}, {num_iters}")
   shape = init_mean.shape
 
   def iteration(carry, key):
@@ -57,14 +76,12 @@ def cem(objective: Callable[[jax.Array], jax.Array], key: jax.Array, init_mean: 
     if scores.shape != (num_samples,):
       raise ValueError(f"objective must map [N, *shape] to [N], got {scores.shape} for "
                        f"N={num_samples}")
-    top_scores, top = jax.lax.top_k(scores, num_elites)
-    elites = samples[top]
-    new_mean = jnp.mean(elites, axis=0)
-    new_std = jnp.maximum(jnp.std(elites, axis=0), min_std)
-    better = top_scores[0] > best_score
-    best_sample = jnp.where(better, elites[0], best_sample)
-    best_score = jnp.where(better, top_scores[0], best_score)
-    return (new_mean, new_std, best_sample, best_score), None
+    new_mean, new_std = refit(samples, scores)
+    top = jnp.argmax(scores)
+    better = scores[top] > best_score
+    best_sample = jnp.where(better, samples[top], best_sample)
+    best_score = jnp.where(better, scores[top], best_score)
+    return (new_mean, jnp.maximum(new_std, min_std), best_sample, best_score), None
 
   init = (init_mean, init_std, init_mean, jnp.asarray(-jnp.inf, init_mean.dtype))
   (mean, std, best_sample, best_score), _ = jax.lax.scan(

@@ -17,7 +17,7 @@ from typing import Callable
 import jax
 import jax.numpy as jnp
 
-from helms_jax.planning.cem import CEMResult
+from helms_jax.planning.cem import CEMResult, iterate_gaussian
 
 
 def mppi(objective: Callable[[jax.Array], jax.Array], key: jax.Array, init_mean: jax.Array,
@@ -35,33 +35,14 @@ def mppi(objective: Callable[[jax.Array], jax.Array], key: jax.Array, init_mean:
   Returns:
     CEMResult (mean, std of the final distribution; the best sample drawn and its score).
   """
-  init_mean, init_std = jnp.asarray(init_mean), jnp.asarray(init_std)
-  if init_mean.shape != init_std.shape:
-    raise ValueError(f"init_mean {init_mean.shape} and init_std {init_std.shape} must match")
-  if num_samples < 1 or num_iters < 1:
-    raise ValueError(f"need num_samples >= 1 and num_iters >= 1, got {num_samples}, {num_iters}")
   if not temperature > 0:
     raise ValueError(f"temperature must be > 0, got {temperature}")
-  shape = init_mean.shape
 
-  def iteration(carry, key):
-    mean, std, best_sample, best_score = carry
-    samples = mean + std * jax.random.normal(key, (num_samples,) + shape, mean.dtype)
-    scores = objective(samples)
-    if scores.shape != (num_samples,):
-      raise ValueError(f"objective must map [N, *shape] to [N], got {scores.shape} for "
-                       f"N={num_samples}")
-    weights = jax.nn.softmax(scores / temperature).reshape((num_samples,) + (1,) * len(shape))
-    new_mean = jnp.sum(weights * samples, axis=0)
-    new_std = jnp.sqrt(jnp.sum(weights * jnp.square(samples - new_mean), axis=0))
-    new_std = jnp.maximum(new_std, min_std)
-    top = jnp.argmax(scores)
-    better = scores[top] > best_score
-    best_sample = jnp.where(better, samples[top], best_sample)
-    best_score = jnp.where(better, scores[top], best_score)
-    return (new_mean, new_std, best_sample, best_score), None
+  def refit(samples, scores):  # the softmax(score / temperature)-weighted moments
+    weights = jax.nn.softmax(scores / temperature).reshape(
+        scores.shape + (1,) * (samples.ndim - 1))
+    mean = jnp.sum(weights * samples, axis=0)
+    return mean, jnp.sqrt(jnp.sum(weights * jnp.square(samples - mean), axis=0))
 
-  init = (init_mean, init_std, init_mean, jnp.asarray(-jnp.inf, init_mean.dtype))
-  (mean, std, best_sample, best_score), _ = jax.lax.scan(
-      iteration, init, jax.random.split(key, num_iters))
-  return CEMResult(mean=mean, std=std, best_sample=best_sample, best_score=best_score)
+  return iterate_gaussian(objective, key, init_mean, init_std, num_samples=num_samples,
+                          num_iters=num_iters, min_std=min_std, refit=refit)
