@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 
 from helms_jax.networks.conv import ImageEncoder
-from helms_jax.networks.heads import positive_scale
+from helms_jax.networks.heads import GaussianParams
 from helms_jax.networks.mlp import MLP
 
 
@@ -105,10 +105,9 @@ class SkillActor(nn.Module):
   def __call__(self, features: jax.Array, skill: jax.Array) -> tuple[jax.Array, jax.Array]:
     x = MLP(tuple(self.hidden_sizes), activate_final=True)(
         jnp.concatenate([features, skill], axis=-1))
-    mean = nn.Dense(self.action_size, name="mean")(x)
-    raw_std = nn.Dense(self.action_size, name="std")(x)
-    mean = self.mean_scale * jnp.tanh(mean / self.mean_scale)
-    return mean, positive_scale(raw_std, self.init_std, self.min_std)
+    mean, std = GaussianParams(self.action_size, min_scale=self.min_std,
+                               init_scale=self.init_std)(x)
+    return self.mean_scale * jnp.tanh(mean / self.mean_scale), std
 
 
 class SkillPredictor(nn.Module):
@@ -122,6 +121,4 @@ class SkillPredictor(nn.Module):
   def __call__(self, start: jax.Array, current: jax.Array) -> tuple[jax.Array, jax.Array]:
     x = MLP(tuple(self.hidden_sizes), activate_final=True)(
         jnp.concatenate([start, current], axis=-1))
-    mean = nn.Dense(self.skill_size, name="mean")(x)
-    std = positive_scale(nn.Dense(self.skill_size, name="std")(x), 1.0, self.min_std)
-    return mean, std
+    return GaussianParams(self.skill_size, min_scale=self.min_std, init_scale=1.0)(x)
