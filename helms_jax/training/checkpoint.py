@@ -44,6 +44,22 @@ def _shape_dtype_tree(tree: Any) -> dict[str, tuple[tuple[int, ...], str]]:
   return out
 
 
+def tree_mismatches(have: Any, want: Any, have_name: str, want_name: str) -> list[str]:
+  """Readable differences in leaf paths and shapes between two pytrees (arrays or shape
+  structs), e.g. `params/dense_0/kernel: checkpoint shape (4, 8) vs model shape (4, 16)`."""
+  have, want = _shape_dtype_tree(have), _shape_dtype_tree(want)
+  problems = []
+  for key in sorted(set(have) | set(want)):
+    if key not in have:
+      problems.append(f"{key}: missing in {have_name}")
+    elif key not in want:
+      problems.append(f"{key}: in {have_name} but not in the {want_name}")
+    elif have[key][0] != want[key][0]:
+      problems.append(f"{key}: {have_name} shape {have[key][0]} vs {want_name} shape "
+                      f"{want[key][0]}")
+  return problems
+
+
 def _is_empty(leaf) -> bool:
   return hasattr(leaf, "shape") and 0 in tuple(leaf.shape)
 
@@ -95,16 +111,7 @@ class Checkpointer:
       raise CheckpointError(f"checkpoint {os.path.join(self.directory, str(step))} has no "
                             "readable metadata (not written by helms_jax, or damaged)")
     tree = getattr(metadata, "tree", metadata)
-    saved = _shape_dtype_tree(tree)
-    wanted = _shape_dtype_tree(_fill_empty(target))
-    problems = []
-    for key in sorted(set(saved) | set(wanted)):
-      if key not in saved:
-        problems.append(f"{key}: missing in checkpoint")
-      elif key not in wanted:
-        problems.append(f"{key}: in checkpoint but not in the model")
-      elif saved[key][0] != wanted[key][0]:
-        problems.append(f"{key}: checkpoint shape {saved[key][0]} vs model shape {wanted[key][0]}")
+    problems = tree_mismatches(tree, _fill_empty(target), "checkpoint", "model")
     if problems:
       shown = "; ".join(problems[:8]) + (f"; ... ({len(problems)} in all)" if len(problems) > 8 else "")
       raise CheckpointError(

@@ -18,18 +18,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from helms_jax.training.checkpoint import tree_mismatches
 from helms_jax.training.online_loop import OnlineState
 
 Relabel = Callable[[jax.Array, jax.Array, jax.Array, jax.Array], tuple]
-
-
-def _mismatches(source, target) -> list[str]:
-  """Leaves whose path or shape differ between two pytrees (readable, for errors)."""
-  src = {jax.tree_util.keystr(p): np.shape(x) for p, x in jax.tree_util.tree_leaves_with_path(source)}
-  tgt = {jax.tree_util.keystr(p): np.shape(x) for p, x in jax.tree_util.tree_leaves_with_path(target)}
-  out = [f"{k}: source {src.get(k)} vs target {tgt.get(k)}"
-         for k in sorted(set(src) | set(tgt)) if src.get(k) != tgt.get(k)]
-  return out
 
 
 def relabel_replay(replay_state, relabel: Relabel, key: jax.Array):
@@ -63,14 +55,14 @@ def make_warm_start(source: OnlineState, *, relabel: Relabel | None, key: jax.Ar
     if num_source != num_target:
       raise ValueError(f"transfer.source_dir holds {num_source} seeds but this run trains "
                        f"{num_target}: target seed i starts from source seed i, so use as many")
-    bad = _mismatches(source.agent, target.agent)
+    bad = tree_mismatches(source.agent, target.agent, "source", "target")
     if bad:
       raise ValueError("the source run's agent does not fit this agent config (transfer needs "
                        "the same networks and observation/action sizes):\n  " +
                        "\n  ".join(bad[:10]))
     state = target.replace(agent=source.agent)
     if relabel is not None:
-      bad = _mismatches(source.replay, target.replay)
+      bad = tree_mismatches(source.replay, target.replay, "source", "target")
       if bad:
         raise ValueError("transfer.relabel needs the source run's replay layout (the same "
                          "loop.num_envs, loop.replay_capacity and observation size):\n  " +
