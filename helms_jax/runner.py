@@ -561,8 +561,7 @@ def analyze_online(config: ml_collections.ConfigDict, workdir: str) -> dict[str,
   from helms_jax.analysis import lsp as lsp_analysis  # pylint: disable=import-outside-toplevel
   if config.transfer.method not in lsp.METHODS or not config.transfer.agent.skill_size:
     return None
-  _, state = load_online_run(workdir)
-  env = make_transfer_env(config)
+  _, state, env = load_online_run(workdir)
   if jax.process_index() != 0:
     return None
   a = config.get("analysis", ml_collections.ConfigDict())
@@ -573,8 +572,8 @@ def analyze_online(config: ml_collections.ConfigDict, workdir: str) -> dict[str,
 
 
 def load_online_run(run_dir: str):
-  """`(config, stacked OnlineState)` of the online run in `run_dir` (its config.json and the
-  latest checkpoint under transfer/checkpoints)."""
+  """`(config, stacked OnlineState, env)` of the online run in `run_dir` (its config.json, the
+  latest checkpoint under transfer/checkpoints, and the env the agent acted in)."""
   from helms_jax.training.online_loop import make_online_fns  # pylint: disable=import-outside-toplevel
   path = os.path.join(run_dir, "config.json")
   if not os.path.exists(path):
@@ -596,7 +595,7 @@ def load_online_run(run_dir: str):
   finally:
     checkpointer.close()
   logging.info("Loaded the online run %s at %d env steps per seed", run_dir, step)
-  return other, state
+  return other, state, env
 
 
 def source_warm_start(config: ml_collections.ConfigDict, env):
@@ -607,7 +606,7 @@ def source_warm_start(config: ml_collections.ConfigDict, env):
   if config.transfer.method not in lsp.METHODS:
     raise configs.ConfigError(f"transfer.source_dir is for the world-model methods "
                               f"({', '.join(lsp.METHODS)}), not {config.transfer.method!r}")
-  _, source = load_online_run(config.transfer.source_dir)
+  _, source, _ = load_online_run(config.transfer.source_dir)
   relabel = None
   if config.transfer.get("relabel", False):
     relabel = getattr(env, "relabel", None)

@@ -99,12 +99,10 @@ def test_skill_plan_matches_a_brute_force_grid():
 
 def test_relabel_replay_uses_one_key_per_source_episode():
   ends = jnp.array([[0, 0, 1, 0, 0, 1, 0, 0], [1, 0, 0, 0, 1, 0, 0, 0]], jnp.float32)
-  exp = type("E", (), {})
   from helms_jax.training.online_loop import Transition
   experience = Transition(observation=jnp.zeros((2, 8, 3)), agent_action=jnp.zeros((2, 8, 1)),
                           reward=jnp.zeros((2, 8)), discount=jnp.ones((2, 8)), end=ends,
                           next_observation=jnp.zeros((2, 8, 3)))
-  del exp
 
   class Buffer:  # the one field relabel_replay reads and replaces
     def __init__(self, experience):
@@ -239,7 +237,7 @@ def test_lsp_locomotion_pipeline_and_walk_to_reach_transfer(tmp_path):
   config = lsp_locomotion.get_config("lsp,reach_goal,transfer,tiny")
   config.transfer.source_dir = walk_dir
   state = runner.transfer(config, reach_dir)
-  _, source = runner.load_online_run(walk_dir)
+  _, source, _ = runner.load_online_run(walk_dir)
   # The agent continued from the source: its update count starts at the source's.
   assert np.all(np.asarray(state.agent.updates) > np.asarray(source.agent.updates))
   env = runner.make_transfer_env(config)

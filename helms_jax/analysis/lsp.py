@@ -26,9 +26,10 @@ from helms_jax.envs.base import Env
 
 
 def skill_trajectories(env: Env, nets, params, skills: jax.Array, num_steps: int,
-                       key: jax.Array) -> np.ndarray:
+                       key: jax.Array) -> jax.Array:
   """Root positions [M, T + 1, 2] of `skills [M, Z]` each held for `num_steps` steps from the
-  same reset state (`nets`: `agents.lsp.Networks`, `params`: one seed's agent params)."""
+  same reset state (`nets`: `agents.lsp.Networks`, `params`: one seed's agent params). Pure:
+  jit it, and vmap it over seeds' params."""
   if "root_xy" not in jax.eval_shape(env.reset, key).info:
     raise ValueError("skill trajectories need state.info['root_xy'] (the locomotion envs)")
   num = skills.shape[0]
@@ -47,7 +48,7 @@ def skill_trajectories(env: Env, nets, params, skills: jax.Array, num_steps: int
   init = (start, nets.cell.initial_state((num,)), jnp.zeros((num, env.action_size)))
   _, path = jax.lax.scan(step, init, jax.random.split(run_key, num_steps))
   path = jnp.concatenate([start.info["root_xy"][None], path], axis=0)
-  return np.asarray(jnp.swapaxes(path, 0, 1))
+  return jnp.swapaxes(path, 0, 1)
 
 
 def trajectory_metrics(paths: np.ndarray) -> dict[str, float]:
@@ -74,7 +75,7 @@ def plot_trajectories(paths: np.ndarray, skills: np.ndarray, path: str, title: s
   ax.set_aspect("equal", adjustable="datalim")
   ax.set_title(title, fontsize=9)
   ax.legend(fontsize=5, loc="best")
-  return skills_lib._save(fig, path)  # pylint: disable=protected-access
+  return skills_lib.save_figure(fig, path)
 
 
 def analyze(config, workdir: str, env: Env, nets, params_per_seed, *, num_skills: int = 8,
@@ -87,13 +88,12 @@ def analyze(config, workdir: str, env: Env, nets, params_per_seed, *, num_skills
   key = jax.random.PRNGKey(seed)
   skills = jax.random.uniform(jax.random.PRNGKey(1234), (num_skills, nets.skill_size),
                               minval=-1.0, maxval=1.0)
-  num_seeds = jax.tree.leaves(params_per_seed)[0].shape[0]
-  per_seed, first = [], None
-  for i in range(num_seeds):
-    params = jax.tree.map(lambda x, i=i: x[i], params_per_seed)
-    paths = skill_trajectories(env, nets, params, skills, num_steps, key)
-    per_seed.append(trajectory_metrics(paths))
-    first = paths if first is None else first
+  # One compilation for every seed: the rollout is vmapped over the stacked params.
+  all_paths = np.asarray(jax.jit(jax.vmap(
+      lambda params: skill_trajectories(env, nets, params, skills, num_steps, key)))(
+          params_per_seed))  # [S, M, T + 1, 2]
+  per_seed = [trajectory_metrics(paths) for paths in all_paths]
+  first = all_paths[0]
   figure = plot_trajectories(first, np.asarray(skills), os.path.join(out_dir,
                              "skill_trajectories.png"),
                              f"{config.transfer.label}: {num_skills} skills x {num_steps} steps")

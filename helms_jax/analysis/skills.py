@@ -201,7 +201,7 @@ def clustering_purity(assigned: np.ndarray, truth: np.ndarray) -> float:
 # Figures.
 
 
-def _save(fig: plt.Figure, path: str) -> str:
+def save_figure(fig: plt.Figure, path: str) -> str:
   """Writes `fig` as PNG to `path` atomically, closes it and returns the base name."""
   try:
     directory = os.path.dirname(os.path.abspath(path))
@@ -246,7 +246,7 @@ def plot_transition_matrix(
   ax.set_ylabel("previous skill")
   ax.set_title(title, fontsize=10)
   fig.tight_layout()
-  return _save(fig, path)
+  return save_figure(fig, path)
 
 
 def plot_skill_usage(usage: np.ndarray, path: str,
@@ -275,7 +275,7 @@ def plot_skill_usage(usage: np.ndarray, path: str,
   ax.legend(fontsize=8)
   ax.grid(axis="y", alpha=0.3)
   fig.tight_layout()
-  return _save(fig, path)
+  return save_figure(fig, path)
 
 
 def _masked(points: np.ndarray, valid: np.ndarray) -> np.ndarray:
@@ -379,7 +379,7 @@ def plot_skill_trajectories(grip_pos: np.ndarray, object_pos: np.ndarray | None,
       ax.grid(alpha=0.3)
       ax.tick_params(labelsize=7)
   fig.tight_layout()
-  return _save(fig, path)
+  return save_figure(fig, path)
 
 
 def plot_image_strips(images: np.ndarray, path: str,
@@ -419,7 +419,7 @@ def plot_image_strips(images: np.ndarray, path: str,
       if row == 0 and frame_labels is not None:
         ax.set_title(str(frame_labels[col]), fontsize=8)
   fig.tight_layout()
-  return _save(fig, path)
+  return save_figure(fig, path)
 
 
 # ----------------------------------------------------------------------------------------------

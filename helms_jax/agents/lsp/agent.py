@@ -208,7 +208,7 @@ class Networks:
     """lambda-returns [H-1, N] of imagined `rewards [H, N]` with v(`features [H, N, F]`), and
     the discount weights [H-1, N] of each step."""
     values = self.value.apply(params["value"], features)
-    discounts = jnp.full(rewards.shape[:1] + rewards.shape[1:], self.config.discount)[:-1]
+    discounts = jnp.full_like(rewards[:-1], self.config.discount)
     returns = lambda_returns(rewards[:-1], values[:-1], discounts, values[-1],
                              self.config.lambda_)
     return returns, imagination_weights(discounts)
@@ -454,10 +454,4 @@ def make_agent(config: ml_collections.ConfigDict, observation_shape: tuple[int, 
                      agent_action_spec=jax.ShapeDtypeStruct((action_size,), jnp.float32),
                      observe=observe, observation_spec=obs_spec, actor_init=actor_init,
                      decision_period=config.skill_period if uses_skills else 1)
-
-
-def networks(config: ml_collections.ConfigDict, observation_shape: tuple[int, ...],
-             action_size: int) -> Networks:
-  """The agent's `Networks` (for analyses that roll out skills or plan from a checkpoint)."""
-  return Networks(config, observation_shape, action_size)
 
