@@ -1,10 +1,12 @@
-"""Linen modules: MLPs, distribution heads, vmapped components (recurrent, WaveNet and RSSM
-modules join with their issues)."""
+"""Linen modules: MLPs, distribution heads, vmapped components, attention pooling, WaveNet
+(recurrent and RSSM modules are imported from their own files)."""
 
+from helms_jax.networks.attention import AttentionPooling
 from helms_jax.networks.components import GaussianComponent, GaussianComponents
 from helms_jax.networks.conv import ImageEncoder
 from helms_jax.networks.heads import GatedCategoricalHead, GaussianHead, GaussianParams
 from helms_jax.networks.mlp import MLP
+from helms_jax.networks.wavenet import WaveNet
 
-__all__ = ["GatedCategoricalHead", "GaussianComponent", "GaussianComponents", "GaussianHead",
-           "GaussianParams", "ImageEncoder", "MLP"]
+__all__ = ["AttentionPooling", "GatedCategoricalHead", "GaussianComponent", "GaussianComponents",
+           "GaussianHead", "GaussianParams", "ImageEncoder", "MLP", "WaveNet"]

@@ -1,0 +1,13 @@
+"""Concurrent-skill imitation (Pasula, 2020): a trajectory CVAE whose embedding of a composite
+behaviour is tied to the sum of its concurrent subskills' embeddings.
+
+model.py    BiLSTM + attention encoder, WaveNet state decoder, MLP action decoder, generation
+offline.py  the learner (objectives original / variational / non_variational), the
+            label-aware sampler, held-out metrics (Figure 3's MSE, embedding-sum gaps)
+"""
+
+from helms_jax.agents.concurrent import model, offline
+from helms_jax.agents.concurrent.offline import (OBJECTIVES, make_learner, make_sampler,
+                                                 parse_behaviours)
+
+__all__ = ["model", "offline", "OBJECTIVES", "make_learner", "make_sampler", "parse_behaviours"]

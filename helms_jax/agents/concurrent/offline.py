@@ -1,0 +1,431 @@
+"""The concurrent-skill CVAE learner: equation 1, plus the subskill MI regulariser (eqs. 4-7).
+
+Composition: `model` (encoder, WaveNet state decoder, action decoder, generation) +
+`losses.concurrent` (ELBO, summed-subskill Gaussian, closed-form H(V), MI estimate) +
+`training.TrainState`. The objective (`learner.objective`):
+
+  original          loss = -ELBO / T
+  variational       loss = -ELBO / T - mi_weight * I_hat,  Q = auxiliary encoder Q_psi (eq. 4)
+  non_variational   loss = -ELBO / T - mi_weight * I_hat,  Q = the CVAE's encoder q_phi (eq. 5)
+
+with I_hat = H(V) + mean log Q(V | tau~) (eq. 6, H(V) in closed form, eq. 7): for each composite
+demonstration in the batch, z_c ~ q(z | tau_c) (reparameterised), tau~ = the state decoder's
+rollout from tau_c's first state conditioned on z_c (reparameterised noise), and V ~ the sum of
+the embeddings of one demonstration of each of the composite's subskills. See
+`losses/concurrent.py` for the equations.
+
+Behaviours are named in `learner.behaviours` in the order of the dataset's `episode/task_id`;
+a name with '+' is a composite of the subskills it joins (`forward+turn` = forward and turn).
+
+Batches (`make_sampler`; per seed; raw observations, the learner selects `learner.state_groups`
+and normalises them with dataset statistics stored in `params['normalizer']`):
+  states [B, T+1, O], actions [B, T, A]        windows of training episodes of every behaviour
+  composite_states [Bc, T+1, O], composite [Bc] (index into the composites),
+  subskill_states [Bc, K, T+1, O]              one window of each subskill (K = all subskills;
+                                               the composite's membership mask selects)
+  eval_states [E, T+1, O], eval_composite [E], eval_subskill_states [E, K, T+1, O]
+                                               fixed held-out episodes, for the metrics
+Metrics: loss, elbo/T, state_nll/T, action_nll/T, kl, mi (the objective's I_hat; for the
+original objective the encoder-as-Q estimate, not trained), h_v, log_q_v, grad_norm, and per
+composite c on the held-out episodes: `mse/<c>` (mean squared error, in normalised units,
+between the state decoder's mean rollout from z = the posterior mean of the demonstration and
+the demonstrated states, over all T steps and state dims; Figure 3 of the paper), `gap/<c>`
+(||mu(tau_c) - sum_k mu(tau_k)||^2 / Z) and `gap_ratio/<c>` (gap over the same distance to the
+other composites' subskill sums; < 1: the composite sits nearer its own sum).
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import optax
+
+from helms_jax.agents.concurrent import model as cvae
+from helms_jax.losses import concurrent as losses
+from helms_jax.losses.kl import diag_gaussian_log_prob
+from helms_jax.training import normalizer as normalizer_lib
+from helms_jax.training.train_state import Learner, TrainState, apply_gradients
+
+OBJECTIVES = ("original", "variational", "non_variational")
+
+
+def default_config() -> ml_collections.ConfigDict:
+  """CPU-sized defaults (the paper's sizes are not given in the issue)."""
+  return ml_collections.ConfigDict(dict(
+      name="concurrent",
+      objective="non_variational",
+      window=32,  # T, steps per demonstration window (train.window must equal it)
+      behaviours=("forward", "turn", "raise_leg", "forward+turn", "forward+raise_leg"),
+      state_groups=(),  # observation groups the CVAE models (all when empty)
+      z_dim=8,
+      encoder_hidden=64,
+      attention_size=64,
+      auxiliary_hidden=32,  # Q_psi (variational objective only)
+      wavenet_channels=64,
+      dilations=(1, 2, 4, 8),
+      kernel_size=2,
+      action_hidden=(128, 128),
+      beta=1.0,
+      mi_weight=1.0,
+      generation_noise=1.0,  # std multiplier of tau~'s reparameterised noise (0: mean rollout)
+      composite_batch=16,  # composite demonstrations per update for the regulariser
+      learning_rate=1e-3,
+      max_grad_norm=10.0,
+      min_obs_std=1e-2,
+      # Data split (make_sampler): held-out episodes per behaviour for the metrics, and the
+      # number of training episodes per composite (0: all that are not held out).
+      eval_episodes=8,
+      composite_train_episodes=0,
+  ))
+
+
+class Behaviours(NamedTuple):
+  """The behaviour structure parsed from `learner.behaviours`."""
+  names: tuple[str, ...]
+  subskills: tuple[int, ...]  # behaviour ids of the K subskills
+  composites: tuple[int, ...]  # behaviour ids of the C composites
+  members: np.ndarray  # [C, K] float32, 1 where subskill k is part of composite c
+
+  @property
+  def composite_names(self) -> tuple[str, ...]:
+    return tuple(self.names[c] for c in self.composites)
+
+
+def parse_behaviours(names) -> Behaviours:
+  """`('a', 'b', 'a+b')` -> Behaviours; errors name unknown or malformed entries."""
+  names = tuple(str(n) for n in names)
+  if len(set(names)) != len(names) or not names:
+    raise ValueError(f"learner.behaviours must be distinct names, got {names}")
+  subskills = tuple(i for i, n in enumerate(names) if "+" not in n)
+  composites = tuple(i for i, n in enumerate(names) if "+" in n)
+  if not subskills or not composites:
+    raise ValueError(f"learner.behaviours needs subskills and composites ('a+b'), got {names}")
+  members = np.zeros((len(composites), len(subskills)), np.float32)
+  for c, i in enumerate(composites):
+    parts = names[i].split("+")
+    for part in parts:
+      if part not in names or "+" in part:
+        raise ValueError(f"composite {names[i]!r} names {part!r}, which is not a subskill of "
+                         f"learner.behaviours {names}")
+      members[c, subskills.index(names.index(part))] = 1.0
+    if len(set(parts)) < 2:
+      raise ValueError(f"composite {names[i]!r} must join at least two distinct subskills")
+  return Behaviours(names, subskills, composites, members)
+
+
+class Functions(NamedTuple):
+  encoder: cvae.TrajectoryEncoder
+  state_decoder: cvae.StateDecoder
+  action_decoder: cvae.ActionDecoder
+  auxiliary: cvae.TrajectoryEncoder | None
+  state_indices: np.ndarray  # [S] observation entries the CVAE models
+  behaviours: Behaviours
+
+
+def state_indices(config, observation_size: int, observation_groups=None) -> np.ndarray:
+  groups = tuple(config.state_groups)
+  if not groups:
+    return np.arange(observation_size, dtype=np.int32)
+  if observation_groups is None:
+    raise ValueError(f"learner.state_groups={groups} needs the env's observation groups")
+  return np.asarray(observation_groups.indices(groups), np.int32)
+
+
+def make_functions(config, observation_size: int, action_size: int,
+                   observation_groups=None) -> Functions:
+  if config.objective not in OBJECTIVES:
+    raise ValueError(f"learner.objective={config.objective!r}; valid: {', '.join(OBJECTIVES)}")
+  indices = state_indices(config, observation_size, observation_groups)
+  encoder = cvae.TrajectoryEncoder(config.z_dim, config.encoder_hidden, config.attention_size)
+  auxiliary = (cvae.TrajectoryEncoder(config.z_dim, config.auxiliary_hidden,
+                                      config.auxiliary_hidden)
+               if config.objective == "variational" else None)
+  return Functions(
+      encoder=encoder,
+      state_decoder=cvae.StateDecoder(len(indices), config.wavenet_channels,
+                                      tuple(config.dilations), config.kernel_size),
+      action_decoder=cvae.ActionDecoder(action_size, tuple(config.action_hidden)),
+      auxiliary=auxiliary, state_indices=indices,
+      behaviours=parse_behaviours(config.behaviours))
+
+
+def init_params(functions: Functions, key: jax.Array, window: int, action_size: int,
+                observation_stats, observation_size: int, min_obs_std: float):
+  s = len(functions.state_indices)
+  states, z = jnp.zeros((window + 1, s)), jnp.zeros((functions.encoder.z_dim,))
+  keys = jax.random.split(key, 4)
+  stats = None
+  if observation_stats is not None:
+    stats = tuple(np.asarray(a)[functions.state_indices] for a in observation_stats)
+  params = {
+      "encoder": functions.encoder.init(keys[0], states)["params"],
+      "state_decoder": functions.state_decoder.init(keys[1], states[:-1], z)["params"],
+      "action_decoder": functions.action_decoder.init(keys[2], states[:-1], z)["params"],
+      "normalizer": normalizer_lib.observation_normalizer(stats, s, min_obs_std),
+  }
+  if functions.auxiliary is not None:
+    params["auxiliary"] = functions.auxiliary.init(keys[3], states)["params"]
+  return params
+
+
+def _states(functions: Functions, params, observations: jax.Array) -> jax.Array:
+  """Raw observations [..., O] -> normalised modelled states [..., S]."""
+  x = jnp.take(observations, jnp.asarray(functions.state_indices), axis=-1)
+  return normalizer_lib.normalize(params["normalizer"], x)
+
+
+def _encode(module, params, states):
+  return module.apply({"params": params}, states)
+
+
+def _generate(functions: Functions, params, states: jax.Array, z: jax.Array,
+              noise: jax.Array) -> jax.Array:
+  """Batched tau~: `states [N, T+1, S]` (first states used), `z [N, Z]`, `noise [N, T, S]`."""
+  return jax.vmap(lambda s0, zz, eps: cvae.generate(
+      functions.state_decoder, {"params": params["state_decoder"]}, s0, zz, eps))(
+          states[:, 0], z, noise)
+
+
+def _per_composite(values: jax.Array, index: jax.Array, num: int) -> jax.Array:
+  """Mean of `values [N]` per composite `index [N]` -> [num] (NaN where none)."""
+  onehot = jax.nn.one_hot(index, num)
+  return (values @ onehot) / jnp.sum(onehot, axis=0)
+
+
+def _encode_all(functions: Functions, params, groups: dict[str, jax.Array]):
+  """One encoder pass over several groups of windows `{name: [..., T+1, S]}` (one BiLSTM
+  compilation and one bigger batch instead of one per group) -> {name: (mean, std)}."""
+  flat = {k: v.reshape((-1,) + v.shape[-2:]) for k, v in groups.items()}
+  mean, std, _ = _encode(functions.encoder, params["encoder"],
+                         jnp.concatenate(list(flat.values()), axis=0))
+  out, start = {}, 0
+  for k, v in groups.items():
+    n = flat[k].shape[0]
+    shape = v.shape[:-2] + mean.shape[-1:]
+    out[k] = (mean[start:start + n].reshape(shape), std[start:start + n].reshape(shape))
+    start += n
+  return out
+
+
+def eval_metrics(functions: Functions, params, eval_states: jax.Array,
+                 eval_composite: jax.Array, composite_mean: jax.Array,
+                 subskill_mean: jax.Array) -> dict[str, jax.Array]:
+  """The held-out metrics of the module docstring (no gradients flow).
+
+  Args:
+    eval_states: [E, T+1, S] normalised held-out composite windows; eval_composite: [E].
+    composite_mean: [E, Z] their posterior means; subskill_mean: [E, K, Z] those of held-out
+      windows of every subskill.
+  """
+  params, composite_mean, subskill_mean = jax.lax.stop_gradient(
+      (params, composite_mean, subskill_mean))
+  b = functions.behaviours
+  num_c = len(b.composites)
+  generated = _generate(functions, params, eval_states, composite_mean,
+                        jnp.zeros(eval_states[:, 1:].shape))
+  mse = jnp.mean(jnp.square(generated[:, 1:] - eval_states[:, 1:]), axis=(1, 2))  # [E]
+  sums = jnp.einsum("ck,ekz->ecz", jnp.asarray(b.members), subskill_mean)  # [E, C, Z] every sum
+  dist = jnp.mean(jnp.square(composite_mean[:, None] - sums), axis=-1)  # [E, C]
+  own = jax.nn.one_hot(eval_composite, num_c)
+  gap = jnp.sum(dist * own, axis=-1)
+  other = jnp.sum(dist * (1 - own), axis=-1) / max(num_c - 1, 1)
+  out = {}
+  for name, values in (("mse", mse), ("gap", gap), ("gap_ratio", gap / other)):
+    per = _per_composite(values, eval_composite, num_c)
+    for c, cname in enumerate(b.composite_names):
+      out[f"{name}/{cname}"] = per[c]
+  return out
+
+
+def batch_loss(functions: Functions, config, params, batch, key):
+  """The objective's loss (module docstring) and metrics for one seed's batch."""
+  b = functions.behaviours
+  keys = jax.random.split(key, 5)
+  states = {name: _states(functions, params, batch[name])
+            for name in ("states", "composite_states", "subskill_states", "eval_states",
+                         "eval_subskill_states")}
+  posterior = _encode_all(functions, params, states)
+
+  # Equation 1 on windows of every behaviour.
+  x = states["states"]  # [B, T+1, S]
+  t = x.shape[1] - 1
+  mean, std = posterior["states"]
+  z = mean + std * jax.random.normal(keys[0], mean.shape)
+  s_mean, s_std = functions.state_decoder.apply({"params": params["state_decoder"]}, x[:, :-1], z)
+  a_mean, a_std = functions.action_decoder.apply({"params": params["action_decoder"]},
+                                                 x[:, :-1], z)
+  terms = jax.vmap(lambda *a: losses.trajectory_elbo(*a, beta=config.beta))(
+      s_mean, s_std, x[:, 1:], a_mean, a_std, batch["actions"], mean, std)
+  terms = jax.tree_util.tree_map(jnp.mean, terms)
+  loss = -terms["elbo"] / t
+
+  # The regulariser: tau~ from the composite demonstrations' embeddings, V from subskills'.
+  xc = states["composite_states"]  # [Bc, T+1, S]
+  c_mean, c_std = posterior["composite_states"]
+  z_c = c_mean + c_std * jax.random.normal(keys[1], c_mean.shape)
+  noise = config.generation_noise * jax.random.normal(keys[2], xc[:, 1:].shape)
+  generated = _generate(functions, params, xc, z_c, noise)
+  sub_mean, sub_std = posterior["subskill_states"]  # [Bc, K, Z]
+  members = jnp.asarray(b.members)[batch["composite"]]  # [Bc, K]
+  v_mean, v_std = losses.masked_sum_of_gaussians(sub_mean, sub_std, members)
+  v = v_mean + v_std * jax.random.normal(keys[3], v_mean.shape)
+  h_v = losses.gaussian_entropy(v_std)
+  q_module, q_params = functions.encoder, params["encoder"]
+  if functions.auxiliary is not None:
+    q_module, q_params = functions.auxiliary, params["auxiliary"]
+  q_mean, q_std, _ = _encode(q_module, q_params, generated)
+  log_q = diag_gaussian_log_prob(v, q_mean, q_std)
+  mi = losses.mi_estimate(h_v, log_q)
+  if config.objective != "original":
+    loss = loss - config.mi_weight * mi
+
+  metrics = {"loss": loss, "elbo": terms["elbo"] / t, "state_nll": -terms["state_log_prob"] / t,
+             "action_nll": -terms["action_log_prob"] / t, "kl": terms["kl"], "mi": mi,
+             "h_v": jnp.mean(h_v), "log_q_v": jnp.mean(log_q),
+             **eval_metrics(functions, params, states["eval_states"], batch["eval_composite"],
+                            posterior["eval_states"][0], posterior["eval_subskill_states"][0])}
+  return loss, metrics
+
+
+def make_learner(config: ml_collections.ConfigDict, observation_size: int, action_size: int, *,
+                 observation_groups=None, observation_stats=None, **unused) -> Learner:
+  """The CVAE learner (`Learner` protocol; no policy: the CVAE imitates from an embedding).
+
+  Args:
+    config: `default_config()` keys.
+    observation_size, action_size: O and A of the dataset.
+    observation_groups: the env's groups (for `learner.state_groups`).
+    observation_stats: (mean [O], std [O]) of the dataset's observations.
+  """
+  del unused
+  window = int(config.window)
+  if window < 2:
+    raise ValueError(f"the concurrent CVAE needs learner.window >= 2 steps, got {window}")
+  functions = make_functions(config, observation_size, action_size, observation_groups)
+  optimizer = normalizer_lib.freeze_normalizer(optax.chain(
+      optax.clip_by_global_norm(config.max_grad_norm), optax.adam(config.learning_rate)))
+
+  def init(key):
+    return TrainState.create(init_params(functions, key, int(window), action_size,
+                                         observation_stats, observation_size,
+                                         config.min_obs_std), optimizer)
+
+  def update(state: TrainState, batch, key):
+    (loss, metrics), grads = jax.value_and_grad(
+        lambda p: batch_loss(functions, config, p, batch, key), has_aux=True)(state.params)
+    state, grad_norm = apply_gradients(state, grads, optimizer)
+    return state, {**metrics, "grad_norm": grad_norm}
+
+  return Learner(init=init, update=update)
+
+
+# ----------------------------------------------------------------------------------------------
+# Data: label-aware windows.
+
+
+def _split_episodes(task_id: np.ndarray, behaviours: Behaviours, eval_episodes: int,
+                    composite_train_episodes: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+  """Per behaviour, (training episode ids, held-out episode ids): the first `eval_episodes`
+  of each behaviour are held out; composites keep `composite_train_episodes` for training."""
+  train, held = [], []
+  for i, name in enumerate(behaviours.names):
+    ids = np.flatnonzero(task_id == i)
+    need = eval_episodes + 1
+    if len(ids) < need:
+      raise ValueError(f"the dataset has {len(ids)} episodes of behaviour {name!r} (task_id "
+                       f"{i}); need at least {need} (learner.eval_episodes={eval_episodes} "
+                       f"held out + 1)")
+    rest = ids[eval_episodes:]
+    if i in behaviours.composites and composite_train_episodes > 0:
+      rest = rest[:composite_train_episodes]
+    train.append(rest)
+    held.append(ids[:eval_episodes])
+  return train, held
+
+
+def make_sampler(config: ml_collections.ConfigDict, dataset, batch_size: int):
+  """`(sample_fn(data, key) -> batch, data)` for the learner's batches (module docstring), of
+  windows of `config.window` steps.
+
+  `dataset`: a loaded dataset (`helms_jax.data.load_dataset`) of equal-length episodes with
+  `episode/task_id` indexing `config.behaviours`.
+  """
+  b = parse_behaviours(config.behaviours)
+  window = int(config.window)
+  if "episode/task_id" not in dataset.fields:
+    raise ValueError("the concurrent CVAE needs episode/task_id labels in the dataset (generate "
+                     "it with an env that reports info['task_id'], e.g. ant_skills)")
+  lengths = np.asarray(dataset.fields["episode_length"])
+  if len(set(lengths.tolist())) != 1:
+    raise ValueError(f"the concurrent CVAE expects equal-length episodes, got lengths "
+                     f"{sorted(set(lengths.tolist()))[:5]}...")
+  length = int(lengths[0])
+  if window > length:
+    raise ValueError(f"learner.window={window} exceeds the episode length {length}")
+  task_id = np.asarray(dataset.fields["episode/task_id"])
+  if task_id.max() >= len(b.names):
+    raise ValueError(f"dataset task_id {task_id.max()} has no name in learner.behaviours "
+                     f"{b.names}")
+  obs = np.asarray(dataset.fields["observation"]).reshape(len(lengths), length + 1, -1)
+  act = np.asarray(dataset.fields["action"]).reshape(len(lengths), length, -1)
+  train, held = _split_episodes(task_id, b, int(config.eval_episodes),
+                                int(config.composite_train_episodes))
+  max_n = max(len(t) for t in train)
+  by_behaviour = np.stack([np.resize(t, max_n) for t in train]).astype(np.int32)  # [NB, max_n]
+  counts = np.array([len(t) for t in train], np.int32)
+  all_train = np.concatenate(train).astype(np.int32)
+  # Fixed held-out windows (start 0): each composite's episodes with, per episode, the e-th
+  # held-out episode of every subskill.
+  eval_ep = np.concatenate([held[c] for c in b.composites])
+  eval_c = np.concatenate([np.full(len(held[c]), j) for j, c in enumerate(b.composites)])
+  eval_sub = np.stack([np.resize(held[k], len(eval_ep)) for k in b.subskills], axis=1)
+  data = {
+      "observation": obs, "action": act, "by_behaviour": by_behaviour, "counts": counts,
+      "all_train": all_train,
+      "eval_states": obs[eval_ep, :window + 1], "eval_composite": eval_c.astype(np.int32),
+      "eval_subskill_states": obs[eval_sub, :window + 1],
+  }
+  composites = jnp.asarray(b.composites, jnp.int32)
+  subskills = jnp.asarray(b.subskills, jnp.int32)
+  bc = int(config.composite_batch)
+  steps = jnp.arange(window + 1)
+
+  def windows(observations, episodes, starts):
+    return observations[episodes[..., None], starts[..., None] + steps]
+
+  def pick(data, key, behaviour):
+    """A random training episode of each `behaviour [...]`."""
+    u = jax.random.uniform(key, behaviour.shape)
+    slot = jnp.floor(u * data["counts"][behaviour]).astype(jnp.int32)
+    return data["by_behaviour"][behaviour, slot]
+
+  def sample_fn(data, key):
+    data = jax.tree_util.tree_map(jnp.asarray, data)  # numpy or device arrays
+    keys = jax.random.split(key, 7)
+    n_train = data["all_train"].shape[0]
+    start = lambda k, shape: jax.random.randint(k, shape, 0, length - window + 1)
+    ep = data["all_train"][jax.random.randint(keys[0], (batch_size,), 0, n_train)]
+    s0 = start(keys[1], (batch_size,))
+    composite = jax.random.randint(keys[2], (bc,), 0, len(b.composites))
+    ep_c = pick(data, keys[3], composites[composite])
+    ep_k = pick(data, keys[4], jnp.broadcast_to(subskills, (bc, len(b.subskills))))
+    return {
+        "states": windows(data["observation"], ep, s0),
+        "actions": data["action"][ep[:, None], s0[:, None] + steps[:-1]],
+        "composite_states": windows(data["observation"], ep_c, start(keys[5], (bc,))),
+        "composite": composite,
+        "subskill_states": windows(data["observation"], ep_k,
+                                   start(keys[6], (bc, len(b.subskills)))),
+        "eval_states": data["eval_states"], "eval_composite": data["eval_composite"],
+        "eval_subskill_states": data["eval_subskill_states"],
+    }
+
+  return sample_fn, data
+
+
+__all__ = ["OBJECTIVES", "Behaviours", "Functions", "batch_loss", "default_config",
+           "eval_metrics", "make_functions", "make_learner", "make_sampler", "parse_behaviours"]

@@ -1,0 +1,138 @@
+"""Concurrent-skill CVAE: WaveNet causality and stepping, attention pooling, the learner."""
+
+import types
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from helms_jax.agents.concurrent import model, offline
+from helms_jax.networks import AttentionPooling, WaveNet
+from helms_jax.training import population
+
+_NET = WaveNet(channels=8, dilations=(1, 2, 4), kernel_size=2, skip_channels=8, output_size=6)
+
+
+def _wavenet_inputs():
+  x = jax.random.normal(jax.random.PRNGKey(0), (2, 20, 5))
+  cond = jax.random.normal(jax.random.PRNGKey(1), (2, 3))
+  return x, cond, _NET.init(jax.random.PRNGKey(2), x, cond)
+
+
+def test_wavenet_output_at_t_ignores_inputs_after_t():
+  x, cond, params = _wavenet_inputs()
+  t = 9
+  jac = jax.jacobian(lambda xx: _NET.apply(params, xx, cond)[0, t])(x)  # [6, 2, 20, 5]
+  jac = np.abs(np.asarray(jac))
+  assert jac[:, 0, t + 1:].max() == 0.0  # the future of its own sequence
+  assert jac[:, 1].max() == 0.0  # other sequences
+  assert jac[:, 0, t].max() > 0 and jac[:, 0, t - 1].max() > 0  # but it does see t and before
+  # ... as far back as its receptive field (1 + 1 + 2 + 4 = 8 inputs), no further.
+  assert _NET.receptive_field == 8
+  assert jac[:, 0, t - 7].max() > 0 and jac[:, 0, :t - 7].max() == 0.0
+
+
+def test_wavenet_stepping_equals_the_sequence_form():
+  x, cond, params = _wavenet_inputs()
+  step = lambda carry, xt: _NET.apply(params, carry, xt, cond, method=WaveNet.step)
+  _, stepped = jax.lax.scan(step, _NET.initial_carry((2,)), jnp.swapaxes(x, 0, 1))
+  np.testing.assert_allclose(jnp.swapaxes(stepped, 0, 1), _NET.apply(params, x, cond), atol=1e-5)
+
+
+def test_wavenet_names_bad_shapes():
+  x, cond, params = _wavenet_inputs()
+  with pytest.raises(ValueError, match="same leading dims"):
+    _NET.apply(params, x, cond[:1])
+
+
+def test_attention_weights_sum_to_one_and_respect_the_mask():
+  features = jax.random.normal(jax.random.PRNGKey(0), (4, 7, 6))
+  pool = AttentionPooling(attention_size=5)
+  params = pool.init(jax.random.PRNGKey(1), features)
+  context, weights = pool.apply(params, features)
+  assert context.shape == (4, 6) and weights.shape == (4, 7)
+  np.testing.assert_allclose(weights.sum(-1), 1.0, rtol=1e-6)
+  assert (weights >= 0).all()
+  np.testing.assert_allclose(context, jnp.einsum("bt,btf->bf", weights, features), rtol=1e-5)
+  mask = jnp.arange(7)[None] < jnp.array([[7], [3], [1], [5]])
+  _, masked = pool.apply(params, features, mask.astype(jnp.float32))
+  np.testing.assert_allclose(masked.sum(-1), 1.0, rtol=1e-6)
+  assert float(jnp.abs(jnp.where(mask, 0.0, masked)).max()) == 0.0
+  np.testing.assert_allclose(masked[2, 0], 1.0)
+
+
+def test_generation_is_the_decoders_own_rollout():
+  decoder = model.StateDecoder(state_size=4, channels=8, dilations=(1, 2))
+  states, z = jax.random.normal(jax.random.PRNGKey(0), (9, 4)), jnp.ones(3)
+  params = decoder.init(jax.random.PRNGKey(1), states, z)
+  noise = 0.3 * jax.random.normal(jax.random.PRNGKey(2), (8, 4))
+  generated = model.generate(decoder, params, states[0], z, noise)
+  mean, std = decoder.apply(params, generated[:-1], z)  # teacher-forced on its own rollout
+  np.testing.assert_allclose(generated[1:], mean + std * noise, atol=1e-5)
+  # Reparameterised: tau~ is differentiable in z.
+  grad = jax.grad(lambda zz: jnp.sum(model.generate(decoder, params, states[0], zz, noise)))(z)
+  assert float(jnp.abs(grad).sum()) > 0
+
+
+def test_parse_behaviours():
+  b = offline.parse_behaviours(("a", "b", "c", "a+b", "a+c"))
+  assert b.subskills == (0, 1, 2) and b.composites == (3, 4)
+  np.testing.assert_array_equal(b.members, [[1, 1, 0], [1, 0, 1]])
+  with pytest.raises(ValueError, match="not a subskill"):
+    offline.parse_behaviours(("a", "b", "a+d"))
+  with pytest.raises(ValueError, match="subskills and composites"):
+    offline.parse_behaviours(("a", "b"))
+
+
+def _fake_dataset(num_episodes=40, length=12, obs=6, act=2):
+  rng = np.random.default_rng(0)
+  return types.SimpleNamespace(fields={
+      "episode_length": np.full(num_episodes, length),
+      "episode/task_id": np.arange(num_episodes) % 5,
+      "observation": rng.normal(size=(num_episodes * (length + 1), obs)).astype(np.float32),
+      "action": rng.normal(size=(num_episodes * length, act)).astype(np.float32)})
+
+
+def _tiny_config(objective):
+  c = offline.default_config()
+  c.update(dict(objective=objective, behaviours=("a", "b", "c", "a+b", "a+c"), window=8, z_dim=3,
+                encoder_hidden=8, attention_size=8, auxiliary_hidden=8, wavenet_channels=8,
+                dilations=(1, 2), action_hidden=(8,), composite_batch=4, eval_episodes=2,
+                composite_train_episodes=3))
+  return c
+
+
+def test_sampler_splits_and_labels_windows():
+  c = _tiny_config("original")
+  sample_fn, data = offline.make_sampler(c, _fake_dataset(), batch_size=6)
+  batch = jax.jit(sample_fn)(jax.device_put(data), jax.random.PRNGKey(0))
+  assert batch["states"].shape == (6, 9, 6) and batch["actions"].shape == (6, 8, 2)
+  assert batch["composite_states"].shape == (4, 9, 6)
+  assert batch["subskill_states"].shape == (4, 3, 9, 6)
+  assert batch["eval_states"].shape == (4, 9, 6)  # 2 held out per composite
+  # Held-out episodes (the first 2 of each behaviour: ids 0..9) never reach training windows,
+  # and each composite trains on its next 3 episodes only.
+  np.testing.assert_array_equal(data["counts"], [6, 6, 6, 3, 3])
+  assert set(np.asarray(data["all_train"]).tolist()).isdisjoint(range(10))
+  with pytest.raises(ValueError, match="episodes of behaviour 'a'"):
+    offline.make_sampler(c, _fake_dataset(num_episodes=10), batch_size=6)
+
+
+@pytest.mark.parametrize("objective", ["variational"])
+def test_population_update_runs_every_term(objective):
+  """One vmapped update of 2 seeds: finite metrics per seed, the auxiliary Q trained."""
+  c = _tiny_config(objective)
+  learner = population.vmap_learner(offline.make_learner(c, 6, 2), 2)
+  sample_fn, data = offline.make_sampler(c, _fake_dataset(), batch_size=6)
+  sample = population.vmap_sample_fn(sample_fn, 2)
+  state = learner.init(jax.random.PRNGKey(0))
+  before = state.params["auxiliary"]
+  step = jax.jit(lambda s, k: learner.update(s, sample(data, k), k))
+  state, metrics = step(state, jax.random.PRNGKey(1))
+  for name in ("loss", "mi", "h_v", "mse/a+b", "mse/a+c", "gap_ratio/a+b", "grad_norm"):
+    assert metrics[name].shape == (2,) and np.isfinite(np.asarray(metrics[name])).all(), name
+  changed = jax.tree_util.tree_map(lambda a, b: float(jnp.abs(a - b).max()), before,
+                                   state.params["auxiliary"])
+  assert max(jax.tree_util.tree_leaves(changed)) > 0
+  assert not np.allclose(*np.asarray(metrics["loss"]))  # the seeds differ
