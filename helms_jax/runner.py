@@ -35,7 +35,7 @@ from absl import logging
 from helms_jax import agents, configs, data as data_lib, envs
 from helms_jax.data.format import atomic_write
 from helms_jax.envs import experts
-from helms_jax.training import devices
+from helms_jax.training import devices, population
 from helms_jax.training.checkpoint import Checkpointer
 from helms_jax.training.offline_loop import LoopConfig, init_loop_state, train_offline
 from helms_jax.training.online_loop import OnlineConfig, train_online
@@ -297,11 +297,40 @@ def make_learner(config: ml_collections.ConfigDict, env, dataset=None):
     if dataset is None:
       raise ValueError("make_learner needs an env or a dataset to size the learner")
     env = _DataSpec(dataset)
-  return agents.make_learner(
+  learner = agents.make_learner(
       config.learner, env.observation_size, env.action_size,
       observation_groups=getattr(env, "observation_groups", None),
       observation_stats=observation_statistics(dataset) if dataset is not None else None,
       lookahead=config.train.lookahead)
+  num_seeds = num_population_seeds(config)
+  if num_seeds == 1:
+    return learner
+  if learner.policy is not None:
+    raise configs.ConfigError(
+        f"train.num_seeds={num_seeds}: seed populations are implemented for learners without a "
+        f"policy (the concurrent CVAE), not for {config.learner.name!r}; train its seeds as "
+        "separate runs")
+  return population.vmap_learner(learner, num_seeds)
+
+
+def num_population_seeds(config: ml_collections.ConfigDict) -> int:
+  """`train.num_seeds` (default 1): seeds trained together as one vmapped population."""
+  num_seeds = int(config.train.get("num_seeds", 1))
+  if num_seeds < 1:
+    raise configs.ConfigError(f"train.num_seeds must be >= 1, got {num_seeds}")
+  return num_seeds
+
+
+def _sampler(config: ml_collections.ConfigDict, dataset):
+  """`(sample_fn(data, key) -> batch, data)` of the configured learner (per seed)."""
+  if config.learner.name == "concurrent":
+    from helms_jax.agents.concurrent import offline as concurrent  # pylint: disable=import-outside-toplevel
+    if config.train.window != config.learner.window:
+      raise configs.ConfigError(f"train.window={config.train.window} must equal "
+                                f"learner.window={config.learner.window}")
+    return concurrent.make_sampler(config.learner, dataset, config.train.batch_size)
+  sampler = data_lib.WindowSampler(dataset, config.train.window, config.train.lookahead)
+  return sampler.loop_sample_fn(config.train.batch_size)
 
 
 def train(config: ml_collections.ConfigDict, workdir: str):
@@ -316,8 +345,9 @@ def train(config: ml_collections.ConfigDict, workdir: str):
           f"{dataset.schema[name].shape[-1]} but env {config.env.name!r} ({config.env.kwargs}) "
           f"has {size}: the dataset was made for another env")
   learner = make_learner(config, env, dataset)
-  sampler = data_lib.WindowSampler(dataset, config.train.window, config.train.lookahead)
-  sample_fn, sampler_data = sampler.loop_sample_fn(config.train.batch_size)
+  sample_fn, sampler_data = _sampler(config, dataset)
+  if num_population_seeds(config) > 1:
+    sample_fn = population.vmap_sample_fn(sample_fn, num_population_seeds(config))
   return train_offline(learner, sample_fn, sampler_data, workdir=workdir, seed=config.seed,
                        loop=_loop_config(config))
 
@@ -357,7 +387,7 @@ def _random_action(obs, key, *, action_size):
   return jax.random.uniform(key, (action_size,), minval=-1.0, maxval=1.0)
 
 
-def evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
+def evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any] | None:
   """Rolls out the trained policy and the baselines of `config.eval.baselines` (the scripted
   expert, a uniform random policy; each costs one more compiled rollout).
 
@@ -371,6 +401,9 @@ def evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
                               "valid: expert, random")
   env = make_env(config)
   learner = make_learner(config, env)
+  if learner.policy is None:
+    logging.info("Learner %r has no policy to roll out: no evaluation", config.learner.name)
+    return None
   state, step = restore_learner_state(config, workdir, learner)
   key = jax.random.fold_in(jax.random.PRNGKey(config.seed), 0xE7A1)
   n, horizon = config.eval.num_episodes, config.env.episode_length
@@ -409,6 +442,8 @@ def analyze(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any] |
     return analyze_online(config, workdir)  # a from-scratch online run: no offline learner
   if config.learner.name == "spirl" and "exploration" in config.analysis:
     return _analyze_spirl(config, workdir)
+  if config.learner.name == "concurrent":
+    return _analyze_concurrent(config, workdir)
   if config.learner.name != "helms":
     logging.info("No skill analysis for learner %r", config.learner.name)
     return None
@@ -448,6 +483,18 @@ def _analyze_spirl(config: ml_collections.ConfigDict, workdir: str) -> dict[str,
   if jax.process_index() != 0:
     return None
   return spirl_analysis.analyze(config, workdir, env, state.learner.params, bc=bc)
+
+
+def _analyze_concurrent(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any] | None:
+  """The CVAE's latent picture (composite embeddings against subskill sums) and its held-out
+  curves, for every seed of the population (`analysis/concurrent.py`)."""
+  from helms_jax.analysis import concurrent as concurrent_analysis  # pylint: disable=import-outside-toplevel
+  env = make_env(config)
+  state, _ = restore_learner_state(config, workdir, make_learner(config, env))
+  dataset = data_lib.load_dataset(dataset_dir(config, workdir))
+  if jax.process_index() != 0:
+    return None
+  return concurrent_analysis.analyze(config, workdir, env, state.learner.params, dataset)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -4,7 +4,13 @@ One run (its workdir's report/):
   helms-report --config=experiments/helms_stacking.py:tiny --workdir=runs/tiny
 Several transfer runs (learning curves over seeds, final performance, exploration) into --out:
   helms-report --runs='runs/cat,runs/mix,runs/mpo_*' --out=runs/comparison
+Concurrent-skill CVAE runs (one per objective; Figure 3, `analysis/concurrent.py`) likewise:
+  helms-report --runs=runs/cvae_original,runs/cvae_variational,runs/cvae_non_variational \
+      --out=runs/concurrent_comparison
 """
+
+import json
+import os
 
 import sys
 
@@ -31,6 +37,13 @@ def _compare() -> None:
   if flags.FLAGS.workdir:
     raise app.UsageError("give either --workdir (one run's report) or --runs (a comparison)")
   try:
+    if _concurrent_runs(_RUNS.value):
+      from helms_jax.analysis import concurrent  # pylint: disable=import-outside-toplevel
+      run_dirs = [d.strip() for d in _RUNS.value.split(",") if d.strip()]
+      index = concurrent.compare_objectives(run_dirs, _OUT.value,
+                                            last_fraction=_LAST_FRACTION.value)
+      print(f"Comparison of {len(run_dirs)} concurrent CVAE runs: {index}")
+      return
     run_dirs = curves.expand_run_dirs(_RUNS.value)
     index = curves.write_comparison_report(
         run_dirs, _OUT.value, title=_TITLE.value, last_fraction=_LAST_FRACTION.value,
@@ -38,6 +51,18 @@ def _compare() -> None:
   except ValueError as error:
     sys.exit(f"error: {error}")
   print(f"Comparison of {len(run_dirs)} runs: {index}")
+
+
+def _concurrent_runs(spec: str) -> bool:
+  """True when every listed directory is a concurrent CVAE run (offline, no transfer curves)."""
+  dirs = [d.strip() for d in spec.split(",") if d.strip()]
+  def learner(d):
+    try:
+      with open(os.path.join(d, "config.json")) as f:
+        return json.load(f)["learner"]["name"]
+    except (OSError, KeyError, ValueError):
+      return None
+  return bool(dirs) and all(learner(d) == "concurrent" for d in dirs)
 
 
 def main(argv):

@@ -10,6 +10,7 @@ from typing import Callable
 import ml_collections
 
 from helms_jax.agents.baselines import bc
+from helms_jax.agents.concurrent import offline as concurrent_offline
 from helms_jax.agents.helms import offline as helms_offline
 from helms_jax.agents.spirl import offline as spirl_offline
 from helms_jax.training.train_state import Learner
@@ -17,6 +18,7 @@ from helms_jax.training.train_state import Learner
 # name -> (config, observation_size, action_size, **data_spec) -> Learner
 _OFFLINE_LEARNERS: dict[str, Callable[..., Learner]] = {
     "bc": bc.make_learner,
+    "concurrent": concurrent_offline.make_learner,
     "helms": helms_offline.make_learner,
     "spirl": spirl_offline.make_learner,
 }

@@ -21,6 +21,7 @@ import html
 import json
 import os
 import shutil
+import warnings
 from typing import Any, Sequence
 
 from absl import logging
@@ -45,16 +46,30 @@ def _atomic_write_text(path: str, text: str) -> None:
 
 
 def plot_curves(rows: Sequence[dict[str, Any]], keys: Sequence[str], out_dir: str) -> list[str]:
-  """One PNG per metric key (value against step); returns the file names."""
+  """One PNG per metric key (value against step); returns the file names. A metric logged per
+  seed (a list, `train.num_seeds` > 1) is drawn as its mean with the std over seeds shaded."""
   files = []
   steps = np.array([r["step"] for r in rows])
   for key in keys:
-    values = np.array([r.get(key, np.nan) if isinstance(r.get(key), (int, float)) else np.nan
-                       for r in rows], dtype=float)
+    per_seed = [np.asarray(r.get(key), dtype=float)
+                if isinstance(r.get(key), list) and r.get(key) else None for r in rows]
+    width = max((len(v) for v in per_seed if v is not None), default=0)
+    if width:
+      values = np.stack([v if v is not None and len(v) == width else np.full(width, np.nan)
+                         for v in per_seed])
+    else:
+      values = np.array([r.get(key, np.nan) if isinstance(r.get(key), (int, float)) else np.nan
+                         for r in rows], dtype=float)[:, None]
     if np.all(np.isnan(values)):
       continue
     fig, ax = plt.subplots(figsize=(4.5, 3.0), dpi=100)
-    ax.plot(steps, values, lw=1.5)
+    with warnings.catch_warnings():
+      warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN points
+      mean, std = np.nanmean(values, axis=1), np.nanstd(values, axis=1)
+    ax.plot(steps, mean, lw=1.5, label=f"mean of {width} seeds" if width else None)
+    if width:
+      ax.fill_between(steps, mean - std, mean + std, alpha=0.25)
+      ax.legend(fontsize=7)
     ax.set_xlabel("learner step")
     ax.set_title(key)
     ax.grid(alpha=0.3)

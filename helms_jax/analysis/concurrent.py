@@ -1,0 +1,237 @@
+"""Concurrent-skill CVAE analysis: the latent picture and Figure 3 (generation MSE over training).
+
+`analyze` (one run, every seed of its population; `runner.analyze` calls it) writes to
+`<workdir>/analysis/`:
+  latent.png        seed 0's embeddings (posterior means) of demonstrations of every behaviour,
+                    projected on the first two principal components of all of them, with the
+                    sums mu(tau_a) + mu(tau_b) of random demonstrations of each composite's
+                    subskills ("x"): a composite's cloud should sit on its sums' cloud.
+  analysis.json     (`skills.write_analysis_index`, shown by the run report) metrics: per
+                    composite and seed: `centroid_gap` = |mean_c - mean of its sums|^2 / Z,
+                    `spread` = the composite cloud's mean squared distance to its own centroid,
+                    `gap_ratio` = centroid_gap / the same gap to the other composites' sums;
+                    and the last logged held-out MSE per composite (`final_mse`).
+`compare_objectives(run_dirs, out_dir)` (`helms-report --runs=...` on concurrent runs) writes
+Figure 3: per composite, held-out MSE over training for each run (objective), mean ± std over
+the population's seeds, `figure3.png`, and `metrics.json` (final MSE and gap ratio mean ± std
+per objective and composite).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Sequence
+
+import jax
+import jax.numpy as jnp
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+import numpy as np
+
+from helms_jax.agents.concurrent import offline as concurrent
+from helms_jax.analysis.skills import ANALYSIS_DIR, ANALYSIS_INDEX, save_figure, write_analysis_index
+from helms_jax.data.format import atomic_write
+from helms_jax.training.metric_writers import read_jsonl
+
+
+def _episodes_by_behaviour(dataset, names: Sequence[str], window: int, per_behaviour: int
+                           ) -> list[np.ndarray]:
+  """Per behaviour, `[n, window + 1, O]` observation windows (start 0) of its first episodes."""
+  lengths = np.asarray(dataset.fields["episode_length"])
+  obs = np.asarray(dataset.fields["observation"]).reshape(len(lengths), lengths[0] + 1, -1)
+  task_id = np.asarray(dataset.fields["episode/task_id"])
+  return [obs[np.flatnonzero(task_id == i)[:per_behaviour], :window + 1]
+          for i in range(len(names))]
+
+
+def embeddings(functions, params, observations: jax.Array) -> jax.Array:
+  """Posterior means [S, N, Z] of `observations [N, T+1, O]` under population params [S, ...]."""
+  def one(p):
+    x = concurrent._states(functions, p, observations)  # pylint: disable=protected-access
+    mean, _, _ = functions.encoder.apply({"params": p["encoder"]}, x)
+    return mean
+  return jax.jit(jax.vmap(one))(params)
+
+
+def latent_statistics(means: Sequence[np.ndarray], behaviours, key: np.random.Generator,
+                      num_sums: int = 64) -> tuple[dict[str, Any], dict[int, np.ndarray]]:
+  """For one seed: `means[b] [n_b, Z]` -> (per-composite statistics, sums {composite id:
+  [num_sums, Z]} of random demonstrations of its subskills)."""
+  sums = {}
+  for c, cid in enumerate(behaviours.composites):
+    parts = [behaviours.subskills[k] for k in np.flatnonzero(behaviours.members[c])]
+    sums[cid] = sum(means[p][key.integers(len(means[p]), size=num_sums)] for p in parts)
+  z_dim = means[0].shape[-1]
+  out = {}
+  for cid in behaviours.composites:
+    centroid = means[cid].mean(0)
+    dist = {other: float(np.sum((centroid - s.mean(0)) ** 2) / z_dim) for other, s in sums.items()}
+    others = [d for o, d in dist.items() if o != cid]
+    out[behaviours.names[cid]] = {
+        "centroid_gap": dist[cid],
+        "spread": float(np.mean(np.sum((means[cid] - centroid) ** 2, -1)) / z_dim),
+        "gap_ratio": dist[cid] / float(np.mean(others)) if others else float("nan"),
+    }
+  return out, sums
+
+
+def plot_latent(means: Sequence[np.ndarray], sums: dict[int, np.ndarray], behaviours, path: str,
+                title: str) -> str:
+  """The latent picture of one seed (module docstring)."""
+  everything = np.concatenate(list(means) + list(sums.values()))
+  centre = everything.mean(0)
+  _, _, vt = np.linalg.svd(everything - centre, full_matrices=False)
+  project = lambda x: (x - centre) @ vt[:2].T
+  fig, ax = plt.subplots(figsize=(6.5, 5))
+  colours = plt.get_cmap("tab10")
+  for i, name in enumerate(behaviours.names):
+    p = project(means[i])
+    composite = i in behaviours.composites
+    ax.scatter(p[:, 0], p[:, 1], s=30 if composite else 12, color=colours(i),
+               marker="o" if composite else ".", alpha=0.8, label=f"{name} (demos)")
+    if composite:
+      q = project(sums[i])
+      ax.scatter(q[:, 0], q[:, 1], s=22, color=colours(i), marker="x", alpha=0.7,
+                 label=f"sum of {' + '.join(name.split('+'))}")
+  ax.set_xlabel("PC 1")
+  ax.set_ylabel("PC 2")
+  ax.set_title(title, fontsize=9)
+  ax.legend(fontsize=7, loc="best")
+  return save_figure(fig, path)
+
+
+def _write_json(path: str, value: Any) -> None:
+  atomic_write(path, lambda f: f.write(json.dumps(value, indent=2, sort_keys=True).encode()))
+
+
+def final_metrics(workdir: str, prefix: str = "mse/", last_fraction: float = 0.1
+                  ) -> dict[str, list[float]]:
+  """Per `prefix<name>` metric of `metrics.jsonl`: per seed, the mean over the last
+  `last_fraction` of logged points."""
+  curves = metric_curves(workdir, prefix)
+  out = {}
+  for name, (_, values) in curves.items():
+    k = max(1, int(np.ceil(last_fraction * len(values))))
+    out[name] = np.nanmean(values[-k:], axis=0).tolist()
+  return out
+
+
+def metric_curves(workdir: str, prefix: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+  """`{name: (steps [P], values [P, S])}` of the metrics `prefix<name>` in `metrics.jsonl`."""
+  rows = read_jsonl(os.path.join(workdir, "metrics.jsonl"))
+  if not rows:
+    raise ValueError(f"{workdir}/metrics.jsonl has no logged points: train the run first")
+  by_step = {int(r["step"]): r for r in rows}  # a resumed run may repeat a step: last wins
+  steps = np.array(sorted(by_step))
+  names = sorted(k[len(prefix):] for k in rows[-1] if k.startswith(prefix))
+  out = {}
+  for name in names:
+    values = [np.atleast_1d(np.asarray(by_step[s].get(prefix + name, np.nan), np.float64))
+              for s in steps]
+    out[name] = (steps, np.stack(values))
+  return out
+
+
+def analyze(config, workdir: str, env, params, dataset) -> dict[str, Any]:
+  """The run's latent picture and statistics (module docstring); `params`: population [S, ...]
+  (or one seed's params, treated as S = 1)."""
+  learner = config.learner
+  if np.ndim(jax.tree_util.tree_leaves(params["normalizer"])[0]) == 1:
+    params = jax.tree_util.tree_map(lambda x: x[None], params)
+  functions = concurrent.make_functions(learner, env.observation_size, env.action_size,
+                                        getattr(env, "observation_groups", None))
+  behaviours = functions.behaviours
+  windows = _episodes_by_behaviour(dataset, behaviours.names, int(learner.window),
+                                   int(config.analysis.get("episodes_per_behaviour", 32)))
+  for name, w in zip(behaviours.names, windows):
+    if len(w) == 0:
+      raise ValueError(f"the dataset has no episode of behaviour {name!r}")
+  counts = [len(w) for w in windows]
+  all_means = np.asarray(embeddings(functions, params, jnp.asarray(np.concatenate(windows))))
+  split = np.cumsum(counts)[:-1]
+  rng = np.random.default_rng(config.seed)
+  per_seed, seed0_sums = [], None
+  for s in range(all_means.shape[0]):
+    means = np.split(all_means[s], split)
+    stats, sums = latent_statistics(means, behaviours, rng)
+    per_seed.append(stats)
+    if s == 0:
+      seed0_means, seed0_sums = means, sums
+  out_dir = os.path.join(workdir, ANALYSIS_DIR)
+  figure = plot_latent(seed0_means, seed0_sums, behaviours, os.path.join(out_dir, "latent.png"),
+                       f"{config.experiment} ({config.variant}), seed 0: embeddings and "
+                       "subskill sums")
+  result = {
+      "objective": learner.objective,
+      "composites": {
+          name: {key: [seed[name][key] for seed in per_seed]
+                 for key in ("centroid_gap", "spread", "gap_ratio")}
+          for name in behaviours.composite_names},
+      "final_mse": final_metrics(workdir),
+  }
+  write_analysis_index(out_dir, [(figure, (
+      "Posterior means of demonstrations (dots; composites larger) and sums of the subskills' "
+      "embeddings (x), seed 0, first two principal components"))], result)
+  return result
+
+
+def _mean_std(values) -> dict[str, float]:
+  v = np.asarray(values, np.float64)
+  return {"mean": float(np.nanmean(v)), "std": float(np.nanstd(v)), "n": int(np.sum(np.isfinite(v)))}
+
+
+def compare_objectives(run_dirs: Sequence[str], out_dir: str, last_fraction: float = 0.1
+                       ) -> str:
+  """Figure 3 over concurrent runs (one per objective): writes `figure3.png`, `metrics.json`
+  and `index.html` into `out_dir`; returns the index path."""
+  runs = []
+  for d in run_dirs:
+    with open(os.path.join(d, "config.json")) as f:
+      cfg = json.load(f)
+    if cfg["learner"]["name"] != "concurrent":
+      raise ValueError(f"{d} is a {cfg['learner']['name']!r} run, not a concurrent CVAE run")
+    analysis_path = os.path.join(d, ANALYSIS_DIR, ANALYSIS_INDEX)
+    latent = None
+    if os.path.exists(analysis_path):
+      with open(analysis_path) as f:
+        latent = json.load(f)["metrics"]
+    runs.append((d, cfg["learner"]["objective"], metric_curves(d, "mse/"), latent))
+  composites = sorted(runs[0][2])
+  fig, axes = plt.subplots(1, len(composites), figsize=(5 * len(composites), 3.8), squeeze=False)
+  table = {}
+  for ax, name in zip(axes[0], composites):
+    for d, objective, curves, latent in runs:
+      steps, values = curves[name]
+      mean, std = np.nanmean(values, 1), np.nanstd(values, 1)
+      ax.plot(steps, mean, label=f"{objective} ({values.shape[1]} seeds)")
+      ax.fill_between(steps, mean - std, mean + std, alpha=0.2)
+      k = max(1, int(np.ceil(last_fraction * len(steps))))
+      row = table.setdefault(objective, {"run": os.path.basename(os.path.normpath(d))})
+      row[f"final_mse/{name}"] = _mean_std(np.nanmean(values[-k:], axis=0))
+      if latent is not None:
+        row[f"gap_ratio/{name}"] = _mean_std(latent["composites"][name]["gap_ratio"])
+    ax.set_yscale("log")
+    ax.set_xlabel("updates")
+    ax.set_ylabel("held-out state MSE (normalised)")
+    ax.set_title(name)
+    ax.legend(fontsize=8)
+  fig.tight_layout()
+  os.makedirs(out_dir, exist_ok=True)
+  save_figure(fig, os.path.join(out_dir, "figure3.png"))
+  _write_json(os.path.join(out_dir, "metrics.json"), {"last_fraction": last_fraction,
+                                                       "objectives": table})
+  rows = "".join(
+      f"<tr><td>{objective}</td>" + "".join(
+          f"<td>{row[k]['mean']:.3f} ± {row[k]['std']:.3f}</td>" if k in row else "<td>-</td>"
+          for k in [f"final_mse/{c}" for c in composites] + [f"gap_ratio/{c}" for c in composites])
+      + "</tr>" for objective, row in table.items())
+  head = "".join(f"<th>final MSE {c}</th>" for c in composites) + "".join(
+      f"<th>gap ratio {c}</th>" for c in composites)
+  index = os.path.join(out_dir, "index.html")
+  page = (f"<html><body><h1>Concurrent-skill CVAE: objectives</h1><img src='figure3.png'>"
+          f"<table border=1><tr><th>objective</th>{head}</tr>{rows}</table></body></html>")
+  atomic_write(index, lambda f: f.write(page.encode()))
+  return index
