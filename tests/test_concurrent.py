@@ -87,8 +87,7 @@ def test_parse_behaviours():
 
 def _fake_dataset(num_episodes=40, length=12, obs=6, act=2):
   rng = np.random.default_rng(0)
-  return types.SimpleNamespace(fields={
-      "episode_length": np.full(num_episodes, length),
+  return types.SimpleNamespace(episode_length=np.full(num_episodes, length), fields={
       "episode/task_id": np.arange(num_episodes) % 5,
       "observation": rng.normal(size=(num_episodes * (length + 1), obs)).astype(np.float32),
       "action": rng.normal(size=(num_episodes * length, act)).astype(np.float32)})
@@ -136,3 +135,31 @@ def test_population_update_runs_every_term(objective):
                                    state.params["auxiliary"])
   assert max(jax.tree_util.tree_leaves(changed)) > 0
   assert not np.allclose(*np.asarray(metrics["loss"]))  # the seeds differ
+
+
+@pytest.mark.slow
+def test_concurrent_ant_tiny_pipeline(tmp_path):
+  """data (ant_skills experts) -> 2-seed CVAE population -> latent analysis -> report, and the
+  Figure-3 comparison over two objectives sharing the dataset."""
+  import json  # pylint: disable=import-outside-toplevel
+  import os  # pylint: disable=import-outside-toplevel
+  from helms_jax import configs, runner  # pylint: disable=import-outside-toplevel
+  from helms_jax.analysis import concurrent as analysis  # pylint: disable=import-outside-toplevel
+  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  dirs = []
+  for objective in ("original", "non_variational"):
+    config = configs.load_config(f"{root}/experiments/concurrent_ant.py:{objective},tiny")
+    config.compilation_cache_dir = str(tmp_path / "cache")
+    config.data.dir = str(tmp_path / "data")
+    workdir = str(tmp_path / objective)
+    report = runner.run_pipeline(config, workdir)
+    assert os.path.exists(os.path.join(report, "latent.png"))
+    with open(os.path.join(workdir, "analysis", "analysis.json")) as f:
+      metrics = json.load(f)["metrics"]
+    assert len(metrics["composites"]["forward+turn"]["gap_ratio"]) == 2  # both seeds
+    dirs.append(workdir)
+  index = analysis.compare_objectives(dirs, str(tmp_path / "figure3"))
+  with open(os.path.join(tmp_path, "figure3", "metrics.json")) as f:
+    table = json.load(f)["objectives"]
+  assert set(table) == {"original", "non_variational"} and os.path.exists(index)
+  assert table["original"]["final_mse/forward+turn"]["n"] == 2

@@ -40,7 +40,7 @@ from helms_jax.training.metric_writers import read_jsonl
 def _episodes_by_behaviour(dataset, names: Sequence[str], window: int, per_behaviour: int
                            ) -> list[np.ndarray]:
   """Per behaviour, `[n, window + 1, O]` observation windows (start 0) of its first episodes."""
-  lengths = np.asarray(dataset.fields["episode_length"])
+  lengths = np.asarray(dataset.episode_length)
   obs = np.asarray(dataset.fields["observation"]).reshape(len(lengths), lengths[0] + 1, -1)
   task_id = np.asarray(dataset.fields["episode/task_id"])
   return [obs[np.flatnonzero(task_id == i)[:per_behaviour], :window + 1]

@@ -359,7 +359,7 @@ def make_sampler(config: ml_collections.ConfigDict, dataset, batch_size: int):
   if "episode/task_id" not in dataset.fields:
     raise ValueError("the concurrent CVAE needs episode/task_id labels in the dataset (generate "
                      "it with an env that reports info['task_id'], e.g. ant_skills)")
-  lengths = np.asarray(dataset.fields["episode_length"])
+  lengths = np.asarray(dataset.episode_length)
   if len(set(lengths.tolist())) != 1:
     raise ValueError(f"the concurrent CVAE expects equal-length episodes, got lengths "
                      f"{sorted(set(lengths.tolist()))[:5]}...")
