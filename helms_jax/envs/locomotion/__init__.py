@@ -10,6 +10,7 @@ them with the tasks, the shared ant observation layout and `relabel` (see its do
 """
 
 from helms_jax.envs.locomotion import robots
+from helms_jax.envs.locomotion import skills  # registers ant_skills and its CPG expert
 from helms_jax.envs.locomotion.tasks import (
     ANT_MAX_OBSTACLES, ANT_ROBOT_OBS, ANT_VX, AntCove, AntReachGoal, AntReachGoalObstacles,
     AntRun, AntTask, AntWalk, PlanarRun, ant_observation_groups, forward_reward,
