@@ -72,7 +72,7 @@ vmapped rollout, scored by the mean env reward above over 2 episodes of 64 steps
 expert's default jitter and noise on. `SKILL_PARAMS` are the final CEM means (they measured
 better than the best single samples). Reproduce with
 
-    /work/venvA/bin/python -m helms_jax.envs.locomotion.skills
+    python -m helms_jax.envs.locomotion.skills
 
 (prints `SKILL_PARAMS`; seed 0, 96 samples, 10 elites, 40 iterations per behaviour: 5 x 96 x 2
 episodes x 64 steps per iteration; ~140-185 s on the 2-core CPU including ~20 s of
