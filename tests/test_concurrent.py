@@ -160,6 +160,6 @@ def test_concurrent_ant_tiny_pipeline(tmp_path):
     dirs.append(workdir)
   index = analysis.compare_objectives(dirs, str(tmp_path / "figure3"))
   with open(os.path.join(tmp_path, "figure3", "metrics.json")) as f:
-    table = json.load(f)["objectives"]
-  assert set(table) == {"original", "non_variational"} and os.path.exists(index)
+    table = json.load(f)["runs"]
+  assert set(table) == {"original", "non_variational"} and os.path.exists(index)  # dir names
   assert table["original"]["final_mse/forward+turn"]["n"] == 2

@@ -19,6 +19,7 @@ per objective and composite).
 
 from __future__ import annotations
 
+import html
 import json
 import os
 from typing import Any, Sequence
@@ -35,6 +36,9 @@ from helms_jax.agents.concurrent import offline as concurrent
 from helms_jax.analysis.skills import ANALYSIS_DIR, ANALYSIS_INDEX, save_figure, write_analysis_index
 from helms_jax.data.format import atomic_write
 from helms_jax.training.metric_writers import read_jsonl
+
+# Held-out MSE metrics the learner logs per composite (`agents/concurrent/offline.py`).
+METRIC_PREFIXES = ("mse", "mse_sum", "mse_prior")
 
 
 def _episodes_by_behaviour(dataset, names: Sequence[str], window: int, per_behaviour: int
@@ -185,7 +189,9 @@ def _mean_std(values) -> dict[str, float]:
 
 def compare_objectives(run_dirs: Sequence[str], out_dir: str, last_fraction: float = 0.1
                        ) -> str:
-  """Figure 3 over concurrent runs (one per objective): writes `figure3.png`, `metrics.json`
+  """Figure 3 over concurrent runs (e.g. one per objective), each labelled by its directory's
+  name: writes `figure3.png` (top row: held-out MSE from the demonstration's own embedding per
+  composite; bottom row, when logged: from the sum of its subskills' embeddings), `metrics.json`
   and `index.html` into `out_dir`; returns the index path."""
   runs = []
   for d in run_dirs:
@@ -198,40 +204,53 @@ def compare_objectives(run_dirs: Sequence[str], out_dir: str, last_fraction: flo
     if os.path.exists(analysis_path):
       with open(analysis_path) as f:
         latent = json.load(f)["metrics"]
-    runs.append((d, cfg["learner"]["objective"], metric_curves(d, "mse/"), latent))
-  composites = sorted(runs[0][2])
-  fig, axes = plt.subplots(1, len(composites), figsize=(5 * len(composites), 3.8), squeeze=False)
+    curves = {prefix: metric_curves(d, prefix + "/") for prefix in METRIC_PREFIXES}
+    runs.append((os.path.basename(os.path.normpath(d)), cfg["learner"], curves, latent))
+  composites = sorted(runs[0][2]["mse"])
+  panels = [p for p in ("mse", "mse_sum") if all(run[2][p] for run in runs)]
+  fig, axes = plt.subplots(len(panels), len(composites),
+                           figsize=(5 * len(composites), 3.6 * len(panels)), squeeze=False)
   table = {}
-  for ax, name in zip(axes[0], composites):
-    for d, objective, curves, latent in runs:
-      steps, values = curves[name]
-      mean, std = np.nanmean(values, 1), np.nanstd(values, 1)
-      ax.plot(steps, mean, label=f"{objective} ({values.shape[1]} seeds)")
-      ax.fill_between(steps, mean - std, mean + std, alpha=0.2)
-      k = max(1, int(np.ceil(last_fraction * len(steps))))
-      row = table.setdefault(objective, {"run": os.path.basename(os.path.normpath(d))})
-      row[f"final_mse/{name}"] = _mean_std(np.nanmean(values[-k:], axis=0))
-      if latent is not None:
+  for label, learner, curves, latent in runs:
+    row = table.setdefault(label, {"objective": learner["objective"],
+                                   "mi_weight": learner.get("mi_weight")})
+    for prefix in METRIC_PREFIXES:
+      for name, (steps, values) in curves[prefix].items():
+        k = max(1, int(np.ceil(last_fraction * len(steps))))
+        row[f"final_{prefix}/{name}"] = _mean_std(np.nanmean(values[-k:], axis=0))
+    if latent is not None:
+      for name in composites:
         row[f"gap_ratio/{name}"] = _mean_std(latent["composites"][name]["gap_ratio"])
-    ax.set_yscale("log")
-    ax.set_xlabel("updates")
-    ax.set_ylabel("held-out state MSE (normalised)")
-    ax.set_title(name)
-    ax.legend(fontsize=8)
+  for r, prefix in enumerate(panels):
+    for ax, name in zip(axes[r], composites):
+      for label, _, curves, _ in runs:
+        steps, values = curves[prefix][name]
+        mean, std = np.nanmean(values, 1), np.nanstd(values, 1)
+        ax.plot(steps, mean, label=f"{label} ({values.shape[1]} seeds)")
+        ax.fill_between(steps, mean - std, mean + std, alpha=0.2)
+      ax.set_yscale("log")
+      ax.set_xlabel("updates")
+      ax.set_ylabel("held-out state MSE (normalised)")
+      source = "own embedding" if prefix == "mse" else "sum of subskill embeddings"
+      ax.set_title(f"{name}: rollout from {source}", fontsize=10)
+      ax.legend(fontsize=7)
   fig.tight_layout()
   os.makedirs(out_dir, exist_ok=True)
   save_figure(fig, os.path.join(out_dir, "figure3.png"))
   _write_json(os.path.join(out_dir, "metrics.json"), {"last_fraction": last_fraction,
-                                                       "objectives": table})
-  rows = "".join(
-      f"<tr><td>{objective}</td>" + "".join(
-          f"<td>{row[k]['mean']:.3f} ± {row[k]['std']:.3f}</td>" if k in row else "<td>-</td>"
-          for k in [f"final_mse/{c}" for c in composites] + [f"gap_ratio/{c}" for c in composites])
-      + "</tr>" for objective, row in table.items())
-  head = "".join(f"<th>final MSE {c}</th>" for c in composites) + "".join(
-      f"<th>gap ratio {c}</th>" for c in composites)
+                                                       "runs": table})
+  columns = [f"final_{p}/{c}" for p in METRIC_PREFIXES for c in composites] + [
+      f"gap_ratio/{c}" for c in composites]
+  cell = lambda row, k: (f"<td>{row[k]['mean']:.3f} ± {row[k]['std']:.3f}</td>" if k in row
+                         else "<td>-</td>")
+  rows = "".join(f"<tr><td>{html.escape(label)}</td><td>{row['objective']}</td>"
+                 + "".join(cell(row, k) for k in columns) + "</tr>"
+                 for label, row in table.items())
+  head = "".join(f"<th>{html.escape(k)}</th>" for k in columns)
   index = os.path.join(out_dir, "index.html")
   page = (f"<html><body><h1>Concurrent-skill CVAE: objectives</h1><img src='figure3.png'>"
-          f"<table border=1><tr><th>objective</th>{head}</tr>{rows}</table></body></html>")
+          f"<p>Final values: per seed the mean over the last {last_fraction:.0%} of logged "
+          f"points, then mean ± std over seeds.</p><table border=1><tr><th>run</th>"
+          f"<th>objective</th>{head}</tr>{rows}</table></body></html>")
   atomic_write(index, lambda f: f.write(page.encode()))
   return index

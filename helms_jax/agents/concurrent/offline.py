@@ -11,7 +11,9 @@ Composition: `model` (encoder, WaveNet state decoder, action decoder, generation
 with I_hat = H(V) + mean log Q(V | tau~) (eq. 6, H(V) in closed form, eq. 7): for each composite
 demonstration in the batch, z_c ~ q(z | tau_c) (reparameterised), tau~ = the state decoder's
 rollout from tau_c's first state conditioned on z_c (reparameterised noise), and V ~ the sum of
-the embeddings of one demonstration of each of the composite's subskills. See
+the embeddings of one demonstration of each of the composite's subskills. Gradients of I_hat
+flow through tau~ into z_c, but reach the decoder's parameters only with
+`learner.mi_trains_decoder` (off by default: the decoder is trained by equation 1 alone). See
 `losses/concurrent.py` for the equations.
 
 Behaviours are named in `learner.behaviours` in the order of the dataset's `episode/task_id`;
@@ -29,7 +31,9 @@ Metrics: loss, elbo/T, state_nll/T, action_nll/T, kl, mi (the objective's I_hat;
 original objective the encoder-as-Q estimate, not trained), h_v, log_q_v, grad_norm, and per
 composite c on the held-out episodes: `mse/<c>` (mean squared error, in normalised units,
 between the state decoder's mean rollout from z = the posterior mean of the demonstration and
-the demonstrated states, over all T steps and state dims; Figure 3 of the paper), `gap/<c>`
+the demonstrated states, over all T steps and state dims; Figure 3 of the paper), `mse_sum/<c>`
+(the same from z = the sum of the posterior means of held-out demonstrations of its subskills:
+zero-shot composition), `mse_prior/<c>` (from z = 0: what the embedding adds), `gap/<c>`
 (||mu(tau_c) - sum_k mu(tau_k)||^2 / Z) and `gap_ratio/<c>` (gap over the same distance to the
 other composites' subskill sums; < 1: the composite sits nearer its own sum).
 """
@@ -71,6 +75,11 @@ def default_config() -> ml_collections.ConfigDict:
       action_hidden=(128, 128),
       beta=1.0,
       mi_weight=1.0,
+      # Whether the MI term's gradient also trains the state decoder's parameters. Off: the
+      # regulariser moves the embeddings (z_c through tau~, the subskills' V) and Q only; with
+      # it on, the decoder learned rollouts that encode to V but stop looking like the
+      # composite (docs/RESULTS.md, concurrent_ant).
+      mi_trains_decoder=False,
       generation_noise=1.0,  # std multiplier of tau~'s reparameterised noise (0: mean rollout)
       composite_batch=16,  # composite demonstrations per update for the regulariser
       learning_rate=1e-3,
@@ -225,16 +234,23 @@ def eval_metrics(functions: Functions, params, eval_states: jax.Array,
       (params, composite_mean, subskill_mean))
   b = functions.behaviours
   num_c = len(b.composites)
-  generated = _generate(functions, params, eval_states, composite_mean,
-                        jnp.zeros(eval_states[:, 1:].shape))
-  mse = jnp.mean(jnp.square(generated[:, 1:] - eval_states[:, 1:]), axis=(1, 2))  # [E]
   sums = jnp.einsum("ck,ekz->ecz", jnp.asarray(b.members), subskill_mean)  # [E, C, Z] every sum
+  own_sum = sums[jnp.arange(sums.shape[0]), eval_composite]  # [E, Z]
+  # Mean rollouts from the demonstration's own embedding and from its subskills' sum (zero-shot
+  # composition), in one batch.
+  # ... and from z = 0 (the prior's mean): how much of the rollout the embedding decides.
+  targets = jnp.concatenate([eval_states] * 3)  # [3E, T+1, S]
+  z = jnp.concatenate([composite_mean, own_sum, jnp.zeros_like(own_sum)])
+  generated = _generate(functions, params, targets, z, jnp.zeros(targets[:, 1:].shape))
+  errors = jnp.mean(jnp.square(generated[:, 1:] - targets[:, 1:]), axis=(1, 2))  # [3E]
+  mse, mse_sum, mse_prior = jnp.split(errors, 3)
   dist = jnp.mean(jnp.square(composite_mean[:, None] - sums), axis=-1)  # [E, C]
   own = jax.nn.one_hot(eval_composite, num_c)
   gap = jnp.sum(dist * own, axis=-1)
   other = jnp.sum(dist * (1 - own), axis=-1) / max(num_c - 1, 1)
   out = {}
-  for name, values in (("mse", mse), ("gap", gap), ("gap_ratio", gap / other)):
+  for name, values in (("mse", mse), ("mse_sum", mse_sum), ("mse_prior", mse_prior),
+                       ("gap", gap), ("gap_ratio", gap / other)):
     per = _per_composite(values, eval_composite, num_c)
     for c, cname in enumerate(b.composite_names):
       out[f"{name}/{cname}"] = per[c]
@@ -268,7 +284,9 @@ def batch_loss(functions: Functions, config, params, batch, key):
   c_mean, c_std = posterior["composite_states"]
   z_c = c_mean + c_std * jax.random.normal(keys[1], c_mean.shape)
   noise = config.generation_noise * jax.random.normal(keys[2], xc[:, 1:].shape)
-  generated = _generate(functions, params, xc, z_c, noise)
+  decoder_params = params if config.mi_trains_decoder else {
+      **params, "state_decoder": jax.lax.stop_gradient(params["state_decoder"])}
+  generated = _generate(functions, decoder_params, xc, z_c, noise)
   sub_mean, sub_std = posterior["subskill_states"]  # [Bc, K, Z]
   members = jnp.asarray(b.members)[batch["composite"]]  # [Bc, K]
   v_mean, v_std = losses.masked_sum_of_gaussians(sub_mean, sub_std, members)
