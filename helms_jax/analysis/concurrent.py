@@ -8,6 +8,8 @@
                     subskills ("x"): a composite's cloud should sit on its sums' cloud.
   analysis.json     (`skills.write_analysis_index`, shown by the run report) metrics: per
                     composite and seed: `centroid_gap` = |mean_c - mean of its sums|^2 / Z,
+                    `relative_gap` = centroid_gap over the mean squared distance (/ Z) between
+                    the centroids of all behaviours (scale-free: regularisers shrink the space),
                     `spread` = the composite cloud's mean squared distance to its own centroid,
                     `gap_ratio` = centroid_gap / the same gap to the other composites' sums;
                     and the last logged held-out MSE per composite (`final_mse`).
@@ -69,13 +71,17 @@ def latent_statistics(means: Sequence[np.ndarray], behaviours, key: np.random.Ge
     parts = [behaviours.subskills[k] for k in np.flatnonzero(behaviours.members[c])]
     sums[cid] = sum(means[p][key.integers(len(means[p]), size=num_sums)] for p in parts)
   z_dim = means[0].shape[-1]
+  centroids = np.stack([m.mean(0) for m in means])  # [NB, Z]
+  pairwise = np.sum((centroids[:, None] - centroids[None]) ** 2, -1) / z_dim
+  scale = float(pairwise[np.triu_indices(len(means), 1)].mean())  # the latent space's size
   out = {}
   for cid in behaviours.composites:
-    centroid = means[cid].mean(0)
+    centroid = centroids[cid]
     dist = {other: float(np.sum((centroid - s.mean(0)) ** 2) / z_dim) for other, s in sums.items()}
     others = [d for o, d in dist.items() if o != cid]
     out[behaviours.names[cid]] = {
         "centroid_gap": dist[cid],
+        "relative_gap": dist[cid] / scale,
         "spread": float(np.mean(np.sum((means[cid] - centroid) ** 2, -1)) / z_dim),
         "gap_ratio": dist[cid] / float(np.mean(others)) if others else float("nan"),
     }
@@ -172,7 +178,7 @@ def analyze(config, workdir: str, env, params, dataset) -> dict[str, Any]:
       "objective": learner.objective,
       "composites": {
           name: {key: [seed[name][key] for seed in per_seed]
-                 for key in ("centroid_gap", "spread", "gap_ratio")}
+                 for key in ("centroid_gap", "relative_gap", "spread", "gap_ratio")}
           for name in behaviours.composite_names},
       "final_mse": final_metrics(workdir),
   }
@@ -220,7 +226,9 @@ def compare_objectives(run_dirs: Sequence[str], out_dir: str, last_fraction: flo
         row[f"final_{prefix}/{name}"] = _mean_std(np.nanmean(values[-k:], axis=0))
     if latent is not None:
       for name in composites:
-        row[f"gap_ratio/{name}"] = _mean_std(latent["composites"][name]["gap_ratio"])
+        for key in ("gap_ratio", "relative_gap"):
+          if key in latent["composites"][name]:
+            row[f"{key}/{name}"] = _mean_std(latent["composites"][name][key])
   for r, prefix in enumerate(panels):
     for ax, name in zip(axes[r], composites):
       for label, _, curves, _ in runs:
@@ -240,7 +248,7 @@ def compare_objectives(run_dirs: Sequence[str], out_dir: str, last_fraction: flo
   _write_json(os.path.join(out_dir, "metrics.json"), {"last_fraction": last_fraction,
                                                        "runs": table})
   columns = [f"final_{p}/{c}" for p in METRIC_PREFIXES for c in composites] + [
-      f"gap_ratio/{c}" for c in composites]
+      f"{k}/{c}" for k in ("relative_gap", "gap_ratio") for c in composites]
   cell = lambda row, k: (f"<td>{row[k]['mean']:.3f} ± {row[k]['std']:.3f}</td>" if k in row
                          else "<td>-</td>")
   rows = "".join(f"<tr><td>{html.escape(label)}</td><td>{row['objective']}</td>"
