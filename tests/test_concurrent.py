@@ -187,3 +187,22 @@ def test_mi_term_reaches_the_encoder_and_only_optionally_the_decoder():
   assert np.abs(flat(grads["mi_decoder"], "state_decoder")
                 - flat(grads["original"], "state_decoder")).max() > 1e-4
   assert np.abs(flat(grads["mi"], "encoder") - flat(grads["original"], "encoder")).max() > 1e-4
+
+
+def test_latent_statistics_on_a_known_geometry():
+  """Subskills at fixed points; composite a+b exactly at the sum, a+c shifted by a known d."""
+  from helms_jax.analysis import concurrent as analysis  # pylint: disable=import-outside-toplevel
+  b = offline.parse_behaviours(("a", "b", "c", "a+b", "a+c"))
+  points = [np.array([1.0, 0.0]), np.array([0.0, 1.0]), np.array([0.0, -1.0])]
+  shift = np.array([0.6, 0.0])
+  means = points + [np.tile(points[0] + points[1], (4, 1)),
+                    np.tile(points[0] + points[2] + shift, (4, 1))]
+  means = [np.tile(m, (4, 1)) if m.ndim == 1 else m for m in means]
+  stats, sums = analysis.latent_statistics(means, b, np.random.default_rng(0))
+  np.testing.assert_allclose(sums[3], np.tile([1.0, 1.0], (64, 1)))
+  assert stats["a+b"]["centroid_gap"] == pytest.approx(0.0)
+  assert stats["a+c"]["centroid_gap"] == pytest.approx(0.36 / 2)  # |shift|^2 / Z
+  centroids = np.stack([m.mean(0) for m in means])
+  d = np.sum((centroids[:, None] - centroids[None]) ** 2, -1)[np.triu_indices(5, 1)] / 2
+  assert stats["a+c"]["relative_gap"] == pytest.approx(0.18 / d.mean())
+  assert stats["a+b"]["gap_ratio"] == pytest.approx(0.0)

@@ -2,7 +2,8 @@
 
 `analyze` (one run, every seed of its population; `runner.analyze` calls it) writes to
 `<workdir>/analysis/`:
-  latent.png        seed 0's embeddings (posterior means) of demonstrations of every behaviour,
+  latent.png        seed 0's embeddings (posterior means) of the first demonstrations of every
+                    behaviour (the learner's held-out episodes, then training ones),
                     projected on the first two principal components of all of them, with the
                     sums mu(tau_a) + mu(tau_b) of random demonstrations of each composite's
                     subskills ("x"): a composite's cloud should sit on its sums' cloud.
