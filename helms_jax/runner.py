@@ -347,6 +347,9 @@ def train(config: ml_collections.ConfigDict, workdir: str):
   learner = make_learner(config, env, dataset)
   sample_fn, sampler_data = _sampler(config, dataset)
   if num_population_seeds(config) > 1:
+    # A population's batches are [S, B, ...]: the loop shards the leading (seed) axis.
+    devices.check_batch_divisible(num_population_seeds(config), devices.make_mesh(),
+                                  what="train.num_seeds")
     sample_fn = population.vmap_sample_fn(sample_fn, num_population_seeds(config))
   return train_offline(learner, sample_fn, sampler_data, workdir=workdir, seed=config.seed,
                        loop=_loop_config(config))
