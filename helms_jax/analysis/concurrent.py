@@ -13,7 +13,13 @@
                     the centroids of all behaviours (scale-free: regularisers shrink the space),
                     `spread` = the composite cloud's mean squared distance to its own centroid,
                     `gap_ratio` = centroid_gap / the same gap to the other composites' sums;
-                    and the last logged held-out MSE per composite (`final_mse`).
+                    the last logged held-out MSE per composite (`final_mse`); and, for envs
+                    with `reset_with_behaviour` (ant_skills), `closed_loop`: the action
+                    decoder acting in the simulator from the composite's own embeddings and
+                    from sums of its subskills' embeddings (mean action, one episode per
+                    demonstration and seed): the env's quality score of the composite and
+                    forward speed / yaw rate / front-left foot height, mean ± std over seeds,
+                    next to the expert's quality score in the dataset.
 `compare_objectives(run_dirs, out_dir)` (`helms-report --runs=...` on concurrent runs) writes
 Figure 3: per composite, held-out MSE over training for each run (objective), mean ± std over
 the population's seeds, `figure3.png`, and `metrics.json` (final MSE and gap ratio mean ± std
@@ -175,8 +181,17 @@ def analyze(config, workdir: str, env, params, dataset) -> dict[str, Any]:
   figure = plot_latent(seed0_means, seed0_sums, behaviours, os.path.join(out_dir, "latent.png"),
                        f"{config.experiment} ({config.variant}), seed 0: embeddings and "
                        "subskill sums")
+  closed = None
+  base = env  # the (wrapped) env whose own class resets into a chosen behaviour
+  while not hasattr(type(base), "reset_with_behaviour") and hasattr(base, "env"):
+    base = base.env
+  if hasattr(type(base), "reset_with_behaviour"):
+    closed = _closed_loop_table(
+        functions, params, base, dataset, behaviours, windows, all_means, split,
+        int(config.env.episode_length), jax.random.fold_in(jax.random.PRNGKey(config.seed), 7))
   result = {
       "objective": learner.objective,
+      "closed_loop": closed,
       "composites": {
           name: {key: [seed[name][key] for seed in per_seed]
                  for key in ("centroid_gap", "relative_gap", "spread", "gap_ratio")}
@@ -187,6 +202,70 @@ def analyze(config, workdir: str, env, params, dataset) -> dict[str, Any]:
       "Posterior means of demonstrations (dots; composites larger) and sums of the subskills' "
       "embeddings (x), seed 0, first two principal components"))], result)
   return result
+
+
+CLOSED_LOOP_METRICS = ("forward_velocity_avg", "yaw_rate_avg", "foot_height")
+
+
+def closed_loop(functions, params, env, z: jax.Array, task_id: jax.Array, key: jax.Array,
+                num_steps: int, skip: int = 5) -> dict[str, jax.Array]:
+  """The action decoder acting in the simulator: per seed and embedding, one episode of
+  `num_steps` steps with the mean action pi(s_t, z).
+
+  Args:
+    functions, params: the learner's functions and population params [S, ...].
+    env: an env with `reset_with_behaviour(key, task_id)` (`ant_skills`; its reward is that
+      behaviour's quality score and its metrics hold `CLOSED_LOOP_METRICS`).
+    z: [S, N, Z] embeddings; task_id: [N] behaviour the reward scores; key: one key (the N
+      episodes share start states across seeds).
+  Returns:
+    {'quality', *CLOSED_LOOP_METRICS}: [S, N] means over the steps after the first `skip`.
+  """
+  keys = jax.random.split(key, task_id.shape[0])
+
+  def episode(p, zz, tid, k):
+    state = env.reset_with_behaviour(k, tid)
+
+    def step(state, _):
+      x = concurrent._states(functions, p, state.obs)  # pylint: disable=protected-access
+      mean, _ = functions.action_decoder.apply({"params": p["action_decoder"]}, x, zz)
+      state = env.step(state, jnp.clip(mean, -1.0, 1.0))
+      return state, (state.reward, *(state.metrics[m] for m in CLOSED_LOOP_METRICS))
+
+    _, out = jax.lax.scan(step, state, None, length=num_steps)
+    return {name: jnp.mean(v[skip:]) for name, v in zip(("quality",) + CLOSED_LOOP_METRICS, out)}
+
+  per_seed = jax.vmap(episode, in_axes=(None, 0, 0, 0))
+  return jax.jit(jax.vmap(per_seed, in_axes=(0, 0, None, None)))(params, z, task_id, keys)
+
+
+def _closed_loop_table(functions, params, env, dataset, behaviours, windows, all_means, split,
+                       num_steps: int, key: jax.Array) -> dict[str, Any]:
+  """Per composite: the decoder conditioned on its demonstrations' own embeddings and on sums
+  of its subskills' embeddings (the first demonstrations of each), against the dataset's
+  expert episodes of that composite (the same quality score, from the stored rewards)."""
+  means = [np.split(all_means[s], split) for s in range(all_means.shape[0])]
+  n = min(len(windows[c]) for c in behaviours.composites)
+  n = min([n] + [len(windows[k]) for k in behaviours.subskills])
+  z, task_id = [], []
+  for c, cid in enumerate(behaviours.composites):
+    parts = [behaviours.subskills[k] for k in np.flatnonzero(behaviours.members[c])]
+    z.append(np.stack([m[cid][:n] for m in means]))  # own: [S, n, Z]
+    z.append(np.stack([sum(m[p][:n] for p in parts) for m in means]))  # sum of subskills
+    task_id += [cid] * (2 * n)
+  out = jax.device_get(closed_loop(functions, params, env, jnp.asarray(np.concatenate(z, 1)),
+                                   jnp.asarray(task_id, jnp.int32), key, num_steps))
+  rewards = np.asarray(dataset.fields["reward"]).reshape(len(dataset.episode_length), -1)
+  task = np.asarray(dataset.fields["episode/task_id"])
+  table = {}
+  for c, cid in enumerate(behaviours.composites):
+    rows = {}
+    for j, source in enumerate(("own_embedding", "subskill_sum")):
+      sl = slice((2 * c + j) * n, (2 * c + j + 1) * n)
+      rows[source] = {k: _mean_std(np.mean(v[:, sl], axis=1)) for k, v in out.items()}
+    rows["expert_quality"] = float(rewards[task == cid][:, 5:].mean())
+    table[behaviours.names[cid]] = rows
+  return table
 
 
 def _mean_std(values) -> dict[str, float]:

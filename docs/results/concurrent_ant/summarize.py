@@ -5,7 +5,7 @@
 For each run (a `helms-train` workdir of experiments/concurrent_ant.py): objective, mi_weight,
 mi_trains_decoder, updates, and per metric the per-seed mean over the last 10% of logged points
 (mse/, mse_sum/, mse_prior/, gap_ratio/ per composite; elbo, kl, mi, state_nll, action_nll),
-plus the latent statistics of `analysis/analysis.json`.
+plus the latent statistics and the closed-loop table of `analysis/analysis.json`.
 """
 
 import json
@@ -32,7 +32,9 @@ def summarize(run_dir, last_fraction=0.1):
   analysis = os.path.join(run_dir, "analysis", "analysis.json")
   if os.path.exists(analysis):
     with open(analysis) as f:
-      out["latent"] = json.load(f)["metrics"]["composites"]
+      metrics = json.load(f)["metrics"]
+    out["latent"] = metrics["composites"]
+    out["closed_loop"] = metrics.get("closed_loop")
   return out
 
 
