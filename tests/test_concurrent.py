@@ -157,6 +157,9 @@ def test_concurrent_ant_tiny_pipeline(tmp_path):
     with open(os.path.join(workdir, "analysis", "analysis.json")) as f:
       metrics = json.load(f)["metrics"]
     assert len(metrics["composites"]["forward+turn"]["gap_ratio"]) == 2  # both seeds
+    closed = metrics["closed_loop"]["forward+raise_leg"]  # the decoder acted in the simulator
+    assert set(closed) == {"own_embedding", "subskill_sum", "expert_quality"}
+    assert closed["own_embedding"]["quality"]["n"] == 2
     dirs.append(workdir)
   index = analysis.compare_objectives(dirs, str(tmp_path / "figure3"))
   with open(os.path.join(tmp_path, "figure3", "metrics.json")) as f:
