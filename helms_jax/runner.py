@@ -346,11 +346,11 @@ def train(config: ml_collections.ConfigDict, workdir: str):
           f"has {size}: the dataset was made for another env")
   learner = make_learner(config, env, dataset)
   sample_fn, sampler_data = _sampler(config, dataset)
-  if num_population_seeds(config) > 1:
+  num_seeds = num_population_seeds(config)
+  if num_seeds > 1:
     # A population's batches are [S, B, ...]: the loop shards the leading (seed) axis.
-    devices.check_batch_divisible(num_population_seeds(config), devices.make_mesh(),
-                                  what="train.num_seeds")
-    sample_fn = population.vmap_sample_fn(sample_fn, num_population_seeds(config))
+    devices.check_batch_divisible(num_seeds, devices.make_mesh(), what="train.num_seeds")
+    sample_fn = population.vmap_sample_fn(sample_fn, num_seeds)
   return train_offline(learner, sample_fn, sampler_data, workdir=workdir, seed=config.seed,
                        loop=_loop_config(config))
 

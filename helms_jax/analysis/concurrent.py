@@ -28,7 +28,6 @@ per objective and composite).
 
 from __future__ import annotations
 
-import html
 import json
 import os
 from typing import Any, Sequence
@@ -42,8 +41,9 @@ import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 import numpy as np
 
 from helms_jax.agents.concurrent import offline as concurrent
-from helms_jax.analysis.skills import ANALYSIS_DIR, ANALYSIS_INDEX, save_figure, write_analysis_index
-from helms_jax.data.format import atomic_write
+from helms_jax.analysis import curves as curves_lib
+from helms_jax.analysis.skills import (ANALYSIS_DIR, ANALYSIS_INDEX, save_figure,
+                                       write_analysis_index)
 from helms_jax.training.metric_writers import read_jsonl
 
 # Held-out MSE metrics the learner logs per composite (`agents/concurrent/offline.py`).
@@ -120,20 +120,18 @@ def plot_latent(means: Sequence[np.ndarray], sums: dict[int, np.ndarray], behavi
   return save_figure(fig, path)
 
 
-def _write_json(path: str, value: Any) -> None:
-  atomic_write(path, lambda f: f.write(json.dumps(value, indent=2, sort_keys=True).encode()))
-
-
 def final_metrics(workdir: str, prefix: str = "mse/", last_fraction: float = 0.1
                   ) -> dict[str, list[float]]:
   """Per `prefix<name>` metric of `metrics.jsonl`: per seed, the mean over the last
   `last_fraction` of logged points."""
-  curves = metric_curves(workdir, prefix)
-  out = {}
-  for name, (_, values) in curves.items():
-    k = max(1, int(np.ceil(last_fraction * len(values))))
-    out[name] = np.nanmean(values[-k:], axis=0).tolist()
-  return out
+  return {name: _final_per_seed(values, last_fraction).tolist()
+          for name, (_, values) in metric_curves(workdir, prefix).items()}
+
+
+def _final_per_seed(values: np.ndarray, last_fraction: float) -> np.ndarray:
+  """`values [P, S]` -> [S]: each seed's mean over the last points (`curves.final_window_size`)."""
+  k = curves_lib.final_window_size(len(values), last_fraction)
+  return curves_lib.seed_statistics(values[-k:].T)[0]
 
 
 def metric_curves(workdir: str, prefix: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -269,8 +267,9 @@ def _closed_loop_table(functions, params, env, dataset, behaviours, windows, all
 
 
 def _mean_std(values) -> dict[str, float]:
-  v = np.asarray(values, np.float64)
-  return {"mean": float(np.nanmean(v)), "std": float(np.nanstd(v)), "n": int(np.sum(np.isfinite(v)))}
+  """Per-seed values [S] -> their mean ± std over the seeds that have one, and that count."""
+  mean, std, count = curves_lib.seed_statistics(np.asarray(values, np.float64)[None])
+  return {"mean": float(mean[0]), "std": float(std[0]), "n": int(count[0])}
 
 
 def compare_objectives(run_dirs: Sequence[str], out_dir: str, last_fraction: float = 0.1
@@ -301,9 +300,8 @@ def compare_objectives(run_dirs: Sequence[str], out_dir: str, last_fraction: flo
     row = table.setdefault(label, {"objective": learner["objective"],
                                    "mi_weight": learner.get("mi_weight")})
     for prefix in METRIC_PREFIXES:
-      for name, (steps, values) in curves[prefix].items():
-        k = max(1, int(np.ceil(last_fraction * len(steps))))
-        row[f"final_{prefix}/{name}"] = _mean_std(np.nanmean(values[-k:], axis=0))
+      for name, (_, values) in curves[prefix].items():
+        row[f"final_{prefix}/{name}"] = _mean_std(_final_per_seed(values, last_fraction))
     if latent is not None:
       for name in composites:
         for key in ("gap_ratio", "relative_gap"):
@@ -313,7 +311,7 @@ def compare_objectives(run_dirs: Sequence[str], out_dir: str, last_fraction: flo
     for ax, name in zip(axes[r], composites):
       for label, _, curves, _ in runs:
         steps, values = curves[prefix][name]
-        mean, std = np.nanmean(values, 1), np.nanstd(values, 1)
+        mean, std, _ = curves_lib.seed_statistics(values)
         ax.plot(steps, mean, label=f"{label} ({values.shape[1]} seeds)")
         ax.fill_between(steps, mean - std, mean + std, alpha=0.2)
       ax.set_yscale("log")
@@ -325,20 +323,17 @@ def compare_objectives(run_dirs: Sequence[str], out_dir: str, last_fraction: flo
   fig.tight_layout()
   os.makedirs(out_dir, exist_ok=True)
   save_figure(fig, os.path.join(out_dir, "figure3.png"))
-  _write_json(os.path.join(out_dir, "metrics.json"), {"last_fraction": last_fraction,
-                                                       "runs": table})
+  curves_lib.write_json(os.path.join(out_dir, "metrics.json"),
+                        {"last_fraction": last_fraction, "runs": table})
   columns = [f"final_{p}/{c}" for p in METRIC_PREFIXES for c in composites] + [
       f"{k}/{c}" for k in ("relative_gap", "gap_ratio") for c in composites]
-  cell = lambda row, k: (f"<td>{row[k]['mean']:.3f} ± {row[k]['std']:.3f}</td>" if k in row
-                         else "<td>-</td>")
-  rows = "".join(f"<tr><td>{html.escape(label)}</td><td>{row['objective']}</td>"
-                 + "".join(cell(row, k) for k in columns) + "</tr>"
-                 for label, row in table.items())
-  head = "".join(f"<th>{html.escape(k)}</th>" for k in columns)
+  cell = lambda row, k: f"{row[k]['mean']:.3f} ± {row[k]['std']:.3f}" if k in row else "-"
+  rows = [[label, row["objective"]] + [cell(row, k) for k in columns]
+          for label, row in table.items()]
   index = os.path.join(out_dir, "index.html")
-  page = (f"<html><body><h1>Concurrent-skill CVAE: objectives</h1><img src='figure3.png'>"
-          f"<p>Final values: per seed the mean over the last {last_fraction:.0%} of logged "
-          f"points, then mean ± std over seeds.</p><table border=1><tr><th>run</th>"
-          f"<th>objective</th>{head}</tr>{rows}</table></body></html>")
-  atomic_write(index, lambda f: f.write(page.encode()))
+  curves_lib.write_text(index, curves_lib.page("Concurrent-skill CVAE: objectives", [
+      "<h1>Concurrent-skill CVAE: objectives</h1><img src='figure3.png'>",
+      f"<p>Final values: per seed the mean over the last {last_fraction:.0%} of logged points, "
+      "then mean ± std over seeds.</p>",
+      curves_lib.html_table(["run", "objective"] + columns, rows)]))
   return index

@@ -274,7 +274,9 @@ def seed_statistics(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
     return np.nanmean(values, axis=-1), np.nanstd(values, axis=-1), count
 
 
-def _window_size(num_points: int, last_fraction: float) -> int:
+def final_window_size(num_points: int, last_fraction: float) -> int:
+  """How many of the last logged points a final-performance mean covers: ceil(last_fraction *
+  num_points), at least 1 (the points a table's "final" value averages)."""
   if not 0.0 < last_fraction <= 1.0:
     raise ValueError(f"last_fraction must be in (0, 1], got {last_fraction}")
   # The epsilon keeps e.g. 0.1 * 30 = 3.0000000000000004 at 3 points.
@@ -318,7 +320,7 @@ def final_performance_table(runs: Sequence[RunCurves], metric: str, last_fractio
       continue
     values = run.metrics[metric]
     with_data = np.flatnonzero(np.any(np.isfinite(values), axis=1)) if run.num_points else []
-    k = _window_size(len(with_data), last_fraction) if len(with_data) else 0
+    k = final_window_size(len(with_data), last_fraction) if len(with_data) else 0
     chosen = with_data[len(with_data) - k:] if k else []
     with warnings.catch_warnings():
       warnings.simplefilter("ignore", RuntimeWarning)

@@ -21,7 +21,6 @@ import html
 import json
 import os
 import shutil
-import warnings
 from typing import Any, Sequence
 
 from absl import logging
@@ -63,9 +62,7 @@ def plot_curves(rows: Sequence[dict[str, Any]], keys: Sequence[str], out_dir: st
     if np.all(np.isnan(values)):
       continue
     fig, ax = plt.subplots(figsize=(4.5, 3.0), dpi=100)
-    with warnings.catch_warnings():
-      warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN points
-      mean, std = np.nanmean(values, axis=1), np.nanstd(values, axis=1)
+    mean, std, _ = curves.seed_statistics(values)
     ax.plot(steps, mean, lw=1.5, label=f"mean of {width} seeds" if width else None)
     if width:
       ax.fill_between(steps, mean - std, mean + std, alpha=0.25)

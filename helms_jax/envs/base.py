@@ -168,3 +168,19 @@ class ObservationGroups(Mapping):
     """The layout of `select(obs, names)`: the chosen groups, contiguous, in that order."""
     names = self._names(names)
     return ObservationGroups.from_sizes(*[(n, self.size(n)) for n in names])
+
+
+def selected_indices(observation_groups: ObservationGroups | None, names: Sequence[str],
+                     observation_size: int, config_key: str) -> np.ndarray:
+  """Indices [n] int32 of the flat observation that the config entry `config_key` (a tuple of
+  group `names`) selects; all of them when `names` is empty. Errors name the config key."""
+  names = tuple(names)
+  if not names:
+    return np.arange(observation_size, dtype=np.int32)
+  if observation_groups is None:
+    raise ValueError(f"{config_key}={names} needs the env's observation groups (pass "
+                     f"observation_groups)")
+  if observation_groups.obs_size != observation_size:
+    raise ValueError(f"observation groups describe {observation_groups.obs_size} observations, "
+                     f"not {observation_size}")
+  return observation_groups.indices(names)

@@ -56,10 +56,13 @@ class StateDecoder(nn.Module):
   min_std: float = 1e-2
   init_std: float = 0.5
 
+  def _wavenet_module(self, **module_kwargs) -> WaveNet:
+    return WaveNet(channels=self.channels, dilations=tuple(self.dilations),
+                   kernel_size=self.kernel_size, skip_channels=self.channels,
+                   output_size=self.channels, **module_kwargs)
+
   def setup(self):
-    self.wavenet = WaveNet(channels=self.channels, dilations=tuple(self.dilations),
-                           kernel_size=self.kernel_size, skip_channels=self.channels,
-                           output_size=self.channels)
+    self.wavenet = self._wavenet_module()
     self.head = GaussianParams(self.state_size, min_scale=self.min_std,
                                init_scale=self.init_std)
 
@@ -76,8 +79,7 @@ class StateDecoder(nn.Module):
 
   def initial_carry(self, batch_shape: tuple[int, ...] = ()):
     """The WaveNet's zero queues (usable outside `apply`: it needs no parameters)."""
-    return tuple(jnp.zeros(tuple(batch_shape) + ((self.kernel_size - 1) * d, self.channels))
-                 for d in self.dilations)
+    return self._wavenet_module(parent=None).initial_carry(batch_shape)  # unbound: no params
 
 
 class ActionDecoder(nn.Module):

@@ -49,6 +49,7 @@ import numpy as np
 import optax
 
 from helms_jax.agents.concurrent import model as cvae
+from helms_jax.envs.base import selected_indices
 from helms_jax.losses import concurrent as losses
 from helms_jax.losses.kl import diag_gaussian_log_prob
 from helms_jax.training import normalizer as normalizer_lib
@@ -135,20 +136,12 @@ class Functions(NamedTuple):
   behaviours: Behaviours
 
 
-def state_indices(config, observation_size: int, observation_groups=None) -> np.ndarray:
-  groups = tuple(config.state_groups)
-  if not groups:
-    return np.arange(observation_size, dtype=np.int32)
-  if observation_groups is None:
-    raise ValueError(f"learner.state_groups={groups} needs the env's observation groups")
-  return np.asarray(observation_groups.indices(groups), np.int32)
-
-
 def make_functions(config, observation_size: int, action_size: int,
                    observation_groups=None) -> Functions:
   if config.objective not in OBJECTIVES:
     raise ValueError(f"learner.objective={config.objective!r}; valid: {', '.join(OBJECTIVES)}")
-  indices = state_indices(config, observation_size, observation_groups)
+  indices = selected_indices(observation_groups, config.state_groups, observation_size,
+                             "learner.state_groups")
   encoder = cvae.TrajectoryEncoder(config.z_dim, config.encoder_hidden, config.attention_size)
   auxiliary = (cvae.TrajectoryEncoder(config.z_dim, config.auxiliary_hidden,
                                       config.auxiliary_hidden)
@@ -236,9 +229,8 @@ def eval_metrics(functions: Functions, params, eval_states: jax.Array,
   num_c = len(b.composites)
   sums = jnp.einsum("ck,ekz->ecz", jnp.asarray(b.members), subskill_mean)  # [E, C, Z] every sum
   own_sum = sums[jnp.arange(sums.shape[0]), eval_composite]  # [E, Z]
-  # Mean rollouts from the demonstration's own embedding and from its subskills' sum (zero-shot
-  # composition), in one batch.
-  # ... and from z = 0 (the prior's mean): how much of the rollout the embedding decides.
+  # Mean rollouts, in one batch, from the demonstration's own embedding, from its subskills' sum
+  # (zero-shot composition) and from z = 0 (the prior's mean: what the embedding decides).
   targets = jnp.concatenate([eval_states] * 3)  # [3E, T+1, S]
   z = jnp.concatenate([composite_mean, own_sum, jnp.zeros_like(own_sum)])
   generated = _generate(functions, params, targets, z, jnp.zeros(targets[:, 1:].shape))

@@ -47,6 +47,7 @@ import numpy as np
 import optax
 
 from helms_jax.agents.spirl import model as spirl_model
+from helms_jax.envs.base import selected_indices
 from helms_jax.losses import skill_vae
 from helms_jax.training import normalizer as normalizer_lib
 from helms_jax.training.train_state import Learner, TrainState, apply_gradients
@@ -115,15 +116,8 @@ def normalize_observation(params, obs: jax.Array) -> jax.Array:
 def prior_input_indices(config: ml_collections.ConfigDict, observation_size: int,
                         observation_groups=None) -> np.ndarray:
   """Indices of the observation the prior sees (`learner.prior_groups`; all when empty)."""
-  if not config.prior_groups:
-    return np.arange(observation_size, dtype=np.int32)
-  if observation_groups is None:
-    raise ValueError(f"learner.prior_groups={tuple(config.prior_groups)} needs the env's "
-                     f"observation groups (pass observation_groups)")
-  if observation_groups.obs_size != observation_size:
-    raise ValueError(f"observation groups describe {observation_groups.obs_size} observations, "
-                     f"not {observation_size}")
-  return observation_groups.indices(tuple(config.prior_groups))
+  return selected_indices(observation_groups, config.prior_groups, observation_size,
+                          "learner.prior_groups")
 
 
 def prior_input(params, obs: jax.Array, indices: np.ndarray) -> jax.Array:

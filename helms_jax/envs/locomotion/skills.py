@@ -124,6 +124,7 @@ import numpy as np
 from helms_jax.envs import experts
 from helms_jax.envs.base import ObservationGroups, State, Wrapper
 from helms_jax.envs.locomotion import robots
+from helms_jax.envs.locomotion.tasks import check_mjx_backend
 from helms_jax.envs.registry import EnvKwargError, register
 
 __all__ = [
@@ -225,8 +226,7 @@ class AntSkills(Wrapper):
   transition_info_keys = ("success",)
 
   def __init__(self, behaviours: tuple[str, ...] = BEHAVIOURS, backend: str = "mjx"):
-    if backend != "mjx":
-      raise EnvKwargError(f"ant_skills runs on MJX only, got backend={backend!r}")
+    check_mjx_backend(backend)
     behaviours = tuple(behaviours)
     bad = [b for b in behaviours if b not in BEHAVIOURS]
     if not behaviours or bad:

@@ -125,7 +125,8 @@ def forward_reward(velocity: jax.Array, target_speed: float) -> jax.Array:
   return jnp.minimum(velocity / target_speed, 1.0)
 
 
-def _check_backend(backend: str) -> None:
+def check_mjx_backend(backend: str) -> None:
+  """Raises EnvKwargError unless `backend` is 'mjx' (what every locomotion env runs on)."""
   if backend != "mjx":
     raise EnvKwargError(
         f"the locomotion tasks run on brax's MJX pipeline only (arenas are MJX mocap bodies and "
@@ -153,7 +154,7 @@ class AntTask(Wrapper):
 
   def __init__(self, robot: Ant, max_obstacles: int = ANT_MAX_OBSTACLES, backend: str = "mjx"):
     """robot: the brax ant (`robots.make_ant(...)`) this task wraps."""
-    _check_backend(backend)
+    check_mjx_backend(backend)
     if int(max_obstacles) < 1:
       raise EnvKwargError(f"max_obstacles must be >= 1, got {max_obstacles}")
     super().__init__(robot)
@@ -516,7 +517,7 @@ class PlanarRun(Wrapper):
   def __init__(self, robot: str, target_speed: float, ctrl_cost_weight: float = 0.0,
                stand_heights: tuple[float, float] | None = None,
                solver: dict[str, int] | None = None, backend: str = "mjx"):
-    _check_backend(backend)
+    check_mjx_backend(backend)
     if target_speed <= 0 or ctrl_cost_weight < 0:
       raise EnvKwargError(f"need target_speed > 0 and ctrl_cost_weight >= 0, got "
                           f"{target_speed}, {ctrl_cost_weight}")
