@@ -45,6 +45,7 @@ setuptools.setup(
             "helms-explore=launch.explore:run",
             "helms-report=launch.report:run",
             "helms-pipeline=launch.pipeline:run",
+            "helms-bench=launch.bench:run",
         ]
     },
 )

@@ -1,0 +1,334 @@
+"""helms-bench: Runs every benchmark in `benchmarks/` and writes one table (markdown + JSON).
+
+Each `benchmarks/*.py` (sorted; files starting with `_` skipped) runs as a subprocess with this
+Python, cwd = the repo root, `--quick` passed through; its last stdout line `<name> ratio: <x>`
+(ours over the baseline, higher is better) is the figure. A benchmark that exits non-zero, times
+out or prints no ratio line becomes an error row (status `failed` / `timeout` / `no ratio line`
+with the tail of its stderr); the run goes on. The table leads with the machine's details (UTC
+date, platform, Python, CPU model and count, RAM, load average, jax/jaxlib/flax/mujoco versions,
+git commit) since the ratios are only meaningful with them.
+
+  helms-bench --quick                          # all, about a minute each → docs/benchmarks.{md,json}
+  helms-bench --only=scaling,population --timeout=600 --out=/tmp/bench
+  helms-bench --benchmarks_dir=path/to/checkout/benchmarks
+
+Benchmarks are scripts in the source checkout, not part of the installed package: with a
+non-editable install, run from a checkout or pass --benchmarks_dir. Exits 1 (after writing the
+table) if any benchmark did not produce a ratio.
+"""
+
+from __future__ import annotations
+
+import ast
+import datetime
+import glob
+import importlib.metadata
+import json
+import math
+import os
+import platform
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any, Sequence
+
+from absl import app, flags
+
+_QUICK = flags.DEFINE_bool("quick", False, "Pass --quick to every benchmark (about a minute each).")
+_TIMEOUT = flags.DEFINE_float("timeout", 900.0, "Per-benchmark timeout in seconds.")
+_ONLY = flags.DEFINE_list("only", [], "Run only these benchmarks (names without .py).")
+_OUT = flags.DEFINE_string(
+    "out", None, "Output prefix: writes <out>.md and <out>.json (default: <repo>/docs/benchmarks).")
+_BENCHMARKS_DIR = flags.DEFINE_string(
+    "benchmarks_dir", None, "Directory of benchmark scripts (default: the checkout's benchmarks/, "
+    "found next to launch/); they run with cwd = its parent directory.")
+
+RATIO_RE = re.compile(r"^\s*(?P<name>\S+) ratio:\s*(?P<value>\S+)\s*$")
+STATUS_OK, STATUS_FAILED, STATUS_TIMEOUT, STATUS_NO_RATIO = "ok", "failed", "timeout", "no ratio line"
+TAIL_CHARS = 1500
+VERSION_PACKAGES = ("jax", "jaxlib", "flax", "mujoco", "mujoco-mjx", "brax", "optax", "numpy")
+
+
+def default_benchmarks_dir() -> str:
+  return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks")
+
+
+def find_benchmarks(benchmarks_dir: str, only: Sequence[str] = ()) -> list[str]:
+  """Sorted `*.py` paths in `benchmarks_dir` (not `_*`), restricted to `only` names if given."""
+  if not os.path.isdir(benchmarks_dir):
+    raise FileNotFoundError(
+        f"no benchmarks directory at {benchmarks_dir}: the benchmarks are scripts in the source "
+        f"checkout (not installed with the package); run helms-bench from an editable install of "
+        f"a checkout or pass --benchmarks_dir=<checkout>/benchmarks")
+  paths = sorted(p for p in glob.glob(os.path.join(benchmarks_dir, "*.py"))
+                 if not os.path.basename(p).startswith("_"))
+  if only:
+    by_name = {benchmark_name(p): p for p in paths}
+    unknown = [n for n in only if n not in by_name]
+    if unknown:
+      raise ValueError(f"unknown benchmark(s) {', '.join(unknown)}; available: "
+                       f"{', '.join(sorted(by_name))}")
+    paths = [by_name[n] for n in sorted(set(only))]
+  return paths
+
+
+def benchmark_name(path: str) -> str:
+  return os.path.splitext(os.path.basename(path))[0]
+
+
+def first_doc_line(path: str) -> str:
+  """The first line of the script's module docstring, read with `ast` (nothing imported)."""
+  try:
+    with open(path, encoding="utf-8") as f:
+      doc = ast.get_docstring(ast.parse(f.read(), filename=path))
+  except (OSError, SyntaxError, ValueError):
+    return ""
+  return doc.strip().splitlines()[0].strip() if doc and doc.strip() else ""
+
+
+def parse_ratio(stdout: str) -> tuple[str, float] | None:
+  """`(name, ratio)` from the last non-empty stdout line if it is `<name> ratio: <x>`."""
+  lines = [l for l in stdout.splitlines() if l.strip()]
+  if not lines:
+    return None
+  match = RATIO_RE.match(lines[-1])
+  if not match:
+    return None
+  try:
+    return match.group("name"), float(match.group("value"))
+  except ValueError:
+    return None
+
+
+def _tail(text: str, chars: int = TAIL_CHARS) -> str:
+  text = text.strip()
+  return text if len(text) <= chars else "…" + text[-chars:]
+
+
+def run_benchmark(path: str, *, quick: bool, timeout: float, cwd: str) -> dict[str, Any]:
+  """Runs one benchmark script; never raises for the script's own failures."""
+  name = benchmark_name(path)
+  cmd = [sys.executable, path] + (["--quick"] if quick else [])
+  env = dict(os.environ, PYTHONUNBUFFERED="1")
+  row: dict[str, Any] = {"name": name, "ratio": None, "status": None, "wall_s": None,
+                         "meaning": first_doc_line(path), "command": " ".join(
+                             [os.path.basename(sys.executable), os.path.relpath(path, cwd)] +
+                             (["--quick"] if quick else [])),
+                         "returncode": None, "stderr_tail": "", "stdout_tail": ""}
+  start = time.perf_counter()
+  # Own session, so a timeout kills the benchmark's subprocesses too (scaling.py spawns some).
+  proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True, start_new_session=True)
+  try:
+    stdout, stderr = proc.communicate(timeout=timeout)
+  except subprocess.TimeoutExpired:
+    try:
+      os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+      pass
+    stdout, stderr = proc.communicate()
+    row.update(status=STATUS_TIMEOUT, wall_s=time.perf_counter() - start,
+               stderr_tail=_tail(f"timed out after {timeout:g} s\n{stderr or ''}"),
+               stdout_tail=_tail(stdout or ""))
+    return row
+  row["wall_s"] = time.perf_counter() - start
+  row["returncode"] = proc.returncode
+  row["stdout_tail"] = _tail(stdout, 4000)
+  parsed = parse_ratio(stdout)
+  if proc.returncode != 0:
+    row.update(status=STATUS_FAILED,
+               stderr_tail=_tail(stderr or f"exit code {proc.returncode}, no stderr"))
+  elif parsed is None:
+    row.update(status=STATUS_NO_RATIO,
+               stderr_tail=_tail(stderr) or "(no stderr; last stdout line: "
+               f"{(stdout.strip().splitlines() or [''])[-1][:200]!r})")
+  else:
+    ratio_name, ratio = parsed
+    row.update(status=STATUS_OK, ratio=ratio if math.isfinite(ratio) else None)
+    if not math.isfinite(ratio):
+      row["status"] = STATUS_NO_RATIO
+      row["stderr_tail"] = f"ratio is not finite: {ratio}"
+    if ratio_name != name:
+      row["ratio_name"] = ratio_name
+  return row
+
+
+def _read(path: str) -> str | None:
+  try:
+    with open(path, encoding="utf-8", errors="replace") as f:
+      return f.read()
+  except OSError:
+    return None
+
+
+def _git_commit(repo: str) -> dict[str, Any] | None:
+  try:
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True,
+                            timeout=10, check=True).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=repo,
+                           capture_output=True, text=True, timeout=30, check=True).stdout.strip()
+  except (OSError, subprocess.SubprocessError):
+    return None
+  return {"commit": commit, "modified_tracked_files": bool(dirty)} if commit else None
+
+
+def machine_info(quick: bool, repo: str) -> dict[str, Any]:
+  """Details the ratios depend on; no hostname or user names."""
+  info: dict[str, Any] = {
+      "date_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+      "platform": platform.platform(),
+      "machine": platform.machine(),
+      "python": platform.python_version(),
+      "cpu_count": os.cpu_count(),
+      "quick": quick,
+  }
+  cpuinfo = _read("/proc/cpuinfo")
+  if cpuinfo:
+    models = re.findall(r"^model name\s*:\s*(.+)$", cpuinfo, re.M)
+    if models:
+      info["cpu_model"] = models[0].strip()
+  meminfo = _read("/proc/meminfo")
+  if meminfo:
+    match = re.search(r"^MemTotal:\s*(\d+)\s*kB", meminfo, re.M)
+    if match:
+      info["ram_gib"] = round(int(match.group(1)) / 2**20, 1)
+  try:
+    load = os.getloadavg()
+    info["load_average_at_start"] = [round(x, 2) for x in load]
+    info["possibly_shared"] = load[0] > (os.cpu_count() or 1)
+  except OSError:
+    pass
+  versions = {}
+  for package in VERSION_PACKAGES:
+    try:
+      versions[package] = importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+      pass
+  info["versions"] = versions
+  git = _git_commit(repo)
+  if git:
+    info["git"] = git
+  return info
+
+
+def _atomic_write(path: str, text: str) -> None:
+  directory = os.path.dirname(os.path.abspath(path))
+  os.makedirs(directory, exist_ok=True)
+  fd, tmp = tempfile.mkstemp(dir=directory, prefix=os.path.basename(path) + ".", suffix=".tmp")
+  try:
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+      f.write(text)
+    os.replace(tmp, path)
+  except BaseException:
+    if os.path.exists(tmp):
+      os.unlink(tmp)
+    raise
+
+
+def _cell(text: Any) -> str:
+  return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def to_markdown(machine: dict[str, Any], rows: Sequence[dict[str, Any]]) -> str:
+  lines = ["# Benchmarks", "",
+           "Generated by `helms-bench" + (" --quick" if machine.get("quick") else "") + "`. Each "
+           "ratio is the benchmark's own figure over its baseline measured in the same process "
+           "(higher is better); see the script's docstring in `benchmarks/` for what is compared "
+           "and for figures measured on a quiet machine.", ""]
+  if machine.get("possibly_shared"):
+    lines += [f"**Note:** the load average at start ({machine['load_average_at_start'][0]}) "
+              f"exceeded the core count ({machine['cpu_count']}): figures are from a possibly "
+              "shared machine, other jobs were competing for the cores.", ""]
+  versions = ", ".join(f"{k} {v}" for k, v in machine.get("versions", {}).items())
+  git = machine.get("git")
+  details = [
+      ("date", machine.get("date_utc")),
+      ("platform", f"{machine.get('platform')} ({machine.get('machine')})"),
+      ("python", machine.get("python")),
+      ("cpu", f"{machine.get('cpu_model', 'unknown model')}, {machine.get('cpu_count')} cores "
+              "(os.cpu_count())"),
+      ("ram", f"{machine['ram_gib']} GiB" if "ram_gib" in machine else "unknown"),
+      ("load average at start (1/5/15 min)",
+       " / ".join(str(x) for x in machine.get("load_average_at_start", [])) or "unknown"),
+      ("versions", versions or "unknown"),
+      ("git commit", (git["commit"] + (" (with uncommitted changes to tracked files)"
+                                       if git["modified_tracked_files"] else "")) if git else
+       "not a git checkout"),
+      ("--quick", "yes" if machine.get("quick") else "no"),
+  ]
+  lines += [f"- {k}: {_cell(v)}" for k, v in details] + [""]
+  lines += ["| benchmark | ratio | status | wall (s) | ratio of |", "|---|---:|---|---:|---|"]
+  for row in rows:
+    ratio = f"{row['ratio']:.3g}" if row.get("ratio") is not None else "—"
+    wall = f"{row['wall_s']:.1f}" if row.get("wall_s") is not None else "—"
+    lines.append(f"| {_cell(row['name'])} | {ratio} | {_cell(row['status'])} | {wall} | "
+                 f"{_cell(row.get('meaning', ''))} |")
+  errors = [r for r in rows if r["status"] != STATUS_OK]
+  if errors:
+    lines += ["", "## Errors", ""]
+    for row in errors:
+      lines += [f"### {row['name']}: {row['status']}", "", "```",
+                row.get("stderr_tail", "").replace("```", "'''"), "```", ""]
+  total = sum(r["wall_s"] or 0.0 for r in rows)
+  lines += ["", f"Total wall time: {total:.0f} s for {len(rows)} benchmarks."]
+  return "\n".join(lines).rstrip() + "\n"
+
+
+def write_outputs(out_prefix: str, machine: dict[str, Any],
+                  rows: Sequence[dict[str, Any]]) -> tuple[str, str]:
+  """Writes `<out_prefix>.md` and `<out_prefix>.json` atomically; returns both paths."""
+  md_path, json_path = out_prefix + ".md", out_prefix + ".json"
+  payload = {"machine": machine, "benchmarks": list(rows),
+             "total_wall_s": round(sum(r["wall_s"] or 0.0 for r in rows), 2)}
+  _atomic_write(json_path, json.dumps(payload, indent=2, sort_keys=False) + "\n")
+  _atomic_write(md_path, to_markdown(machine, rows))
+  return md_path, json_path
+
+
+def run_all(benchmarks_dir: str, out_prefix: str, *, quick: bool, timeout: float,
+            only: Sequence[str] = (), log=print) -> list[dict[str, Any]]:
+  """Runs the benchmarks one after the other, rewriting the table after each one."""
+  paths = find_benchmarks(benchmarks_dir, only)
+  repo = os.path.dirname(os.path.abspath(benchmarks_dir))
+  machine = machine_info(quick, repo)
+  rows: list[dict[str, Any]] = []
+  for i, path in enumerate(paths):
+    log(f"[{i + 1}/{len(paths)}] {benchmark_name(path)} ...")
+    row = run_benchmark(path, quick=quick, timeout=timeout, cwd=repo)
+    ratio = f"ratio {row['ratio']:.3g}" if row["ratio"] is not None else row["status"]
+    log(f"    {ratio} ({row['wall_s']:.1f} s)")
+    rows.append(row)
+    write_outputs(out_prefix, machine, rows)
+  return rows
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+  benchmarks_dir = os.path.abspath(_BENCHMARKS_DIR.value or default_benchmarks_dir())
+  repo = os.path.dirname(benchmarks_dir)
+  out_prefix = os.path.abspath(_OUT.value) if _OUT.value else os.path.join(repo, "docs",
+                                                                            "benchmarks")
+  try:
+    rows = run_all(benchmarks_dir, out_prefix, quick=_QUICK.value, timeout=_TIMEOUT.value,
+                   only=_ONLY.value)
+  except (FileNotFoundError, ValueError) as error:
+    sys.exit(f"error: {error}")
+  if not rows:
+    sys.exit(f"error: no benchmarks found in {benchmarks_dir}")
+  print(f"Wrote {out_prefix}.md and {out_prefix}.json")
+  failed = [r["name"] for r in rows if r["status"] != STATUS_OK]
+  if failed:
+    print(f"{len(failed)} benchmark(s) without a ratio: {', '.join(failed)}")
+    sys.exit(1)
+
+
+def run():
+  app.run(main)
+
+
+if __name__ == "__main__":
+  run()
