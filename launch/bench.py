@@ -28,6 +28,7 @@ import math
 import os
 import platform
 import re
+import resource
 import signal
 import subprocess
 import sys
@@ -49,6 +50,7 @@ _BENCHMARKS_DIR = flags.DEFINE_string(
 RATIO_RE = re.compile(r"^\s*(?P<name>\S+) ratio:\s*(?P<value>\S+)\s*$")
 STATUS_OK, STATUS_FAILED, STATUS_TIMEOUT, STATUS_NO_RATIO = "ok", "failed", "timeout", "no ratio line"
 TAIL_CHARS = 1500
+SHARED_OTHER_CORES = 0.3  # other processes' mean busy cores above which a row is flagged
 VERSION_PACKAGES = ("jax", "jaxlib", "flax", "mujoco", "mujoco-mjx", "brax", "optax", "numpy")
 
 
@@ -108,8 +110,29 @@ def _tail(text: str, chars: int = TAIL_CHARS) -> str:
   return text if len(text) <= chars else "…" + text[-chars:]
 
 
+def _busy_cpu_seconds() -> float | None:
+  """CPU seconds all processes have been busy since boot (/proc/stat), None where unreadable."""
+  stat = _read("/proc/stat")
+  if not stat or not stat.startswith("cpu "):
+    return None
+  # user nice system idle iowait irq softirq steal ...: busy = all but idle and iowait.
+  fields = [int(x) for x in stat.splitlines()[0].split()[1:]]
+  busy = sum(fields) - fields[3] - (fields[4] if len(fields) > 4 else 0)
+  return busy / os.sysconf("SC_CLK_TCK")
+
+
+def _children_cpu_seconds() -> float:
+  usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+  return usage.ru_utime + usage.ru_stime
+
+
 def run_benchmark(path: str, *, quick: bool, timeout: float, cwd: str) -> dict[str, Any]:
-  """Runs one benchmark script; never raises for the script's own failures."""
+  """Runs one benchmark script; never raises for the script's own failures.
+
+  `other_cpu_cores` is how many cores other processes kept busy on average while it ran (the
+  machine's busy CPU time minus the benchmark's own, over the wall time): near 0 on a quiet
+  machine; on a shared one the benchmark's figures are depressed and its ratio less reliable.
+  """
   name = benchmark_name(path)
   cmd = [sys.executable, path] + (["--quick"] if quick else [])
   env = dict(os.environ, PYTHONUNBUFFERED="1")
@@ -118,6 +141,7 @@ def run_benchmark(path: str, *, quick: bool, timeout: float, cwd: str) -> dict[s
                              [os.path.basename(sys.executable), os.path.relpath(path, cwd)] +
                              (["--quick"] if quick else [])),
                          "returncode": None, "stderr_tail": "", "stdout_tail": ""}
+  busy0, own0 = _busy_cpu_seconds(), _children_cpu_seconds()
   start = time.perf_counter()
   # Own session, so a timeout kills the benchmark's subprocesses too (scaling.py spawns some).
   proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -130,11 +154,13 @@ def run_benchmark(path: str, *, quick: bool, timeout: float, cwd: str) -> dict[s
     except ProcessLookupError:
       pass
     stdout, stderr = proc.communicate()
+    _other_load(row, busy0, own0, time.perf_counter() - start)
     row.update(status=STATUS_TIMEOUT, wall_s=time.perf_counter() - start,
                stderr_tail=_tail(f"timed out after {timeout:g} s\n{stderr or ''}"),
                stdout_tail=_tail(stdout or ""))
     return row
   row["wall_s"] = time.perf_counter() - start
+  _other_load(row, busy0, own0, row["wall_s"])
   row["returncode"] = proc.returncode
   row["stdout_tail"] = _tail(stdout, 4000)
   parsed = parse_ratio(stdout)
@@ -154,6 +180,15 @@ def run_benchmark(path: str, *, quick: bool, timeout: float, cwd: str) -> dict[s
     if ratio_name != name:
       row["ratio_name"] = ratio_name
   return row
+
+
+def _other_load(row: dict[str, Any], busy0: float | None, own0: float, wall: float) -> None:
+  busy1 = _busy_cpu_seconds()
+  if busy0 is None or busy1 is None or wall <= 0:
+    row["other_cpu_cores"] = None
+    return
+  own = _children_cpu_seconds() - own0
+  row["other_cpu_cores"] = round(max(busy1 - busy0 - own, 0.0) / wall, 2)
 
 
 def _read(path: str) -> str | None:
@@ -242,6 +277,11 @@ def to_markdown(machine: dict[str, Any], rows: Sequence[dict[str, Any]]) -> str:
     lines += [f"**Note:** the load average at start ({machine['load_average_at_start'][0]}) "
               f"exceeded the core count ({machine['cpu_count']}): figures are from a possibly "
               "shared machine, other jobs were competing for the cores.", ""]
+  busy = [r["name"] for r in rows if (r.get("other_cpu_cores") or 0) > SHARED_OTHER_CORES]
+  if busy:
+    lines += [f"**Note:** other processes kept more than {SHARED_OTHER_CORES} of the "
+              f"{machine.get('cpu_count')} cores busy while {', '.join(busy)} ran (column "
+              "'other load'): those figures are from a shared machine.", ""]
   versions = ", ".join(f"{k} {v}" for k, v in machine.get("versions", {}).items())
   git = machine.get("git")
   details = [
@@ -253,6 +293,8 @@ def to_markdown(machine: dict[str, Any], rows: Sequence[dict[str, Any]]) -> str:
       ("ram", f"{machine['ram_gib']} GiB" if "ram_gib" in machine else "unknown"),
       ("load average at start (1/5/15 min)",
        " / ".join(str(x) for x in machine.get("load_average_at_start", [])) or "unknown"),
+      ("load average at end",
+       " / ".join(str(x) for x in machine.get("load_average_at_end", [])) or "unknown"),
       ("versions", versions or "unknown"),
       ("git commit", (git["commit"] + (" (with uncommitted changes to tracked files)"
                                        if git["modified_tracked_files"] else "")) if git else
@@ -260,12 +302,18 @@ def to_markdown(machine: dict[str, Any], rows: Sequence[dict[str, Any]]) -> str:
       ("--quick", "yes" if machine.get("quick") else "no"),
   ]
   lines += [f"- {k}: {_cell(v)}" for k, v in details] + [""]
-  lines += ["| benchmark | ratio | status | wall (s) | ratio of |", "|---|---:|---|---:|---|"]
+  lines += ["| benchmark | ratio | status | wall (s) | other load (cores) | ratio of |",
+            "|---|---:|---|---:|---:|---|"]
   for row in rows:
     ratio = f"{row['ratio']:.3g}" if row.get("ratio") is not None else "—"
     wall = f"{row['wall_s']:.1f}" if row.get("wall_s") is not None else "—"
-    lines.append(f"| {_cell(row['name'])} | {ratio} | {_cell(row['status'])} | {wall} | "
+    other = row.get("other_cpu_cores")
+    other = f"{other:.2f}" if other is not None else "—"
+    lines.append(f"| {_cell(row['name'])} | {ratio} | {_cell(row['status'])} | {wall} | {other} | "
                  f"{_cell(row.get('meaning', ''))} |")
+  lines += ["", "Other load: cores kept busy by other processes while the benchmark ran, on "
+            "average (machine busy CPU time from /proc/stat minus the benchmark's own); above "
+            "about 0.3 the benchmark competed for the cores and its figures are less reliable."]
   errors = [r for r in rows if r["status"] != STATUS_OK]
   if errors:
     lines += ["", "## Errors", ""]
@@ -301,6 +349,10 @@ def run_all(benchmarks_dir: str, out_prefix: str, *, quick: bool, timeout: float
     ratio = f"ratio {row['ratio']:.3g}" if row["ratio"] is not None else row["status"]
     log(f"    {ratio} ({row['wall_s']:.1f} s)")
     rows.append(row)
+    try:
+      machine["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+      pass
     write_outputs(out_prefix, machine, rows)
   return rows
 

@@ -97,6 +97,7 @@ def test_run_all_rows_and_table(fake_checkout, tmp_path):
   with open(out + ".md") as f:
     md = f.read()
   assert "| good | 2.5 | ok |" in md
+  assert all("other_cpu_cores" in r for r in payload["benchmarks"])
   assert "| broken | — | failed |" in md
   assert "| silent | — | no ratio line |" in md
   assert "| slow | — | timeout |" in md
