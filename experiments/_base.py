@@ -65,6 +65,9 @@ def pipeline_config(experiment: str, variant: str, modifiers=()) -> ml_collectio
   c.train.checkpoint_every = 100 if tiny else 2000
   c.train.max_to_keep = 3
   c.train.tensorboard = True
+  # 'auto': device d holds only episodes d, d + D, ... when several processes run (per-process
+  # data shards), the whole dataset otherwise; or 'replicated' / 'sharded' (runner.data_placement).
+  c.train.data_placement = "auto"
 
   c.eval = ml_collections.ConfigDict()
   c.eval.num_episodes = 8 if tiny else 64

@@ -35,7 +35,7 @@ from absl import logging
 from helms_jax import agents, configs, data as data_lib, envs
 from helms_jax.data.format import atomic_write
 from helms_jax.envs import experts
-from helms_jax.training import devices, population
+from helms_jax.training import devices, distributed, population
 from helms_jax.training.checkpoint import Checkpointer
 from helms_jax.training.offline_loop import LoopConfig, init_loop_state, train_offline
 from helms_jax.training.online_loop import OnlineConfig, train_online
@@ -44,6 +44,8 @@ from helms_jax.training.online_loop import OnlineConfig, train_online
 # run); any other difference means the workdir belongs to another experiment.
 MUTABLE_KEYS = ("eval.", "analysis.", "report.", "exploration.", "train.num_steps",
                 "train.log_every", "train.checkpoint_every", "train.tensorboard",
+                # Hardware layout, like the device count, which a resumed run may also change.
+                "train.data_placement",
                 "compilation_cache_dir", "data.dir", "transfer.skills_dir", "transfer.label",
                 "transfer.loop.env_steps", "transfer.loop.log_every_calls",
                 "transfer.loop.checkpoint_every_calls", "transfer.loop.tensorboard")
@@ -185,13 +187,24 @@ def generate_data(config: ml_collections.ConfigDict, workdir: str) -> str:
     The dataset directory.
   """
   prepare_workdir(config, workdir)
-  cfg = config.data
-  if cfg.get("import_hdf5"):
-    return _import_dataset(config, workdir)
-  if not has_env(config):
+  if config.data.get("import_hdf5"):
+    make = functools.partial(_import_dataset, config, workdir)
+  elif not has_env(config):
     raise configs.ConfigError(
         f"{config.experiment} has no env (env.name='') and no data.import_hdf5 file: set "
         "--config.data.import_hdf5=<your .hdf5> or --config.data.dir=<an existing dataset>")
+  else:
+    make = functools.partial(_generate_data, config, dataset_dir(config, workdir))
+  if jax.process_count() == 1:
+    return make()
+  # One writer: process 0 makes the dataset (on its own devices), the others wait for it.
+  path = make() if distributed.is_main_process() else dataset_dir(config, workdir)
+  distributed.barrier(f"helms_jax:data:{os.path.abspath(dataset_dir(config, workdir))}")
+  return path
+
+
+def _generate_data(config: ml_collections.ConfigDict, path: str) -> str:
+  cfg = config.data
   groups = data_groups(config)
   env = make_env(config, **groups[0][0])
   expert = _data_policy(config, env)
@@ -206,7 +219,6 @@ def generate_data(config: ml_collections.ConfigDict, workdir: str) -> str:
   schema = data_lib.Schema.create(
       (env.observation_size,), (env.action_size,),
       info={"success": ((), np.float32)}, episode=episode_fields)
-  path = dataset_dir(config, workdir)
   data_key = jax.random.fold_in(jax.random.PRNGKey(config.seed), 0xDA7A)
   metadata = {"episode_length": config.env.episode_length, "seed": config.seed}
   if len(groups) > 1:
@@ -345,14 +357,47 @@ def train(config: ml_collections.ConfigDict, workdir: str):
           f"{dataset.schema[name].shape[-1]} but env {config.env.name!r} ({config.env.kwargs}) "
           f"has {size}: the dataset was made for another env")
   learner = make_learner(config, env, dataset)
-  sample_fn, sampler_data = _sampler(config, dataset)
   num_seeds = num_population_seeds(config)
+  mesh = devices.make_mesh()
+  if data_placement(config) == "sharded":
+    if num_seeds > 1 or config.learner.name == "concurrent":
+      raise configs.ConfigError(
+          "train.data_placement='sharded' splits one learner's windows over devices; seed "
+          "populations and the concurrent CVAE's label-aware sampler keep the dataset "
+          "replicated (set train.data_placement='replicated')")
+    num_shards, t = mesh.devices.size, config.train
+    devices.check_batch_divisible(t.batch_size, mesh, what="train.batch_size")
+    sample_fn = data_lib.sharded_sample_fn(dataset, t.batch_size, t.window, t.lookahead,
+                                           num_shards)
+    local = data_lib.sharded_window_data(dataset, t.window, t.lookahead, num_shards,
+                                         devices.local_shard_indices(mesh))
+    return train_offline(learner, sample_fn, local, workdir=workdir, seed=config.seed,
+                         loop=_loop_config(config), mesh=mesh, data_sharded=True)
+  sample_fn, sampler_data = _sampler(config, dataset)
   if num_seeds > 1:
     # A population's batches are [S, B, ...]: the loop shards the leading (seed) axis.
-    devices.check_batch_divisible(num_seeds, devices.make_mesh(), what="train.num_seeds")
+    devices.check_batch_divisible(num_seeds, mesh, what="train.num_seeds")
     sample_fn = population.vmap_sample_fn(sample_fn, num_seeds)
   return train_offline(learner, sample_fn, sampler_data, workdir=workdir, seed=config.seed,
-                       loop=_loop_config(config))
+                       loop=_loop_config(config), mesh=mesh)
+
+
+DATA_PLACEMENTS = ("auto", "replicated", "sharded")
+
+
+def data_placement(config: ml_collections.ConfigDict) -> str:
+  """`train.data_placement`: 'replicated' (every device holds the whole dataset), 'sharded'
+  (device d holds episodes d, d + D, ...: per-process data shards) or 'auto' (sharded when
+  several processes run, replicated otherwise)."""
+  placement = config.train.get("data_placement", "auto")
+  if placement not in DATA_PLACEMENTS:
+    raise configs.ConfigError(f"train.data_placement must be one of {DATA_PLACEMENTS}, got "
+                              f"{placement!r}")
+  if placement == "auto":
+    sharded = jax.process_count() > 1 and config.learner.name != "concurrent" \
+        and num_population_seeds(config) == 1
+    return "sharded" if sharded else "replicated"
+  return placement
 
 
 # ----------------------------------------------------------------------------------------------
@@ -714,6 +759,8 @@ def report(config: ml_collections.ConfigDict, workdir: str) -> str:
   """Writes `<workdir>/report/` (index.html, PNG plots, metrics.json); returns its path."""
   from helms_jax.analysis import report as report_lib  # matplotlib only when reporting
   prepare_workdir(config, workdir)
+  if not distributed.is_main_process():
+    return os.path.join(workdir, "report")
   return report_lib.write_run_report(workdir, title=f"{config.experiment} ({config.variant})")
 
 

@@ -17,6 +17,7 @@ from ml_collections import config_flags
 
 import experiments
 from helms_jax import configs
+from helms_jax.training import distributed
 
 DEFAULT_CONFIG = os.path.join(os.path.dirname(experiments.__file__), "helms_stacking.py")
 
@@ -24,6 +25,17 @@ _CONFIG = config_flags.DEFINE_config_file(
     "config", default=DEFAULT_CONFIG, help_string="Experiment config: path/to/config.py[:variant]",
     lock_config=True)
 _WORKDIR = flags.DEFINE_string("workdir", None, "Run directory (created if missing).")
+# Multi-process runs (see helms_jax/training/distributed.py): explicit flags, else the
+# JAX_COORDINATOR_ADDRESS / JAX_NUM_PROCESSES / JAX_PROCESS_ID variables, else SLURM / Open MPI /
+# TPU-pod variables; with none of them the run is single-process.
+_COORDINATOR = flags.DEFINE_string(
+    "coordinator_address", None, "host:port of process 0's coordinator (multi-process runs).")
+_NUM_PROCESSES = flags.DEFINE_integer("num_processes", None, "Number of processes in the run.")
+_PROCESS_ID = flags.DEFINE_integer("process_id", None, "This process's index, 0..N-1.")
+_DISTRIBUTED = flags.DEFINE_enum(
+    "distributed", "auto", list(distributed.MODES),
+    "auto: connect when a coordinator or a multi-process scheduler is found; on: require it; "
+    "off: always single-process.")
 
 
 def check_argv(argv: list[str]) -> None:
@@ -54,6 +66,12 @@ def run_stage(stage: Callable[[object, str], object]) -> None:
       raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     if not _WORKDIR.value:
       raise app.UsageError("--workdir is required")
+    try:
+      distributed.initialize(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value,
+                             mode=_DISTRIBUTED.value)
+    except distributed.DistributedError as error:
+      raise app.UsageError(str(error)) from error
     stage(_CONFIG.value, _WORKDIR.value)
+    distributed.shutdown()  # final barrier: no process exits while others still save
 
   app.run(main)

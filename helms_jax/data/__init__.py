@@ -29,9 +29,13 @@ from helms_jax.data.format import (
 from helms_jax.data.hdf5 import detect_layout, import_hdf5
 from helms_jax.data.reader import Dataset, load_dataset, offsets_from_lengths
 from helms_jax.data.sampler import (
+    ShardedWindowData,
     WindowSampler,
     WindowTable,
     gather_window_batch,
+    sharded_sample_fn,
+    sharded_window_data,
+    subset_episodes,
     valid_window_starts,
     window_indices,
     window_table,
@@ -46,4 +50,5 @@ __all__ = [
     "read_manifest", "detect_layout", "import_hdf5", "Dataset", "load_dataset",
     "offsets_from_lengths", "WindowSampler", "WindowTable", "gather_window_batch",
     "valid_window_starts", "window_indices", "window_table", "DatasetWriter",
+    "ShardedWindowData", "sharded_sample_fn", "sharded_window_data", "subset_episodes",
 ]

@@ -84,7 +84,8 @@ def window_table(episode_length: np.ndarray, window: int) -> WindowTable:
 
 
 def window_indices(table: WindowTable, key: jax.Array, batch_size: int, window: int,
-                   lookahead: int = 0) -> dict[str, jax.Array]:
+                   lookahead: int = 0, num_windows: jax.Array | None = None
+                   ) -> dict[str, jax.Array]:
   """Draws `batch_size` windows uniformly (with replacement) and returns gather indices.
 
   Pure and jittable (`batch_size`, `window`, `lookahead` static).
@@ -95,6 +96,8 @@ def window_indices(table: WindowTable, key: jax.Array, batch_size: int, window: 
     batch_size: B.
     window: W (must be the window the table was built for).
     lookahead: extra observations after the window.
+    num_windows: None (draw from every row), or a traced count M' <= M of valid leading rows
+      when the table is padded to a common size (data-parallel shards, `ShardedWindowData`).
 
   Returns:
     dict with ``window [B]`` (row of the table), ``episode [B]``, ``start [B]``,
@@ -102,7 +105,8 @@ def window_indices(table: WindowTable, key: jax.Array, batch_size: int, window: 
     indices, clamped to the episode's final observation) and ``obs_mask [B, W+lookahead]``
     float32 (1 = real observation, 0 = clamped).
   """
-  num_windows = table.episode.shape[0]
+  if num_windows is None:
+    num_windows = table.episode.shape[0]
   j = jax.random.randint(key, (batch_size,), 0, num_windows)
   step_start = jnp.asarray(table.step_start)[j]
   obs_start = jnp.asarray(table.obs_start)[j]
@@ -135,14 +139,15 @@ def _gather(take: Callable, kinds: Mapping[str, str], arrays: Mapping[str, Any],
 
 def gather_window_batch(arrays: Mapping[str, jax.Array], table: WindowTable, key: jax.Array,
                         batch_size: int, window: int, lookahead: int,
-                        kinds: Mapping[str, str]) -> dict[str, jax.Array]:
+                        kinds: Mapping[str, str], num_windows: jax.Array | None = None
+                        ) -> dict[str, jax.Array]:
   """Pure jnp version of `WindowSampler.sample` taking the device arrays as an argument.
 
   Use this (with `WindowSampler.device_arrays()`) when the dataset should be an explicit argument
   of a jitted step rather than a closed-over constant. `kinds` maps field name -> kind and must be
   static (e.g. bound with functools.partial).
   """
-  idx = window_indices(table, key, batch_size, window, lookahead)
+  idx = window_indices(table, key, batch_size, window, lookahead, num_windows)
   return _gather(lambda a, i: jnp.take(a, i, axis=0), kinds, arrays, idx)
 
 
@@ -235,3 +240,116 @@ class WindowSampler:
       return fn(arrays, table, key)
 
     return sample
+
+
+# ----------------------------------------------------------------------------------------------
+# Data-parallel shards: each device (and so each process) holds only its own episodes.
+
+
+def subset_episodes(dataset: Dataset, episodes: np.ndarray) -> Dataset:
+  """The episodes `episodes` ([E'] indices) of `dataset` as a `Dataset` of their own."""
+  episodes = np.asarray(episodes, np.int64)
+  lengths = dataset.episode_length[episodes]
+  step_idx = np.concatenate([np.arange(dataset.step_offsets[e], dataset.step_offsets[e] + n)
+                             for e, n in zip(episodes, lengths)])
+  obs_idx = np.concatenate([np.arange(dataset.obs_offsets[e], dataset.obs_offsets[e] + n + 1)
+                            for e, n in zip(episodes, lengths)])
+  rows = {fmt.OBS: obs_idx, fmt.STEP: step_idx, fmt.EPISODE: episodes}
+  fields = {name: arr[rows[dataset.schema[name].kind]] for name, arr in dataset.fields.items()}
+  step_offsets = np.cumsum(lengths) - lengths
+  return Dataset(manifest=dataset.manifest, fields=fields, episode_length=lengths,
+                 step_offsets=step_offsets,
+                 obs_offsets=step_offsets + np.arange(lengths.shape[0], dtype=np.int64))
+
+
+def shard_episode_indices(num_episodes: int, num_shards: int) -> list[np.ndarray]:
+  """Round-robin split of episodes over shards: shard d holds episodes d, d + D, d + 2D, ..."""
+  return [np.arange(d, num_episodes, num_shards) for d in range(num_shards)]
+
+
+class ShardedWindowData(NamedTuple):
+  """Window data of S data-parallel shards, padded to common shapes (leading axis [S]).
+
+  arrays: field -> ``[S, rows_max, ...]`` (numeric fields only).
+  table: `WindowTable` of ``[S, M_max]`` int32 arrays (rows past a shard's count are padding).
+  num_windows: ``[S]`` int32, valid windows per shard.
+  shard_index: ``[S]`` int32, the shard's global index d (its sampling key is fold_in(key, d)).
+  """
+  arrays: dict
+  table: WindowTable
+  num_windows: Any
+  shard_index: Any
+
+
+def sharded_window_data(dataset: Dataset, window: int, lookahead: int, num_shards: int,
+                        shard_ids) -> ShardedWindowData:
+  """The shards `shard_ids` (of `num_shards`, episodes split round-robin) as host numpy arrays.
+
+  Shapes are padded to the largest of ALL `num_shards` shards, so every process, building only
+  its own shards, agrees on the global shapes.
+
+  Raises:
+    WindowError: fewer episodes than shards, or a shard without a valid window.
+  """
+  if num_shards < 1:
+    raise fmt.WindowError(f"num_shards must be >= 1, got {num_shards}")
+  if dataset.num_episodes < num_shards:
+    raise fmt.WindowError(
+        f"dataset has {dataset.num_episodes} episodes, fewer than the {num_shards} data shards "
+        f"(one per device): generate more episodes or keep the dataset replicated")
+  split = shard_episode_indices(dataset.num_episodes, num_shards)
+  lengths = [dataset.episode_length[e] for e in split]
+  windows = [int(np.maximum(n - window + 1, 0).sum()) for n in lengths]
+  if min(windows) == 0:
+    raise fmt.WindowError(f"data shard {int(np.argmin(windows))} of {num_shards} has no window "
+                          f"of length {window}: its episodes are all shorter")
+  rows_max = {fmt.OBS: max(int(n.sum()) + n.size for n in lengths),
+              fmt.STEP: max(int(n.sum()) for n in lengths),
+              fmt.EPISODE: max(n.size for n in lengths)}
+  m_max = max(windows)
+  kinds = {n: s.kind for n, s in dataset.schema.fields.items() if s.dtype != fmt.STR_DTYPE}
+
+  def pad(arr, size):
+    return np.concatenate([arr, np.zeros((size - arr.shape[0],) + arr.shape[1:], arr.dtype)])
+
+  shards = []
+  for d in shard_ids:
+    part = subset_episodes(dataset, split[d])
+    table = window_table(part.episode_length, window)
+    shards.append((
+        {n: pad(part.fields[n], rows_max[k]) for n, k in kinds.items()},
+        WindowTable(*(pad(np.asarray(a, np.int32), m_max) for a in table)),
+        windows[d], d))
+  stack = lambda *xs: np.stack(xs)  # pylint: disable=unnecessary-lambda-assignment
+  return ShardedWindowData(
+      arrays={n: stack(*(s[0][n] for s in shards)) for n in kinds},
+      table=WindowTable(*(stack(*(s[1][i] for s in shards)) for i in range(len(WindowTable._fields)))),
+      num_windows=np.asarray([s[2] for s in shards], np.int32),
+      shard_index=np.asarray([s[3] for s in shards], np.int32))
+
+
+def sharded_sample_fn(dataset: Dataset, batch_size: int, window: int, lookahead: int,
+                      num_shards: int) -> Callable[[ShardedWindowData, jax.Array], dict]:
+  """`sample(data: ShardedWindowData [D], key) -> batch [batch_size, ...]`, pure and jittable.
+
+  Shard d draws batch_size / D windows from its own episodes with key `fold_in(key, d)`, and
+  the batch is the shards' draws in shard order. With `data` split over devices along its
+  leading axis, each device samples only from the episodes it holds; the batch depends on D,
+  never on how the D shards are grouped into processes.
+  """
+  if batch_size % num_shards:
+    raise fmt.WindowError(f"batch_size={batch_size} is not divisible by the {num_shards} data "
+                          "shards (one per device)")
+  kinds = {n: s.kind for n, s in dataset.schema.fields.items() if s.dtype != fmt.STR_DTYPE}
+  per_shard = batch_size // num_shards
+
+  def one_shard(arrays, table, count, shard, key):
+    return gather_window_batch(arrays, table, jax.random.fold_in(key, shard), per_shard, window,
+                               lookahead, kinds, num_windows=count)
+
+  def sample(data: ShardedWindowData, key: jax.Array) -> dict:
+    batch = jax.vmap(one_shard, in_axes=(0, 0, 0, 0, None))(
+        data.arrays, data.table, data.num_windows, data.shard_index, key)
+    return jax.tree_util.tree_map(lambda x: x.reshape((-1,) + x.shape[2:]), batch)
+
+  return sample

@@ -47,7 +47,49 @@ def shard_batch(batch: Any, mesh: Mesh) -> Any:
 
 
 def replicate(tree: Any, mesh: Mesh) -> Any:
-  return jax.device_put(tree, replicated(mesh))
+  return put_global(tree, replicated(mesh))
+
+
+def put_global(tree: Any, sharding: jax.sharding.Sharding) -> Any:
+  """Places full host values (the same on every process) as global arrays with `sharding`.
+
+  With several processes each one materialises only the shards its devices hold (the values
+  must agree across processes: they come from the same seed or the same file).
+  """
+  if jax.process_count() == 1:
+    return jax.device_put(tree, sharding)
+
+  def put(leaf):
+    value = np.asarray(leaf)
+    return jax.make_array_from_callback(value.shape, sharding, lambda index: value[index])
+  return jax.tree_util.tree_map(put, tree)
+
+
+def local_shard_indices(mesh: Mesh) -> list[int]:
+  """Positions along the `data` axis of this process's devices (contiguous, in mesh order).
+
+  A process holding data shards `local_shard_indices(mesh)` passes them, stacked in this order,
+  to `put_local_shards`.
+  """
+  flat = list(mesh.devices.flat)
+  mine = [i for i, d in enumerate(flat) if d.process_index == jax.process_index()]
+  if mine != list(range(mine[0], mine[0] + len(mine))):
+    raise ValueError(f"this process's devices sit at mesh positions {mine}, which are not "
+                     "contiguous; build the mesh from jax.devices() (ordered by process)")
+  return mine
+
+
+def put_local_shards(tree: Any, mesh: Mesh) -> Any:
+  """Global arrays split along the leading axis over the mesh, from this process's part only.
+
+  `tree` leaves are `[num_local_devices, ...]`: the shards of `local_shard_indices(mesh)`. The
+  global leaves are `[mesh size, ...]`, each device holding its own shard.
+  """
+  sharding = batch_sharded(mesh)
+  if jax.process_count() == 1:
+    return jax.device_put(tree, sharding)
+  return jax.tree_util.tree_map(
+      lambda leaf: jax.make_array_from_process_local_data(sharding, np.asarray(leaf)), tree)
 
 
 def enable_compilation_cache(cache_dir: str | None, min_compile_time_secs: float = 1.0) -> None:

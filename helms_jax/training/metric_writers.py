@@ -69,7 +69,8 @@ class Progress:
     self._last_log = 0.0
     self._log_every_secs = log_every_secs
     self._bar = None
-    if self._interactive:
+    self._active = jax.process_index() == 0  # one progress report per run, not per process
+    if self._interactive and self._active:
       import tqdm  # pylint: disable=g-import-not-at-top
       self._bar = tqdm.tqdm(total=total, initial=initial, desc=desc, dynamic_ncols=True)
 
@@ -81,7 +82,7 @@ class Progress:
                                if isinstance(_to_python(v), (int, float))}, refresh=False)
     self.step = step
     now = time.time()
-    if self._bar is None and (now - self._last_log >= self._log_every_secs or step >= self.total):
+    if self._bar is None and self._active and (now - self._last_log >= self._log_every_secs or step >= self.total):
       self._last_log = now
       logging.info("%s", self.line())
 

@@ -84,17 +84,21 @@ def make_chunk_fn(learner: Learner, sample_fn: SampleFn, num_updates: int,
 
 def train_offline(learner: Learner, sample_fn: SampleFn, data: Any, *, workdir: str, seed: int,
                   loop: LoopConfig, mesh: jax.sharding.Mesh | None = None,
-                  progress_desc: str = "train") -> LoopState:
+                  progress_desc: str = "train", data_sharded: bool = False) -> LoopState:
   """Trains (or resumes training) `learner` for `loop.num_steps` updates.
 
   Args:
     learner: the algorithm (init/update).
     sample_fn: `(data, key) -> batch` with batch leaves `[loop.batch_size, ...]`.
-    data: pytree of arrays that `sample_fn` reads (placed replicated on the mesh once).
+    data: pytree of arrays that `sample_fn` reads, placed on the mesh once: replicated (every
+      process passes the whole of it), or with `data_sharded` this process's data-parallel
+      shards, leaves `[num local devices, ...]` in `devices.local_shard_indices(mesh)` order
+      (e.g. `data.sharded_window_data`), each device then holding only its own shard.
     workdir: run directory; `checkpoints/`, `metrics.jsonl`, `tensorboard/` are written there.
     seed: the run's seed (used only when starting fresh).
     loop: step counts and frequencies.
-    mesh: device mesh (default: all devices).
+    mesh: device mesh (default: all devices of all processes).
+    data_sharded: see `data`.
 
   Returns:
     The final LoopState.
@@ -104,7 +108,7 @@ def train_offline(learner: Learner, sample_fn: SampleFn, data: Any, *, workdir: 
   devices.check_batch_divisible(loop.batch_size, mesh, what="train.batch_size")
   replicated, batch_sharding = devices.replicated(mesh), devices.batch_sharded(mesh)
 
-  state = jax.device_put(init_loop_state(learner, seed), replicated)
+  state = devices.put_global(init_loop_state(learner, seed), replicated)
   checkpointer = Checkpointer(f"{workdir}/checkpoints", max_to_keep=loop.max_to_keep)
   start_step = checkpointer.latest_step()
   if start_step is not None:
@@ -115,9 +119,18 @@ def train_offline(learner: Learner, sample_fn: SampleFn, data: Any, *, workdir: 
     raise ValueError(f"checkpoint step {start_step} is not a multiple of train.updates_per_call="
                      f"{loop.updates_per_call}; resume with the config that wrote it")
 
-  data = jax.device_put(data, replicated)
+  if data_sharded:
+    local = len(devices.local_shard_indices(mesh))
+    for path, leaf in jax.tree_util.tree_flatten_with_path(data)[0]:
+      if leaf.shape[:1] != (local,):
+        raise ValueError(f"sharded data leaf {jax.tree_util.keystr(path)} has shape "
+                         f"{leaf.shape}; its leading axis must be this process's {local} "
+                         "data shards (one per local device)")
+    data, data_sharding = devices.put_local_shards(data, mesh), batch_sharding
+  else:
+    data, data_sharding = devices.put_global(data, replicated), replicated
   chunk = jax.jit(make_chunk_fn(learner, sample_fn, loop.updates_per_call, batch_sharding),
-                  in_shardings=(replicated, replicated), out_shardings=(replicated, replicated))
+                  in_shardings=(replicated, data_sharding), out_shardings=(replicated, replicated))
 
   writer = MetricWriter(workdir, resume_step=start_step, tensorboard=loop.tensorboard)
   progress = Progress(loop.num_steps, initial=start_step, desc=progress_desc)

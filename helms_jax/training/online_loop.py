@@ -38,7 +38,7 @@ import numpy as np
 from absl import logging
 
 from helms_jax.envs.base import Env, State
-from helms_jax.training import devices
+from helms_jax.training import devices, distributed
 from helms_jax.training.checkpoint import Checkpointer
 from helms_jax.training.metric_writers import MetricWriter, Progress, truncate_jsonl
 
@@ -356,8 +356,8 @@ def train_online(agent: OnlineAgent, env: Env, config: OnlineConfig, *, workdir:
     state = checkpointer.restore(latest, state)
     logging.info("Resumed transfer from %s at %d env steps per seed", out_dir, latest)
   elif warm_start is not None:
-    state = jax.device_put(warm_start(state), sharding)
-  start = int(np.asarray(state.env_steps)[0])
+    state = devices.put_global(distributed.to_host(warm_start(state)), sharding)
+  start = int(distributed.to_host(state.env_steps)[0])
   if start % steps_per_call:
     raise ValueError(f"checkpoint at {start} env steps is not a multiple of the env steps per "
                      f"call ({steps_per_call}); resume with the config that wrote it")
@@ -383,14 +383,14 @@ def train_online(agent: OnlineAgent, env: Env, config: OnlineConfig, *, workdir:
       env_steps += steps_per_call
       calls += 1
       if calls % config.log_every_calls == 0 or env_steps == config.env_steps:
-        stats = jax.device_get(stats)
+        stats = distributed.to_host(stats)  # seeds may sit on other processes: all-gather
         now = time.time()
         # All seeds' env steps since the last log, over wall time (includes compilation once).
         sps = (env_steps - last_steps) * len(seeds) / max(now - last, 1e-9)
         last, last_steps = now, env_steps
         per_seed = {k: [None if not np.isfinite(v) else float(v) for v in np.asarray(x)]
                     for k, x in stats.items()}
-        updates = int(np.asarray(jax.device_get(state.updates))[0])
+        updates = int(distributed.to_host(state.updates)[0])
         if curves is not None:
           curves.write(json.dumps({"env_steps": env_steps, "updates": updates,
                                    "wall_time": now, "metrics": per_seed}) + "\n")
