@@ -82,13 +82,18 @@ def benchmark_name(path: str) -> str:
 
 
 def first_doc_line(path: str) -> str:
-  """The first line of the script's module docstring, read with `ast` (nothing imported)."""
+  """The summary line of the script's module docstring, read with `ast` (nothing imported).
+
+  A summary wrapped over several lines (up to the first blank line) is joined into one.
+  """
   try:
     with open(path, encoding="utf-8") as f:
       doc = ast.get_docstring(ast.parse(f.read(), filename=path))
   except (OSError, SyntaxError, ValueError):
     return ""
-  return doc.strip().splitlines()[0].strip() if doc and doc.strip() else ""
+  if not doc or not doc.strip():
+    return ""
+  return " ".join(re.split(r"\n\s*\n", doc.strip())[0].split())
 
 
 def parse_ratio(stdout: str) -> tuple[str, float] | None:

@@ -30,7 +30,11 @@ FAKES = {
         raise RuntimeError("boom in broken")
         ''',
     "silent.py": '''
-        """Silent: prints no ratio."""
+        """Silent: prints no ratio, a summary
+        wrapped over two lines.
+
+        Details.
+        """
         print("a table but no ratio line")
         ''',
     "slow.py": '''
@@ -66,6 +70,8 @@ def test_find_and_docstrings(fake_checkout):
   names = [bench.benchmark_name(p) for p in bench.find_benchmarks(str(fake_checkout))]
   assert names == ["broken", "good", "silent", "slow"]
   assert bench.first_doc_line(str(fake_checkout / "good.py")) == "Good: fused thing vs naive thing."
+  assert bench.first_doc_line(str(fake_checkout / "silent.py")) == (
+      "Silent: prints no ratio, a summary wrapped over two lines.")
   only = bench.find_benchmarks(str(fake_checkout), ["silent", "good"])
   assert [bench.benchmark_name(p) for p in only] == ["good", "silent"]
   with pytest.raises(ValueError, match="unknown benchmark.*nope"):
