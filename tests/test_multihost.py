@@ -209,3 +209,20 @@ def test_single_process_helpers_are_local():
   np.testing.assert_array_equal(distributed.process_key(key), jax.random.fold_in(key, 0))
   tree = {"a": jnp.arange(3)}
   np.testing.assert_array_equal(distributed.to_host(tree)["a"], np.arange(3))
+
+
+def test_importing_the_library_does_not_start_the_backend():
+  """`jax.distributed.initialize` must run before any device use, so importing every entry
+  point and loading a config must not touch a device (e.g. a module-level `jnp` constant)."""
+  code = (
+      "import sys; from jax._src import xla_bridge as xb\n"
+      "import launch.pipeline, launch.report, launch.explore, launch.transfer, launch.eval\n"
+      "import helms_jax, helms_jax.agents, helms_jax.analysis.report, helms_jax.envs\n"
+      "from helms_jax import configs\n"
+      "for name in ('helms_stacking.py:tiny', 'lsp_locomotion.py:tiny', 'spirl_maze.py:tiny',\n"
+      "             'concurrent_ant.py:original,tiny'):\n"
+      "  configs.load_config('experiments/' + name)\n"
+      "sys.exit(3 if xb._backends else 0)\n")
+  result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
+                          env=dict(os.environ, PYTHONPATH=REPO), timeout=300)
+  assert result.returncode == 0, result.stderr[-3000:] or "the backend was initialised"

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from typing import Iterator, Sequence, Union
 
 from brax.envs.base import Env, State, Wrapper
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -184,3 +185,20 @@ def selected_indices(observation_groups: ObservationGroups | None, names: Sequen
     raise ValueError(f"observation groups describe {observation_groups.obs_size} observations, "
                      f"not {observation_size}")
   return observation_groups.indices(names)
+
+
+def mjx_put_model(mj_model) -> "mjx.Model":
+  """`mjx.put_model(mj_model)` on this process's first device.
+
+  mjx places models and data on `jax.devices()[0]` by default, which in a multi-process run
+  belongs to process 0, so the other processes could not build their envs. Single-process runs
+  are unchanged (there the first device is the local one).
+  """
+  from mujoco import mjx  # pylint: disable=import-outside-toplevel
+  return mjx.put_model(mj_model, device=jax.local_devices()[0])
+
+
+def mjx_make_data(model) -> "mjx.Data":
+  """`mjx.make_data(model)` on this process's first device (see `mjx_put_model`)."""
+  from mujoco import mjx  # pylint: disable=import-outside-toplevel
+  return mjx.make_data(model, device=jax.local_devices()[0])

@@ -26,12 +26,14 @@ equations 4-7 is stated here because the paper's notation is not reproduced in t
 
 from __future__ import annotations
 
+import math
+
 import jax
 import jax.numpy as jnp
 
 from helms_jax.losses.kl import diag_gaussian_log_prob, kl_to_standard_normal
 
-_LOG_2PI_E = 1.0 + jnp.log(2.0 * jnp.pi)
+_LOG_2PI_E = 1.0 + math.log(2.0 * math.pi)
 
 
 def sum_of_gaussians(means: jax.Array, stds: jax.Array) -> tuple[jax.Array, jax.Array]:

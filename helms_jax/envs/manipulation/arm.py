@@ -24,6 +24,7 @@ import mujoco
 import numpy as np
 from mujoco import mjx
 
+from helms_jax.envs import base as envs_base
 from helms_jax.envs.base import Env
 from helms_jax.envs.manipulation import scene
 
@@ -53,7 +54,7 @@ def fingertip_contact_slots(mj_model: mujoco.MjModel, mjx_model: mjx.Model,
   detection, so it runs once (collision alone: the geoms do not depend on positions, and its
   compile is several times cheaper than `mjx.forward`'s).
   """
-  data = jax.jit(mjx.collision)(mjx_model, mjx.make_data(mjx_model))
+  data = jax.jit(mjx.collision)(mjx_model, envs_base.mjx_make_data(mjx_model))
   geoms = np.asarray(data._impl.contact.geom)  # [ncon, 2]
   name = lambda n: mujoco.mj_name2id(mj_model, mujoco.mjtObj.mjOBJ_GEOM, n)
   tips, objs = [name(t) for t in FINGERTIPS], [name(o) for o in object_geoms]

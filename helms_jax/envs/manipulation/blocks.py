@@ -71,6 +71,7 @@ import mujoco
 import numpy as np
 from mujoco import mjx
 
+from helms_jax.envs import base as envs_base
 from helms_jax.envs.base import ObservationGroups, State
 from helms_jax.envs.manipulation import scene, tasks
 from helms_jax.envs.manipulation.arm import PROPRIO_SIZE, ArmEnv, joint_addresses
@@ -236,7 +237,7 @@ class BlockStacking(ArmEnv):
     self.mj_model = mujoco.MjModel.from_xml_string(scene.build_blocks_mjcf(
         self.num_blocks, timestep=timestep, solver_iterations=solver_iterations,
         ls_iterations=ls_iterations))
-    self.mjx_model = mjx.put_model(self.mj_model)
+    self.mjx_model = envs_base.mjx_put_model(self.mj_model)
     self.control_dt = timestep * self.substeps
     self.shape = scene.block_shape()
     self._groups = block_observation_groups(self.observed_blocks)
@@ -332,7 +333,7 @@ class BlockStacking(ArmEnv):
     next state is the same as after a full `mjx.forward`, whose compile costs ~5x more here.
     """
     qpos = jnp.asarray(qpos, jnp.float32)
-    data = mjx.make_data(self.mjx_model).replace(qpos=qpos)
+    data = envs_base.mjx_make_data(self.mjx_model).replace(qpos=qpos)
     data = mjx.kinematics(self.mjx_model, data.replace(ctrl=self._rest_ctrl(qpos, finger_target)))
     data = mjx.collision(self.mjx_model, data)
     summary = self.summary(data)

@@ -29,6 +29,7 @@ import mujoco
 import numpy as np
 from mujoco import mjx
 
+from helms_jax.envs import base as envs_base
 from helms_jax.envs.base import ObservationGroups, State
 from helms_jax.envs.manipulation import scene, tasks
 # The arm's constants are re-exported here (the stacking expert and benchmarks read them).
@@ -85,7 +86,7 @@ class Stacking(ArmEnv):
     self.mj_model = mujoco.MjModel.from_xml_string(scene.build_mjcf(
         self.object_set, timestep=timestep, solver_iterations=solver_iterations,
         ls_iterations=ls_iterations))
-    self.mjx_model = mjx.put_model(self.mj_model)
+    self.mjx_model = envs_base.mjx_put_model(self.mj_model)
     self.control_dt = timestep * self.substeps
     shapes = scene.object_set(self.object_set)
     self.shapes = shapes
@@ -211,7 +212,7 @@ class Stacking(ArmEnv):
     """
     qpos = jnp.asarray(qpos, jnp.float32)
     task_index = jnp.asarray(task_index, jnp.int32)
-    data = mjx.make_data(self.mjx_model).replace(qpos=qpos)
+    data = envs_base.mjx_make_data(self.mjx_model).replace(qpos=qpos)
     data = mjx.forward(self.mjx_model, data.replace(ctrl=self._rest_ctrl(qpos, finger_target)))
     summary = self.summary(data)
     reward, success = self._reward(summary, task_index)

@@ -73,6 +73,7 @@ import numpy as np
 from flax import struct
 from mujoco import mjx
 
+from helms_jax.envs import base as envs_base
 from helms_jax.envs.base import Env, ObservationGroups, State
 from helms_jax.envs.maze import layout as maze_layout
 from helms_jax.envs.maze.layout import Layout
@@ -351,7 +352,7 @@ class Maze(Env):
       self._image_segments = geoms
     self.mj_model = mujoco.MjModel.from_xml_string(
         _mjcf(geoms, float(timestep), max_contact_points=4))
-    self.mjx_model = mjx.put_model(self.mj_model)
+    self.mjx_model = envs_base.mjx_put_model(self.mj_model)
     self._wall_geoms = np.array([mujoco.mj_name2id(self.mj_model, mujoco.mjtObj.mjOBJ_GEOM,
                                                    f"wall{k}") for k in range(len(geoms))])
 
@@ -436,7 +437,7 @@ class Maze(Env):
     # Only qpos (and zero qvel) are set: the observation needs nothing else, and mjx.forward here
     # would compile the collision and constraint pipeline a second time (as much as `step`);
     # derived quantities (xpos, contacts) are computed by the first step.
-    data = mjx.make_data(model).replace(qpos=start)
+    data = envs_base.mjx_make_data(model).replace(qpos=start)
     reward, success, dist, path = self._evaluate(data, episode)
     info = {"success": success, "goal": episode.goal, "goal_cell": episode.goal_cell,
             "h_walls": episode.h_walls, "v_walls": episode.v_walls,
