@@ -1,6 +1,6 @@
 """Runs a few learner updates on all local devices and saves the parameters (test helper).
 
-Usage: python -m tests._sharded_learner_run OUT.npz WORKDIR [bc|helms]
+Usage: python -m tests._sharded_learner_run OUT.npz WORKDIR [bc]
 Run with XLA_FLAGS=--xla_force_host_platform_device_count=N to get N CPU devices.
 Saves the trained leaves as arr_<i> and the initial leaves as init_<i>.
 """
@@ -12,12 +12,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from helms_jax.agents.baselines import bc
-from helms_jax.agents.helms import offline as helms
-from helms_jax.envs.base import ObservationGroups
 from helms_jax.training import devices
 from helms_jax.training.offline_loop import LoopConfig, init_loop_state, train_offline
-
-WINDOW, LOOKAHEAD = 4, 1
 
 
 def bc_sample_fn(data, key):
@@ -25,23 +21,10 @@ def bc_sample_fn(data, key):
   return {"observation": data["obs"][idx][:, None], "action": data["act"][idx][:, None]}
 
 
-def helms_sample_fn(data, key):
-  start = jax.random.randint(key, (16,), 0, data["obs"].shape[0] - WINDOW - LOOKAHEAD)
-  obs_idx = start[:, None] + jnp.arange(WINDOW + LOOKAHEAD)
-  return {"observation": data["obs"][obs_idx], "obs_mask": jnp.ones((16, WINDOW + LOOKAHEAD)),
-          "action": data["act"][obs_idx[:, :WINDOW]]}
-
-
 def make(name):
-  if name == "bc":
-    return bc.make_learner(bc.default_config(), 6, 2), bc_sample_fn
-  cfg = helms.default_config()
-  cfg.update(dict(num_skills=3, latent_size=2, high_level_hidden=(16,), mid_level_hidden=(16,),
-                  low_level_hidden=(16,), high_level_groups=("a", "b"),
-                  mid_level_groups=("a", "b"), low_level_groups=("a",)))
-  groups = ObservationGroups.from_sizes(a=4, b=2)
-  return helms.make_learner(cfg, 6, 2, observation_groups=groups, lookahead=LOOKAHEAD), \
-      helms_sample_fn
+  if name != "bc":
+    raise ValueError(f"unknown learner {name!r} (HeLMS runs in tests/_multihost_run.py)")
+  return bc.make_learner(bc.default_config(), 6, 2), bc_sample_fn
 
 
 def main(out_path, workdir, name="bc"):

@@ -29,7 +29,9 @@ def _run_sharded(tmp_path, num_devices, learner="bc"):
   return np.load(out)
 
 
-@pytest.mark.parametrize("learner", ["bc", "helms"])
+# HeLMS on the 4-device mesh is covered by tests/test_multihost.py (2 processes x 2 devices vs
+# 1 x 4, per-device data shards); here the replicated-data path, 1 device vs 4.
+@pytest.mark.parametrize("learner", ["bc"])
 def test_learner_step_agrees_on_1_and_4_devices(tmp_path, learner):
   one, four = _run_sharded(tmp_path, 1, learner), _run_sharded(tmp_path, 4, learner)
   assert int(one["num_devices"]) == 1 and int(four["num_devices"]) == 4
