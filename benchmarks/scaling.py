@@ -26,11 +26,20 @@ cores through XLA's intra-op threads (pinned to one core with `taskset -c 0` it 
 samples/s), so the 2-device run gets 6697 of a two-core ceiling of about 2 x 3950 = 7900 (85%);
 at 4 devices the two cores are saturated and samples/s stays flat. The figure to read on a
 multi-core or accelerator host is the efficiency at N up to the core/accelerator count.
+
+`--processes=P` (default 2) also runs each device count as P processes connected by
+jax.distributed over localhost (the multi-host code path, gloo collectives over TCP). Same
+machine, quiet, --quick (2026-11-30, after commit ba2afd4): 2 devices as 2 processes x 1: 3342 samples/s,
+0.48 of one process with 2 devices; 4 devices as 2 x 2: 2276 samples/s, 0.34 of one process.
+Gloo's TCP all-reduce of the gradient (~10 ms per update here) dominates an update of ~9 ms:
+on CPU the multi-process path buys capacity (more hosts), not speed on one host; on GPU/TPU
+hosts the collectives are NCCL / ICI instead.
 """
 
 import argparse
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -41,10 +50,12 @@ SIZES = dict(window=16, lookahead=5, hidden=64, num_skills=5, latent_size=8, act
 
 def worker(n, per_device_batch, chunk_len, repeats):
   """Runs in a subprocess with N forced CPU devices; returns the measurements as a dict."""
+  sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+  from helms_jax.training import distributed  # pylint: disable=import-outside-toplevel
+  distributed.initialize()  # a multi-process worker (JAX_* variables); else a no-op
   import jax  # pylint: disable=import-outside-toplevel
   import jax.numpy as jnp  # pylint: disable=import-outside-toplevel
 
-  sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
   # pylint: disable=import-outside-toplevel
   from helms_jax.agents.helms import offline
   from helms_jax.envs.manipulation.stacking import OBSERVATION_GROUPS
@@ -78,8 +89,8 @@ def worker(n, per_device_batch, chunk_len, repeats):
   # As train_offline: replicated state and data, batch sharded over the mesh.
   mesh = devices.make_mesh()
   replicated, batch_sharding = devices.replicated(mesh), devices.batch_sharded(mesh)
-  state = jax.device_put(init_loop_state(learner, 0), replicated)
-  data = jax.device_put(data, replicated)
+  state = devices.put_global(init_loop_state(learner, 0), replicated)
+  data = devices.put_global(jax.device_get(data), replicated)
   chunk = jax.jit(make_chunk_fn(learner, sample_fn, chunk_len, batch_sharding),
                   in_shardings=(replicated, replicated), out_shardings=(replicated, replicated))
 
@@ -94,25 +105,45 @@ def worker(n, per_device_batch, chunk_len, repeats):
     jax.block_until_ready((state, metrics))
     times.append(time.perf_counter() - t0)
   updates_per_s = chunk_len / min(times)
-  return {"devices": n, "global_batch": batch, "updates_per_s": updates_per_s,
-          "samples_per_s": updates_per_s * batch, "first_call_s": first_call,
-          "jax": jax.__version__, "backend": jax.default_backend(),
-          "loss_finite": bool(jnp.isfinite(metrics["loss"])) if "loss" in metrics else None}
+  result = {"devices": n, "processes": jax.process_count(), "global_batch": batch,
+            "updates_per_s": updates_per_s, "samples_per_s": updates_per_s * batch,
+            "first_call_s": first_call, "jax": jax.__version__, "backend": jax.default_backend(),
+            "loss_finite": bool(jnp.isfinite(metrics["loss"])) if "loss" in metrics else None}
+  distributed.shutdown()
+  return result
 
 
-def run_worker_subprocess(n, args):
+def _free_port():
+  with socket.socket() as s:
+    s.bind(("127.0.0.1", 0))
+    return s.getsockname()[1]
+
+
+def run_worker_subprocess(n, args, processes=1):
+  """N devices as `processes` processes of N / processes forced CPU devices each (connected by
+  jax.distributed over localhost, gloo collectives); returns process 0's measurements."""
   env = dict(os.environ)
-  flag = f"--xla_force_host_platform_device_count={n}"
+  flag = f"--xla_force_host_platform_device_count={n // processes}"
   env["XLA_FLAGS"] = f"{env['XLA_FLAGS']} {flag}" if env.get("XLA_FLAGS") else flag
   env.setdefault("JAX_PLATFORMS", "cpu")
+  for name in ("JAX_COORDINATOR_ADDRESS", "JAX_NUM_PROCESSES", "JAX_PROCESS_ID"):
+    env.pop(name, None)
+  if processes > 1:
+    env.update(JAX_COORDINATOR_ADDRESS=f"127.0.0.1:{_free_port()}",
+               JAX_NUM_PROCESSES=str(processes))
   cmd = [sys.executable, os.path.abspath(__file__), f"--worker={n}",
          f"--per_device_batch={args.per_device_batch}", f"--chunk={args.chunk}",
          f"--repeats={args.repeats}"] + (["--quick"] if args.quick else [])
-  proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
-  if proc.returncode != 0:
-    sys.stderr.write(proc.stderr[-3000:])
-    raise SystemExit(f"worker for {n} devices failed (exit {proc.returncode})")
-  lines = [l for l in proc.stdout.splitlines() if l.startswith("{")]
+  procs = [subprocess.Popen(cmd, env=dict(env, JAX_PROCESS_ID=str(i)) if processes > 1 else env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+           for i in range(processes)]
+  outputs = [proc.communicate() for proc in procs]
+  for proc, (_, err) in zip(procs, outputs):
+    if proc.returncode != 0:
+      sys.stderr.write(err[-3000:])
+      raise SystemExit(f"worker for {n} devices in {processes} processes failed "
+                       f"(exit {proc.returncode})")
+  lines = [l for l in outputs[0][0].splitlines() if l.startswith("{")]
   return json.loads(lines[-1])
 
 
@@ -123,6 +154,9 @@ def main():
   parser.add_argument("--per_device_batch", type=int, default=32)
   parser.add_argument("--chunk", type=int, default=None, help="updates per timed jitted call")
   parser.add_argument("--repeats", type=int, default=None, help="timed calls (best is kept)")
+  parser.add_argument("--processes", type=int, default=2,
+                      help="also run each device count >= P as P processes (multi-host path "
+                           "over localhost); 1 to skip")
   parser.add_argument("--worker", type=int, default=None, help=argparse.SUPPRESS)
   args = parser.parse_args()
   if args.chunk is None:
@@ -138,6 +172,10 @@ def main():
   if 1 not in counts:
     counts = [1] + counts  # the baseline
   results = {n: run_worker_subprocess(n, args) for n in counts}
+  multi = {}
+  if args.processes > 1:
+    multi = {n: run_worker_subprocess(n, args, args.processes) for n in counts
+             if n >= args.processes and n % args.processes == 0}
   base = results[1]["samples_per_s"]
   first = results[1]
   print(f"machine: {os.cpu_count()} cpus (os.cpu_count()), jax {first['jax']}, backend "
@@ -152,6 +190,16 @@ def main():
     speedup = r["samples_per_s"] / base
     print(f"{n:>8}{r['global_batch']:>14}{r['updates_per_s']:>12.1f}{r['samples_per_s']:>12.0f}"
           f"{speedup:>10.2f}{speedup / n:>12.2f}{r['first_call_s']:>16.2f}")
+  if multi:
+    print(f"the same devices as {args.processes} processes (jax.distributed on localhost, gloo "
+          "all-reduce between processes):")
+    for n, r in multi.items():
+      speedup = r["samples_per_s"] / base
+      print(f"{n:>8}{r['global_batch']:>14}{r['updates_per_s']:>12.1f}"
+            f"{r['samples_per_s']:>12.0f}{speedup:>10.2f}{speedup / n:>12.2f}"
+            f"{r['first_call_s']:>16.2f}   ({args.processes} processes x "
+            f"{n // args.processes}; vs 1 process: "
+            f"{r['samples_per_s'] / results[n]['samples_per_s']:.2f})")
   cpus = os.cpu_count() or 1
   print(f"note: forced CPU devices share this machine's {cpus} cores, so efficiency above {cpus} "
         f"devices is bounded by about {cpus}/N (e.g. {min(1.0, cpus / counts[-1]):.2f} at "
