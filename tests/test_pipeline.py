@@ -19,7 +19,11 @@ def _tiny(tmp_path):
 
 def test_tiny_pipeline_end_to_end(tmp_path):
   workdir = str(tmp_path / "run")
-  report_dir = runner.run_pipeline(_tiny(tmp_path), workdir)
+  config = _tiny(tmp_path)
+  # The per-device data-shard path of multi-host runs (1 shard here); the other pipeline tests
+  # keep the dataset replicated.
+  config.train.data_placement = "sharded"
+  report_dir = runner.run_pipeline(config, workdir)
   for name in ("config.json", "metrics.jsonl", "eval.json"):
     assert os.path.exists(os.path.join(workdir, name)), name
   assert os.listdir(os.path.join(workdir, "tensorboard"))
@@ -103,3 +107,12 @@ def test_random_fraction_replaces_expert_episodes_with_uniform_actions(tmp_path)
   with pytest.raises(ValueError, match="random_fraction"):
     config.data.random_fraction = 1.5
     runner.generate_data(config, str(tmp_path / "bad"))
+
+
+def test_bad_data_placement_is_named(tmp_path):
+  config = _tiny(tmp_path)
+  config.train.data_placement = "striped"
+  with pytest.raises(configs.ConfigError, match="train.data_placement must be one of"):
+    runner.data_placement(config)
+  config.train.data_placement = "auto"
+  assert runner.data_placement(config) == "replicated"  # one process
