@@ -359,7 +359,7 @@ def train(config: ml_collections.ConfigDict, workdir: str):
   learner = make_learner(config, env, dataset)
   num_seeds = num_population_seeds(config)
   mesh = devices.make_mesh()
-  if data_placement(config) == "sharded":
+  if run_data_layout(config, workdir, mesh)["placement"] == "sharded":
     if num_seeds > 1 or config.learner.name == "concurrent":
       raise configs.ConfigError(
           "train.data_placement='sharded' splits one learner's windows over devices; seed "
@@ -383,6 +383,35 @@ def train(config: ml_collections.ConfigDict, workdir: str):
 
 
 DATA_PLACEMENTS = ("auto", "replicated", "sharded")
+DATA_LAYOUT_FILE = "data_layout.json"
+
+
+def run_data_layout(config: ml_collections.ConfigDict, workdir: str, mesh) -> dict:
+  """The data placement and shard count this launch uses, kept stable across resumes.
+
+  A fresh run records `{placement, num_shards}` in `<workdir>/data_layout.json`. A resumed run
+  with `train.data_placement='auto'` keeps the recorded placement, so a multi-process run
+  continued in one process still samples per-device shards (with the same device count the
+  stream is then exactly the uninterrupted run's). A different device count, or an explicit
+  placement that differs, changes the data stream from the resume on: logged, not refused.
+  """
+  layout = {"placement": data_placement(config), "num_shards": int(mesh.devices.size)}
+  path = os.path.join(workdir, DATA_LAYOUT_FILE)
+  checkpointer = Checkpointer(os.path.join(workdir, "checkpoints"))
+  resuming = checkpointer.latest_step() is not None
+  checkpointer.close()
+  if resuming and os.path.exists(path):
+    with open(path) as f:
+      recorded = json.load(f)
+    if config.train.get("data_placement", "auto") == "auto":
+      layout["placement"] = recorded["placement"]
+    if layout != recorded:
+      logging.warning("Resuming %s with data layout %s instead of %s: the data stream differs "
+                      "from the uninterrupted run's from here on", workdir, layout, recorded)
+  if distributed.is_main_process() and not (resuming and os.path.exists(path)):
+    write_json(path, layout)
+  return layout
+
 
 
 def data_placement(config: ml_collections.ConfigDict) -> str:

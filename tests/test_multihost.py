@@ -226,3 +226,27 @@ def test_importing_the_library_does_not_start_the_backend():
   result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
                           env=dict(os.environ, PYTHONPATH=REPO), timeout=300)
   assert result.returncode == 0, result.stderr[-3000:] or "the backend was initialised"
+
+
+def test_resumed_run_keeps_its_recorded_data_placement(tmp_path):
+  """A run started with several processes (sharded) and resumed in one keeps sampling shards
+  under 'auto'; an explicit placement wins. Fresh runs record what they use."""
+  from helms_jax import configs, runner  # pylint: disable=import-outside-toplevel
+  from helms_jax.training import devices  # pylint: disable=import-outside-toplevel
+  from helms_jax.training.checkpoint import Checkpointer  # pylint: disable=import-outside-toplevel
+  config = configs.load_config(f"{REPO}/experiments/bc_point_reach.py:tiny")
+  mesh, workdir = devices.make_mesh(), str(tmp_path)
+  fresh = runner.run_data_layout(config, workdir, mesh)
+  assert fresh == {"placement": "replicated", "num_shards": mesh.devices.size}
+  runner.write_json(os.path.join(workdir, runner.DATA_LAYOUT_FILE),
+                    {"placement": "sharded", "num_shards": mesh.devices.size})
+  # Without a checkpoint the run is fresh again: the record is rewritten.
+  assert runner.run_data_layout(config, workdir, mesh)["placement"] == "replicated"
+  runner.write_json(os.path.join(workdir, runner.DATA_LAYOUT_FILE),
+                    {"placement": "sharded", "num_shards": mesh.devices.size})
+  ckpt = Checkpointer(os.path.join(workdir, "checkpoints"))
+  ckpt.save(10, {"x": np.zeros(2)}, force=True)
+  ckpt.close()
+  assert runner.run_data_layout(config, workdir, mesh)["placement"] == "sharded"
+  config.train.data_placement = "replicated"
+  assert runner.run_data_layout(config, workdir, mesh)["placement"] == "replicated"
