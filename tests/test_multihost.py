@@ -250,3 +250,26 @@ def test_resumed_run_keeps_its_recorded_data_placement(tmp_path):
   assert runner.run_data_layout(config, workdir, mesh)["placement"] == "sharded"
   config.train.data_placement = "replicated"
   assert runner.run_data_layout(config, workdir, mesh)["placement"] == "replicated"
+
+
+def test_multiprocess_script_connects_processes_and_stops_them_on_failure(tmp_path):
+  """launch/multiprocess.sh: N connected processes (each sees N x D global devices); when one
+  fails, the script exits non-zero and the others are stopped instead of hanging."""
+  script = os.path.join(REPO, "launch", "multiprocess.sh")
+  probe = ("from helms_jax.training import distributed; distributed.initialize(); import jax, sys;"
+           " print('process', jax.process_index(), 'of', jax.process_count(), 'devices',"
+           " jax.device_count(), flush=True); distributed.shutdown()")
+  env = dict(os.environ, PYTHONPATH=REPO, DEVICES_PER_PROCESS="2", LOG_DIR=str(tmp_path / "logs"),
+             JAX_PLATFORMS="cpu", PATH=os.path.dirname(sys.executable) + os.pathsep
+             + os.environ.get("PATH", ""))
+  ok = subprocess.run(["bash", script, "2", sys.executable, "-c", probe], env=env, cwd=REPO,
+                      capture_output=True, text=True, timeout=300)
+  assert ok.returncode == 0, ok.stderr[-3000:]
+  assert "process 0 of 2 devices 4" in ok.stdout
+  assert "process 1 of 2 devices 4" in (tmp_path / "logs" / "process_1.log").read_text()
+  # Process 1 fails before connecting; process 0 would wait for it at initialisation.
+  failing = ("import os, sys\nif os.environ['JAX_PROCESS_ID'] == '1': sys.exit(7)\n" + probe)
+  bad = subprocess.run(["bash", script, "2", sys.executable, "-c", failing], env=env, cwd=REPO,
+                       capture_output=True, text=True, timeout=300)
+  assert bad.returncode == 7, (bad.returncode, bad.stderr[-3000:])
+  assert "stopping the others" in bad.stderr
