@@ -16,6 +16,20 @@ How a process learns its place, in order:
      (`mpirun`), a Cloud TPU pod slice. Then `jax.distributed.initialize()` takes every value
      from the scheduler.
 With none of these (or a one-task allocation) the run is single-process and nothing is set up.
+
+From your own code (the runner does the same for `helms-train`):
+
+    from helms_jax import data
+    from helms_jax.training import devices, distributed, offline_loop
+    distributed.initialize()                      # first, before any device is used
+    mesh = devices.make_mesh()                    # every process's devices
+    shards = mesh.devices.size                    # one data shard per device
+    local = data.sharded_window_data(dataset, window, lookahead, shards,
+                                     devices.local_shard_indices(mesh))  # this process's part
+    sample_fn = data.sharded_sample_fn(dataset, batch_size, window, lookahead, shards)
+    offline_loop.train_offline(learner, sample_fn, local, workdir=workdir, seed=0, loop=loop,
+                               mesh=mesh, data_sharded=True)
+    distributed.shutdown()                        # final barrier
 """
 
 from __future__ import annotations
