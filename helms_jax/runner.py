@@ -413,7 +413,6 @@ def run_data_layout(config: ml_collections.ConfigDict, workdir: str, mesh) -> di
   return layout
 
 
-
 def data_placement(config: ml_collections.ConfigDict) -> str:
   """`train.data_placement`: 'replicated' (every device holds the whole dataset), 'sharded'
   (device d holds episodes d, d + D, ...: per-process data shards) or 'auto' (sharded when
