@@ -360,7 +360,7 @@ def train(config: ml_collections.ConfigDict, workdir: str):
   num_seeds = num_population_seeds(config)
   mesh = devices.make_mesh()
   if run_data_layout(config, workdir, mesh)["placement"] == "sharded":
-    if num_seeds > 1 or config.learner.name == "concurrent":
+    if not _can_shard_data(config):
       raise configs.ConfigError(
           "train.data_placement='sharded' splits one learner's windows over devices; seed "
           "populations and the concurrent CVAE's label-aware sampler keep the dataset "
@@ -422,10 +422,14 @@ def data_placement(config: ml_collections.ConfigDict) -> str:
     raise configs.ConfigError(f"train.data_placement must be one of {DATA_PLACEMENTS}, got "
                               f"{placement!r}")
   if placement == "auto":
-    sharded = jax.process_count() > 1 and config.learner.name != "concurrent" \
-        and num_population_seeds(config) == 1
-    return "sharded" if sharded else "replicated"
+    return "sharded" if jax.process_count() > 1 and _can_shard_data(config) else "replicated"
   return placement
+
+
+def _can_shard_data(config: ml_collections.ConfigDict) -> bool:
+  """Whether the configured sampler can split its windows over devices: one learner drawing
+  plain windows (not a seed population, not the concurrent CVAE's label-aware sampler)."""
+  return num_population_seeds(config) == 1 and config.learner.name != "concurrent"
 
 
 # ----------------------------------------------------------------------------------------------

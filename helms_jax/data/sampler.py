@@ -22,7 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from helms_jax.data import format as fmt
-from helms_jax.data.reader import Dataset
+from helms_jax.data.reader import Dataset, offsets_from_lengths
 
 
 class WindowTable(NamedTuple):
@@ -76,8 +76,7 @@ def window_table(episode_length: np.ndarray, window: int) -> WindowTable:
   """Builds the `WindowTable` (numpy int64) for windows of length `window`."""
   lengths = np.asarray(episode_length, np.int64)
   episode, start = valid_window_starts(lengths, window)
-  step_offsets = np.cumsum(lengths) - lengths
-  obs_offsets = step_offsets + np.arange(lengths.shape[0], dtype=np.int64)
+  step_offsets, obs_offsets = offsets_from_lengths(lengths)
   return WindowTable(
       episode=episode, start=start, step_start=step_offsets[episode] + start,
       obs_start=obs_offsets[episode] + start, obs_last=obs_offsets[episode] + lengths[episode])
@@ -120,6 +119,11 @@ def window_indices(table: WindowTable, key: jax.Array, batch_size: int, window: 
       "obs_idx": jnp.minimum(raw, obs_last[:, None]),
       "obs_mask": (raw <= obs_last[:, None]).astype(jnp.float32),
   }
+
+
+def device_kinds(schema: fmt.Schema) -> dict[str, str]:
+  """Field name -> kind of the fields that can live on a device (all but 'str' labels)."""
+  return {n: s.kind for n, s in schema.fields.items() if s.dtype != fmt.STR_DTYPE}
 
 
 def _gather(take: Callable, kinds: Mapping[str, str], arrays: Mapping[str, Any],
@@ -207,9 +211,8 @@ class WindowSampler:
     ``jax_enable_x64``, 64-bit fields are stored as 32-bit.
     """
     if self._device_arrays is None:
-      self._device_arrays = {
-          n: jax.device_put(a) for n, a in self.dataset.fields.items()
-          if self.dataset.schema[n].dtype != fmt.STR_DTYPE}
+      self._device_arrays = {n: jax.device_put(self.dataset.fields[n])
+                             for n in device_kinds(self.dataset.schema)}
     return self._device_arrays, self._device_table
 
   def loop_sample_fn(self, batch_size: int) -> tuple[Callable[[Any, jax.Array], dict], Any]:
@@ -256,10 +259,9 @@ def subset_episodes(dataset: Dataset, episodes: np.ndarray) -> Dataset:
                             for e, n in zip(episodes, lengths)])
   rows = {fmt.OBS: obs_idx, fmt.STEP: step_idx, fmt.EPISODE: episodes}
   fields = {name: arr[rows[dataset.schema[name].kind]] for name, arr in dataset.fields.items()}
-  step_offsets = np.cumsum(lengths) - lengths
+  step_offsets, obs_offsets = offsets_from_lengths(lengths)
   return Dataset(manifest=dataset.manifest, fields=fields, episode_length=lengths,
-                 step_offsets=step_offsets,
-                 obs_offsets=step_offsets + np.arange(lengths.shape[0], dtype=np.int64))
+                 step_offsets=step_offsets, obs_offsets=obs_offsets)
 
 
 def shard_episode_indices(num_episodes: int, num_shards: int) -> list[np.ndarray]:
@@ -307,25 +309,21 @@ def sharded_window_data(dataset: Dataset, window: int, lookahead: int, num_shard
               fmt.STEP: max(int(n.sum()) for n in lengths),
               fmt.EPISODE: max(n.size for n in lengths)}
   m_max = max(windows)
-  kinds = {n: s.kind for n, s in dataset.schema.fields.items() if s.dtype != fmt.STR_DTYPE}
+  kinds = device_kinds(dataset.schema)
 
   def pad(arr, size):
     return np.concatenate([arr, np.zeros((size - arr.shape[0],) + arr.shape[1:], arr.dtype)])
 
-  shards = []
-  for d in shard_ids:
+  def one_shard(d):
     part = subset_episodes(dataset, split[d])
     table = window_table(part.episode_length, window)
-    shards.append((
-        {n: pad(part.fields[n], rows_max[k]) for n, k in kinds.items()},
-        WindowTable(*(pad(np.asarray(a, np.int32), m_max) for a in table)),
-        windows[d], d))
-  stack = lambda *xs: np.stack(xs)  # pylint: disable=unnecessary-lambda-assignment
-  return ShardedWindowData(
-      arrays={n: stack(*(s[0][n] for s in shards)) for n in kinds},
-      table=WindowTable(*(stack(*(s[1][i] for s in shards)) for i in range(len(WindowTable._fields)))),
-      num_windows=np.asarray([s[2] for s in shards], np.int32),
-      shard_index=np.asarray([s[3] for s in shards], np.int32))
+    return ShardedWindowData(
+        arrays={n: pad(part.fields[n], rows_max[k]) for n, k in kinds.items()},
+        table=WindowTable(*(pad(np.asarray(a, np.int32), m_max) for a in table)),
+        num_windows=np.int32(windows[d]), shard_index=np.int32(d))
+
+  return jax.tree_util.tree_map(lambda *xs: np.stack(xs),
+                                *(one_shard(d) for d in shard_ids))
 
 
 def sharded_sample_fn(dataset: Dataset, batch_size: int, window: int, lookahead: int,
@@ -340,7 +338,7 @@ def sharded_sample_fn(dataset: Dataset, batch_size: int, window: int, lookahead:
   if batch_size % num_shards:
     raise fmt.WindowError(f"batch_size={batch_size} is not divisible by the {num_shards} data "
                           "shards (one per device)")
-  kinds = {n: s.kind for n, s in dataset.schema.fields.items() if s.dtype != fmt.STR_DTYPE}
+  kinds = device_kinds(dataset.schema)
   per_shard = batch_size // num_shards
 
   def one_shard(arrays, table, count, shard, key):
