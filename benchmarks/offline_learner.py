@@ -58,12 +58,12 @@ def main():
   chunk = jax.jit(make_chunk_fn(learner, sample_fn, chunk_len))
   state = init_loop_state(learner, 0)
   t0 = time.perf_counter()
-  state, _ = chunk(state, device_data)
+  state, _, _ = chunk(state, device_data)
   jax.block_until_ready(state)
   compile_ours = time.perf_counter() - t0
   t0 = time.perf_counter()
   for _ in range(updates // chunk_len):
-    state, metrics = chunk(state, device_data)
+    state, metrics, _ = chunk(state, device_data)
   jax.block_until_ready(state)
   ours = updates // chunk_len * chunk_len / (time.perf_counter() - t0)
 

@@ -70,21 +70,21 @@ def main():
 
   pop_state = init_loop_state(vmapped, 0)
   seed_states = [init_loop_state(single, i) for i in range(s)]
-  pop_state, m = chunk_pop(pop_state, data)  # compile + warm up
+  pop_state, m, _ = chunk_pop(pop_state, data)  # compile + warm up
   jax.block_until_ready(m)
   for i in range(s):
-    seed_states[i], m = chunk_one(seed_states[i], data)
+    seed_states[i], m, _ = chunk_one(seed_states[i], data)
   jax.block_until_ready(m)
 
   pop_rates, seq_rates = [], []
   for _ in range(rounds):
     start = time.perf_counter()
-    pop_state, m = chunk_pop(pop_state, data)
+    pop_state, m, _ = chunk_pop(pop_state, data)
     jax.block_until_ready(m)
     pop_rates.append(s * args.chunk / (time.perf_counter() - start))
     start = time.perf_counter()
     for i in range(s):
-      seed_states[i], m = chunk_one(seed_states[i], data)
+      seed_states[i], m, _ = chunk_one(seed_states[i], data)
     jax.block_until_ready(m)
     seq_rates.append(s * args.chunk / (time.perf_counter() - start))
   pop, seq = statistics.median(pop_rates), statistics.median(seq_rates)

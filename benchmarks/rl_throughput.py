@@ -147,7 +147,7 @@ def loop_entry(name: str, agent, env, config: online_loop.OnlineConfig) -> Timed
   carry = {"state": jax.jit(init)(jax.random.PRNGKey(0))}
 
   def call():
-    carry["state"], stats = run(carry["state"])
+    carry["state"], stats, _ = run(carry["state"])
     return stats
 
   def check(num_calls: int):

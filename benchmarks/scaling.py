@@ -95,13 +95,13 @@ def worker(n, per_device_batch, chunk_len, repeats):
                   in_shardings=(replicated, replicated), out_shardings=(replicated, replicated))
 
   t0 = time.perf_counter()
-  state, _ = chunk(state, data)
+  state, _, _ = chunk(state, data)
   jax.block_until_ready(state)
   first_call = time.perf_counter() - t0
   times = []
   for _ in range(repeats):
     t0 = time.perf_counter()
-    state, metrics = chunk(state, data)
+    state, metrics, _ = chunk(state, data)
     jax.block_until_ready((state, metrics))
     times.append(time.perf_counter() - t0)
   updates_per_s = chunk_len / min(times)

@@ -285,7 +285,7 @@ def main():
   fused = jax.jit(make_chunk_fn(learner, sample_fn, chunk))
   loop_state = init_loop_state(learner, 0)
   t0 = time.perf_counter()
-  loop_state, _ = fused(loop_state, device_data)
+  loop_state, _, _ = fused(loop_state, device_data)
   jax.block_until_ready(loop_state)
   compile_fused = time.perf_counter() - t0
 
@@ -293,7 +293,7 @@ def main():
     nonlocal loop_state
     done, t0 = 0, time.perf_counter()
     while done < steps and (done == 0 or time.perf_counter() - t0 < budget):
-      loop_state, _ = fused(loop_state, device_data)
+      loop_state, _, _ = fused(loop_state, device_data)
       jax.block_until_ready(loop_state)
       done += chunk
     return done

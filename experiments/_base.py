@@ -36,7 +36,8 @@ def pipeline_config(experiment: str, variant: str, modifiers=()) -> ml_collectio
   c.experiment = experiment
   c.variant = variant
   c.seed = 0
-  # JAX persistent compilation cache; '' means <workdir parent>/.jax_cache, 'none' disables it.
+  # JAX persistent compilation cache: '' = the user cache ($XDG_CACHE_HOME/helms_jax/jax-<machine>),
+  # 'workdir' = <workdir>/.jax_cache, 'none' = off, or a directory (devices.resolve_cache_dir).
   c.compilation_cache_dir = ""
 
   c.env = ml_collections.ConfigDict()  # name, kwargs, episode_length: set by the experiment

@@ -9,16 +9,21 @@ message naming the key and the closest valid keys instead of a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import fnmatch
 import importlib.util
 import json
+import math
 import os
 from typing import Any, Iterable, Sequence
 
 import ml_collections
 
+from helms_jax.errors import HelmsError
 
-class ConfigError(ValueError):
+
+class ConfigError(HelmsError, ValueError):
   """A config key or value that does not fit the experiment's config."""
 
 
@@ -109,3 +114,128 @@ def diff(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> list[str
     elif a != b:
       keys.append(path)
   return keys
+
+
+# ------------------------------------------------------------------------------------------------
+# Value checks, run by every stage before it writes anything.
+
+def _is_int(v) -> bool:
+  return isinstance(v, (int,)) and not isinstance(v, bool)
+
+
+def _is_real(v) -> bool:
+  return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _positive_int(v) -> bool:
+  return _is_int(v) and v > 0
+
+
+def _non_negative_int(v) -> bool:
+  return _is_int(v) and v >= 0
+
+
+def _positive(v) -> bool:
+  return _is_real(v) and v > 0
+
+
+def _non_negative(v) -> bool:
+  return _is_real(v) and v >= 0
+
+
+def _probability(v) -> bool:
+  return _is_real(v) and 0 <= v <= 1
+
+
+def _layer_sizes(v) -> bool:
+  """One positive int, or a sequence of them (hidden layers, dilations)."""
+  if _positive_int(v):
+    return True
+  return isinstance(v, (list, tuple)) and all(_positive_int(x) for x in v)
+
+
+def _seeds(v) -> bool:
+  return (isinstance(v, (list, tuple)) and len(v) > 0 and all(_is_int(x) for x in v)
+          and len(set(v)) == len(v))
+
+
+# (leaf-name patterns (fnmatch), check, what it must be). A leaf is checked by the first rule
+# whose pattern matches its dotted path or its last component; None values are not checked
+# (they mean "the default"). The names are those of experiments/ and the agents' default
+# configs; a key no rule names is left to the code that reads it.
+VALUE_RULES = (
+    (("transfer.episode_length", "*skill_size", "*lookahead", "*updates_per_iteration",
+      "*min_replay_steps", "*image_frames", "*prior_sampling_decay_updates",
+      "*imagination_starts"),
+     _non_negative_int, "an integer >= 0"),
+    (("*batch_size", "*num_episodes", "*num_envs", "*episodes_per_shard", "*num_steps",
+      "*updates_per_call", "*log_every", "*checkpoint_every", "*max_to_keep", "*_every_calls",
+      "*iterations_per_call", "*unroll_length", "*sequence_length", "*replay_capacity",
+      "*env_steps", "*num_skills", "*latent_size", "*z_dim", "*horizon", "*window",
+      "*num_samples", "*num_seeds", "*num_components", "*lstm_size", "*wavenet_channels",
+      "*kernel_size", "*plan_samples", "*plan_elites", "*plan_iters", "*skill_period",
+      "*num_critics", "*deter_size", "*stoch_size", "*embed_size", "*attention_size",
+      "*target_update_period", "*image_size", "*num_windows", "*num_rollouts",
+      "*eval_episodes", "*composite_batch", "*composite_train_episodes",
+      "*episodes_per_skill", "*episodes_per_behaviour", "*posterior_window", "*episode_length",
+      "*prior_samples", "*kl_samples", "*num_blocks", "*observed_blocks"),
+     _positive_int, "a positive integer"),
+    (("*_hidden", "*hidden_sizes", "*dilations"), _layer_sizes,
+     "a positive integer or a list of them"),
+    (("*discount", "*lambda_", "*tau", "*_fraction", "*prior_sampling_start"), _probability,
+     "a number in [0, 1]"),
+    (("*learning_rate", "*epsilon", "*epsilon_*", "*min_scale", "*min_std", "*min_obs_std",
+      "*min_observation_std", "*min_latent_std", "*mppi_temperature", "*init_alpha",
+      "*target_divergence", "*action_bound"), _positive, "a number > 0"),
+    (("*beta", "*beta_*", "*eta_*", "*_noise", "*max_grad_norm", "*free_nats", "*weight",
+      "*kl_scale", "*plan_min_std"), _non_negative, "a number >= 0"),
+    (("*.seeds",), _seeds, "a non-empty list of distinct integers"),
+)
+
+
+def _rule_for(path: str):
+  leaf = path.rsplit(".", 1)[-1]
+  for patterns, check, text in VALUE_RULES:
+    if any(fnmatch.fnmatchcase(path, p) or fnmatch.fnmatchcase(leaf, p) for p in patterns):
+      return check, text
+  return None
+
+
+def value_problems(config: ml_collections.ConfigDict | dict, prefix: str = "") -> list[str]:
+  """`key=value must be ...` for each value of `config` that breaks its rule (VALUE_RULES)."""
+  items = config.items() if isinstance(config, (dict, ml_collections.ConfigDict)) else ()
+  problems = []
+  for name, value in items:
+    path = f"{prefix}{name}"
+    if isinstance(value, (dict, ml_collections.ConfigDict)):
+      problems.extend(value_problems(value, prefix=f"{path}."))
+      continue
+    rule = _rule_for(path)
+    if value is None or rule is None:
+      continue
+    check, text = rule
+    if not check(value):
+      problems.append(f"{path}={value!r} must be {text}")
+  return problems
+
+
+def check_values(config: ml_collections.ConfigDict) -> None:
+  """Raises ConfigError naming every value of `config` that breaks VALUE_RULES (sizes > 0,
+  learning rates > 0, probabilities in [0, 1], ...), before a stage writes anything."""
+  problems = value_problems(config)
+  if problems:
+    raise ConfigError("invalid config value" + ("s" if len(problems) > 1 else "") + ": " +
+                      "; ".join(problems))
+
+
+@contextlib.contextmanager
+def values_checked_by_builders():
+  """Turns the ValueError / TypeError a builder raises on a config value (a learner's or a
+  loop's own checks, an unknown method name) into ConfigError, so the entry points report it
+  in one line. Wrap only code that builds objects from the config, before anything runs."""
+  try:
+    yield
+  except HelmsError:
+    raise
+  except (ValueError, TypeError) as error:
+    raise ConfigError(str(error)) from error

@@ -32,56 +32,58 @@ import ml_collections
 import numpy as np
 from absl import logging
 
-from helms_jax import agents, configs, data as data_lib, envs
-from helms_jax.data.format import atomic_write
+from helms_jax import agents, configs, data as data_lib, envs, workdir as workdir_lib
 from helms_jax.envs import experts
+from helms_jax.io import atomic_write_json
 from helms_jax.training import devices, distributed, population
-from helms_jax.training.checkpoint import Checkpointer
+from helms_jax.training.checkpoint import Checkpointer, CheckpointNotFoundError
 from helms_jax.training.offline_loop import LoopConfig, init_loop_state, train_offline
-from helms_jax.training.online_loop import OnlineConfig, train_online
+from helms_jax.training.online_loop import OnlineConfig, check_run, train_online
 
-# Keys whose change between launches into one workdir is harmless (extending or re-evaluating a
-# run); any other difference means the workdir belongs to another experiment.
-MUTABLE_KEYS = ("eval.", "analysis.", "report.", "exploration.", "train.num_steps",
-                "train.log_every", "train.checkpoint_every", "train.tensorboard",
-                # Hardware layout, like the device count, which a resumed run may also change.
-                "train.data_placement",
-                "compilation_cache_dir", "data.dir", "transfer.skills_dir", "transfer.label",
-                "transfer.loop.env_steps", "transfer.loop.log_every_calls",
-                "transfer.loop.checkpoint_every_calls", "transfer.loop.tensorboard")
-# Sections of later stages: adding one to a workdir whose run predates it (e.g. transferring from
-# skills trained before the config had a transfer section) leaves the earlier stages unchanged.
-ADDABLE_SECTIONS = ("transfer", "exploration")
+# The workdir's config rule and lock live in `helms_jax.workdir`; re-exported for callers.
+prepare_workdir = workdir_lib.prepare_workdir
+write_json = atomic_write_json
+EVAL_BASELINES = ("expert", "random")
 
 
-def write_json(path: str, value: Any) -> None:
-  """Writes `value` as JSON atomically (a killed run never leaves a torn file)."""
-  text = json.dumps(value, indent=2, sort_keys=True).encode()
-  atomic_write(path, lambda f: f.write(text))
+def check_config(config: ml_collections.ConfigDict) -> None:
+  """What every stage checks before it writes anything: the values (`configs.check_values`)
+  and the names the pipeline will look up (env, learner, transfer method, baselines), so that
+  a typo fails at launch rather than after the stages before the one that reads it."""
+  configs.check_values(config)
+  problems = []
+  env_name = config.get("env", {}).get("name", "")
+  if env_name and env_name not in envs.registered_names():
+    problems.append(f"env.name={env_name!r} is not a registered env (valid: "
+                    f"{', '.join(envs.registered_names())})")
+  if "learner" in config and config.learner.get("name") not in agents.learner_names():
+    problems.append(f"learner.name={config.learner.get('name')!r} is not a learner (valid: "
+                    f"{', '.join(agents.learner_names())})")
+  unknown = sorted(set(config.get("eval", {}).get("baselines", ())) - set(EVAL_BASELINES))
+  if unknown:
+    problems.append(f"eval.baselines has unknown entries {unknown} (valid: "
+                    f"{', '.join(EVAL_BASELINES)})")
+  placement = config.get("train", {}).get("data_placement", "auto")
+  if placement not in DATA_PLACEMENTS:
+    problems.append(f"train.data_placement={placement!r} must be one of {DATA_PLACEMENTS}")
+  if problems:
+    raise configs.ConfigError("; ".join(problems))
+  if "transfer" in config:
+    transfer_offline_learner(config)  # names the valid methods when unknown
+  for method_config in config.get("exploration", {}).get("methods", {}).values():
+    check_config(method_config)
 
 
-def prepare_workdir(config: ml_collections.ConfigDict, workdir: str) -> None:
-  """Creates `workdir`, enables the compilation cache, writes (or checks) `config.json`."""
-  os.makedirs(workdir, exist_ok=True)
-  cache = config.get("compilation_cache_dir", "")
-  if cache != "none":
-    devices.enable_compilation_cache(cache or devices.default_cache_dir(workdir))
-  path = os.path.join(workdir, "config.json")
-  new = configs.to_dict(config)
-  if os.path.exists(path):
-    with open(path) as f:
-      old = json.load(f)
-    changed = configs.diff(old, new)
-    fixed = [k for k in changed if not k.startswith(MUTABLE_KEYS)
-             and not (k in ADDABLE_SECTIONS and k not in old)]
-    if fixed:
-      raise configs.ConfigError(
-          f"{workdir} holds a run with a different config (changed: {', '.join(fixed)}); "
-          f"resuming it would mix experiments. Use a new --workdir or the original config.")
-    if changed:
-      logging.info("Config changes since the last launch in %s: %s", workdir, ", ".join(changed))
-  if jax.process_index() == 0:
-    write_json(path, new)
+def stage(fn):
+  """A pipeline stage `fn(config, workdir, ...)`: checks the config first, then holds the
+  workdir's lock while it runs (re-entrant: the pipeline's stages share one hold)."""
+
+  @functools.wraps(fn)
+  def run(config: ml_collections.ConfigDict, workdir: str, *args, **kwargs):
+    check_config(config)
+    with workdir_lib.hold(workdir):
+      return fn(config, workdir, *args, **kwargs)
+  return run
 
 
 def dataset_dir(config: ml_collections.ConfigDict, workdir: str) -> str:
@@ -172,6 +174,7 @@ def _import_dataset(config: ml_collections.ConfigDict, workdir: str) -> str:
   return path
 
 
+@stage
 def generate_data(config: ml_collections.ConfigDict, workdir: str) -> str:
   """Rolls out the env's scripted expert and writes `config.data.num_episodes` episodes.
 
@@ -186,7 +189,6 @@ def generate_data(config: ml_collections.ConfigDict, workdir: str) -> str:
   Returns:
     The dataset directory.
   """
-  prepare_workdir(config, workdir)
   if config.data.get("import_hdf5"):
     make = functools.partial(_import_dataset, config, workdir)
   elif not has_env(config):
@@ -194,7 +196,12 @@ def generate_data(config: ml_collections.ConfigDict, workdir: str) -> str:
         f"{config.experiment} has no env (env.name='') and no data.import_hdf5 file: set "
         "--config.data.import_hdf5=<your .hdf5> or --config.data.dir=<an existing dataset>")
   else:
-    make = functools.partial(_generate_data, config, dataset_dir(config, workdir))
+    with configs.values_checked_by_builders():  # before anything is written
+      groups = data_groups(config)
+      env = make_env(config, **groups[0][0])
+      expert = _data_policy(config, env)
+    make = functools.partial(_generate_data, config, dataset_dir(config, workdir), env, expert)
+  prepare_workdir(config, workdir)
   if jax.process_count() == 1:
     return make()
   # One writer: process 0 makes the dataset (on its own devices), the others wait for it.
@@ -203,11 +210,10 @@ def generate_data(config: ml_collections.ConfigDict, workdir: str) -> str:
   return path
 
 
-def _generate_data(config: ml_collections.ConfigDict, path: str) -> str:
+def _generate_data(config: ml_collections.ConfigDict, path: str, env, expert) -> str:
+  """Writes the dataset; `env` and `expert` are those of the first data group."""
   cfg = config.data
   groups = data_groups(config)
-  env = make_env(config, **groups[0][0])
-  expert = _data_policy(config, env)
   random_fraction = float(cfg.get("random_fraction", 0.0))
   episode_fields = {"success": ((), np.bool_)}
   if random_fraction > 0:
@@ -345,41 +351,47 @@ def _sampler(config: ml_collections.ConfigDict, dataset):
   return sampler.loop_sample_fn(config.train.batch_size)
 
 
+@stage
 def train(config: ml_collections.ConfigDict, workdir: str):
   """Trains the configured offline learner on the dataset; resumes from the latest checkpoint."""
+  with configs.values_checked_by_builders():  # everything the config decides, before writing
+    dataset = data_lib.load_dataset(dataset_dir(config, workdir))
+    env = make_env(config) if has_env(config) else _DataSpec(dataset)
+    for name, size in (("observation", env.observation_size), ("action", env.action_size)):
+      if dataset.schema[name].shape[-1] != size:
+        raise data_lib.DatasetError(
+            f"dataset {dataset_dir(config, workdir)} has {name}s of size "
+            f"{dataset.schema[name].shape[-1]} but env {config.env.name!r} ({config.env.kwargs}) "
+            f"has {size}: the dataset was made for another env")
+    learner = make_learner(config, env, dataset)
+    loop = _loop_config(config)
+    loop.validate()
+    num_seeds = num_population_seeds(config)
+    mesh = devices.make_mesh()
+    layout = run_data_layout(config, workdir, mesh)
+    sharded = layout["placement"] == "sharded"
+    if sharded:
+      if not _can_shard_data(config):
+        raise configs.ConfigError(
+            "train.data_placement='sharded' splits one learner's windows over devices; seed "
+            "populations and the concurrent CVAE's label-aware sampler keep the dataset "
+            "replicated (set train.data_placement='replicated')")
+      num_shards, t = mesh.devices.size, config.train
+      devices.check_batch_divisible(t.batch_size, mesh, what="train.batch_size")
+      sample_fn = data_lib.sharded_sample_fn(dataset, t.batch_size, t.window, t.lookahead,
+                                             num_shards)
+      sampler_data = data_lib.sharded_window_data(dataset, t.window, t.lookahead, num_shards,
+                                                  devices.local_shard_indices(mesh))
+    else:
+      sample_fn, sampler_data = _sampler(config, dataset)
+      if num_seeds > 1:
+        # A population's batches are [S, B, ...]: the loop shards the leading (seed) axis.
+        devices.check_batch_divisible(num_seeds, mesh, what="train.num_seeds")
+        sample_fn = population.vmap_sample_fn(sample_fn, num_seeds)
   prepare_workdir(config, workdir)
-  dataset = data_lib.load_dataset(dataset_dir(config, workdir))
-  env = make_env(config) if has_env(config) else _DataSpec(dataset)
-  for name, size in (("observation", env.observation_size), ("action", env.action_size)):
-    if dataset.schema[name].shape[-1] != size:
-      raise data_lib.DatasetError(
-          f"dataset {dataset_dir(config, workdir)} has {name}s of size "
-          f"{dataset.schema[name].shape[-1]} but env {config.env.name!r} ({config.env.kwargs}) "
-          f"has {size}: the dataset was made for another env")
-  learner = make_learner(config, env, dataset)
-  num_seeds = num_population_seeds(config)
-  mesh = devices.make_mesh()
-  if run_data_layout(config, workdir, mesh)["placement"] == "sharded":
-    if not _can_shard_data(config):
-      raise configs.ConfigError(
-          "train.data_placement='sharded' splits one learner's windows over devices; seed "
-          "populations and the concurrent CVAE's label-aware sampler keep the dataset "
-          "replicated (set train.data_placement='replicated')")
-    num_shards, t = mesh.devices.size, config.train
-    devices.check_batch_divisible(t.batch_size, mesh, what="train.batch_size")
-    sample_fn = data_lib.sharded_sample_fn(dataset, t.batch_size, t.window, t.lookahead,
-                                           num_shards)
-    local = data_lib.sharded_window_data(dataset, t.window, t.lookahead, num_shards,
-                                         devices.local_shard_indices(mesh))
-    return train_offline(learner, sample_fn, local, workdir=workdir, seed=config.seed,
-                         loop=_loop_config(config), mesh=mesh, data_sharded=True)
-  sample_fn, sampler_data = _sampler(config, dataset)
-  if num_seeds > 1:
-    # A population's batches are [S, B, ...]: the loop shards the leading (seed) axis.
-    devices.check_batch_divisible(num_seeds, mesh, what="train.num_seeds")
-    sample_fn = population.vmap_sample_fn(sample_fn, num_seeds)
+  record_data_layout(workdir, layout)
   return train_offline(learner, sample_fn, sampler_data, workdir=workdir, seed=config.seed,
-                       loop=_loop_config(config), mesh=mesh)
+                       loop=loop, mesh=mesh, data_sharded=sharded)
 
 
 DATA_PLACEMENTS = ("auto", "replicated", "sharded")
@@ -387,7 +399,8 @@ DATA_LAYOUT_FILE = "data_layout.json"
 
 
 def run_data_layout(config: ml_collections.ConfigDict, workdir: str, mesh) -> dict:
-  """The data placement and shard count this launch uses, kept stable across resumes.
+  """The data placement and shard count this launch uses, kept stable across resumes (reads
+  only; `record_data_layout` writes it once training starts).
 
   A fresh run records `{placement, num_shards}` in `<workdir>/data_layout.json`. A resumed run
   with `train.data_placement='auto'` keeps the recorded placement, so a multi-process run
@@ -397,10 +410,7 @@ def run_data_layout(config: ml_collections.ConfigDict, workdir: str, mesh) -> di
   """
   layout = {"placement": data_placement(config), "num_shards": int(mesh.devices.size)}
   path = os.path.join(workdir, DATA_LAYOUT_FILE)
-  checkpointer = Checkpointer(os.path.join(workdir, "checkpoints"))
-  resuming = checkpointer.latest_step() is not None
-  checkpointer.close()
-  if resuming and os.path.exists(path):
+  if _resuming(workdir) and os.path.exists(path):
     with open(path) as f:
       recorded = json.load(f)
     if config.train.get("data_placement", "auto") == "auto":
@@ -408,9 +418,18 @@ def run_data_layout(config: ml_collections.ConfigDict, workdir: str, mesh) -> di
     if layout != recorded:
       logging.warning("Resuming %s with data layout %s instead of %s: the data stream differs "
                       "from the uninterrupted run's from here on", workdir, layout, recorded)
-  if distributed.is_main_process() and not (resuming and os.path.exists(path)):
-    write_json(path, layout)
   return layout
+
+
+def _resuming(workdir: str) -> bool:
+  return workdir_lib.has_checkpoint(os.path.join(workdir, "checkpoints"))
+
+
+def record_data_layout(workdir: str, layout: dict) -> None:
+  """Writes `data_layout.json` for a fresh run (a resumed run keeps its recorded one)."""
+  path = os.path.join(workdir, DATA_LAYOUT_FILE)
+  if distributed.is_main_process() and not (_resuming(workdir) and os.path.exists(path)):
+    write_json(path, layout)
 
 
 def data_placement(config: ml_collections.ConfigDict) -> str:
@@ -437,12 +456,21 @@ def _can_shard_data(config: ml_collections.ConfigDict) -> bool:
 
 
 def restore_learner_state(config: ml_collections.ConfigDict, workdir: str, learner):
-  checkpointer = Checkpointer(os.path.join(workdir, "checkpoints"))
-  step = checkpointer.latest_step()
-  if step is None:
-    raise FileNotFoundError(f"no checkpoint in {workdir}/checkpoints: run helms-train first")
-  state = checkpointer.restore(step, init_loop_state(learner, config.seed))
-  checkpointer.close()
+  """`(LoopState, step)` of the newest intact offline checkpoint in `workdir` (read-only: a
+  damaged step is skipped, not moved). Raises CheckpointNotFoundError without one, and
+  NonFiniteCheckpointError for a diverged one."""
+  directory = os.path.join(workdir, "checkpoints")
+  missing = CheckpointNotFoundError(f"no checkpoint in {directory}: run helms-train first")
+  if not workdir_lib.has_checkpoint(directory):
+    raise missing
+  checkpointer = Checkpointer(directory, read_only=True)
+  try:
+    state, step = checkpointer.restore_latest(init_loop_state(learner, config.seed),
+                                              finite_part=lambda s: s.learner)
+  finally:
+    checkpointer.close()
+  if state is None:
+    raise missing
   return state, step
 
 
@@ -467,6 +495,7 @@ def _random_action(obs, key, *, action_size):
   return jax.random.uniform(key, (action_size,), minval=-1.0, maxval=1.0)
 
 
+@stage
 def evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any] | None:
   """Rolls out the trained policy and the baselines of `config.eval.baselines` (the scripted
   expert, a uniform random policy; each costs one more compiled rollout).
@@ -474,17 +503,14 @@ def evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any] 
   Writes `eval.json` with, for each, mean/std return, success rate and mean episode length over
   `config.eval.num_episodes` episodes (the expert and random rows put the policy's in context).
   """
-  prepare_workdir(config, workdir)
-  unknown = set(config.eval.baselines) - {"expert", "random"}
-  if unknown:
-    raise configs.ConfigError(f"eval.baselines has unknown entries {sorted(unknown)}; "
-                              "valid: expert, random")
-  env = make_env(config)
-  learner = make_learner(config, env)
+  with configs.values_checked_by_builders():
+    env = make_env(config)
+    learner = make_learner(config, env)
   if learner.policy is None:
     logging.info("Learner %r has no policy to roll out: no evaluation", config.learner.name)
     return None
   state, step = restore_learner_state(config, workdir, learner)
+  prepare_workdir(config, workdir)
   key = jax.random.fold_in(jax.random.PRNGKey(config.seed), 0xE7A1)
   n, horizon = config.eval.num_episodes, config.env.episode_length
   policy = functools.partial(
@@ -513,11 +539,12 @@ def evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any] 
 # Stage 4: analysis of the learned skills.
 
 
+@stage
 def analyze(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any] | None:
   """Learner-specific analysis into `<workdir>/analysis/` (HeLMS: transition matrix, skill
   usage, fixed-skill rollouts; see `analysis/helms.py`; LSP: skill root trajectories of the
-  online run, `analyze_online`). Returns its metrics, or None for learners without one."""
-  prepare_workdir(config, workdir)
+  online run, `analyze_online`). Returns its metrics, or None for learners without one.
+  Each analysis restores what it needs before `prepare_workdir` writes anything."""
   if "transfer" in config and transfer_offline_learner(config) is None:
     return analyze_online(config, workdir)  # a from-scratch online run: no offline learner
   if config.learner.name == "spirl" and "exploration" in config.analysis:
@@ -529,12 +556,14 @@ def analyze(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any] |
     return None
   from helms_jax.agents.helms import offline as helms_offline  # pylint: disable=import-outside-toplevel
   from helms_jax.analysis import helms as helms_analysis  # pylint: disable=import-outside-toplevel
-  env = make_env(config)
-  learner = make_learner(config, env)
+  with configs.values_checked_by_builders():
+    env = make_env(config)
+    learner = make_learner(config, env)
   state, _ = restore_learner_state(config, workdir, learner)
   functions, _ = helms_offline.make_helms(config.learner, env.observation_size, env.action_size,
                                           env.observation_groups, None, config.train.lookahead)
   dataset = data_lib.load_dataset(dataset_dir(config, workdir))
+  prepare_workdir(config, workdir)
   if jax.process_index() != 0:
     return None
   return helms_analysis.analyze(config, workdir, env, state.learner.params, functions, dataset)
@@ -545,7 +574,7 @@ def load_offline_run(run_dir: str, env):
   e.g. the BC flat prior a SPiRL analysis compares with."""
   path = os.path.join(run_dir, "config.json")
   if not os.path.exists(path):
-    raise FileNotFoundError(f"{path} not found: {run_dir} is not a helms_jax run directory")
+    raise workdir_lib.NotARunError(f"{path} not found: {run_dir} is not a helms_jax run directory")
   with open(path) as f:
     other = ml_collections.ConfigDict(json.load(f))
   learner = make_learner(other, env)
@@ -560,6 +589,7 @@ def _analyze_spirl(config: ml_collections.ConfigDict, workdir: str) -> dict[str,
   state, _ = restore_learner_state(config, workdir, make_learner(config, env))
   flat_dir = config.analysis.exploration.get("flat_prior_dir", "")
   bc = load_offline_run(flat_dir, env) if flat_dir else None
+  prepare_workdir(config, workdir)
   if jax.process_index() != 0:
     return None
   return spirl_analysis.analyze(config, workdir, env, state.learner.params, bc=bc)
@@ -572,6 +602,7 @@ def _analyze_concurrent(config: ml_collections.ConfigDict, workdir: str) -> dict
   env = make_env(config)
   state, _ = restore_learner_state(config, workdir, make_learner(config, env))
   dataset = data_lib.load_dataset(dataset_dir(config, workdir))
+  prepare_workdir(config, workdir)
   if jax.process_index() != 0:
     return None
   return concurrent_analysis.analyze(config, workdir, env, state.learner.params, dataset)
@@ -590,8 +621,8 @@ def load_skills(config: ml_collections.ConfigDict, env, skills_dir: str):
   learner = make_learner(config, env)
   try:
     state, step = restore_learner_state(config, skills_dir, learner)
-  except FileNotFoundError as error:
-    raise FileNotFoundError(
+  except CheckpointNotFoundError as error:
+    raise CheckpointNotFoundError(
         f"transfer.method={config.transfer.method!r} needs offline skills: {error} (set "
         f"--config.transfer.skills_dir to the workdir of a finished offline run)") from None
   logging.info("Transfer starts from the %s skills in %s (step %d)", config.learner.name,
@@ -656,6 +687,7 @@ def _git_commit() -> str:
     return "unknown"
 
 
+@stage
 def transfer(config: ml_collections.ConfigDict, workdir: str):
   """RL on the transfer task (`config.transfer`) from the offline skills, all seeds at once.
 
@@ -663,10 +695,11 @@ def transfer(config: ml_collections.ConfigDict, workdir: str):
   """
   if "transfer" not in config:
     raise configs.ConfigError(f"{config.experiment} has no transfer section: nothing to transfer")
-  prepare_workdir(config, workdir)
-  env = make_transfer_env(config)
-  agent, env = make_transfer_agent(config, env, config.transfer.skills_dir or workdir)
-  loop = OnlineConfig(**config.transfer.loop.to_dict())
+  with configs.values_checked_by_builders():  # everything the config decides, before writing
+    env = make_transfer_env(config)
+    agent, env = make_transfer_agent(config, env, config.transfer.skills_dir or workdir)
+    loop = OnlineConfig(**config.transfer.loop.to_dict())
+    check_run(agent, env, loop, config.transfer.seeds)
   info = {"label": transfer_label(config), "experiment": config.experiment,
           "variant": config.variant, "method": config.transfer.method,
           "env": {"name": config.env.name,
@@ -677,6 +710,7 @@ def transfer(config: ml_collections.ConfigDict, workdir: str):
   if config.transfer.get("source_dir", ""):
     warm_start = source_warm_start(config, env)
     info["source_dir"] = config.transfer.source_dir
+  prepare_workdir(config, workdir)
   return train_online(agent, env, loop, workdir=workdir, seeds=tuple(config.transfer.seeds),
                       run_info=info, warm_start=warm_start)
 
@@ -689,6 +723,7 @@ def analyze_online(config: ml_collections.ConfigDict, workdir: str) -> dict[str,
   if config.transfer.method not in lsp.METHODS or not config.transfer.agent.skill_size:
     return None
   _, state, env = load_online_run(workdir)
+  prepare_workdir(config, workdir)
   if jax.process_index() != 0:
     return None
   a = config.get("analysis", ml_collections.ConfigDict())
@@ -704,7 +739,7 @@ def load_online_run(run_dir: str):
   from helms_jax.training.online_loop import make_online_fns  # pylint: disable=import-outside-toplevel
   path = os.path.join(run_dir, "config.json")
   if not os.path.exists(path):
-    raise FileNotFoundError(f"{path} not found: {run_dir} is not a helms_jax run directory")
+    raise workdir_lib.NotARunError(f"{path} not found: {run_dir} is not a helms_jax run directory")
   with open(path) as f:
     other = ml_collections.ConfigDict(json.load(f))
   env = make_transfer_env(other)
@@ -712,15 +747,18 @@ def load_online_run(run_dir: str):
   init, _ = make_online_fns(agent, env, OnlineConfig(**other.transfer.loop.to_dict()))
   keys = jnp.stack([jax.random.PRNGKey(s) for s in other.transfer.seeds])
   abstract = jax.eval_shape(jax.vmap(init), keys)
-  checkpointer = Checkpointer(os.path.join(run_dir, "transfer", "checkpoints"))
+  directory = os.path.join(run_dir, "transfer", "checkpoints")
+  missing = CheckpointNotFoundError(f"no checkpoint under {directory}: the online run has not "
+                                    "trained yet")
+  if not workdir_lib.has_checkpoint(directory):
+    raise missing
+  checkpointer = Checkpointer(directory, read_only=True)
   try:
-    step = checkpointer.latest_step()
-    if step is None:
-      raise FileNotFoundError(f"no checkpoint under {run_dir}/transfer/checkpoints: the source "
-                              f"run has not trained yet")
-    state = checkpointer.restore(step, abstract)
+    state, step = checkpointer.restore_latest(abstract, finite_part=lambda s: s.agent)
   finally:
     checkpointer.close()
+  if state is None:
+    raise missing
   logging.info("Loaded the online run %s at %d env steps per seed", run_dir, step)
   return other, state, env
 
@@ -749,6 +787,7 @@ def _agent_action(agent_state, obs, key, *, act):
   return act(agent_state, obs[None], key, False)[1][0]
 
 
+@stage
 def explore(config: ml_collections.ConfigDict, workdir: str) -> list[dict]:
   """Zero-shot exploration (HeLMS Table 1): each method's policy at the start of RL, rolled out
   for `exploration.num_episodes` episodes; returns under the dense and staged rewards and state
@@ -759,15 +798,19 @@ def explore(config: ml_collections.ConfigDict, workdir: str) -> list[dict]:
   unless that config sets `transfer.skills_dir`.
   """
   from helms_jax.analysis import exploration as exploration_lib  # pylint: disable=import-outside-toplevel
-  prepare_workdir(config, workdir)
   commit = _git_commit()  # at launch: the code that runs, whatever lands meanwhile
   ex = config.exploration
-  env = make_env(config, **ex.env_kwargs.to_dict())
-  policies = []
-  for i, (label, method_config) in enumerate(ex.methods.items()):
+  with configs.values_checked_by_builders():
+    env = make_env(config, **ex.env_kwargs.to_dict())
+  agents_by_label = []
+  for label, method_config in ex.methods.items():
     skills_dir = (method_config.transfer.skills_dir or
                   os.path.join(ex.skills_root, method_config.transfer.skills_name))
-    agent, _ = make_transfer_agent(method_config, env, skills_dir)
+    with configs.values_checked_by_builders():
+      agents_by_label.append((label, make_transfer_agent(method_config, env, skills_dir)[0]))
+  prepare_workdir(config, workdir)
+  policies = []
+  for i, (label, agent) in enumerate(agents_by_label):
     agent_state = agent.init(jax.random.PRNGKey(config.seed + i))
     policies.append(exploration_lib.ExplorationPolicy(
         name=label, policy_fn=functools.partial(_agent_action, act=agent.act),
@@ -787,6 +830,7 @@ def explore(config: ml_collections.ConfigDict, workdir: str) -> list[dict]:
 # Stage 6: report, and the whole pipeline.
 
 
+@stage
 def report(config: ml_collections.ConfigDict, workdir: str) -> str:
   """Writes `<workdir>/report/` (index.html, PNG plots, metrics.json); returns its path."""
   from helms_jax.analysis import report as report_lib  # matplotlib only when reporting
@@ -796,6 +840,7 @@ def report(config: ml_collections.ConfigDict, workdir: str) -> str:
   return report_lib.write_run_report(workdir, title=f"{config.experiment} ({config.variant})")
 
 
+@stage
 def run_pipeline(config: ml_collections.ConfigDict, workdir: str) -> str:
   """generate data → learn offline → evaluate → analyse → transfer (configs with a `transfer`
   section) → report. Each stage resumes if interrupted."""

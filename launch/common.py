@@ -3,7 +3,10 @@
 Each entry point is thin: parse flags → call one stage function of `helms_jax.runner` with
 `(config, workdir)`. Override keys are checked before absl parses them, so
 `--config.train.learnin_rate=1` fails with "unknown config key ... did you mean ..." rather than a
-traceback.
+traceback. Expected failures (`helms_jax.errors.HelmsError`: a bad config value, a damaged
+dataset or checkpoint, a locked workdir, a diverged run) print `error: <one line>` and exit
+with status 1; `--traceback` shows the traceback too. Known-harmless upstream log noise is
+filtered (`launch/quiet.py`).
 """
 
 from __future__ import annotations
@@ -17,7 +20,9 @@ from ml_collections import config_flags
 
 import experiments
 from helms_jax import configs
+from helms_jax.errors import HelmsError
 from helms_jax.training import distributed
+from launch import quiet
 
 DEFAULT_CONFIG = os.path.join(os.path.dirname(experiments.__file__), "helms_stacking.py")
 
@@ -32,6 +37,9 @@ _COORDINATOR = flags.DEFINE_string(
     "coordinator_address", None, "host:port of process 0's coordinator (multi-process runs).")
 _NUM_PROCESSES = flags.DEFINE_integer("num_processes", None, "Number of processes in the run.")
 _PROCESS_ID = flags.DEFINE_integer("process_id", None, "This process's index, 0..N-1.")
+_TRACEBACK = flags.DEFINE_bool(
+    "traceback", False, "Show the traceback of expected errors (bad config values, damaged "
+    "checkpoints, a locked workdir, a diverged run), not only their one-line message.")
 _DISTRIBUTED = flags.DEFINE_enum(
     "distributed", "auto", list(distributed.MODES),
     "auto: connect when a coordinator or a multi-process scheduler is found; on: require it; "
@@ -49,11 +57,22 @@ def check_argv(argv: list[str]) -> None:
     sys.exit(f"error: {error}")
 
 
-class _QuietLibraries(logging.logging.Filter):
-  """Drops INFO records from orbax (dozens of lines per checkpoint); warnings still pass."""
+def start_process() -> None:
+  """What every entry point's main does first: filter known log noise."""
+  quiet.filter_native_stderr()
+  logging.get_absl_handler().addFilter(quiet.PythonLogFilter())
 
-  def filter(self, record):
-    return record.levelno >= logging.logging.WARNING or "/orbax/" not in record.pathname
+
+def report_expected_errors(fn: Callable[..., object], *args) -> object:
+  """Calls `fn(*args)`; an expected error (HelmsError) prints one line and exits with 1."""
+  try:
+    return fn(*args)
+  except HelmsError as error:
+    if _TRACEBACK.value:
+      raise
+    sys.stderr.flush()
+    print(f"error: {error}", file=sys.stderr, flush=True)
+    sys.exit(1)
 
 
 def run_stage(stage: Callable[[object, str], object]) -> None:
@@ -61,7 +80,7 @@ def run_stage(stage: Callable[[object, str], object]) -> None:
   check_argv(sys.argv[1:])
 
   def main(argv):
-    logging.get_absl_handler().addFilter(_QuietLibraries())
+    start_process()
     if len(argv) > 1:
       raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     if not _WORKDIR.value:
@@ -71,7 +90,7 @@ def run_stage(stage: Callable[[object, str], object]) -> None:
                              mode=_DISTRIBUTED.value)
     except distributed.DistributedError as error:
       raise app.UsageError(str(error)) from error
-    stage(_CONFIG.value, _WORKDIR.value)
+    report_expected_errors(stage, _CONFIG.value, _WORKDIR.value)
     distributed.shutdown()  # final barrier: no process exits while others still save
 
   app.run(main)

@@ -66,6 +66,7 @@ def _concurrent_runs(spec: str) -> bool:
 
 
 def main(argv):
+  common.start_process()
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
   if _RUNS.value:
@@ -73,7 +74,7 @@ def main(argv):
     return
   if not flags.FLAGS.workdir:
     raise app.UsageError("--workdir is required (or --runs and --out to compare transfer runs)")
-  runner.report(flags.FLAGS.config, flags.FLAGS.workdir)
+  common.report_expected_errors(runner.report, flags.FLAGS.config, flags.FLAGS.workdir)
 
 
 def run():

@@ -98,7 +98,7 @@ def run_loop(agent, env, config=LOOP, num_seeds=2):
   call = jax.jit(jax.vmap(call))
   history = []
   for _ in range(config.env_steps // config.env_steps_per_call):
-    state, stats = call(state)
+    state, stats, _ = call(state)
     history.append(jax.device_get(stats))
   return state, history
 

@@ -98,6 +98,7 @@ def _train_cmd(workdir, data_dir, num_steps):
   return [sys.executable, "-m", "launch.train",
           f"--config={ROOT}/experiments/bc_point_reach.py:tiny", f"--workdir={workdir}",
           f"--config.data.dir={data_dir}", f"--config.train.num_steps={num_steps}",
+          "--config.train.max_to_keep=2",
           "--config.train.checkpoint_every=500", "--config.train.log_every=500",
           "--config.compilation_cache_dir=none"]
 
@@ -119,32 +120,52 @@ def tiny_dataset(tmp_path_factory):
   return runner.generate_data(config, str(workdir))
 
 
+def _steps(ckpt_dir):
+  return sorted(int(p.name) for p in ckpt_dir.iterdir() if p.name.isdigit()) \
+      if ckpt_dir.exists() else []
+
+
+def _kill_when(proc, ready, timeout=300):
+  """SIGKILLs `proc` as soon as `ready()` holds; returns whether it was still running then."""
+  deadline = time.time() + timeout
+  while time.time() < deadline and proc.poll() is None and not ready():
+    time.sleep(0.002)
+  alive = proc.poll() is None
+  proc.send_signal(signal.SIGKILL)
+  proc.wait()
+  return alive
+
+
 def test_killed_run_resumes_bit_for_bit(tmp_path, tiny_dataset):
-  num_steps = 30000
+  """SIGKILL twice, first while a checkpoint is being written (orbax's temporary directory
+  exists), then at a random point of the resumed run; the third launch ends in the exact state
+  and metrics of an uninterrupted run (the stale locks of the killed launches are taken over)."""
+  num_steps = 15000
   env = dict(os.environ, JAX_PLATFORMS="cpu")
   full = subprocess.run(_train_cmd(tmp_path / "full", tiny_dataset, num_steps), cwd=ROOT, env=env,
                         capture_output=True, text=True, timeout=600)
   assert full.returncode == 0, full.stderr[-3000:]
 
   killed_dir = tmp_path / "killed"
-  proc = subprocess.Popen(_train_cmd(killed_dir, tiny_dataset, num_steps), cwd=ROOT, env=env,
-                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
   ckpt_dir = killed_dir / "checkpoints"
-  deadline = time.time() + 300
-  while time.time() < deadline and proc.poll() is None:
-    if ckpt_dir.exists() and any(p.name.isdigit() for p in ckpt_dir.iterdir()):
-      break
-    time.sleep(0.02)
-  assert proc.poll() is None, "training finished before it could be killed"
-  proc.send_signal(signal.SIGKILL)
-  proc.wait()
-  steps = sorted(int(p.name) for p in ckpt_dir.iterdir() if p.name.isdigit())
-  assert steps and steps[-1] < num_steps, steps  # really interrupted mid-way
+  launch = lambda: subprocess.Popen(_train_cmd(killed_dir, tiny_dataset, num_steps), cwd=ROOT,
+                                    env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+  def saving():  # a save in progress after the first complete one
+    return bool(_steps(ckpt_dir)) and any("tmp" in p.name for p in ckpt_dir.iterdir())
+
+  assert _kill_when(launch(), saving), "training finished before it could be killed"
+  first = _steps(ckpt_dir)
+  assert first and first[-1] < num_steps, first
+  rng = np.random.default_rng(0)
+  target = first[-1] + 500 * int(rng.integers(2, 6))  # a random later point of the next launch
+  assert _kill_when(launch(), lambda: bool(_steps(ckpt_dir)) and _steps(ckpt_dir)[-1] >= target)
+  assert _steps(ckpt_dir)[-1] < num_steps
 
   resumed = subprocess.run(_train_cmd(killed_dir, tiny_dataset, num_steps), cwd=ROOT, env=env,
                            capture_output=True, text=True, timeout=600)
   assert resumed.returncode == 0, resumed.stderr[-3000:]
-  assert "Resumed from" in resumed.stderr
+  assert "Resumed from" in resumed.stderr and "Taking over the lock" in resumed.stderr
 
   step_a, leaves_a = _final_params(tmp_path / "full")
   step_b, leaves_b = _final_params(killed_dir)
@@ -163,6 +184,7 @@ def test_workdir_with_other_config_is_refused(tmp_path, tiny_dataset):
   config = configs.load_config(f"{ROOT}/experiments/bc_point_reach.py:tiny")
   config.compilation_cache_dir = "none"
   runner.prepare_workdir(config, str(tmp_path))
+  (tmp_path / "checkpoints" / "200").mkdir(parents=True)  # a trained run
   config.train.num_steps = 400  # allowed: extends the run
   runner.prepare_workdir(config, str(tmp_path))
   config.learner.learning_rate = 0.5

@@ -24,6 +24,11 @@ _OFFLINE_LEARNERS: dict[str, Callable[..., Learner]] = {
 }
 
 
+def learner_names() -> list[str]:
+  """The names `config.learner.name` may take."""
+  return sorted(_OFFLINE_LEARNERS)
+
+
 def make_learner(config: ml_collections.ConfigDict, observation_size: int, action_size: int, *,
                  observation_groups=None, observation_stats=None, lookahead: int = 0) -> Learner:
   """The learner named by `config.name`.
@@ -46,4 +51,4 @@ def make_learner(config: ml_collections.ConfigDict, observation_size: int, actio
                                  observation_stats=observation_stats, lookahead=lookahead)
 
 
-__all__ = ["Learner", "make_learner"]
+__all__ = ["Learner", "learner_names", "make_learner"]

@@ -25,16 +25,17 @@ import datetime
 import hashlib
 import json
 import os
-import tempfile
 from typing import Any, Mapping, Sequence
 
 import numpy as np
+
+from helms_jax.errors import HelmsError
+from helms_jax.io import TMP_PREFIX, atomic_write  # pylint: disable=unused-import  (re-exported)
 
 FORMAT_VERSION = 1
 MANIFEST_NAME = "manifest.json"
 SHARD_PREFIX = "shard_"
 SHARD_SUFFIX = ".npz"
-TMP_PREFIX = ".tmp-"
 EPISODE_LENGTH_KEY = "episode_length"
 
 # Field kinds: how the leading axis of an episode's array relates to its length L.
@@ -61,7 +62,7 @@ EPISODE_PREFIX = "episode/"
 # Errors.
 
 
-class DatasetError(ValueError):
+class DatasetError(HelmsError, ValueError):
   """Base class of every error raised by `helms_jax.data`."""
 
 
@@ -343,48 +344,6 @@ def sha256_file(path: str, chunk_bytes: int = 1 << 22) -> str:
     while chunk := f.read(chunk_bytes):
       h.update(chunk)
   return h.hexdigest()
-
-
-def _fsync_dir(directory: str) -> None:
-  try:
-    fd = os.open(directory, os.O_RDONLY)
-  except OSError:  # e.g. platforms without directory fds
-    return
-  try:
-    os.fsync(fd)
-  except OSError:
-    pass
-  finally:
-    os.close(fd)
-
-
-def _read_umask() -> int:
-  mask = os.umask(0)  # the only portable way to read it; restored at once (at import time)
-  os.umask(mask)
-  return mask
-
-
-_UMASK = _read_umask()
-
-
-def atomic_write(path: str, write_fn) -> None:
-  """Writes `path` atomically: `write_fn(fileobj)` into a temp file, fsync, `os.replace`."""
-  directory = os.path.dirname(os.path.abspath(path))
-  fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, dir=directory)
-  try:
-    # mkstemp creates 0600 files; give the result the permissions open() would (0666 & ~umask)
-    # so datasets and reports stay readable by others as any normally written file would.
-    os.chmod(tmp, 0o666 & ~_UMASK)
-    with os.fdopen(fd, "wb") as f:
-      write_fn(f)
-      f.flush()
-      os.fsync(f.fileno())
-    os.replace(tmp, path)
-  except BaseException:
-    if os.path.exists(tmp):
-      os.remove(tmp)
-    raise
-  _fsync_dir(directory)
 
 
 def write_manifest(directory: str, manifest: Manifest) -> None:

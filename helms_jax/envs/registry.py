@@ -14,20 +14,21 @@ import inspect
 from typing import Callable
 
 from helms_jax.envs.base import Env
+from helms_jax.errors import HelmsError
 
 __all__ = ["register", "make", "registered_names", "UnknownEnvError", "EnvKwargError"]
 
 _REGISTRY: dict[str, Callable[..., Env]] = {}
 
 
-class UnknownEnvError(KeyError, ValueError):
+class UnknownEnvError(HelmsError, KeyError, ValueError):
   """`make` was given a name that is not registered."""
 
   def __str__(self):  # KeyError quotes its message; keep it readable.
     return str(self.args[0]) if self.args else ""
 
 
-class EnvKwargError(TypeError, ValueError):
+class EnvKwargError(HelmsError, TypeError, ValueError):
   """`make` was given keyword arguments the factory does not accept."""
 
 

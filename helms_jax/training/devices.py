@@ -8,11 +8,15 @@ one CPU, several forced CPU devices, a GPU host or a multi-host mesh.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import platform
+import tempfile
 from typing import Any, Sequence
 
 import jax
 import numpy as np
+from absl import logging
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 DATA_AXIS = "data"
@@ -92,19 +96,62 @@ def put_local_shards(tree: Any, mesh: Mesh) -> Any:
       lambda leaf: jax.make_array_from_process_local_data(sharding, np.asarray(leaf)), tree)
 
 
-def enable_compilation_cache(cache_dir: str | None, min_compile_time_secs: float = 1.0) -> None:
+def enable_compilation_cache(cache_dir: str | None, min_compile_time_secs: float = 1.0) -> bool:
   """Turns on JAX's persistent compilation cache so repeat launches skip recompilation.
 
-  Compilations shorter than `min_compile_time_secs` are not stored (they are cheap to redo).
+  Compilations shorter than `min_compile_time_secs` are not stored (they are cheap to redo). A
+  directory that cannot be created or written is a warning, not an error: the run compiles
+  without the cache. Returns whether the cache is on.
   """
   if not cache_dir:
-    return
-  os.makedirs(cache_dir, exist_ok=True)
-  jax.config.update("jax_compilation_cache_dir", os.path.abspath(cache_dir))
+    return False
+  cache_dir = os.path.abspath(cache_dir)
+  try:
+    os.makedirs(cache_dir, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=cache_dir, prefix=".write-test-"):
+      pass
+  except OSError as error:
+    logging.warning("Compilation cache %s is not writable (%s): compiling without a persistent "
+                    "cache (set compilation_cache_dir to a writable directory, or 'none')",
+                    cache_dir, error.strerror or error)
+    return False
+  jax.config.update("jax_compilation_cache_dir", cache_dir)
   jax.config.update("jax_persistent_cache_min_compile_time_secs", min_compile_time_secs)
   jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+  return True
 
 
-def default_cache_dir(workdir: str) -> str:
-  """`<workdir parent>/.jax_cache`: shared by sibling runs of a sweep."""
-  return os.path.join(os.path.dirname(os.path.abspath(workdir)), ".jax_cache")
+def machine_fingerprint() -> str:
+  """A short hash of the jax version, the platform and the CPU's model and feature flags.
+
+  Caches are kept per fingerprint, so a cache shared between hosts (a home directory on a
+  cluster) never hands one CPU code compiled for another.
+  """
+  parts = [jax.__version__, platform.machine(), platform.system()]
+  try:
+    with open("/proc/cpuinfo") as f:
+      for line in f:
+        if line.startswith(("model name", "flags", "Features", "CPU part")):
+          parts.append(line.strip())
+          if line.startswith(("flags", "Features")):
+            break
+  except OSError:
+    parts.append(platform.processor())
+  return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:12]
+
+
+def user_cache_dir() -> str:
+  """`$XDG_CACHE_HOME/helms_jax/jax-<machine fingerprint>` (default `~/.cache/...`)."""
+  base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+  return os.path.join(base, "helms_jax", f"jax-{machine_fingerprint()}")
+
+
+def resolve_cache_dir(setting: str, workdir: str) -> str | None:
+  """The compilation cache directory of the config value `compilation_cache_dir`: '' = the
+  user cache (`user_cache_dir`, shared by every run of this user on this kind of machine),
+  'workdir' = `<workdir>/.jax_cache`, 'none' = no cache, anything else = that directory."""
+  if setting == "none":
+    return None
+  if setting == "workdir":
+    return os.path.join(workdir, ".jax_cache")
+  return os.path.expanduser(setting) if setting else user_cache_dir()

@@ -43,10 +43,12 @@ from absl import logging
 import orbax.checkpoint as ocp
 from jax.experimental import multihost_utils
 
+from helms_jax.errors import HelmsError
+
 MODES = ("auto", "on", "off")
 
 
-class DistributedError(ValueError):
+class DistributedError(HelmsError, ValueError):
   """An inconsistent or incomplete multi-process set-up."""
 
 

@@ -19,7 +19,7 @@ import jax
 import numpy as np
 from absl import logging
 
-from helms_jax.data.format import atomic_write
+from helms_jax.io import atomic_write
 
 
 def _to_python(value: Any) -> Any:
@@ -58,13 +58,20 @@ def truncate_jsonl(path: str, max_step: int, key: str = "step") -> None:
   atomic_write(path, lambda f: f.write(text))
 
 
+def stderr_is_terminal() -> bool:
+  """Whether progress goes to a terminal (bars) or a log (lines). The entry points route stderr
+  through a filter (`launch/quiet.py`) and record here whether it was a terminal before."""
+  recorded = os.environ.get("HELMS_JAX_STDERR_IS_TERMINAL")
+  return recorded == "1" if recorded in ("0", "1") else sys.stderr.isatty()
+
+
 class Progress:
   """A tqdm bar on interactive terminals, periodic log lines (rate and ETA) otherwise."""
 
   def __init__(self, total: int, initial: int = 0, desc: str = "train",
                  interactive: bool | None = None, log_every_secs: float = 30.0):
     self.total, self.step, self.desc = total, initial, desc
-    self._interactive = sys.stderr.isatty() if interactive is None else interactive
+    self._interactive = stderr_is_terminal() if interactive is None else interactive
     self._start_time, self._start_step = time.time(), initial
     self._last_log = 0.0
     self._log_every_secs = log_every_secs

@@ -7,7 +7,10 @@ replicated and the batch split over the `data` mesh axis, so the gradient all-re
 
 The loop carries a `LoopState` (learner state, RNG key, step). The data stream is a pure function
 of the key, so the key is the data cursor: checkpointing the `LoopState` is enough for a killed
-run to resume bit-for-bit.
+run to resume bit-for-bit. Each call also returns its `guard.health`; the loop checks it before
+writing metrics and before saving, so a diverged run stops with `guard.DivergenceError` and never
+saves a non-finite state (`training/guard.py`). Resuming takes the newest intact checkpoint
+(`Checkpointer.restore_latest`).
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ import jax
 import jax.numpy as jnp
 from absl import logging
 
-from helms_jax.training import devices
+from helms_jax import configs
+from helms_jax.training import devices, guard
 from helms_jax.training.checkpoint import Checkpointer
 from helms_jax.training.metric_writers import MetricWriter, Progress
 from helms_jax.training.train_state import Learner
@@ -48,12 +52,13 @@ class LoopConfig:
   tensorboard: bool = True
 
   def validate(self) -> None:
-    for name in ("num_steps", "batch_size", "updates_per_call", "log_every", "checkpoint_every"):
+    for name in ("num_steps", "batch_size", "updates_per_call", "log_every", "checkpoint_every",
+                 "max_to_keep"):
       if getattr(self, name) <= 0:
-        raise ValueError(f"train.{name} must be positive, got {getattr(self, name)}")
+        raise configs.ConfigError(f"train.{name} must be positive, got {getattr(self, name)}")
     for name in ("log_every", "checkpoint_every", "num_steps"):
       if getattr(self, name) % self.updates_per_call:
-        raise ValueError(
+        raise configs.ConfigError(
             f"train.{name}={getattr(self, name)} must be a multiple of "
             f"train.updates_per_call={self.updates_per_call} (updates are fused in chunks)")
 
@@ -65,7 +70,10 @@ def init_loop_state(learner: Learner, seed: int) -> LoopState:
 
 def make_chunk_fn(learner: Learner, sample_fn: SampleFn, num_updates: int,
                   batch_sharding: jax.sharding.Sharding | None = None):
-  """`(loop_state, data) -> (loop_state, metrics averaged over the chunk)`, not yet jitted."""
+  """`(loop_state, data) -> (loop_state, metrics averaged over the chunk, health)`, not yet
+  jitted. `health` (int32 [2], `guard.health`) names the first update whose loss or gradient
+  norm (`guard.watched` metrics) was not finite, or the learner state if only it is not; the
+  codes index `guard.watched(metrics)` then "learner state"."""
 
   def one_update(state: LoopState, data):
     key, sample_key, update_key = jax.random.split(state.key, 3)
@@ -77,7 +85,9 @@ def make_chunk_fn(learner: Learner, sample_fn: SampleFn, num_updates: int,
 
   def chunk(state: LoopState, data):
     state, metrics = jax.lax.scan(lambda s, _: one_update(s, data), state, None, length=num_updates)
-    return state, jax.tree_util.tree_map(lambda m: jnp.mean(m, axis=0), metrics)
+    flags = guard.finite_per_row([metrics[k] for k in guard.watched(metrics)], num_updates)
+    health = guard.health(flags, guard.all_finite(state.learner))
+    return state, jax.tree_util.tree_map(lambda m: jnp.mean(m, axis=0), metrics), health
 
   return chunk
 
@@ -110,14 +120,15 @@ def train_offline(learner: Learner, sample_fn: SampleFn, data: Any, *, workdir: 
 
   state = devices.put_global(init_loop_state(learner, seed), replicated)
   checkpointer = Checkpointer(f"{workdir}/checkpoints", max_to_keep=loop.max_to_keep)
-  start_step = checkpointer.latest_step()
-  if start_step is not None:
-    state = checkpointer.restore(start_step, state)
+  restored, start_step = checkpointer.restore_latest(state, finite_part=lambda s: s.learner)
+  if restored is not None:
+    state = restored
     logging.info("Resumed from %s/checkpoints at step %d", workdir, start_step)
   start_step = int(state.step)
   if start_step % loop.updates_per_call:
-    raise ValueError(f"checkpoint step {start_step} is not a multiple of train.updates_per_call="
-                     f"{loop.updates_per_call}; resume with the config that wrote it")
+    raise configs.ConfigError(
+        f"checkpoint step {start_step} is not a multiple of train.updates_per_call="
+        f"{loop.updates_per_call}; resume with the config that wrote it")
 
   if data_sharded:
     local = len(devices.local_shard_indices(mesh))
@@ -129,24 +140,44 @@ def train_offline(learner: Learner, sample_fn: SampleFn, data: Any, *, workdir: 
     data, data_sharding = devices.put_local_shards(data, mesh), batch_sharding
   else:
     data, data_sharding = devices.put_global(data, replicated), replicated
-  chunk = jax.jit(make_chunk_fn(learner, sample_fn, loop.updates_per_call, batch_sharding),
-                  in_shardings=(replicated, data_sharding), out_shardings=(replicated, replicated))
+  chunk_fn = make_chunk_fn(learner, sample_fn, loop.updates_per_call, batch_sharding)
+  chunk = jax.jit(chunk_fn, in_shardings=(replicated, data_sharding),
+                  out_shardings=(replicated, replicated, replicated))
+  health_names = guard.watched(jax.eval_shape(chunk_fn, state, data)[1]) + ["the learner state"]
+
+  def check_health(pending):
+    """Raises DivergenceError for the first unhealthy chunk in `pending` (host sync)."""
+    problem = guard.first_problem(pending)
+    pending.clear()
+    if problem is not None:
+      chunk_start, _, update, code = problem
+      raise guard.DivergenceError(guard.divergence_message(
+          what=f"the metric {health_names[code]!r}" if code < len(health_names) - 1
+          else health_names[-1],
+          where=f"update {chunk_start + update + 1}", checkpoint_dir=checkpointer.directory,
+          last_checkpoint=checkpointer.latest_step()))
 
   writer = MetricWriter(workdir, resume_step=start_step, tensorboard=loop.tensorboard)
   progress = Progress(loop.num_steps, initial=start_step, desc=progress_desc)
   step, last_time = start_step, time.time()
+  pending = []  # (first update of the chunk, its health) since the last check
   try:
     while step < loop.num_steps:
-      state, metrics = chunk(state, data)
+      state, metrics, health = chunk(state, data)
+      pending.append((step, health))
       step += loop.updates_per_call
-      if step % loop.log_every == 0 or step == loop.num_steps:
+      log_now = step % loop.log_every == 0 or step == loop.num_steps
+      save_now = step % loop.checkpoint_every == 0 or step == loop.num_steps
+      if log_now or save_now:
+        check_health(pending)
+      if log_now:
         metrics = jax.device_get(metrics)
         now = time.time()
         metrics["steps_per_sec"] = loop.log_every / max(now - last_time, 1e-9)
         last_time = now
         writer.write(step, metrics)
         progress.update(step, metrics)
-      if step % loop.checkpoint_every == 0 or step == loop.num_steps:
+      if save_now:
         checkpointer.save(step, state, force=True)  # every process calls: orbax coordinates
   finally:
     checkpointer.close()

@@ -37,8 +37,10 @@ import jax.numpy as jnp
 import numpy as np
 from absl import logging
 
+from helms_jax import configs
+from helms_jax.data.format import atomic_write
 from helms_jax.envs.base import Env, State
-from helms_jax.training import devices, distributed
+from helms_jax.training import devices, distributed, guard
 from helms_jax.training.checkpoint import Checkpointer
 from helms_jax.training.metric_writers import MetricWriter, Progress, truncate_jsonl
 
@@ -118,20 +120,20 @@ class OnlineConfig:
     for name in ("num_envs", "unroll_length", "batch_size", "sequence_length", "replay_capacity",
                  "env_steps", "iterations_per_call", "log_every_calls", "checkpoint_every_calls"):
       if getattr(self, name) <= 0:
-        raise ValueError(f"transfer.loop.{name} must be positive, got {getattr(self, name)}")
+        raise configs.ConfigError(f"transfer.loop.{name} must be positive, got {getattr(self, name)}")
     if self.updates_per_iteration < 0 or self.min_replay_steps < 0:
-      raise ValueError("transfer.loop.updates_per_iteration and min_replay_steps must be >= 0")
+      raise configs.ConfigError("transfer.loop.updates_per_iteration and min_replay_steps must be >= 0")
     if self.env_steps % self.env_steps_per_call:
-      raise ValueError(
+      raise configs.ConfigError(
           f"transfer.loop.env_steps={self.env_steps} must be a multiple of num_envs * "
           f"unroll_length * iterations_per_call = {self.env_steps_per_call}")
     per_env = self.replay_capacity // self.num_envs
     if per_env < max(self.sequence_length, self.unroll_length) * 2:
-      raise ValueError(
+      raise configs.ConfigError(
           f"transfer.loop.replay_capacity={self.replay_capacity} holds only {per_env} steps per "
           f"env; it needs at least 2 * max(sequence_length, unroll_length)")
     if self.min_replay_steps > self.replay_capacity:
-      raise ValueError(f"transfer.loop.min_replay_steps={self.min_replay_steps} exceeds "
+      raise configs.ConfigError(f"transfer.loop.min_replay_steps={self.min_replay_steps} exceeds "
                        f"replay_capacity={self.replay_capacity}")
 
 
@@ -176,7 +178,11 @@ def low_level_steps_per_step(env: Env) -> int:
 
 
 def make_online_fns(agent: OnlineAgent, env: Env, config: OnlineConfig):
-  """`(init(key) -> OnlineState, call(OnlineState) -> (OnlineState, stats))` for ONE seed.
+  """`(init(key) -> OnlineState, call(OnlineState) -> (OnlineState, stats, health))` for ONE
+  seed. `health` (int32 [2], `guard.health`) names the first iteration of the call in which a
+  watched learner metric (`guard.watched` of the `learner/...` stats, where the learner updated)
+  or a reward was not finite, or the agent state if only it is not; codes index
+  `health_names(stats)`.
 
   `env` is unbatched and not auto-resetting (e.g. `EpisodeWrapper(make(...))`); it is vmapped
   over `config.num_envs` here and reset on device where an episode ends. An env whose step is
@@ -186,8 +192,9 @@ def make_online_fns(agent: OnlineAgent, env: Env, config: OnlineConfig):
   """
   config.validate()
   if config.unroll_length % agent.decision_period:
-    raise ValueError(f"transfer.loop.unroll_length={config.unroll_length} must be a multiple of "
-                     f"the agent's decision period ({agent.decision_period} steps)")
+    raise configs.ConfigError(
+        f"transfer.loop.unroll_length={config.unroll_length} must be a multiple of the agent's "
+        f"decision period ({agent.decision_period} steps)")
   replay = make_replay(config)
   n_env = config.num_envs
   stateful = agent.actor_init is not None
@@ -288,15 +295,19 @@ def make_online_fns(agent: OnlineAgent, env: Env, config: OnlineConfig):
     else:
       agent_state, metrics = state.agent, {}
     episode_stats = jax.tree.map(lambda x: jnp.sum(x), finished)
+    # Divergence guard: metrics are NaN by design on iterations that did not learn yet.
+    learned = (ready if config.updates_per_iteration else jnp.asarray(False))
+    flags = [jnp.all(jnp.isfinite(metrics[k])) | ~learned for k in guard.watched(metrics)]
+    flags.append(jnp.all(jnp.isfinite(transitions.reward)))
     new_state = OnlineState(agent=agent_state, actor=actor, replay=replay_state,
                             env_state=env_state,
                             running_return=run_ret, running_success=run_succ, key=key,
                             env_steps=env_steps, updates=updates)
-    return new_state, (episode_stats, metrics)
+    return new_state, (episode_stats, metrics, jnp.stack(flags))
 
   def call(state: OnlineState):
-    state, (episodes, metrics) = jax.lax.scan(iteration, state, None,
-                                              length=config.iterations_per_call)
+    state, (episodes, metrics, flags) = jax.lax.scan(iteration, state, None,
+                                                     length=config.iterations_per_call)
     count = jnp.sum(episodes["done"])
     stats = {
         "episodes": count,
@@ -307,9 +318,15 @@ def make_online_fns(agent: OnlineAgent, env: Env, config: OnlineConfig):
         # Learner metrics averaged over the iterations that learned (NaN before learning).
         **{f"learner/{k}": jnp.nanmean(v) for k, v in metrics.items()},
     }
-    return state, stats
+    return state, stats, guard.health(flags, guard.all_finite(state.agent))
 
   return init, call
+
+
+def health_names(stats: dict) -> list[str]:
+  """What each health code of `make_online_fns`' call names, given its stats' keys."""
+  return guard.watched(k for k in stats if k.startswith("learner/")) + [
+      "the reward", "the agent state"]
 
 
 def seed_sharding(num_seeds: int, mesh: jax.sharding.Mesh):
@@ -317,6 +334,26 @@ def seed_sharding(num_seeds: int, mesh: jax.sharding.Mesh):
   if num_seeds % mesh.devices.size == 0:
     return devices.batch_sharded(mesh)
   return devices.replicated(mesh)
+
+
+def check_run(agent: OnlineAgent, env: Env, config: OnlineConfig, seeds) -> tuple[int, tuple]:
+  """Raises ConfigError if `train_online` could not run this (sizes, multiples, seeds); returns
+  `(low-level env steps per call, seeds as ints)`. Cheap: nothing is traced."""
+  config.validate()
+  if config.unroll_length % agent.decision_period:
+    raise configs.ConfigError(
+        f"transfer.loop.unroll_length={config.unroll_length} must be a multiple of the agent's "
+        f"decision period ({agent.decision_period} steps)")
+  steps_per_call = config.env_steps_per_call * low_level_steps_per_step(env)
+  if config.env_steps % steps_per_call:
+    raise configs.ConfigError(
+        f"transfer.loop.env_steps={config.env_steps} must be a multiple of the low-level env "
+        f"steps per call, num_envs * unroll_length * iterations_per_call * "
+        f"{low_level_steps_per_step(env)} (steps per agent action) = {steps_per_call}")
+  seeds = tuple(int(s) for s in seeds)
+  if not seeds or len(set(seeds)) != len(seeds):
+    raise configs.ConfigError(f"transfer.seeds must be distinct integers, got {seeds}")
+  return steps_per_call, seeds
 
 
 def train_online(agent: OnlineAgent, env: Env, config: OnlineConfig, *, workdir: str,
@@ -333,16 +370,7 @@ def train_online(agent: OnlineAgent, env: Env, config: OnlineConfig, *, workdir:
   the checkpoint already holds its effect.
   Env steps are low-level steps (see `make_online_fns`).
   """
-  config.validate()
-  steps_per_call = config.env_steps_per_call * low_level_steps_per_step(env)
-  if config.env_steps % steps_per_call:
-    raise ValueError(
-        f"transfer.loop.env_steps={config.env_steps} must be a multiple of the low-level env "
-        f"steps per call, num_envs * unroll_length * iterations_per_call * "
-        f"{low_level_steps_per_step(env)} (steps per agent action) = {steps_per_call}")
-  seeds = tuple(int(s) for s in seeds)
-  if not seeds or len(set(seeds)) != len(seeds):
-    raise ValueError(f"transfer.seeds must be distinct integers, got {seeds}")
+  steps_per_call, seeds = check_run(agent, env, config, seeds)
   out_dir = os.path.join(workdir, subdir)
   os.makedirs(out_dir, exist_ok=True)
   mesh = mesh or devices.make_mesh()
@@ -351,38 +379,63 @@ def train_online(agent: OnlineAgent, env: Env, config: OnlineConfig, *, workdir:
   keys = jnp.stack([jax.random.PRNGKey(s) for s in seeds])
   state = jax.jit(jax.vmap(init), out_shardings=sharding)(keys)
   checkpointer = Checkpointer(os.path.join(out_dir, "checkpoints"), max_to_keep=config.max_to_keep)
-  latest = checkpointer.latest_step()
-  if latest is not None:
-    state = checkpointer.restore(latest, state)
+  # Env states may hold infinities by design (e.g. a maze's unreachable cells): only the agent
+  # has to be finite.
+  restored, latest = checkpointer.restore_latest(state, finite_part=lambda s: s.agent)
+  if restored is not None:
+    state = restored
     logging.info("Resumed transfer from %s at %d env steps per seed", out_dir, latest)
   elif warm_start is not None:
     state = devices.put_global(distributed.to_host(warm_start(state)), sharding)
   start = int(distributed.to_host(state.env_steps)[0])
   if start % steps_per_call:
-    raise ValueError(f"checkpoint at {start} env steps is not a multiple of the env steps per "
-                     f"call ({steps_per_call}); resume with the config that wrote it")
+    raise configs.ConfigError(
+        f"checkpoint at {start} env steps is not a multiple of the env steps per call "
+        f"({steps_per_call}); resume with the config that wrote it")
   curves_path = os.path.join(out_dir, "curves.jsonl")
   if jax.process_index() == 0:
     truncate_jsonl(curves_path, start if latest is not None else -1, key="env_steps")
     if run_info is not None:
       text = json.dumps({**run_info, "seeds": list(seeds),
                          "env_steps_per_seed": config.env_steps}, indent=2, sort_keys=True)
-      from helms_jax.data.format import atomic_write  # pylint: disable=import-outside-toplevel
       atomic_write(os.path.join(out_dir, "run.json"), lambda f: f.write(text.encode()))
 
-  jitted = jax.jit(jax.vmap(call), in_shardings=(sharding,), out_shardings=(sharding, sharding),
-                   donate_argnums=0)
+  batched_call = jax.vmap(call)
+  jitted = jax.jit(batched_call, in_shardings=(sharding,),
+                   out_shardings=(sharding, sharding, sharding), donate_argnums=0)
+  names = health_names(jax.eval_shape(batched_call, state)[1])
+  steps_per_iteration = steps_per_call // config.iterations_per_call
+
+  def check_health(pending):
+    """Raises DivergenceError for the first unhealthy call in `pending` (host sync)."""
+    problem = guard.first_problem([(start_steps, distributed.to_host(h))
+                                   for start_steps, h in pending])
+    pending.clear()
+    if problem is not None:
+      call_start, seed_index, iteration, code = problem
+      what = f"the metric {names[code]!r}" if code < len(names) - 2 else names[code]
+      raise guard.DivergenceError(guard.divergence_message(
+          what=what, where=f"seed {seeds[seed_index]}, env step "
+          f"{call_start + (iteration + 1) * steps_per_iteration}",
+          checkpoint_dir=checkpointer.directory, last_checkpoint=checkpointer.latest_step()))
+
   writer = MetricWriter(out_dir, resume_step=start if latest is not None else None,
                         tensorboard=config.tensorboard)
   progress = Progress(config.env_steps, initial=start, desc=progress_desc)
   curves = open(curves_path, "a") if jax.process_index() == 0 else None
   env_steps, calls, last, last_steps = start, 0, time.time(), start
+  pending = []  # (env steps at the call's start, its per-seed health) since the last check
   try:
     while env_steps < config.env_steps:
-      state, stats = jitted(state)
+      state, stats, health = jitted(state)
+      pending.append((env_steps, health))
       env_steps += steps_per_call
       calls += 1
-      if calls % config.log_every_calls == 0 or env_steps == config.env_steps:
+      log_now = calls % config.log_every_calls == 0 or env_steps == config.env_steps
+      save_now = calls % config.checkpoint_every_calls == 0 or env_steps == config.env_steps
+      if log_now or save_now:
+        check_health(pending)
+      if log_now:
         stats = distributed.to_host(stats)  # seeds may sit on other processes: all-gather
         now = time.time()
         # All seeds' env steps since the last log, over wall time (includes compilation once).
@@ -400,7 +453,7 @@ def train_online(agent: OnlineAgent, env: Env, config: OnlineConfig, *, workdir:
         means["env_steps_per_sec"] = sps
         writer.write(env_steps, means)
         progress.update(env_steps, {k: means[k] for k in ("episode_return", "success")})
-      if calls % config.checkpoint_every_calls == 0 or env_steps == config.env_steps:
+      if save_now:
         checkpointer.save(env_steps, state, force=True)
   finally:
     checkpointer.close()
