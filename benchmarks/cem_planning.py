@@ -36,7 +36,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from helms_jax.agents import lsp  # pylint: disable=wrong-import-position
-from helms_jax.training.online_loop import Transition  # pylint: disable=wrong-import-position
+from helms_jax.training.train_state import Transition  # pylint: disable=wrong-import-position
 
 OBS, ACT = 40, 8  # ant-sized observation and action
 

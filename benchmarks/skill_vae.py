@@ -222,7 +222,7 @@ def sac_updates_per_second(config, spirl_params, batch_size: int, budget: float,
   import ml_collections  # pylint: disable=import-outside-toplevel
   from helms_jax.agents import sac  # pylint: disable=import-outside-toplevel
   from helms_jax.agents.spirl import downstream  # pylint: disable=import-outside-toplevel
-  from helms_jax.training.online_loop import Transition  # pylint: disable=import-outside-toplevel
+  from helms_jax.training.train_state import Transition  # pylint: disable=import-outside-toplevel
   run_config = ml_collections.ConfigDict({"transfer": {"method": "spirl"}, "learner": config})
   space, _ = downstream.skill_space(run_config, _EnvShape(), spirl_params)
   agent = sac.make_agent(downstream.default_agent_config("spirl"), space, OBS)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import tempfile
 from typing import Any, Callable
 
@@ -62,3 +63,24 @@ def atomic_write_text(path: str, text: str) -> None:
 def atomic_write_json(path: str, value: Any) -> None:
   """Writes `value` as indented, key-sorted JSON atomically."""
   atomic_write_text(path, json.dumps(value, indent=2, sort_keys=True))
+
+
+def git_state(directory: str | None = None) -> dict[str, Any] | None:
+  """`{"commit", "modified_tracked_files"}` of the git checkout holding `directory` (default:
+  this package's), or None outside one (an installed wheel, no git)."""
+  directory = directory or os.path.dirname(os.path.abspath(__file__))
+  try:
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=directory, capture_output=True,
+                            text=True, timeout=10, check=True).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                           cwd=directory, capture_output=True, text=True, timeout=30,
+                           check=True).stdout.strip()
+  except (OSError, subprocess.SubprocessError):
+    return None
+  return {"commit": commit, "modified_tracked_files": bool(dirty)} if commit else None
+
+
+def git_commit(directory: str | None = None) -> str:
+  """The commit of the code that runs (see `git_state`), or "unknown"."""
+  state = git_state(directory)
+  return state["commit"] if state else "unknown"

@@ -32,11 +32,12 @@ import resource
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from typing import Any, Sequence
 
 from absl import app, flags
+
+from helms_jax import io
 
 _QUICK = flags.DEFINE_bool("quick", False, "Pass --quick to every benchmark (about a minute each).")
 _TIMEOUT = flags.DEFINE_float("timeout", 900.0, "Per-benchmark timeout in seconds.")
@@ -204,17 +205,6 @@ def _read(path: str) -> str | None:
     return None
 
 
-def _git_commit(repo: str) -> dict[str, Any] | None:
-  try:
-    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True,
-                            timeout=10, check=True).stdout.strip()
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=repo,
-                           capture_output=True, text=True, timeout=30, check=True).stdout.strip()
-  except (OSError, subprocess.SubprocessError):
-    return None
-  return {"commit": commit, "modified_tracked_files": bool(dirty)} if commit else None
-
-
 def machine_info(quick: bool, repo: str) -> dict[str, Any]:
   """Details the ratios depend on; no hostname or user names."""
   info: dict[str, Any] = {
@@ -248,24 +238,10 @@ def machine_info(quick: bool, repo: str) -> dict[str, Any]:
     except importlib.metadata.PackageNotFoundError:
       pass
   info["versions"] = versions
-  git = _git_commit(repo)
+  git = io.git_state(repo)
   if git:
     info["git"] = git
   return info
-
-
-def _atomic_write(path: str, text: str) -> None:
-  directory = os.path.dirname(os.path.abspath(path))
-  os.makedirs(directory, exist_ok=True)
-  fd, tmp = tempfile.mkstemp(dir=directory, prefix=os.path.basename(path) + ".", suffix=".tmp")
-  try:
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-      f.write(text)
-    os.replace(tmp, path)
-  except BaseException:
-    if os.path.exists(tmp):
-      os.unlink(tmp)
-    raise
 
 
 def _cell(text: Any) -> str:
@@ -336,8 +312,10 @@ def write_outputs(out_prefix: str, machine: dict[str, Any],
   md_path, json_path = out_prefix + ".md", out_prefix + ".json"
   payload = {"machine": machine, "benchmarks": list(rows),
              "total_wall_s": round(sum(r["wall_s"] or 0.0 for r in rows), 2)}
-  _atomic_write(json_path, json.dumps(payload, indent=2, sort_keys=False) + "\n")
-  _atomic_write(md_path, to_markdown(machine, rows))
+  for path in (json_path, md_path):
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+  io.atomic_write_text(json_path, json.dumps(payload, indent=2, sort_keys=False) + "\n")
+  io.atomic_write_text(md_path, to_markdown(machine, rows))
   return md_path, json_path
 
 

@@ -99,7 +99,7 @@ def test_skill_plan_matches_a_brute_force_grid():
 
 def test_relabel_replay_uses_one_key_per_source_episode():
   ends = jnp.array([[0, 0, 1, 0, 0, 1, 0, 0], [1, 0, 0, 0, 1, 0, 0, 0]], jnp.float32)
-  from helms_jax.training.online_loop import Transition
+  from helms_jax.training.train_state import Transition
   experience = Transition(observation=jnp.zeros((2, 8, 3)), agent_action=jnp.zeros((2, 8, 1)),
                           reward=jnp.zeros((2, 8)), discount=jnp.ones((2, 8)), end=ends,
                           next_observation=jnp.zeros((2, 8, 3)))

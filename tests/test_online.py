@@ -16,7 +16,7 @@ import ml_collections
 import numpy as np
 import pytest
 
-from helms_jax.agents import mpo
+from helms_jax.agents import mpo, spaces
 from helms_jax.envs.base import Env, State
 from helms_jax.losses.returns import n_step_bootstrap
 from helms_jax.training.checkpoint import Checkpointer
@@ -54,12 +54,12 @@ class ContinuousBandit(Env):
 ARM_REWARDS = np.array([0.1, 0.3, 1.0, 0.0], np.float32)  # arm 2 is best
 
 
-def categorical_space(obs_size: int = 2) -> mpo.ActionSpace:
+def categorical_space(obs_size: int = 2) -> spaces.ActionSpace:
   """A K = 4 categorical policy whose arms decode to env actions (arm index on axis 0)."""
   import flax.linen as nn  # pylint: disable=import-outside-toplevel
 
   net = nn.Dense(4, kernel_init=nn.initializers.zeros)
-  return mpo.ActionSpace(
+  return spaces.ActionSpace(
       kind="categorical", size=4,
       init_policy=lambda key: net.init(key, jnp.zeros((1, obs_size))),
       policy=lambda params, frozen, obs: net.apply(params, obs),

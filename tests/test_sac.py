@@ -18,7 +18,7 @@ import optax
 import pytest
 
 from helms_jax.agents import sac
-from helms_jax.agents.mpo import ActionSpace
+from helms_jax.agents.spaces import ActionSpace
 from helms_jax.losses import sac as sac_lib
 from helms_jax.networks import GaussianParams
 from helms_jax.training.online_loop import OnlineConfig, Transition

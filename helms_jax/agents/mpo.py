@@ -18,20 +18,20 @@ single Gaussian). The critic is the plain task critic; the regulariser acts on t
 
 from __future__ import annotations
 
-from typing import Any, Callable, NamedTuple
+from typing import Any
 
 import flax
-import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import ml_collections
 import optax
 
+from helms_jax.agents.spaces import ActionSpace
 from helms_jax.losses import kl as kl_lib
 from helms_jax.losses import mpo as mpo_lib
 from helms_jax.losses.returns import n_step_bootstrap
-from helms_jax.networks import MLP
-from helms_jax.training.online_loop import OnlineAgent, Transition
+from helms_jax.networks.critics import ContinuousCritic, DiscreteCritic
+from helms_jax.training.train_state import OnlineAgent, Transition
 
 POLICY_KINDS = ("mixture", "categorical")
 
@@ -65,63 +65,6 @@ def default_config() -> ml_collections.ConfigDict:
       eta_y=0.0,  # weight of KL(pi(y|x) || prior(y|x))
       eta_z=0.0,  # weight of sum_y pi(y|x) KL(pi(z|y,x) || prior(z|y,x))
   ))
-
-
-class ActionSpace(NamedTuple):
-  """What an agent acts in, and how that becomes an env action.
-
-  kind: "mixture" (continuous u [D], policy = mixture of K diagonal Gaussians; K = 1 is a
-    Gaussian) or "categorical" (u = an index in [0, K)), both for MPO; or "gaussian" for SAC
-    (`agents.sac`): a diagonal Gaussian over a pre-squash u [D], the agent's action being
-    a = bound * tanh(u).
-  size: D for mixture and gaussian, K for categorical.
-  init_policy: `key -> policy params` (may copy offline skills).
-  policy: `(policy_params, frozen, obs [B, obs]) -> dist params`: (logits [B, K], means [B, K, D],
-    stds [B, K, D]) for mixture, logits [B, K] for categorical, (mean [B, D], std [B, D]) of the
-    pre-squash u for gaussian.
-  decode: `(frozen, obs [N, obs], u [N, *u], key, deterministic) -> env action [N, act]`; for
-    gaussian it receives the squashed action a = bound * tanh(u).
-  prior: `(frozen, obs [B, obs]) -> dist params like policy`, or None (no KL regulariser); for
-    gaussian a `distrax.Distribution` over u with event shape [D] (`MultivariateNormalDiag`:
-    analytic KL; `MixtureSameFamily`: sampled KL).
-  frozen: pytree the decoder/prior/policy read and nothing trains (e.g. the offline skills).
-  observe / observation_spec: what the agent sees (see `OnlineAgent`); None = the flat state.
-    With a pytree observation (e.g. {"state", "image"}) every function above receives it.
-  critic_input: `obs -> [B, C]` the critic's input (the asymmetric actor-critic gives it the
-    state while the policy sees pixels); None = `obs` itself.
-  """
-  kind: str
-  size: int
-  init_policy: Callable[[jax.Array], Any]
-  policy: Callable[..., Any]
-  decode: Callable[..., jax.Array]
-  prior: Callable[..., Any] | None
-  frozen: Any = ()
-  observe: Callable[..., Any] | None = None
-  observation_spec: Any = None
-  critic_input: Callable[[Any], jax.Array] | None = None
-
-
-class ContinuousCritic(nn.Module):
-  """Q(x, u): `obs [B, O], u [B, D] -> [B]` (layer-normed MLP, as Acme's critic torso)."""
-  hidden_sizes: tuple[int, ...]
-
-  @nn.compact
-  def __call__(self, obs, u):
-    x = MLP(self.hidden_sizes, activate_final=True, layer_norm=True)(
-        jnp.concatenate([obs, u], axis=-1))
-    return nn.Dense(1)(x)[..., 0]
-
-
-class DiscreteCritic(nn.Module):
-  """Q(x, .) over K actions: `obs [B, O] -> [B, K]`."""
-  hidden_sizes: tuple[int, ...]
-  num_actions: int
-
-  @nn.compact
-  def __call__(self, obs):
-    x = MLP(self.hidden_sizes, activate_final=True, layer_norm=True)(obs)
-    return nn.Dense(self.num_actions)(x)
 
 
 @flax.struct.dataclass

@@ -1,9 +1,9 @@
 """SAC regularised towards a prior (SPiRL, Pertsch et al. 2020, Algorithm 1) or by its entropy.
 
-An `OnlineAgent` over an `mpo.ActionSpace` of kind "gaussian": the policy pi(u | s) is a diagonal
+An `OnlineAgent` over a `spaces.ActionSpace` of kind "gaussian": the policy pi(u | s) is a diagonal
 Gaussian over a pre-squash variable u [D] (a skill latent z, or raw actions), the agent acts with
 the squashed a = bound * tanh(u), the replay stores a, and `space.decode` maps a to the env action
-(through frozen skills, or the identity). Twin critics Q_i(s, a) (one `mpo.ContinuousCritic` with
+(through frozen skills, or the identity). Twin critics Q_i(s, a) (one `ContinuousCritic` with
 stacked parameters, vmapped) learn soft n-step targets with Polyak-averaged target critics.
 
 The regulariser d(s) (`losses.sac`):
@@ -39,11 +39,12 @@ import jax.numpy as jnp
 import ml_collections
 import optax
 
-from helms_jax.agents.mpo import ActionSpace, ContinuousCritic
+from helms_jax.agents.spaces import ActionSpace
+from helms_jax.networks.critics import ContinuousCritic
 from helms_jax.losses import sac as sac_lib
 from helms_jax.losses import skill_vae
 from helms_jax.losses.returns import n_step_bootstrap
-from helms_jax.training.online_loop import OnlineAgent, Transition
+from helms_jax.training.train_state import OnlineAgent, Transition
 
 REGULARIZERS = ("auto", "prior", "entropy")
 

@@ -35,7 +35,7 @@ import numpy as np
 
 from helms_jax.agents.baselines.bc import GaussianPolicy
 from helms_jax.agents.helms import offline as helms_offline
-from helms_jax.agents.mpo import ActionSpace
+from helms_jax.agents.spaces import ActionSpace
 from helms_jax.networks import MLP
 
 METHODS = ("mpo", "bc_mpo", "helms_cat", "helms_mix", "asymmetric_ac")

@@ -28,7 +28,7 @@ import dataclasses
 import json
 import os
 import time
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable
 
 import flashbax as fbx
 import flax
@@ -42,57 +42,8 @@ from helms_jax.data.format import atomic_write
 from helms_jax.envs.base import Env, State
 from helms_jax.training import devices, distributed, guard
 from helms_jax.training.checkpoint import Checkpointer
+from helms_jax.training.train_state import OnlineAgent, Transition  # pylint: disable=unused-import  (the loop's protocol, re-exported)
 from helms_jax.training.metric_writers import MetricWriter, Progress, truncate_jsonl
-
-
-@flax.struct.dataclass
-class Transition:
-  """One env step for N envs (leaves [N, ...]) or a sampled sequence (leaves [B, n, ...]).
-
-  observation: [..., obs], or the pytree of `OnlineAgent.observe` (e.g. {"state", "image"});
-  agent_action: the action in the agent's own space (e.g. a skill index or latent), [..., *u];
-  reward: [...]; discount: [...], 0 on a true termination; end: [...], 1 on the last step of an
-  episode (termination or time limit), after which the next stored step belongs to a new
-  episode; next_observation: like `observation`, after the step (the true final one at an
-  episode's end, not the reset one).
-  """
-  observation: jax.Array
-  agent_action: jax.Array
-  reward: jax.Array
-  discount: jax.Array
-  end: jax.Array
-  next_observation: jax.Array
-
-
-class OnlineAgent(NamedTuple):
-  """An online algorithm as pure functions (any pytree agent state).
-
-  init: `key -> agent_state`.
-  act: `(agent_state, observation [N, obs], key, deterministic) -> (agent_action [N, *u],
-    env_action [N, act])`; the behaviour policy for a batch of envs.
-  update: `(agent_state, sequences: Transition [B, n, ...], key) -> (agent_state, metrics)`.
-  agent_action_spec: a `jax.ShapeDtypeStruct` of one env's agent action (buffer layout).
-  observe: `(env State) -> observation` (leaves [N, ...]) what the agent sees and the buffer
-    stores; None = `state.obs`. A vision agent adds `state.info['image']`.
-  observation_spec: pytree of `jax.ShapeDtypeStruct` for one env's observation (with `observe`).
-  actor_init: None for a memoryless behaviour policy. Otherwise `(key, num_envs) -> actor_state`
-    (leaves [N, ...]: e.g. a filtered world-model belief, the skill being executed) and the
-    policy has memory: `act(agent_state, observation, key, deterministic, actor_state, phase)
-    -> (agent_action, env_action, actor_state)`. The loop resets an env's actor state (to a
-    fresh `actor_init`) when its episode ends. `phase` is the index of the step within the
-    loop's unroll, a scalar shared by every env and seed: periodic decisions (re-planning
-    every K steps) branch on it, so the branch stays a real `lax.cond` under the seed `vmap`.
-  decision_period: the agent's period in steps (K for an agent re-planning every K steps);
-    `unroll_length` must be a multiple of it, so a period never straddles two loop calls.
-  """
-  init: Callable[[jax.Array], Any]
-  act: Callable[..., tuple]
-  update: Callable[..., tuple[Any, dict]]
-  agent_action_spec: jax.ShapeDtypeStruct
-  observe: Callable[[State], Any] | None = None
-  observation_spec: Any = None
-  actor_init: Callable[[jax.Array, int], Any] | None = None
-  decision_period: int = 1
 
 
 @dataclasses.dataclass(frozen=True)

@@ -32,7 +32,7 @@ def vmap_learner(learner: Learner, num_seeds: int) -> Learner:
   def update(state, batch, key):
     return jax.vmap(learner.update)(state, batch, jax.random.split(key, n))
 
-  return Learner(init=init, update=update)
+  return Learner(init=init, update=update, model=learner.model)
 
 
 def vmap_sample_fn(sample_fn: Callable[[Any, jax.Array], Any], num_seeds: int):

@@ -52,7 +52,7 @@ from helms_jax.losses.kl import diag_gaussian_log_prob
 from helms_jax.losses.returns import lambda_returns
 from helms_jax.losses.world_model import imagination_weights, kl_with_free_nats, unit_gaussian_nll
 from helms_jax.networks import rssm
-from helms_jax.training.online_loop import OnlineAgent, Transition
+from helms_jax.training.train_state import OnlineAgent, Transition
 
 SKILL_SELECTIONS = ("cem", "mppi", "random", "none")
 MODEL_PARTS = ("encoder", "rssm", "decoder", "reward")

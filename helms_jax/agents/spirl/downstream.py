@@ -29,7 +29,7 @@ import ml_collections
 import numpy as np
 
 from helms_jax.agents.baselines import bc
-from helms_jax.agents.mpo import ActionSpace
+from helms_jax.agents.spaces import ActionSpace
 from helms_jax.agents.transfer import check_observation_size, check_offline
 from helms_jax.agents.spirl import offline as spirl_offline
 from helms_jax.envs.skill_env import SkillEnv
