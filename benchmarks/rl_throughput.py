@@ -2,7 +2,7 @@
 a per-step host loop.
 
 Part 1, env steps/s. Ours: `training.online_loop.make_online_fns` with the MPO agent
-(`agents.mpo`) on raw actions (`agents.transfer.raw_action_space`), the jitted `call`: per
+(`agents.mpo`) on raw actions (`agents.helms.downstream.raw_action_space`), the jitted `call`: per
 iteration `unroll_length` steps of `num_envs` envs under the behaviour policy (with on-device
 auto-reset), the insert into the flashbax buffer and `updates_per_iteration` MPO updates, so the
 figure includes acting, replay and learning at the configured replay ratio. Baseline (same run):
@@ -57,7 +57,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from helms_jax import envs  # pylint: disable=wrong-import-position
 from helms_jax.agents import mpo  # pylint: disable=wrong-import-position
-from helms_jax.agents import transfer  # pylint: disable=wrong-import-position
+from helms_jax.agents.helms import downstream as transfer  # pylint: disable=wrong-import-position
 from helms_jax.training import devices, online_loop  # pylint: disable=wrong-import-position
 
 # Env name -> (make kwargs, episode length): the transfer experiments' settings.

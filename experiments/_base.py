@@ -67,7 +67,7 @@ def pipeline_config(experiment: str, variant: str, modifiers=()) -> ml_collectio
   c.train.max_to_keep = 3
   c.train.tensorboard = True
   # 'auto': device d holds only episodes d, d + D, ... when several processes run (per-process
-  # data shards), the whole dataset otherwise; or 'replicated' / 'sharded' (runner.data_placement).
+  # data shards), the whole dataset otherwise; or 'replicated' / 'sharded' (train_stage.data_placement).
   c.train.data_placement = "auto"
 
   c.eval = ml_collections.ConfigDict()
@@ -75,7 +75,7 @@ def pipeline_config(experiment: str, variant: str, modifiers=()) -> ml_collectio
   c.eval.deterministic = True
   c.eval.baselines = ("expert", "random")  # rolled out beside the policy for context
 
-  # Learner-specific analysis (runner.analyze; HeLMS: analysis/helms.py).
+  # Learner-specific analysis (pipeline.analyze; HeLMS: analysis/helms.py).
   c.analysis = ml_collections.ConfigDict()
   c.analysis.num_windows = 64 if tiny else 512  # dataset windows for posterior skill usage
   c.analysis.posterior_window = 100  # steps per window (capped at the shortest episode)

@@ -40,7 +40,7 @@ def transfer_config(experiment: str, variant: str, modifiers=()) -> tuple[
 
   Returns (config, variant parts) so the experiment can apply its own modifiers.
   """
-  from helms_jax.agents import transfer  # pylint: disable=import-outside-toplevel
+  from helms_jax.agents.helms import downstream as transfer  # pylint: disable=import-outside-toplevel
   parts = _base.variant_parts(experiment, variant, METHODS + tuple(modifiers))
   tiny = "tiny" in parts
   method = _base.choose_one(variant, parts, METHODS, "helms_cat", "methods")

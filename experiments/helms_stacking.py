@@ -73,7 +73,7 @@ def set_short_transfer(c, tiny: bool) -> None:
   hierarchical-BC skills, MPO fine-tuning of BC; 3 seeds (2 in tiny) trained together. The
   full transfer experiments are `experiments/transfer_*.py`.
   """
-  from helms_jax.agents import transfer  # pylint: disable=import-outside-toplevel
+  from helms_jax.agents.helms import downstream as transfer  # pylint: disable=import-outside-toplevel
   c.transfer = transfer.default_config()
   t = c.transfer
   if c.learner.name == "bc":

@@ -3,7 +3,7 @@
 Online model-based RL from scratch (no offline data): the `transfer` section is the whole run.
 A variant is `<method>[,<task>][,<modifier>...][,tiny]`:
 
-  methods (agents.lsp.METHODS; default lsp)
+  methods (agents.lsp.AGENT_SETTINGS; default lsp)
     lsp                  CEM over skills in the world model every K steps + MI intrinsic reward
     lsp_no_mi            the same without the MI reward (ablation)
     random_skills        a uniformly random skill every K steps, MI reward (baseline)
@@ -51,7 +51,8 @@ def env_name(task: str) -> str:
 
 
 def get_config(variant: str = "lsp") -> ml_collections.ConfigDict:
-  from helms_jax.agents import lsp, transfer  # pylint: disable=import-outside-toplevel
+  from helms_jax.agents import lsp  # pylint: disable=import-outside-toplevel
+  from helms_jax.agents.helms import downstream as transfer  # pylint: disable=import-outside-toplevel
   parts = _base.variant_parts("lsp_locomotion", variant,
                               METHODS + ANT_TASKS + OTHER_TASKS + MODIFIERS)
   tiny = "tiny" in parts
@@ -78,7 +79,7 @@ def get_config(variant: str = "lsp") -> ml_collections.ConfigDict:
     t.label += " (transfer" + (", frozen" if "frozen" in parts else "") + ")"
 
   a = t.agent = lsp.default_config()
-  a.update(lsp.METHODS[method])
+  a.update(lsp.AGENT_SETTINGS[method])
   if "mppi" in parts:
     if a.skill_selection != "cem":
       raise ValueError(f"variant {variant!r}: mppi replaces the CEM planner of lsp / lsp_no_mi")

@@ -3,7 +3,7 @@
 A dataset-only experiment (`env.name = ''`: there is no kitchen simulator here): the pipeline
 imports a D4RL kitchen HDF5 file the user has locally, trains the skill VAE and the
 state-conditioned skill prior on it, and writes the report (evaluation, analysis and transfer
-need an env and are skipped; `runner.has_env`).
+need an env and are skipped; `runs.has_env`).
 
   helms-pipeline --config=experiments/spirl_kitchen.py --workdir=runs/kitchen \\
       --config.data.import_hdf5=/path/to/kitchen_microwave_kettle_bottomburner_light-v0.hdf5
@@ -43,7 +43,7 @@ KITCHEN_BETA = 5e-4  # the reference's kitchen kl_div_weight
 def get_config(variant: str = "default") -> ml_collections.ConfigDict:
   tiny = "tiny" in _base.variant_parts("spirl_kitchen", variant)
   c = _base.pipeline_config("spirl_kitchen", variant)
-  c.env.name = ""  # dataset only: no simulator (runner.has_env)
+  c.env.name = ""  # dataset only: no simulator (runs.has_env)
   c.env.kwargs = {}
   c.env.episode_length = 280  # the kitchen demonstrations' length limit (D4RL max_seq_len)
   c.data.import_hdf5 = ""  # set --config.data.import_hdf5=/path/to/kitchen.hdf5

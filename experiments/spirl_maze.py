@@ -116,7 +116,7 @@ def set_downstream(c, method: str, tiny: bool, skill_name: str, env_kwargs: dict
                    episode_length: int) -> None:
   """The `transfer` section: SPiRL's SAC or a baseline (agents/spirl/downstream) on the task
   `env_kwargs` with its own time limit (low-level steps); shared by spirl_stacking."""
-  from helms_jax.agents import transfer  # pylint: disable=import-outside-toplevel
+  from helms_jax.agents.helms import downstream as transfer  # pylint: disable=import-outside-toplevel
   from helms_jax.agents.spirl import downstream  # pylint: disable=import-outside-toplevel
   c.transfer = transfer.default_config()
   t = c.transfer

@@ -4,12 +4,12 @@ usage, fixed-skill rollouts) into <workdir>/analysis/.
   helms-analyze --config=experiments/helms_stacking.py:tiny --workdir=runs/tiny
 """
 
-from helms_jax import runner
+from helms_jax import pipeline
 from launch import common
 
 
 def run():
-  common.run_stage(runner.analyze)
+  common.run_stage(pipeline.analyze)
 
 
 if __name__ == "__main__":

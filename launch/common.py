@@ -1,6 +1,6 @@
 """Shared flags and start-up for the absl entry points (helms-data/-train/-eval/-report/-pipeline).
 
-Each entry point is thin: parse flags → call one stage function of `helms_jax.runner` with
+Each entry point is thin: parse flags → call one stage function of `helms_jax.pipeline` with
 `(config, workdir)`. Override keys are checked before absl parses them, so
 `--config.train.learnin_rate=1` fails with "unknown config key ... did you mean ..." rather than a
 traceback. Expected failures (`helms_jax.errors.HelmsError`: a bad config value, a damaged

@@ -3,12 +3,12 @@
   helms-eval --config=experiments/helms_stacking.py:tiny --workdir=runs/tiny
 """
 
-from helms_jax import runner
+from helms_jax import pipeline
 from launch import common
 
 
 def run():
-  common.run_stage(runner.evaluate)
+  common.run_stage(pipeline.evaluate)
 
 
 if __name__ == "__main__":

@@ -5,12 +5,12 @@
       --config.exploration.skills_root=runs/skills
 """
 
-from helms_jax import runner
+from helms_jax import pipeline
 from launch import common
 
 
 def run():
-  common.run_stage(runner.explore)
+  common.run_stage(pipeline.explore)
 
 
 if __name__ == "__main__":

@@ -3,12 +3,12 @@
   helms-pipeline --config=experiments/helms_stacking.py:tiny --workdir=runs/tiny
 """
 
-from helms_jax import runner
+from helms_jax import pipeline
 from launch import common
 
 
 def run():
-  common.run_stage(runner.run_pipeline)
+  common.run_stage(pipeline.run_pipeline)
 
 
 if __name__ == "__main__":

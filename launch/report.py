@@ -9,14 +9,13 @@ Concurrent-skill CVAE runs (one per objective; Figure 3, `analysis/concurrent.py
       --out=runs/concurrent_comparison
 """
 
-import json
-import os
-
+import glob
 import sys
 
 from absl import app, flags
 
-from helms_jax import runner
+from helms_jax import configs, methods, pipeline, runs
+from helms_jax.analysis import curves
 from launch import common
 
 _RUNS = flags.DEFINE_string(
@@ -31,38 +30,41 @@ _SMOOTHING = flags.DEFINE_integer(
 
 
 def _compare() -> None:
-  from helms_jax.analysis import curves  # pylint: disable=import-outside-toplevel
   if not _OUT.value:
     raise app.UsageError("--out is required with --runs")
   if flags.FLAGS.workdir:
     raise app.UsageError("give either --workdir (one run's report) or --runs (a comparison)")
   try:
-    if _concurrent_runs(_RUNS.value):
-      from helms_jax.analysis import concurrent  # pylint: disable=import-outside-toplevel
-      run_dirs = [d.strip() for d in _RUNS.value.split(",") if d.strip()]
-      index = concurrent.compare_objectives(run_dirs, _OUT.value,
-                                            last_fraction=_LAST_FRACTION.value)
-      print(f"Comparison of {len(run_dirs)} concurrent CVAE runs: {index}")
-      return
-    run_dirs = curves.expand_run_dirs(_RUNS.value)
-    index = curves.write_comparison_report(
-        run_dirs, _OUT.value, title=_TITLE.value, last_fraction=_LAST_FRACTION.value,
-        smoothing=_SMOOTHING.value)
+    items = [item.strip() for item in _RUNS.value.split(",") if item.strip()]
+    candidates = [d for item in items
+                  for d in (sorted(glob.glob(item)) if glob.has_magic(item) else [item])]
+    compare = _learner_comparison(candidates)
+    if compare is not None:
+      run_dirs = candidates
+      index = methods.resolve(compare)(run_dirs, _OUT.value, last_fraction=_LAST_FRACTION.value)
+    else:
+      run_dirs = curves.expand_run_dirs(_RUNS.value)
+      index = curves.write_comparison_report(
+          run_dirs, _OUT.value, title=_TITLE.value, last_fraction=_LAST_FRACTION.value,
+          smoothing=_SMOOTHING.value)
   except ValueError as error:
     sys.exit(f"error: {error}")
   print(f"Comparison of {len(run_dirs)} runs: {index}")
 
 
-def _concurrent_runs(spec: str) -> bool:
-  """True when every listed directory is a concurrent CVAE run (offline, no transfer curves)."""
-  dirs = [d.strip() for d in spec.split(",") if d.strip()]
-  def learner(d):
+def _learner_comparison(run_dirs) -> str | None:
+  """The comparison report the runs' learner record names (e.g. Figure 3 for concurrent CVAE
+  runs) when every run is of one such learner; None: learning curves of transfer runs."""
+  if not run_dirs:
+    return None
+  references = set()
+  for run_dir in run_dirs:
     try:
-      with open(os.path.join(d, "config.json")) as f:
-        return json.load(f)["learner"]["name"]
-    except (OSError, KeyError, ValueError):
+      name = runs.read_run_config(run_dir).learner.name
+      references.add(methods.learner(name).compare)
+    except (runs.NotARunError, AttributeError, configs.ConfigError):
       return None
-  return bool(dirs) and all(learner(d) == "concurrent" for d in dirs)
+  return references.pop() if len(references) == 1 else None
 
 
 def main(argv):
@@ -74,7 +76,7 @@ def main(argv):
     return
   if not flags.FLAGS.workdir:
     raise app.UsageError("--workdir is required (or --runs and --out to compare transfer runs)")
-  common.report_expected_errors(runner.report, flags.FLAGS.config, flags.FLAGS.workdir)
+  common.report_expected_errors(pipeline.report, flags.FLAGS.config, flags.FLAGS.workdir)
 
 
 def run():

@@ -5,12 +5,12 @@ all seeds of `transfer.seeds` trained at once, into <workdir>/transfer/.
       --config.transfer.skills_dir=runs/skills
 """
 
-from helms_jax import runner
+from helms_jax import pipeline
 from launch import common
 
 
 def run():
-  common.run_stage(runner.transfer)
+  common.run_stage(pipeline.transfer)
 
 
 if __name__ == "__main__":

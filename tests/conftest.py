@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from helms_jax import configs, data as data_lib, runner
+from helms_jax import configs, data as data_lib, pipeline
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STACKING_EPISODES = 32
@@ -14,7 +14,7 @@ STACKING_EPISODES = 32
 def red_on_blue_dataset(tmp_path_factory):
   """32 expert episodes of 120 steps on red_on_blue, object set 4: (config, Dataset).
 
-  Generated once per session with `runner.generate_data`; the expert tests check it and the
+  Generated once per session with `pipeline.generate_data`; the expert tests check it and the
   HeLMS pipeline test learns from it.
   """
   workdir = str(tmp_path_factory.mktemp("rob"))
@@ -25,7 +25,7 @@ def red_on_blue_dataset(tmp_path_factory):
   config.env.episode_length = 120
   config.compilation_cache_dir = "none"
   config.data.dir = os.path.join(workdir, "data")  # so other runs can point at it
-  path = runner.generate_data(config, workdir)
+  path = pipeline.generate_data(config, workdir)
   return config, data_lib.load_dataset(path)
 
 

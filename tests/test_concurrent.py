@@ -143,7 +143,7 @@ def test_concurrent_ant_tiny_pipeline(tmp_path):
   Figure-3 comparison over two objectives sharing the dataset."""
   import json  # pylint: disable=import-outside-toplevel
   import os  # pylint: disable=import-outside-toplevel
-  from helms_jax import configs, runner  # pylint: disable=import-outside-toplevel
+  from helms_jax import configs, pipeline  # pylint: disable=import-outside-toplevel
   from helms_jax.analysis import concurrent as analysis  # pylint: disable=import-outside-toplevel
   root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
   dirs = []
@@ -152,7 +152,7 @@ def test_concurrent_ant_tiny_pipeline(tmp_path):
     config.compilation_cache_dir = str(tmp_path / "cache")
     config.data.dir = str(tmp_path / "data")
     workdir = str(tmp_path / objective)
-    report = runner.run_pipeline(config, workdir)
+    report = pipeline.run_pipeline(config, workdir)
     assert os.path.exists(os.path.join(report, "latent.png"))
     with open(os.path.join(workdir, "analysis", "analysis.json")) as f:
       metrics = json.load(f)["metrics"]

@@ -71,14 +71,14 @@ def test_a_later_stage_section_may_be_added_to_an_existing_workdir(tmp_path):
   """Transfer from skills trained before the config had a transfer section is allowed; changing a
   transfer hyperparameter of a transfer run that has saved state is not."""
   import json  # pylint: disable=import-outside-toplevel
-  from helms_jax import runner  # pylint: disable=import-outside-toplevel
+  from helms_jax import pipeline  # pylint: disable=import-outside-toplevel
   config = configs.load_config(CONFIG + ":tiny")
   config.compilation_cache_dir = "none"
   old = configs.to_dict(config)
   del old["transfer"]
   (tmp_path / "config.json").write_text(json.dumps(old))
-  runner.prepare_workdir(config, str(tmp_path))  # accepted, and now recorded
+  pipeline.prepare_workdir(config, str(tmp_path))  # accepted, and now recorded
   (tmp_path / "transfer" / "checkpoints" / "320").mkdir(parents=True)  # the transfer ran
   config.transfer.agent.eta_y = 0.5
   with pytest.raises(configs.ConfigError, match="transfer.agent.eta_y"):
-    runner.prepare_workdir(config, str(tmp_path))
+    pipeline.prepare_workdir(config, str(tmp_path))

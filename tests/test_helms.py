@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from helms_jax import agents
+from helms_jax import methods
 from helms_jax.agents.helms import offline
 from helms_jax.analysis.skills import clustering_purity
 from helms_jax.envs.base import ObservationGroups
@@ -66,7 +66,7 @@ def test_recovers_modes_and_sticky_transitions():
   x, a, modes = switching_data(rng, 256, 64)
   cfg, lookahead = small_config(), 1
   stats = (x.reshape(-1, 2).mean(0), x.reshape(-1, 2).std(0))
-  learner = agents.make_learner(cfg, 2, 2, observation_groups=GROUPS, observation_stats=stats,
+  learner = methods.make_learner(cfg, 2, 2, observation_groups=GROUPS, observation_stats=stats,
                                 lookahead=lookahead)
   xs, acts = jnp.asarray(x), jnp.asarray(a)
 
@@ -134,7 +134,7 @@ def test_discrete_only_has_no_z_noise_and_continuous_only_needs_one_skill():
 
 def test_prior_policy_follows_transition_matrix():
   cfg = small_config(num_skills=3)
-  learner = agents.make_learner(cfg, 2, 2, observation_groups=GROUPS, lookahead=1)
+  learner = methods.make_learner(cfg, 2, 2, observation_groups=GROUPS, lookahead=1)
   params = learner.init(jax.random.PRNGKey(0)).params
   # A deterministic cyclic prior 0 -> 1 -> 2 -> 0 written into the linear layer.
   cycle = np.roll(np.eye(3), 1, axis=1)

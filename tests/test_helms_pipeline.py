@@ -12,7 +12,7 @@ import os
 import numpy as np
 import pytest
 
-from helms_jax import configs, runner
+from helms_jax import configs, pipeline
 from helms_jax.training.metric_writers import read_jsonl
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -28,7 +28,7 @@ def _stacking_config(data_config):
 
 def _train_and_check(config, workdir):
   config.train.num_steps = 60
-  runner.train(config, workdir)
+  pipeline.train(config, workdir)
   rows = read_jsonl(os.path.join(workdir, "metrics.jsonl"))
   assert [r["step"] for r in rows] == [20, 40, 60]
   for key in ("elbo", "reconstruction", "kl_y", "kl_z", "skill_usage_entropy",
@@ -55,7 +55,7 @@ def test_helms_stages_on_stacking_data(red_on_blue_dataset, tmp_path):
   k = config.learner.num_skills
   _train_and_check(config, workdir)
 
-  metrics = runner.analyze(config, workdir)
+  metrics = pipeline.analyze(config, workdir)
   prior = np.asarray(metrics["transition_prior"])
   assert prior.shape == (k, k)
   np.testing.assert_allclose(prior.sum(1), 1.0, atol=1e-3)
@@ -71,7 +71,7 @@ def test_helms_stages_on_stacking_data(red_on_blue_dataset, tmp_path):
   assert files == ["transition_matrix.png", "skill_usage.png", "skill_trajectories.png",
                    "skill_frames.png"]
 
-  report_dir = runner.report(config, workdir)
+  report_dir = pipeline.report(config, workdir)
   with open(os.path.join(report_dir, "index.html")) as f:
     page = f.read()
   for name in files:
@@ -95,7 +95,7 @@ def test_helms_pipeline_on_point_reach_evaluates_and_transfers(tmp_path):
   config.transfer.env_kwargs = {}  # point_reach has no reward types
   assert config.transfer.method == "helms_cat"
   workdir = str(tmp_path / "run")
-  runner.run_pipeline(config, workdir)
+  pipeline.run_pipeline(config, workdir)
   # Transfer: a curve per seed at every logging point, then a Transfer section in the report.
   with open(os.path.join(workdir, "transfer", "curves.jsonl")) as f:
     rows = [json.loads(line) for line in f]

@@ -1,5 +1,5 @@
 """The kitchen experiment (`experiments/spirl_kitchen.py`): a D4RL kitchen HDF5 file -> import ->
-SPiRL skill VAE + prior -> report, through `runner.run_pipeline`, on a small synthetic file of
+SPiRL skill VAE + prior -> report, through `pipeline.run_pipeline`, on a small synthetic file of
 the real files' schema (no simulator, no download)."""
 
 import json
@@ -9,7 +9,7 @@ import h5py
 import numpy as np
 import pytest
 
-from helms_jax import configs, data as data_lib, runner
+from helms_jax import configs, data as data_lib, pipeline
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG = os.path.join(ROOT, "experiments", "spirl_kitchen.py")
@@ -65,7 +65,7 @@ def test_pipeline_trains_a_skill_prior_on_an_imported_kitchen_file(tmp_path):
   write_kitchen_hdf5(source)
   workdir = str(tmp_path / "run")
   config = _config(source)
-  runner.run_pipeline(config, workdir)
+  pipeline.run_pipeline(config, workdir)
 
   # Imported: one episode per demonstration, each one step shorter (final_obs = drop_last),
   # the final observation being the demonstration's own last row.
@@ -95,13 +95,13 @@ def test_without_a_file_the_error_names_the_key(tmp_path):
   config = configs.load_config(CONFIG + ":tiny")
   config.compilation_cache_dir = "none"
   with pytest.raises(configs.ConfigError, match="data.import_hdf5"):
-    runner.run_pipeline(config, str(tmp_path / "run"))
+    pipeline.run_pipeline(config, str(tmp_path / "run"))
 
 
 def test_a_missing_file_names_the_key(tmp_path):
   missing = tmp_path / "no_such_kitchen.hdf5"
   with pytest.raises(data_lib.DatasetError, match="data.import_hdf5") as error:
-    runner.run_pipeline(_config(missing), str(tmp_path / "run"))
+    pipeline.run_pipeline(_config(missing), str(tmp_path / "run"))
   assert str(missing) in str(error.value)
 
 

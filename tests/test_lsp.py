@@ -13,7 +13,7 @@ import pytest
 
 from helms_jax import envs
 from helms_jax.agents import lsp
-from helms_jax.agents.lsp import transfer as lsp_transfer
+from helms_jax.agents.lsp import warm_start as lsp_transfer
 from helms_jax.losses.world_model import imagination_weights, unit_gaussian_nll
 from helms_jax.training.online_loop import OnlineConfig, make_online_fns, train_online
 
@@ -228,19 +228,19 @@ def test_lsp_locomotion_pipeline_and_walk_to_reach_transfer(tmp_path):
   its skill-trajectory analysis and report, then reach-goal transferred from it with the walk
   replay relabelled by the reach-goal reward."""
   from experiments import lsp_locomotion
-  from helms_jax import runner
+  from helms_jax import pipeline, runs
   walk_dir, reach_dir = str(tmp_path / "walk"), str(tmp_path / "reach")
-  runner.run_pipeline(lsp_locomotion.get_config("lsp,tiny"), walk_dir)
+  pipeline.run_pipeline(lsp_locomotion.get_config("lsp,tiny"), walk_dir)
   with open(os.path.join(walk_dir, "analysis", "analysis.json")) as f:
     paths = json.load(f)["metrics"]["skill_trajectories"]
   assert paths["mean_displacement"] > 0.0
   config = lsp_locomotion.get_config("lsp,reach_goal,transfer,tiny")
   config.transfer.source_dir = walk_dir
-  state = runner.transfer(config, reach_dir)
-  _, source, _ = runner.load_online_run(walk_dir)
+  state = pipeline.transfer(config, reach_dir)
+  _, source, _ = runs.load_online_run(walk_dir)
   # The agent continued from the source: its update count starts at the source's.
   assert np.all(np.asarray(state.agent.updates) > np.asarray(source.agent.updates))
-  env = runner.make_transfer_env(config)
+  env = runs.make_transfer_env(config)
   goal = env.observation_groups["goal"]
   # The first steps of each stream were written by the walk run (zero goal slots) and
   # relabelled with reach-goal goals; the new data came after them.

@@ -1,7 +1,7 @@
 """The stacking expert: success rate, dataset round trip with task labels, stateful rollouts.
 
 One compiled stacking rollout is shared (session fixture `red_on_blue_dataset` in conftest.py):
-`runner.generate_data` on red_on_blue, object set 4, whose episodes give both the success rate
+`pipeline.generate_data` on red_on_blue, object set 4, whose episodes give both the success rate
 and the dataset round trip (and the HeLMS pipeline test's data).
 """
 

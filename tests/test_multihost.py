@@ -231,25 +231,26 @@ def test_importing_the_library_does_not_start_the_backend():
 def test_resumed_run_keeps_its_recorded_data_placement(tmp_path):
   """A run started with several processes (sharded) and resumed in one keeps sampling shards
   under 'auto'; an explicit placement wins. Fresh runs record what they use."""
-  from helms_jax import configs, runner  # pylint: disable=import-outside-toplevel
+  from helms_jax import configs, io  # pylint: disable=import-outside-toplevel
+  from helms_jax.pipeline.train import DATA_LAYOUT_FILE, run_data_layout  # pylint: disable=import-outside-toplevel
   from helms_jax.training import devices  # pylint: disable=import-outside-toplevel
   from helms_jax.training.checkpoint import Checkpointer  # pylint: disable=import-outside-toplevel
   config = configs.load_config(f"{REPO}/experiments/bc_point_reach.py:tiny")
   mesh, workdir = devices.make_mesh(), str(tmp_path)
-  fresh = runner.run_data_layout(config, workdir, mesh)
+  fresh = run_data_layout(config, workdir, mesh)
   assert fresh == {"placement": "replicated", "num_shards": mesh.devices.size}
-  runner.write_json(os.path.join(workdir, runner.DATA_LAYOUT_FILE),
+  io.atomic_write_json(os.path.join(workdir, DATA_LAYOUT_FILE),
                     {"placement": "sharded", "num_shards": mesh.devices.size})
   # Without a checkpoint the run is fresh again: the record is rewritten.
-  assert runner.run_data_layout(config, workdir, mesh)["placement"] == "replicated"
-  runner.write_json(os.path.join(workdir, runner.DATA_LAYOUT_FILE),
+  assert run_data_layout(config, workdir, mesh)["placement"] == "replicated"
+  io.atomic_write_json(os.path.join(workdir, DATA_LAYOUT_FILE),
                     {"placement": "sharded", "num_shards": mesh.devices.size})
   ckpt = Checkpointer(os.path.join(workdir, "checkpoints"))
   ckpt.save(10, {"x": np.zeros(2)}, force=True)
   ckpt.close()
-  assert runner.run_data_layout(config, workdir, mesh)["placement"] == "sharded"
+  assert run_data_layout(config, workdir, mesh)["placement"] == "sharded"
   config.train.data_placement = "replicated"
-  assert runner.run_data_layout(config, workdir, mesh)["placement"] == "replicated"
+  assert run_data_layout(config, workdir, mesh)["placement"] == "replicated"
 
 
 def test_multiprocess_script_connects_processes_and_stops_them_on_failure(tmp_path):

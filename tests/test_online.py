@@ -135,8 +135,8 @@ def test_mpo_learns_continuous_bandit():
 
 
 def _raw_space():
-  from helms_jax.agents import transfer  # pylint: disable=import-outside-toplevel
-  return transfer.raw_action_space(2, 2, (32, 32))
+  from helms_jax.agents.helms import downstream  # pylint: disable=import-outside-toplevel
+  return downstream.raw_action_space(2, 2, (32, 32))
 
 
 def test_categorical_mpo_finds_best_arm_and_huge_eta_keeps_prior():
@@ -217,9 +217,9 @@ class PixelBandit(ContinuousBandit):
 def test_asymmetric_actor_critic_learns_from_pixels():
   """The policy sees only pixels + proprio; the optimum differs per episode and is visible only
   in the image, so matching it in both cases means the pixel path carries the information."""
-  from helms_jax.agents import transfer  # pylint: disable=import-outside-toplevel
+  from helms_jax.agents.helms import downstream  # pylint: disable=import-outside-toplevel
   env = PixelBandit()
-  space = transfer.pixel_mixture_space(env, 1, 2, (32, 32), decode=lambda f, o, u, k, d: u,
+  space = downstream.pixel_mixture_space(env, 1, 2, (32, 32), decode=lambda f, o, u, k, d: u,
                                        prior=None)
   agent = mpo.make_agent(agent_config(), space, observation_size=2)
   state, history = run_loop(agent, env, num_seeds=1)

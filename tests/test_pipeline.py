@@ -6,7 +6,8 @@ import os
 import numpy as np
 import pytest
 
-from helms_jax import configs, data as data_lib, runner
+from helms_jax import configs, data as data_lib, pipeline
+from helms_jax.pipeline.train import data_placement
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -23,7 +24,7 @@ def test_tiny_pipeline_end_to_end(tmp_path):
   # The per-device data-shard path of multi-host runs (1 shard here); the other pipeline tests
   # keep the dataset replicated.
   config.train.data_placement = "sharded"
-  report_dir = runner.run_pipeline(config, workdir)
+  report_dir = pipeline.run_pipeline(config, workdir)
   for name in ("config.json", "metrics.jsonl", "eval.json"):
     assert os.path.exists(os.path.join(workdir, name)), name
   assert os.listdir(os.path.join(workdir, "tensorboard"))
@@ -46,9 +47,9 @@ def test_interrupted_generation_resumes_to_the_same_dataset(tmp_path):
   config = _tiny(tmp_path)
   config.data.num_episodes = 80  # not a multiple of num_envs=32: exercises partial batches
   config.data.episodes_per_shard = 24  # shards straddle generation batches
-  full = data_lib.load_dataset(runner.generate_data(config, str(tmp_path / "a")))
+  full = data_lib.load_dataset(pipeline.generate_data(config, str(tmp_path / "a")))
 
-  path_b = runner.generate_data(config, str(tmp_path / "b"))
+  path_b = pipeline.generate_data(config, str(tmp_path / "b"))
   manifest = data_lib.read_manifest(path_b)
   # Simulate a crash after the second shard: drop later shards from the manifest and disk.
   kept = manifest.shards[:2]
@@ -64,7 +65,7 @@ def test_interrupted_generation_resumes_to_the_same_dataset(tmp_path):
     json.dump(raw, f)
   assert data_lib.load_dataset(path_b).num_episodes == sum(s.num_episodes for s in kept) < 80
 
-  resumed = data_lib.load_dataset(runner.generate_data(config, str(tmp_path / "b")))
+  resumed = data_lib.load_dataset(pipeline.generate_data(config, str(tmp_path / "b")))
   assert resumed.num_episodes == full.num_episodes == 80
   for name in full.fields:
     np.testing.assert_array_equal(full.fields[name], resumed.fields[name], err_msg=name)
@@ -73,7 +74,7 @@ def test_interrupted_generation_resumes_to_the_same_dataset(tmp_path):
 def test_missing_dataset_is_a_clear_error(tmp_path):
   config = _tiny(tmp_path)
   with pytest.raises(data_lib.DatasetError, match="helms-data"):
-    runner.train(config, str(tmp_path / "nodata"))
+    pipeline.train(config, str(tmp_path / "nodata"))
 
 
 def test_random_fraction_replaces_expert_episodes_with_uniform_actions(tmp_path):
@@ -84,7 +85,7 @@ def test_random_fraction_replaces_expert_episodes_with_uniform_actions(tmp_path)
   config = _tiny(tmp_path)
   config.data.num_episodes = 64
   config.data.random_fraction = 0.5
-  dataset = data_lib.load_dataset(runner.generate_data(config, str(tmp_path / "run")))
+  dataset = data_lib.load_dataset(pipeline.generate_data(config, str(tmp_path / "run")))
   flags = np.asarray(dataset.fields["episode/random_actions"])
   assert 0.25 < flags.mean() < 0.75
   lengths = np.asarray(dataset.episode_length)
@@ -106,13 +107,13 @@ def test_random_fraction_replaces_expert_episodes_with_uniform_actions(tmp_path)
   assert success[~flags].mean() > success[flags].mean() + 0.3
   with pytest.raises(ValueError, match="random_fraction"):
     config.data.random_fraction = 1.5
-    runner.generate_data(config, str(tmp_path / "bad"))
+    pipeline.generate_data(config, str(tmp_path / "bad"))
 
 
 def test_bad_data_placement_is_named(tmp_path):
   config = _tiny(tmp_path)
   config.train.data_placement = "striped"
   with pytest.raises(configs.ConfigError, match="train.data_placement must be one of"):
-    runner.data_placement(config)
+    data_placement(config)
   config.train.data_placement = "auto"
-  assert runner.data_placement(config) == "replicated"  # one process
+  assert data_placement(config) == "replicated"  # one process

@@ -19,7 +19,6 @@ from __future__ import annotations
 import glob
 import json
 import os
-import shutil
 import subprocess
 import sys
 
@@ -28,13 +27,14 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from helms_jax import configs, runner, workdir as workdir_lib
+from helms_jax import configs, data as data_lib, pipeline, runs
+from helms_jax.pipeline import workdir as workdir_lib
 from helms_jax.agents.baselines import bc
 from helms_jax.envs.base import Env, State
 from helms_jax.training import checkpoint as checkpoint_lib
 from helms_jax.training import devices, guard
 from helms_jax.training.metric_writers import read_jsonl
-from helms_jax.training.offline_loop import LoopConfig, train_offline
+from helms_jax.training.offline_loop import LoopConfig, init_loop_state, train_offline
 from helms_jax.training.online_loop import OnlineAgent, OnlineConfig, train_online
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -56,7 +56,7 @@ def _config(**overrides):
 @pytest.fixture(scope="module")
 def dataset_dir(tmp_path_factory):
   """The tiny point_reach expert dataset, generated once for this module."""
-  return runner.generate_data(_config(), str(tmp_path_factory.mktemp("safety_data")))
+  return pipeline.generate_data(_config(), str(tmp_path_factory.mktemp("safety_data")))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -95,7 +95,7 @@ def test_nan_in_the_batch_stops_offline_training_before_anything_nan_is_saved(
   checkpointer = checkpoint_lib.Checkpointer(str(tmp_path / "checkpoints"))
   assert checkpointer.all_steps() == [20]  # max_to_keep=1 kept the last good one, not NaN
   state, step = checkpointer.restore_latest(
-      jax.eval_shape(lambda: runner.init_loop_state(learner, 0)))
+      jax.eval_shape(lambda: init_loop_state(learner, 0)))
   checkpointer.close()
   assert step == 20 and all(np.isfinite(x).all() for x in jax.tree.leaves(state.learner))
   rows = read_jsonl(str(tmp_path / "metrics.jsonl"))
@@ -123,16 +123,16 @@ def test_huge_learning_rate_fails_the_entry_point_in_one_line_and_eval_refuses_n
   config = _config(**{"data.dir": dataset_dir, "train.num_steps": 50,
                       "train.checkpoint_every": 50})
   nan_dir = str(tmp_path / "nan")
-  runner.train(config, nan_dir)
-  learner = runner.make_learner(config, runner.make_env(config))
-  state, _ = runner.restore_learner_state(config, nan_dir, learner)
+  pipeline.train(config, nan_dir)
+  learner = runs.make_learner(config, runs.make_env(config))
+  state, _ = runs.restore_learner_state(config, nan_dir, learner)
   state = state.replace(learner=jax.tree.map(
       lambda x: x * jnp.nan if jnp.issubdtype(x.dtype, jnp.floating) else x, state.learner))
   checkpointer = checkpoint_lib.Checkpointer(os.path.join(nan_dir, "checkpoints"))
   checkpointer.save(100, state)
   checkpointer.close()
   with pytest.raises(guard.NonFiniteCheckpointError, match="checkpoints/100 holds non-finite"):
-    runner.evaluate(config, nan_dir)
+    pipeline.evaluate(config, nan_dir)
   assert not os.path.exists(os.path.join(nan_dir, "eval.json"))
 
 
@@ -330,8 +330,8 @@ def test_a_workdir_in_use_is_refused_and_a_dead_holders_lock_taken_over(tmp_path
 def test_a_bad_value_is_one_line_naming_it_and_writes_nothing(tmp_path, dataset_dir, key, value,
                                                              named):
   workdir = str(tmp_path / "run")
-  with pytest.raises((configs.ConfigError, runner.data_lib.DatasetError)) as error:
-    runner.train(_config(**{"data.dir": dataset_dir, key: value}), workdir)
+  with pytest.raises((configs.ConfigError, data_lib.DatasetError)) as error:
+    pipeline.train(_config(**{"data.dir": dataset_dir, key: value}), workdir)
   assert named in str(error.value) and "\n" not in str(error.value), str(error.value)
   assert not os.path.exists(workdir)  # nothing written, not even the directory
 
@@ -340,9 +340,9 @@ def test_the_fixed_command_runs_in_the_workdir_a_bad_launch_left(tmp_path, datas
   workdir = tmp_path / "run"
   workdir.mkdir()  # a workdir the user made
   with pytest.raises(configs.ConfigError):
-    runner.train(_config(**{"data.dir": dataset_dir, "train.batch_size": -4}), str(workdir))
+    pipeline.train(_config(**{"data.dir": dataset_dir, "train.batch_size": -4}), str(workdir))
   assert os.listdir(workdir) == []
-  runner.train(_config(**{"data.dir": dataset_dir, "train.num_steps": 20,
+  pipeline.train(_config(**{"data.dir": dataset_dir, "train.num_steps": 20,
                           "train.checkpoint_every": 20}), str(workdir))
   assert os.listdir(workdir / "checkpoints")
 
@@ -350,29 +350,29 @@ def test_the_fixed_command_runs_in_the_workdir_a_bad_launch_left(tmp_path, datas
 def test_only_keys_that_saved_state_depends_on_block_a_relaunch(tmp_path):
   workdir = tmp_path / "run"
   config = _config()
-  runner.prepare_workdir(config, str(workdir))
+  pipeline.prepare_workdir(config, str(workdir))
   # No saved state yet: any change goes ahead, and is recorded.
   config.learner.learning_rate = 0.5
-  runner.prepare_workdir(config, str(workdir))
+  pipeline.prepare_workdir(config, str(workdir))
   changes = read_jsonl(str(workdir / workdir_lib.CHANGES_FILE))
   assert changes[-1]["changes"] == {"learner.learning_rate": {"old": 1e-3, "new": 0.5}}
   # A dataset: data keys block, learner keys do not.
   (workdir / "data").mkdir()
   (workdir / "data" / "manifest.json").write_text("{}")
   config.learner.learning_rate = 0.25
-  runner.prepare_workdir(config, str(workdir))
+  pipeline.prepare_workdir(config, str(workdir))
   config.data.expert_noise = 0.9
   with pytest.raises(configs.ConfigError, match=r"data.expert_noise \(the dataset\)"):
-    runner.prepare_workdir(config, str(workdir))
+    pipeline.prepare_workdir(config, str(workdir))
   config.data.expert_noise = _config().data.expert_noise
   # Offline checkpoints: learner keys block; extending the run does not.
   (workdir / "checkpoints" / "100").mkdir(parents=True)
   config.train.num_steps = 400
   config.train.log_every = 100
-  runner.prepare_workdir(config, str(workdir))
+  pipeline.prepare_workdir(config, str(workdir))
   config.learner.learning_rate = 0.1
   with pytest.raises(configs.ConfigError, match="learner.learning_rate"):
-    runner.prepare_workdir(config, str(workdir))
+    pipeline.prepare_workdir(config, str(workdir))
 
 
 # ------------------------------------------------------------------------------------------------

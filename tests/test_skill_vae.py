@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from helms_jax import agents, data as data_lib, envs
+from helms_jax import data as data_lib, envs, methods
 from helms_jax.agents.spirl import model as spirl_model, offline
 from helms_jax.losses import skill_vae
 from helms_jax.networks.recurrent import LSTM, BidirectionalLSTM
@@ -79,7 +79,7 @@ def observation_stats(dataset):
 
 
 def train(dataset, workdir, config, num_steps):
-  learner = agents.make_learner(config, OBS, ACT, observation_stats=observation_stats(dataset))
+  learner = methods.make_learner(config, OBS, ACT, observation_stats=observation_stats(dataset))
   sampler = data_lib.WindowSampler(dataset, H)
   sample_fn, data = sampler.loop_sample_fn(32)
   loop = LoopConfig(num_steps=num_steps, batch_size=32, updates_per_call=num_steps // 2,
@@ -302,7 +302,7 @@ def test_kl_to_prior_errors():
 
 
 def test_window_or_action_size_mismatch_is_a_clear_error():
-  learner = agents.make_learner(small_config(), OBS, ACT)
+  learner = methods.make_learner(small_config(), OBS, ACT)
   state = jax.eval_shape(learner.init, jax.random.PRNGKey(0))  # shapes only: nothing compiles
   key = jax.random.PRNGKey(1)
   with pytest.raises(ValueError, match=r"H=6.*learner.horizon = train.window.*\(4, 7, 2\)"):
@@ -315,9 +315,9 @@ def test_window_or_action_size_mismatch_is_a_clear_error():
   assert {"loss", "reconstruction", "kl", "prior_kl", "action_mse"} <= set(metrics)
   for key_name, value in (("decoder", "lstm"), ("prior_head", "flow"), ("horizon", 0)):
     with pytest.raises(ValueError, match=f"learner.{key_name}"):
-      agents.make_learner(small_config(**{key_name: value}), OBS, ACT)
+      methods.make_learner(small_config(**{key_name: value}), OBS, ACT)
   with pytest.raises(ValueError, match="observation_stats"):
-    agents.make_learner(small_config(), OBS, ACT, observation_stats=(np.zeros(3), np.ones(3)))
+    methods.make_learner(small_config(), OBS, ACT, observation_stats=(np.zeros(3), np.ones(3)))
 
 
 def test_public_helpers_closed_loop_decoder_and_mixture_prior():

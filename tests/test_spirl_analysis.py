@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from helms_jax import configs, runner
+from helms_jax import configs, pipeline
 from helms_jax.agents.spirl.offline import SkillDecoder
 from helms_jax.analysis import spirl
 
@@ -52,7 +52,7 @@ def test_maze_pipeline_draws_exploration_maps(tmp_path):
   config = configs.load_config(f"{ROOT}/experiments/spirl_maze.py:spirl,tiny")
   config.compilation_cache_dir = "none"
   workdir = str(tmp_path / "run")
-  runner.run_pipeline(config, workdir)
+  pipeline.run_pipeline(config, workdir)
   with open(os.path.join(workdir, "analysis", "analysis.json")) as f:
     index = json.load(f)
   assert [fig["file"] for fig in index["figures"]] == ["exploration_maps.png"]

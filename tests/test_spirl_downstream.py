@@ -9,7 +9,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from helms_jax import agents, configs, envs, runner
+from helms_jax import configs, envs, methods, pipeline, runs
+from helms_jax.agents.records import OfflineSkills
 from helms_jax.agents.spirl import downstream, offline
 from helms_jax.envs.skill_env import SkillEnv
 
@@ -37,7 +38,7 @@ def env():
 
 
 def _random_params(config, env, seed=0):
-  learner = agents.make_learner(config.learner, env.observation_size, env.action_size,
+  learner = methods.make_learner(config.learner, env.observation_size, env.action_size,
                                 observation_groups=env.observation_groups)
   return learner.init(jax.random.PRNGKey(seed)).params
 
@@ -45,7 +46,7 @@ def _random_params(config, env, seed=0):
 def test_spirl_policy_starts_as_the_prior_and_acts_in_skill_space(env):
   config = _config("spirl")
   params = _random_params(config, env)
-  agent, skill_env = downstream.make_downstream(config, env, params)
+  agent, skill_env = downstream.make_agent(config, env, _skills(config, params))
   assert isinstance(skill_env, SkillEnv) and skill_env.horizon == config.learner.horizon
   assert skill_env.action_size == config.learner.z_dim
   state = agent.init(jax.random.PRNGKey(1))
@@ -85,27 +86,31 @@ def test_flat_prior_is_the_bc_policy(env):
   assert downstream.flat_space(_config("sac"), env, None).prior is None
 
 
+def _skills(config, params) -> OfflineSkills:
+  return OfflineSkills(config=config.learner, learner=None, params=params)
+
+
 def test_bad_offline_inputs_are_named(env):
   with pytest.raises(ValueError, match="needs an offline 'spirl' checkpoint"):
-    downstream.make_downstream(_config("spirl"), env, None)
+    downstream.make_agent(_config("spirl"), env, None)
   config = _config("bc_sac")
   with pytest.raises(ValueError, match="does not fit"):
-    downstream.make_downstream(config, env, {"params": {"torso": {}}})
+    downstream.make_agent(config, env, _skills(config, {"params": {"torso": {}}}))
   config = _config("spirl")
   params = _random_params(config, env)
   wide = envs.EpisodeWrapper(envs.make("maze", layout="large"), episode_length=10)
   with pytest.raises(ValueError, match="observations of size 6"):
-    downstream.make_downstream(config, wide, params)
+    downstream.make_agent(config, wide, _skills(config, params))
   with pytest.raises(configs.ConfigError, match="transfer.method='nope'"):
     config.transfer.method = "nope"
-    runner.transfer_offline_learner(config)
+    runs.offline_learner_of(config)
 
 
 def test_spirl_pipeline_learns_skills_then_transfers_in_skill_space(tmp_path):
   """data → skill VAE + prior → evaluation → SAC over skills with KL to the prior → report."""
   config = _config("spirl")
   workdir = str(tmp_path / "run")
-  runner.run_pipeline(config, workdir)
+  pipeline.run_pipeline(config, workdir)
   with open(os.path.join(workdir, "transfer", "curves.jsonl")) as f:
     rows = [json.loads(line) for line in f]
   assert rows[-1]["env_steps"] == config.transfer.loop.env_steps  # low-level steps

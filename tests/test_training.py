@@ -104,20 +104,20 @@ def _train_cmd(workdir, data_dir, num_steps):
 
 
 def _final_params(workdir):
-  from helms_jax import runner, configs  # pylint: disable=import-outside-toplevel
+  from helms_jax import configs, pipeline, runs  # pylint: disable=import-outside-toplevel
   config = configs.load_config(f"{ROOT}/experiments/bc_point_reach.py:tiny")
   learner = bc.make_learner(config.learner, 6, 2)
-  state, step = runner.restore_learner_state(config, str(workdir), learner)
+  state, step = runs.restore_learner_state(config, str(workdir), learner)
   return step, jax.tree_util.tree_leaves(state)
 
 
 @pytest.fixture(scope="module")
 def tiny_dataset(tmp_path_factory):
-  from helms_jax import runner, configs  # pylint: disable=import-outside-toplevel
+  from helms_jax import configs, pipeline, runs  # pylint: disable=import-outside-toplevel
   workdir = tmp_path_factory.mktemp("data_run")
   config = configs.load_config(f"{ROOT}/experiments/bc_point_reach.py:tiny")
   config.compilation_cache_dir = "none"
-  return runner.generate_data(config, str(workdir))
+  return pipeline.generate_data(config, str(workdir))
 
 
 def _steps(ckpt_dir):
@@ -180,13 +180,13 @@ def test_killed_run_resumes_bit_for_bit(tmp_path, tiny_dataset):
 
 
 def test_workdir_with_other_config_is_refused(tmp_path, tiny_dataset):
-  from helms_jax import runner, configs  # pylint: disable=import-outside-toplevel
+  from helms_jax import configs, pipeline, runs  # pylint: disable=import-outside-toplevel
   config = configs.load_config(f"{ROOT}/experiments/bc_point_reach.py:tiny")
   config.compilation_cache_dir = "none"
-  runner.prepare_workdir(config, str(tmp_path))
+  pipeline.prepare_workdir(config, str(tmp_path))
   (tmp_path / "checkpoints" / "200").mkdir(parents=True)  # a trained run
   config.train.num_steps = 400  # allowed: extends the run
-  runner.prepare_workdir(config, str(tmp_path))
+  pipeline.prepare_workdir(config, str(tmp_path))
   config.learner.learning_rate = 0.5
   with pytest.raises(configs.ConfigError, match="learner.learning_rate"):
-    runner.prepare_workdir(config, str(tmp_path))
+    pipeline.prepare_workdir(config, str(tmp_path))

@@ -40,10 +40,10 @@ import ml_collections
 import optax
 
 from helms_jax.agents.spaces import ActionSpace
-from helms_jax.networks.critics import ContinuousCritic
 from helms_jax.losses import sac as sac_lib
 from helms_jax.losses import skill_vae
 from helms_jax.losses.returns import n_step_bootstrap
+from helms_jax.networks.critics import ContinuousCritic
 from helms_jax.training.train_state import OnlineAgent, Transition
 
 REGULARIZERS = ("auto", "prior", "entropy")

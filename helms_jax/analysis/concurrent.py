@@ -1,6 +1,6 @@
 """Concurrent-skill CVAE analysis: the latent picture and Figure 3 (generation MSE over training).
 
-`analyze` (one run, every seed of its population; `runner.analyze` calls it) writes to
+`analyze` (one run, every seed of its population; `analyze_run` is the pipeline's entry) writes to
 `<workdir>/analysis/`:
   latent.png        seed 0's embeddings (posterior means) of the first demonstrations of every
                     behaviour (the learner's held-out episodes, then training ones),
@@ -40,6 +40,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 import numpy as np
 
+from helms_jax import data as data_lib, runs
 from helms_jax.agents.concurrent import offline as concurrent
 from helms_jax.analysis import curves as curves_lib
 from helms_jax.analysis.skills import (ANALYSIS_DIR, ANALYSIS_INDEX, save_figure,
@@ -337,3 +338,14 @@ def compare_objectives(run_dirs: Sequence[str], out_dir: str, last_fraction: flo
       "then mean ± std over seeds.</p>",
       curves_lib.html_table(["run", "objective"] + columns, rows)]))
   return index
+
+
+def analyze_run(config, workdir: str) -> dict[str, Any] | None:
+  """The concurrent CVAE record's analysis (`agents/concurrent/__init__.py`): the latent
+  picture and held-out curves of every seed of the run's population (`analyze`)."""
+  env = runs.make_env(config)
+  state, _ = runs.restore_learner_state(config, workdir, runs.make_learner(config, env))
+  dataset = data_lib.load_dataset(runs.dataset_dir(config, workdir))
+  if jax.process_index() != 0:
+    return None
+  return analyze(config, workdir, env, state.learner.params, dataset)

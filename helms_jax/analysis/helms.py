@@ -25,7 +25,7 @@ import numpy as np
 from absl import logging
 
 from helms_jax import data as data_lib
-from helms_jax import envs
+from helms_jax import envs, runs
 from helms_jax.agents.helms import offline
 from helms_jax.analysis import skills
 
@@ -75,7 +75,7 @@ def analyze(config: ml_collections.ConfigDict, workdir: str, env, params, functi
   Args:
     config: the run config (`env`, `train.lookahead`, `analysis` sections are read).
     workdir: the run directory; output goes to `<workdir>/analysis/`.
-    env: the configured env with its time limit (`runner.make_env(config)`), unbatched.
+    env: the configured env with its time limit (`runs.make_env(config)`), unbatched.
     params: the learner's parameters (`state.params`).
     functions: `offline.HelmsFunctions` for those parameters.
     dataset: the loaded training dataset.
@@ -157,3 +157,15 @@ def analyze(config: ml_collections.ConfigDict, workdir: str, env, params, functi
   skills.write_analysis_index(out_dir, figures, metrics)
   logging.info("Skill analysis written to %s", out_dir)
   return metrics
+
+
+def analyze_run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any] | None:
+  """The HeLMS record's analysis (`agents/helms/__init__.py`): restores the run's newest
+  checkpoint and dataset, then `analyze` (process 0 writes; the others return None)."""
+  env = runs.make_env(config)
+  learner = runs.make_learner(config, env)
+  state, _ = runs.restore_learner_state(config, workdir, learner)
+  dataset = data_lib.load_dataset(runs.dataset_dir(config, workdir))
+  if jax.process_index() != 0:
+    return None
+  return analyze(config, workdir, env, state.learner.params, learner.model, dataset)

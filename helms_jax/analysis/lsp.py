@@ -16,11 +16,14 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import matplotlib
+import ml_collections
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 import numpy as np
 
+from helms_jax import runs
+from helms_jax.agents import lsp
 from helms_jax.analysis import skills as skills_lib
 from helms_jax.envs.base import Env
 
@@ -106,3 +109,18 @@ def analyze(config, workdir: str, env: Env, nets, params_per_seed, *, num_skills
       out_dir, [(figure, "Root (x, y) of the ant for different skills held fixed from one start "
                  "state (seed 0's final agent, mean actions)")], metrics)
   return metrics
+
+
+def analyze_run(config, workdir: str) -> dict[str, Any] | None:
+  """The LSP methods' analysis (`agents/lsp/__init__.py`): skill root trajectories of every
+  seed of the finished online run (None for Dreamer, which has no skills)."""
+  if not config.transfer.agent.skill_size:
+    return None
+  _, state, env = runs.load_online_run(workdir)
+  if jax.process_index() != 0:
+    return None
+  a = config.get("analysis", ml_collections.ConfigDict())
+  nets = lsp.Networks(config.transfer.agent, (env.observation_size,), env.action_size)
+  return analyze(config, workdir, env, nets, state.agent.params,
+                 num_skills=a.get("num_skills", 8), num_steps=a.get("skill_steps", 100),
+                 seed=config.seed)

@@ -24,8 +24,9 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 import numpy as np
+from absl import logging
 
-from helms_jax import envs
+from helms_jax import envs, runs
 
 
 @dataclasses.dataclass(frozen=True)
@@ -231,3 +232,19 @@ def analyze(config, workdir: str, env, params, bc: tuple[Any, Any] | None = None
   write_analysis_index(out_dir, [("exploration_maps.png", caption)],
                        {"exploration": metrics})
   return metrics
+
+
+def analyze_run(config, workdir: str) -> dict[str, Any] | None:
+  """The SPiRL record's analysis (`agents/spirl/__init__.py`): Figure 5 on the downstream env
+  (the transfer task when the config has one) when `analysis.exploration` is configured, with
+  the BC flat prior of `analysis.exploration.flat_prior_dir` if given."""
+  if "exploration" not in config.analysis:
+    logging.info("No SPiRL exploration maps: the config has no analysis.exploration section")
+    return None
+  env = runs.make_transfer_env(config) if "transfer" in config else runs.make_env(config)
+  state, _ = runs.restore_learner_state(config, workdir, runs.make_learner(config, env))
+  flat_dir = config.analysis.exploration.get("flat_prior_dir", "")
+  bc = runs.load_offline_run(flat_dir, env) if flat_dir else None
+  if jax.process_index() != 0:
+    return None
+  return analyze(config, workdir, env, state.learner.params, bc=bc)

@@ -188,8 +188,10 @@ class Checkpointer:
     # no window is left in which the newest step exists without its record.
     return ocp.CheckpointManager(
         self.directory,
+        # A reader creates nothing (orbax's own read_only mode only adds warnings; this class
+        # refuses saves itself).
         options=ocp.CheckpointManagerOptions(
-            max_to_keep=self._max_to_keep, create=not self.read_only, read_only=self.read_only,
+            max_to_keep=self._max_to_keep, create=not self.read_only,
             enable_async_checkpointing=False),
         item_handlers=ocp.StandardCheckpointHandler())
 

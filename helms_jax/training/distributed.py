@@ -17,7 +17,7 @@ How a process learns its place, in order:
      from the scheduler.
 With none of these (or a one-task allocation) the run is single-process and nothing is set up.
 
-From your own code (the runner does the same for `helms-train`):
+From your own code (the pipeline does the same for `helms-train`):
 
     from helms_jax import data
     from helms_jax.training import devices, distributed, offline_loop

@@ -45,3 +45,12 @@ def freeze_normalizer(optimizer: optax.GradientTransformation) -> optax.Gradient
                                          sub) for name, sub in params.items()}
 
   return optax.multi_transform({"train": optimizer, "frozen": optax.set_to_zero()}, labels)
+
+
+def check_observation_size(params, observation_size: int) -> None:
+  """Raises ValueError unless the offline params' normaliser (`params['normalizer']['mean']`,
+  [O]) was fit to observations of `observation_size` (e.g. the transfer env's)."""
+  size = np.shape(params["normalizer"]["mean"])[-1]
+  if size != observation_size:
+    raise ValueError(f"the skills were trained on observations of size {size}, but the transfer "
+                     f"env has {observation_size}: transfer needs the same state layout")

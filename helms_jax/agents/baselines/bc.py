@@ -39,7 +39,7 @@ def make_learner(config: ml_collections.ConfigDict, observation_size: int,
                  action_size: int, **unused_data_spec) -> Learner:
   """BC over windows: batch `observation [B, W(+l), obs]`, `action [B, W, act]`.
 
-  Uses the whole observation, unnormalised (`unused_data_spec`: see `agents.make_learner`).
+  Uses the whole observation, unnormalised (`unused_data_spec`: see `methods.make_learner`).
   """
   network = GaussianPolicy(action_size, tuple(config.hidden_sizes))
   optimizer = optax.chain(optax.clip_by_global_norm(config.max_grad_norm),

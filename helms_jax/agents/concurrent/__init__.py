@@ -4,10 +4,22 @@ behaviour is tied to the sum of its concurrent subskills' embeddings.
 model.py    BiLSTM + attention encoder, WaveNet state decoder, MLP action decoder, generation
 offline.py  the learner (objectives original / variational / non_variational), the
             label-aware sampler, held-out metrics (Figure 3's MSE, embedding-sum gaps)
+
+LEARNERS holds the record the pipeline reads (`agents/records.py`).
 """
 
 from helms_jax.agents.concurrent import model, offline
 from helms_jax.agents.concurrent.offline import (OBJECTIVES, make_learner, make_sampler,
                                                  parse_behaviours)
+from helms_jax.agents.records import OfflineLearner
 
-__all__ = ["model", "offline", "OBJECTIVES", "make_learner", "make_sampler", "parse_behaviours"]
+LEARNERS = {
+    "concurrent": OfflineLearner(
+        name="concurrent", label="Concurrent-skill CVAE", make_learner=offline.make_learner,
+        make_sampler=offline.make_run_sampler, shardable=False,
+        analysis="helms_jax.analysis.concurrent:analyze_run",
+        compare="helms_jax.analysis.concurrent:compare_objectives"),
+}
+
+__all__ = ["model", "offline", "OBJECTIVES", "LEARNERS", "make_learner", "make_sampler",
+           "parse_behaviours"]

@@ -439,3 +439,12 @@ def make_sampler(config: ml_collections.ConfigDict, dataset, batch_size: int):
 
 __all__ = ["OBJECTIVES", "Behaviours", "Functions", "batch_loss", "default_config",
            "eval_metrics", "make_functions", "make_learner", "make_sampler", "parse_behaviours"]
+
+
+def make_run_sampler(config: ml_collections.ConfigDict, dataset):
+  """The `OfflineLearner.make_sampler` of a run config: `make_sampler` with the run's batch
+  size, after checking that the loop's window is the learner's."""
+  if config.train.window != config.learner.window:
+    raise ValueError(f"train.window={config.train.window} must equal "
+                     f"learner.window={config.learner.window}")
+  return make_sampler(config.learner, dataset, config.train.batch_size)

@@ -282,7 +282,8 @@ def make_learner(config: ml_collections.ConfigDict, observation_size: int, actio
     action = skill_action(functions, params, obs, action_key, skill, deterministic)
     return action, {"skill": skill}
 
-  return Learner(init=init, update=update, policy=policy, policy_init=policy_init)
+  return Learner(init=init, update=update, policy=policy, policy_init=policy_init,
+                 model=functions)
 
 
 def skill_action(functions: HelmsFunctions, params, obs: jax.Array, key: jax.Array,

@@ -6,13 +6,26 @@ offline.py  the learner (skill VAE + prior, trained jointly), and the helpers do
             make_skill_prior, make_skill_decoder (SkillDecoder), make_prior_network,
             prior_params, prior_input / prior_input_indices, normalize_observation
 downstream.py the downstream methods (spirl, ssp, sac, bc_sac, flat_prior) as SAC spaces
+
+LEARNERS and METHODS are the records the pipeline reads (`agents/records.py`).
 """
 
-from helms_jax.agents.spirl import model, offline
+from helms_jax.agents.records import Method, OfflineLearner
+from helms_jax.agents.spirl import downstream, model, offline
 from helms_jax.agents.spirl.offline import (SkillDecoder, make_prior_network, make_skill_decoder,
                                             make_skill_prior, normalize_observation, prior_input,
                                             prior_input_indices, prior_params)
 
-__all__ = ["model", "offline", "SkillDecoder", "make_prior_network", "make_skill_decoder",
-           "make_skill_prior", "normalize_observation", "prior_input", "prior_input_indices",
-           "prior_params"]
+LEARNERS = {
+    "spirl": OfflineLearner(name="spirl", label="SPiRL skills", make_learner=offline.make_learner,
+                            analysis="helms_jax.analysis.spirl:analyze_run"),
+}
+# (SPiRL paper, section 5: "SSP w/o prior", "SAC", "BC + SAC", "Flat Prior".)
+_LABELS = {"spirl": "SPiRL", "ssp": "SSP", "sac": "SAC", "bc_sac": "BC+SAC",
+           "flat_prior": "Flat prior"}
+METHODS = {name: Method(name=name, label=_LABELS[name], offline_learner=downstream.OFFLINE_LEARNER[name],
+                        make_agent=downstream.make_agent) for name in downstream.METHODS}
+
+__all__ = ["downstream", "model", "offline", "LEARNERS", "METHODS", "SkillDecoder",
+           "make_prior_network", "make_skill_decoder", "make_skill_prior",
+           "normalize_observation", "prior_input", "prior_input_indices", "prior_params"]

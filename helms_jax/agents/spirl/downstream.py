@@ -28,11 +28,13 @@ import jax
 import ml_collections
 import numpy as np
 
+from helms_jax.agents import sac
 from helms_jax.agents.baselines import bc
+from helms_jax.agents.records import OfflineSkills
 from helms_jax.agents.spaces import ActionSpace
-from helms_jax.agents.transfer import check_observation_size, check_offline
 from helms_jax.agents.spirl import offline as spirl_offline
 from helms_jax.envs.skill_env import SkillEnv
+from helms_jax.training.normalizer import check_observation_size
 
 METHODS = ("spirl", "ssp", "sac", "bc_sac", "flat_prior")
 # method -> the offline learner whose checkpoint it needs (None: none)
@@ -46,7 +48,6 @@ ACTION_BOUND = 1.0  # the envs' action range
 
 def default_agent_config(method: str) -> ml_collections.ConfigDict:
   """`transfer.agent` for `method`: SAC's defaults with the method's regulariser and bound."""
-  from helms_jax.agents import sac  # pylint: disable=import-outside-toplevel
   _check_method(method)
   c = sac.default_config()
   c.regularizer = "prior" if method in PRIOR_METHODS else "entropy"
@@ -107,7 +108,7 @@ def skill_space(config: ml_collections.ConfigDict, env, spirl_params: Any
                 ) -> tuple[ActionSpace, SkillEnv]:
   """Skills z of the SPiRL checkpoint: the space and the `SkillEnv` executing them on `env`."""
   method, learner = config.transfer.method, config.learner
-  check_observation_size(spirl_params, env)
+  check_observation_size(spirl_params, env.observation_size)
   groups = env.observation_groups
   decoder = spirl_offline.make_skill_decoder(learner, env.observation_size, env.action_size,
                                              groups)
@@ -138,20 +139,23 @@ def skill_space(config: ml_collections.ConfigDict, env, spirl_params: Any
   return space, skill_env
 
 
-def make_downstream(config: ml_collections.ConfigDict, env, offline_params: Any | None):
-  """`(OnlineAgent, env it acts in)` for `config.transfer.method` on the task `env`.
+def make_agent(config: ml_collections.ConfigDict, env, skills: OfflineSkills | None):
+  """`(OnlineAgent, env it acts in)` for `config.transfer.method` on the task `env` (a
+  `Method.make_agent`).
 
   Args:
     config: the experiment config (`transfer`, and `learner` of the offline checkpoint).
     env: the task env (time-limited, not batched).
-    offline_params: the offline learner's params (SPiRL or BC), None for `sac`.
+    skills: the offline checkpoint (SPiRL or BC), None for `sac`.
   """
-  from helms_jax.agents import sac  # pylint: disable=import-outside-toplevel
   method = config.transfer.method
   _check_method(method)
-  check_offline(config, OFFLINE_LEARNER[method], offline_params)
+  needed = OFFLINE_LEARNER[method]
+  if needed is not None and skills is None:
+    raise ValueError(f"transfer.method={method!r} needs an offline {needed!r} checkpoint")
+  params = skills.params if skills is not None else None
   if method in SKILL_METHODS:
-    space, env = skill_space(config, env, offline_params)
+    space, env = skill_space(config, env, params)
   else:
-    space = flat_space(config, env, offline_params)
+    space = flat_space(config, env, params)
   return sac.make_agent(config.transfer.agent, space, env.observation_size), env

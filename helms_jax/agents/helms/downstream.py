@@ -1,4 +1,6 @@
-"""Transfer methods: the action spaces that MPO (`agents.mpo`) learns in, built from offline skills.
+"""HeLMS downstream: the action spaces that MPO (`agents.mpo`) learns in on a new task, built from
+offline skills, and the paper's MPO-based baselines; one `Method` record each (`METHODS` in
+`agents/helms/__init__.py`).
 
   mpo        MPO from scratch on the env's actions (Gaussian policy).
   bc_mpo     the same policy initialised from an offline BC checkpoint, then MPO.
@@ -19,8 +21,9 @@ Vision (`transfer.vision=True`, env kwarg `image=True`): the agent observes
 `{"state": obs, "image": info['image']}`; policies read `image` and the `proprio` group, the
 critic, priors and the frozen low level read `state`.
 
-`make_action_space(config, env, offline)` picks one by `config.transfer.method`; `offline` is
-`(learner_config, learner_params)` of the restored offline checkpoint (None for `mpo`).
+Each method's `make_agent(config, env, skills)` builds its space from the restored offline
+checkpoint (`agents.records.OfflineSkills`; None for the methods that learn from scratch) and
+returns MPO over it.
 """
 
 from __future__ import annotations
@@ -31,18 +34,16 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import ml_collections
-import numpy as np
 
+from helms_jax.agents import mpo
 from helms_jax.agents.baselines.bc import GaussianPolicy
-from helms_jax.agents.helms import offline as helms_offline
+from helms_jax.agents.records import OfflineSkills
 from helms_jax.agents.spaces import ActionSpace
 from helms_jax.networks import MLP
+from helms_jax.training.normalizer import check_observation_size
+from helms_jax.training.online_loop import OnlineConfig
 
-METHODS = ("mpo", "bc_mpo", "helms_cat", "helms_mix", "asymmetric_ac")
 CATEGORICAL_PRIORS = ("uniform", "stationary")
-# The offline learner each method needs (None: learns from scratch).
-OFFLINE_LEARNER = {"mpo": None, "bc_mpo": "bc", "helms_cat": "helms", "helms_mix": "helms",
-                   "asymmetric_ac": None}
 
 
 class SkillWeights(nn.Module):
@@ -217,65 +218,63 @@ def helms_mixture_space(transfer: ml_collections.ConfigDict, learner: ml_collect
                      policy=policy, decode=decode, prior=prior, frozen=params)
 
 
-def check_offline(config: ml_collections.ConfigDict, needed: str | None, offline) -> None:
-  """Raises ValueError unless the offline checkpoint `offline` a transfer method needs (from
-  the `needed` learner; None: none) is given and `config.learner` is that learner."""
-  method = config.transfer.method
-  if needed is None:
-    return
-  if offline is None:
-    raise ValueError(f"transfer.method={method!r} needs an offline {needed!r} checkpoint")
-  if config.learner.name != needed:
-    raise ValueError(f"transfer.method={method!r} needs the {needed!r} learner's checkpoint, "
-                     f"but config.learner.name={config.learner.name!r}")
+def _no_vision(config: ml_collections.ConfigDict) -> None:
+  if config.transfer.get("vision", False):
+    raise ValueError(f"transfer.vision supports methods 'asymmetric_ac' and 'helms_mix', not "
+                     f"{config.transfer.method!r}")
 
 
-def check_observation_size(params, env) -> None:
-  """Raises ValueError unless the offline params' normaliser (`params['normalizer']['mean']`,
-  [O]) was fit to observations of the transfer env's size."""
-  size = np.shape(params["normalizer"]["mean"])[-1]
-  if size != env.observation_size:
-    raise ValueError(f"the skills were trained on observations of size {size}, but the transfer "
-                     f"env has {env.observation_size}: transfer needs the same state layout")
+def mpo_space(config: ml_collections.ConfigDict, env, skills: None) -> ActionSpace:
+  """MPO from scratch: a Gaussian policy on the env's actions."""
+  del skills
+  _no_vision(config)
+  return raw_action_space(env.observation_size, env.action_size, config.transfer.policy_hidden)
 
 
-def make_action_space(config: ml_collections.ConfigDict, env, offline: tuple | None
-                      ) -> ActionSpace:
-  """The action space of `config.transfer.method` on `env`.
+def bc_mpo_space(config: ml_collections.ConfigDict, env, skills: OfflineSkills) -> ActionSpace:
+  """BC + MPO: the same policy, initialised from the BC checkpoint."""
+  _no_vision(config)
+  return raw_action_space(env.observation_size, env.action_size, skills.config.hidden_sizes,
+                          init_params=skills.params)
 
-  Args:
-    config: the experiment config (`transfer` and, for skill methods, `learner`).
-    env: the transfer env (observation/action sizes, observation groups).
-    offline: (offline learner params, HeLMS functions or None) from the skills checkpoint;
-      None for `mpo`.
-  """
-  transfer = config.transfer
-  method = transfer.method
-  if method not in METHODS:
-    raise ValueError(f"transfer.method={method!r}; valid: {', '.join(METHODS)}")
-  check_offline(config, OFFLINE_LEARNER[method], offline)
-  vision = bool(transfer.get("vision", False))
-  if method == "asymmetric_ac" and not vision:
+
+def helms_cat_space(config: ml_collections.ConfigDict, env, skills: OfflineSkills
+                    ) -> ActionSpace:
+  """HeLMS-cat over the frozen skills of the checkpoint."""
+  _no_vision(config)
+  check_observation_size(skills.params, env.observation_size)
+  return helms_categorical_space(config.transfer, skills.learner.model, skills.params)
+
+
+def helms_mix_space(config: ml_collections.ConfigDict, env, skills: OfflineSkills
+                    ) -> ActionSpace:
+  """HeLMS-mix (NPMP + KL with K = 1; from pixels with `transfer.vision`)."""
+  check_observation_size(skills.params, env.observation_size)
+  functions = skills.learner.model
+  if config.transfer.get("vision", False):
+    return helms_mixture_vision_space(env, config.transfer, skills.config, functions,
+                                      skills.params)
+  return helms_mixture_space(config.transfer, skills.config, functions, skills.params)
+
+
+def asymmetric_ac_space(config: ml_collections.ConfigDict, env, skills: None) -> ActionSpace:
+  """The asymmetric actor-critic: a Gaussian policy on pixels + proprio, a state critic."""
+  del skills
+  if not config.transfer.get("vision", False):
     raise ValueError("transfer.method='asymmetric_ac' is the vision baseline: set "
                      "transfer.vision=True (and transfer.env_kwargs.image=True)")
-  if vision and method not in ("asymmetric_ac", "helms_mix"):
-    raise ValueError(f"transfer.vision supports methods 'asymmetric_ac' and 'helms_mix', "
-                     f"not {method!r}")
-  if method == "asymmetric_ac":
-    return pixel_mixture_space(env, 1, env.action_size, transfer.policy_hidden,
-                               decode=lambda frozen, obs, u, key, det: u, prior=None)
-  if method == "mpo":
-    return raw_action_space(env.observation_size, env.action_size, transfer.policy_hidden)
-  params, functions = offline
-  if method == "bc_mpo":
-    return raw_action_space(env.observation_size, env.action_size, config.learner.hidden_sizes,
-                            init_params=params)
-  check_observation_size(params, env)
-  if method == "helms_cat":
-    return helms_categorical_space(transfer, functions, params)
-  if vision:
-    return helms_mixture_vision_space(env, transfer, config.learner, functions, params)
-  return helms_mixture_space(transfer, config.learner, functions, params)
+  return pixel_mixture_space(env, 1, env.action_size, config.transfer.policy_hidden,
+                             decode=lambda frozen, obs, u, key, det: u, prior=None)
+
+
+def mpo_agent(make_space):
+  """A `Method.make_agent`: MPO (`config.transfer.agent`) over the space `make_space` builds."""
+
+  def make_agent(config: ml_collections.ConfigDict, env, skills: OfflineSkills | None):
+    space = make_space(config, env, skills)
+    return mpo.make_agent(config.transfer.agent, space, env.observation_size), env
+
+  return make_agent
 
 
 def helms_mixture_vision_space(env, transfer, learner, functions, params) -> ActionSpace:
@@ -291,8 +290,6 @@ def helms_mixture_vision_space(env, transfer, learner, functions, params) -> Act
 
 def default_config() -> ml_collections.ConfigDict:
   """The `transfer` config section (agent hyperparameters under `transfer.agent`)."""
-  from helms_jax.agents import mpo  # pylint: disable=import-outside-toplevel
-  from helms_jax.training.online_loop import OnlineConfig  # pylint: disable=import-outside-toplevel
   loop = OnlineConfig()
   return ml_collections.ConfigDict(dict(
       method="helms_cat",

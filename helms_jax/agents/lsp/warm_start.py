@@ -73,3 +73,15 @@ def make_warm_start(source: OnlineState, *, relabel: Relabel | None, key: jax.Ar
     return state
 
   return warm_start
+
+
+def from_source_run(config, env, source: OnlineState):
+  """A `Method.warm_start`: the warm start of `config.transfer` from the source run's stacked
+  state `source` (`transfer.source_dir`), relabelled by `env.relabel` with `transfer.relabel`."""
+  relabel = None
+  if config.transfer.get("relabel", False):
+    relabel = getattr(env, "relabel", None)
+    if relabel is None:
+      raise ValueError(f"transfer.relabel: env {config.env.name!r} has no relabel function "
+                       "(its tasks cannot recompute rewards of old data)")
+  return make_warm_start(source, relabel=relabel, key=jax.random.PRNGKey(config.seed + 7919))

@@ -34,10 +34,13 @@ import jax
 import ml_collections
 import numpy as np
 from absl import logging
+from jax.experimental import multihost_utils
 
 from helms_jax import configs
+from helms_jax.runs import has_checkpoint
 from helms_jax.errors import HelmsError
 from helms_jax.io import atomic_write_json
+from helms_jax.training import devices
 
 LOCK_FILE = "helms.lock"
 CONFIG_FILE = "config.json"
@@ -65,10 +68,6 @@ class WorkdirLockedError(HelmsError, RuntimeError):
   """Another process is running a stage in this workdir."""
 
 
-class NotARunError(HelmsError, FileNotFoundError):
-  """A directory given as a run (skills, a source run) holds no helms_jax run."""
-
-
 def _matches(key: str, prefixes) -> bool:
   return any(key == p.rstrip(".") or key.startswith(p if p.endswith(".") else p + ".")
              or key == p for p in prefixes)
@@ -76,10 +75,6 @@ def _matches(key: str, prefixes) -> bool:
 
 def _has_files(path: str) -> bool:
   return os.path.isdir(path) and any(os.scandir(path))
-
-
-def has_checkpoint(path: str) -> bool:
-  return os.path.isdir(path) and any(e.name.isdigit() for e in os.scandir(path))
 
 
 def saved_stages(workdir: str, config: dict) -> list[str]:
@@ -120,7 +115,6 @@ def prepare_workdir(config: ml_collections.ConfigDict, workdir: str) -> None:
   Raises:
     ConfigError: the config differs from the recorded one in keys that saved state depends on.
   """
-  from helms_jax.training import devices  # pylint: disable=import-outside-toplevel
   os.makedirs(workdir, exist_ok=True)
   devices.enable_compilation_cache(devices.resolve_cache_dir(
       config.get("compilation_cache_dir", ""), workdir))
@@ -264,7 +258,6 @@ def hold(workdir: str) -> Iterator[None]:
     except WorkdirLockedError as e:
       error = e
   if jax.process_count() > 1:
-    from jax.experimental import multihost_utils  # pylint: disable=import-outside-toplevel
     failed = multihost_utils.broadcast_one_to_all(np.int32(error is not None))
     if error is None and int(failed):
       error = WorkdirLockedError(f"process 0 could not lock {workdir} (see its log)")

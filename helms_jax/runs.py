@@ -1,0 +1,227 @@
+"""What a run's config builds, and what a run directory holds.
+
+Shared by the pipeline's stages (`helms_jax.pipeline`) and the analyses (`helms_jax.analysis`):
+the env of a config (`make_env`, `make_transfer_env`), its offline learner (`make_learner`, from
+the learner's record), its online agent (`make_transfer_agent`, from the method's record), and
+the saved state of a run directory (`restore_learner_state`, `load_skills`, `load_offline_run`,
+`load_online_run`). Everything here reads; the stages write.
+
+A run directory (`--workdir`) holds `config.json` (the config of its latest launch), `data/`
+(unless `data.dir` points elsewhere), `checkpoints/<step>/` (offline), `transfer/` (online:
+`checkpoints/`, `curves.jsonl`, `run.json`), `metrics.jsonl`, `analysis/`, `report/`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+from absl import logging
+
+from helms_jax import configs, envs, methods
+from helms_jax.errors import HelmsError
+from helms_jax.agents.records import OfflineSkills
+from helms_jax.training import population
+from helms_jax.training.checkpoint import Checkpointer, CheckpointNotFoundError
+from helms_jax.training.offline_loop import init_loop_state
+from helms_jax.training.online_loop import OnlineConfig, make_online_fns
+from helms_jax.training.train_state import Learner
+
+
+class NotARunError(HelmsError, FileNotFoundError):
+  """A directory given as a run (skills, a source run) holds no helms_jax run."""
+
+
+def has_checkpoint(path: str) -> bool:
+  """Whether the checkpoint directory `path` holds a saved step."""
+  return os.path.isdir(path) and any(e.name.isdigit() for e in os.scandir(path))
+
+
+def dataset_dir(config: ml_collections.ConfigDict, workdir: str) -> str:
+  return config.data.dir or os.path.join(workdir, "data")
+
+
+def has_env(config: ml_collections.ConfigDict) -> bool:
+  """False for dataset-only experiments (`env.name = ''`, e.g. an imported D4RL file with no
+  simulator here): they train offline, and evaluation, analysis and transfer are skipped."""
+  return bool(config.env.get("name"))
+
+
+def make_env(config: ml_collections.ConfigDict, episode_length: int | None = None,
+             **kwarg_overrides):
+  """The configured env with its time limit (not batched, not auto-reset).
+
+  `kwarg_overrides` replace entries of `config.env.kwargs` (e.g. `object_set` per data group);
+  an override of None removes the entry (the env's default). `episode_length` replaces
+  `config.env.episode_length` (the transfer task's own limit).
+  """
+  kwargs = {k: v for k, v in {**config.env.kwargs.to_dict(), **kwarg_overrides}.items()
+            if v is not None}
+  env = envs.make(config.env.name, **kwargs)
+  return envs.EpisodeWrapper(env, episode_length=episode_length or config.env.episode_length)
+
+
+def make_transfer_env(config: ml_collections.ConfigDict):
+  """The transfer task: `config.env` with `transfer.env_kwargs` and the task's own time limit
+  (`transfer.episode_length`, 0 or absent: `env.episode_length`)."""
+  return make_env(config, episode_length=config.transfer.get("episode_length", 0),
+                  **config.transfer.env_kwargs.to_dict())
+
+
+class DataSpec:
+  """Observation/action sizes of a dataset, standing in for the env of a dataset-only run."""
+
+  def __init__(self, dataset):
+    self.observation_size = int(dataset.schema["observation"].shape[-1])
+    self.action_size = int(dataset.schema["action"].shape[-1])
+
+
+def observation_statistics(dataset) -> tuple[np.ndarray, np.ndarray]:
+  """Per-dimension mean and std of a dataset's observations: two [obs_dim] float32 arrays."""
+  obs = np.asarray(dataset.fields["observation"], np.float64)
+  obs = obs.reshape(-1, obs.shape[-1])
+  return obs.mean(0).astype(np.float32), obs.std(0).astype(np.float32)
+
+
+def num_population_seeds(config: ml_collections.ConfigDict) -> int:
+  """`train.num_seeds` (default 1): seeds trained together as one vmapped population."""
+  num_seeds = int(config.train.get("num_seeds", 1))
+  if num_seeds < 1:
+    raise configs.ConfigError(f"train.num_seeds must be >= 1, got {num_seeds}")
+  return num_seeds
+
+
+def make_learner(config: ml_collections.ConfigDict, env, dataset=None) -> Learner:
+  """The configured offline learner for `env` (`make_env(config)`; observation groups come from
+  it; a dataset-only run passes `env=None` and takes the sizes from `dataset`).
+
+  With `dataset`, its observation statistics initialise learners that normalise inputs; without
+  (evaluation, analysis) they come from the restored checkpoint instead. With `train.num_seeds`
+  > 1, the seeds form one vmapped population (learners without a policy only).
+  """
+  if env is None:
+    if dataset is None:
+      raise ValueError("make_learner needs an env or a dataset to size the learner")
+    env = DataSpec(dataset)
+  learner = methods.make_learner(
+      config.learner, env.observation_size, env.action_size,
+      observation_groups=getattr(env, "observation_groups", None),
+      observation_stats=observation_statistics(dataset) if dataset is not None else None,
+      lookahead=config.train.lookahead)
+  num_seeds = num_population_seeds(config)
+  if num_seeds == 1:
+    return learner
+  if learner.policy is not None:
+    raise configs.ConfigError(
+        f"train.num_seeds={num_seeds}: seed populations are implemented for learners without a "
+        f"policy (the concurrent CVAE), not for {config.learner.name!r}; train its seeds as "
+        "separate runs")
+  return population.vmap_learner(learner, num_seeds)
+
+
+def restore_learner_state(config: ml_collections.ConfigDict, workdir: str, learner: Learner):
+  """`(LoopState, step)` of the newest intact offline checkpoint in `workdir` (read-only: a
+  damaged step is skipped, not moved). Raises CheckpointNotFoundError without one, and
+  NonFiniteCheckpointError for a diverged one."""
+  directory = os.path.join(workdir, "checkpoints")
+  missing = CheckpointNotFoundError(f"no checkpoint in {directory}: run helms-train first")
+  if not has_checkpoint(directory):
+    raise missing
+  checkpointer = Checkpointer(directory, read_only=True)
+  try:
+    state, step = checkpointer.restore_latest(init_loop_state(learner, config.seed),
+                                              finite_part=lambda s: s.learner)
+  finally:
+    checkpointer.close()
+  if state is None:
+    raise missing
+  return state, step
+
+
+def read_run_config(run_dir: str) -> ml_collections.ConfigDict:
+  """The config of the run in `run_dir` (its `config.json`)."""
+  path = os.path.join(run_dir, "config.json")
+  if not os.path.exists(path):
+    raise NotARunError(f"{path} not found: {run_dir} is not a helms_jax run directory")
+  with open(path) as f:
+    return ml_collections.ConfigDict(json.load(f))
+
+
+def load_offline_run(run_dir: str, env) -> tuple[ml_collections.ConfigDict, Any]:
+  """`(learner config, params)` of the finished offline run in `run_dir` (its own config.json),
+  e.g. the BC flat prior a SPiRL analysis compares with."""
+  other = read_run_config(run_dir)
+  state, _ = restore_learner_state(other, run_dir, make_learner(other, env))
+  return other.learner, state.learner.params
+
+
+def offline_learner_of(config: ml_collections.ConfigDict) -> str | None:
+  """The offline learner whose checkpoint `config.transfer.method` starts from (None: none)."""
+  return methods.method(config.transfer.method).offline_learner
+
+
+def load_skills(config: ml_collections.ConfigDict, env, skills_dir: str) -> OfflineSkills:
+  """The offline checkpoint `config.transfer.method` starts from, restored from `skills_dir`.
+
+  `config.learner` must be the config the skills were trained with (the offline experiment's).
+  """
+  needed = offline_learner_of(config)
+  if config.learner.name != needed:
+    raise configs.ConfigError(
+        f"transfer.method={config.transfer.method!r} needs the {needed!r} learner's "
+        f"checkpoint, but config.learner.name={config.learner.name!r}")
+  learner = make_learner(config, env)
+  try:
+    state, step = restore_learner_state(config, skills_dir, learner)
+  except CheckpointNotFoundError as error:
+    raise CheckpointNotFoundError(
+        f"transfer.method={config.transfer.method!r} needs offline skills: {error} (set "
+        f"--config.transfer.skills_dir to the workdir of a finished offline run)") from None
+  logging.info("Transfer starts from the %s skills in %s (step %d)", config.learner.name,
+               skills_dir, step)
+  return OfflineSkills(config=config.learner, learner=learner, params=state.learner.params)
+
+
+def transfer_label(config: ml_collections.ConfigDict) -> str:
+  """The run's name in reports: `transfer.label`, else its method's label."""
+  return config.transfer.label or methods.method(config.transfer.method).label
+
+
+def make_transfer_agent(config: ml_collections.ConfigDict, env, skills_dir: str):
+  """`(online agent of config.transfer, the env it acts in)` on the task `env`, as its method's
+  record builds it (restoring the offline skills from `skills_dir` when it needs them)."""
+  record = methods.method(config.transfer.method)
+  skills = None
+  if record.offline_learner is not None:
+    skills = load_skills(config, env, skills_dir)
+  return record.make_agent(config, env, skills)
+
+
+def load_online_run(run_dir: str):
+  """`(config, stacked OnlineState, env)` of the online run in `run_dir` (its config.json, the
+  newest intact checkpoint under transfer/checkpoints, and the env the agent acted in)."""
+  other = read_run_config(run_dir)
+  env = make_transfer_env(other)
+  agent, env = make_transfer_agent(other, env, other.transfer.skills_dir or run_dir)
+  init, _ = make_online_fns(agent, env, OnlineConfig(**other.transfer.loop.to_dict()))
+  keys = jnp.stack([jax.random.PRNGKey(s) for s in other.transfer.seeds])
+  abstract = jax.eval_shape(jax.vmap(init), keys)
+  directory = os.path.join(run_dir, "transfer", "checkpoints")
+  missing = CheckpointNotFoundError(f"no checkpoint under {directory}: the online run has not "
+                                    "trained yet")
+  if not has_checkpoint(directory):
+    raise missing
+  checkpointer = Checkpointer(directory, read_only=True)
+  try:
+    state, step = checkpointer.restore_latest(abstract, finite_part=lambda s: s.agent)
+  finally:
+    checkpointer.close()
+  if state is None:
+    raise missing
+  logging.info("Loaded the online run %s at %d env steps per seed", run_dir, step)
+  return other, state, env
