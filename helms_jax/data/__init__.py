@@ -1,6 +1,7 @@
 """Trajectory datasets: on-disk format, atomic sharded writer, reader, window sampler, HDF5 import.
 
-See `format.py` for the on-disk layout and `sampler.py` for window semantics.
+See `format.py` for the on-disk layout and `sampler.py` for window semantics; `grouped.py`
+(imported as `helms_jax.data.grouped`) samples windows grouped by episode label.
 """
 
 from helms_jax.data.format import (

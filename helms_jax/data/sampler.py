@@ -11,8 +11,8 @@ Two paths give identical batches for the same key:
   * `WindowSampler.device_sample_fn(batch_size)`: dataset arrays placed on device once; returns a
     jittable ``sample(key) -> batch`` doing the gather with jnp, for use inside a learner's jit.
 Because sampling is a pure function of the key, a run that checkpoints its key resumes the exact
-data stream. Samplers that choose their windows themselves use the same table:
-`episode_windows` gives each episode's rows, `gather_windows` gathers given rows.
+data stream. Samplers that choose their windows themselves (`grouped.py`: by episode label) use
+the same table: `episode_windows` gives each episode's rows, `gather_windows` gathers given rows.
 """
 
 import functools
