@@ -21,7 +21,7 @@ a name with '+' is a composite of the subskills it joins (`forward+turn` = forwa
 
 Batches (`make_sampler` = `data.grouped.grouped_sample_fn`, episodes of any lengths; per seed;
 raw observations, the learner selects `learner.state_groups` and normalises them with dataset
-statistics stored in `params['normalizer']`):
+statistics stored in `params['normalizer']`, `modelled_states`):
   states [B, T+1, O], actions [B, T, A]        windows of training episodes of every behaviour
   composite_states [Bc, T+1, O], composite [Bc] (index into the composites),
   subskill_states [Bc, K, T+1, O]              one window of each subskill (K = all subskills;
@@ -165,8 +165,9 @@ def init_params(functions: Functions, key: jax.Array, window: int, action_size: 
   return params
 
 
-def _states(functions: Functions, params, observations: jax.Array) -> jax.Array:
-  """Raw observations [..., O] -> normalised modelled states [..., S]."""
+def modelled_states(functions: Functions, params, observations: jax.Array) -> jax.Array:
+  """Raw observations `[..., O]` -> the normalised states the CVAE models `[..., S]`
+  (`learner.state_groups` selected, then the dataset-statistics normaliser in `params`)."""
   x = jnp.take(observations, jnp.asarray(functions.state_indices), axis=-1)
   return normalizer_lib.normalize(params["normalizer"], x)
 
@@ -244,7 +245,7 @@ def batch_loss(functions: Functions, config, params, batch, key):
   """The objective's loss (module docstring) and metrics for one seed's batch."""
   b = functions.behaviours
   keys = jax.random.split(key, 5)
-  states = {name: _states(functions, params, batch[name])
+  states = {name: modelled_states(functions, params, batch[name])
             for name in ("states", "composite_states", "subskill_states", "eval_states",
                          "eval_subskill_states")}
   posterior = _encode_all(functions, params, states)
@@ -339,4 +340,5 @@ def make_sampler(config: ml_collections.ConfigDict, dataset, batch_size: int):
 
 
 __all__ = ["OBJECTIVES", "Behaviours", "Functions", "batch_loss", "default_config",
-           "eval_metrics", "make_functions", "make_learner", "make_sampler", "parse_behaviours"]
+           "eval_metrics", "make_functions", "make_learner", "make_sampler", "modelled_states",
+           "parse_behaviours"]
