@@ -45,6 +45,7 @@ from helms_jax.analysis import curves as curves_lib
 from helms_jax.analysis.skills import (ANALYSIS_DIR, ANALYSIS_INDEX, save_figure,
                                        write_analysis_index)
 from helms_jax.data import grouped
+from helms_jax.data.sampler import valid_window_starts
 from helms_jax.training.metric_writers import read_jsonl
 
 # Held-out MSE metrics the learner logs per composite (`agents/concurrent/offline.py`).
@@ -253,15 +254,16 @@ def _closed_loop_table(functions, params, env, dataset, behaviours, windows, all
     task_id += [cid] * (2 * n)
   out = jax.device_get(closed_loop(functions, params, env, jnp.asarray(np.concatenate(z, 1)),
                                    jnp.asarray(task_id, jnp.int32), key, num_steps))
-  rewards = np.asarray(dataset.fields["reward"]).reshape(len(dataset.episode_length), -1)
-  task = np.asarray(dataset.fields["episode/task_id"])
+  rewards = np.asarray(dataset.fields["reward"])  # [num_steps], episodes of any lengths
+  step_episode, step_t = valid_window_starts(dataset.episode_length, 1)  # each step's place
+  task = np.asarray(dataset.fields["episode/task_id"])[step_episode]
   table = {}
   for c, cid in enumerate(behaviours.composites):
     rows = {}
     for j, source in enumerate(("own_embedding", "subskill_sum")):
       sl = slice((2 * c + j) * n, (2 * c + j + 1) * n)
       rows[source] = {k: _mean_std(np.mean(v[:, sl], axis=1)) for k, v in out.items()}
-    rows["expert_quality"] = float(rewards[task == cid][:, 5:].mean())
+    rows["expert_quality"] = float(rewards[(task == cid) & (step_t >= 5)].mean())
     table[behaviours.names[cid]] = rows
   return table
 
