@@ -1,4 +1,5 @@
-"""Tests for helms_jax.data: format, writer, reader, window sampler, HDF5 import."""
+"""Tests for helms_jax.data: format, writer, reader, window sampler, label-grouped sampler, HDF5
+import."""
 
 import json
 import os
@@ -11,6 +12,7 @@ import numpy as np
 import pytest
 
 from helms_jax import data as D
+from helms_jax.data import grouped
 
 
 # ----------------------------------------------------------------------------------------------
@@ -369,6 +371,90 @@ def test_host_and_device_samplers_identical(tmp_path):
   kinds = {n: s.kind for n, s in ds.schema.fields.items()}
   b = D.gather_window_batch(arrays, table, jax.random.key(2), 16, 3, 1, kinds)
   np.testing.assert_array_equal(np.asarray(b["action"]), host["action"])
+
+
+# ----------------------------------------------------------------------------------------------
+# Label-grouped sampler (data/grouped.py).
+
+_BEHAVIOURS = grouped.Behaviours(("a", "b", "a+b"), subskills=(0, 1), composites=(2,),
+                                 members=np.ones((1, 2), np.float32))
+
+
+def _labelled_dataset(path, lengths, labels):
+  """Episodes whose observations are [episode, t] and actions [episode, t + 0.5]."""
+  schema = D.Schema.create((2,), (2,), episode={"task_id": ((), np.int32)})
+  episodes = []
+  for e, (n, label) in enumerate(zip(lengths, labels)):
+    t = np.arange(n + 1, dtype=np.float32)
+    episodes.append({
+        "observation": np.stack([np.full_like(t, e), t], -1),
+        "action": np.stack([np.full(n, e, np.float32), t[:-1] + 0.5], -1),
+        "reward": np.zeros(n, np.float32), "discount": np.ones(n, np.float32),
+        "done": np.arange(n) == n - 1, "episode/task_id": np.int32(label)})
+  _write(path, episodes, schema=schema, per_shard=7)
+  return D.load_dataset(path)
+
+
+def test_grouped_sampler_variable_length_episodes(tmp_path):
+  """Every window lies inside one episode of the right behaviour and split, and the draws
+  cover exactly the brute-force set of valid training windows."""
+  rng = np.random.default_rng(3)
+  lengths = rng.integers(2, 11, size=30)  # window 4: episodes of 2 or 3 steps take no part
+  labels = np.arange(30) % 3
+  ds = _labelled_dataset(str(tmp_path / "ds"), lengths, labels)
+  w, held_n, composite_n = 4, 1, 2
+  assert (lengths < w).any() and len(set(lengths.tolist())) > 5
+  sample_fn, data = grouped.grouped_sample_fn(ds, _BEHAVIOURS, w, batch_size=8,
+                                              composite_batch=4, eval_episodes=held_n,
+                                              composite_train_episodes=composite_n)
+  # Brute force: usable episodes per label in order, the first held out, composites keep 2.
+  usable = [[e for e in range(30) if labels[e] == i and lengths[e] >= w] for i in range(3)]
+  held = [u[:held_n] for u in usable]
+  train = [usable[0][held_n:], usable[1][held_n:], usable[2][held_n:held_n + composite_n]]
+  valid = [{(e, s) for e in t for s in range(lengths[e] - w + 1)} for t in train]
+
+  def windows(obs, act=None):
+    """[..., W+1, 2] observation windows -> (episode, start) pairs, checked to be contiguous
+    steps of one episode (and the actions to be that window's)."""
+    obs = np.asarray(obs).reshape(-1, w + 1, 2)
+    e, s = obs[:, 0, 0].astype(int), obs[:, 0, 1].astype(int)
+    np.testing.assert_array_equal(obs[..., 0], np.repeat(e[:, None], w + 1, 1))
+    np.testing.assert_array_equal(obs[..., 1], s[:, None] + np.arange(w + 1))
+    assert (s + w <= lengths[e]).all()  # never past the episode's final observation
+    if act is not None:
+      act = np.asarray(act).reshape(-1, w, 2)
+      np.testing.assert_array_equal(act[..., 0], np.repeat(e[:, None], w, 1))
+      np.testing.assert_array_equal(act[..., 1], obs[:, :-1, 1] + 0.5)
+    return set(zip(e.tolist(), s.tolist()))
+
+  keys = jax.random.split(jax.random.key(0), 1000)
+  batch = jax.jit(jax.vmap(sample_fn, in_axes=(None, 0)))(jax.device_put(data), keys)
+  assert windows(batch["states"], batch["actions"]) == set().union(*valid)
+  composite = np.asarray(batch["composite"])
+  assert composite.dtype == np.int32 and set(composite.ravel()) == {0}
+  assert windows(batch["composite_states"]) == valid[2]
+  for k in range(2):
+    assert windows(batch["subskill_states"][:, :, k]) == valid[k]
+  # Held-out windows: start 0 of the composite's held-out episode and of each subskill's.
+  assert windows(batch["eval_states"][0]) == {(e, 0) for e in held[2]}
+  for k in range(2):
+    assert windows(batch["eval_subskill_states"][0][:, k]) == {(e, 0) for e in held[k]}
+  np.testing.assert_array_equal(batch["eval_composite"][0], np.zeros(len(held[2])))
+
+  # A pure function of (data, key): host numpy or device data, alone or vmapped, same batch.
+  sample = jax.jit(sample_fn)
+  host, device = sample(data, keys[5]), sample(jax.device_put(data), keys[5])
+  for name in batch:
+    assert np.asarray(host[name]).dtype == np.asarray(batch[name]).dtype, name
+    np.testing.assert_array_equal(np.asarray(host[name]), np.asarray(batch[name][5]), name)
+    np.testing.assert_array_equal(np.asarray(device[name]), np.asarray(batch[name][5]), name)
+  assert not np.array_equal(np.asarray(batch["states"][4]), np.asarray(batch["states"][5]))
+
+  # Too few episodes long enough for the window: named.
+  with pytest.raises(D.WindowError,
+                     match=r"episodes of behaviour '\w' \(task_id \d\) with a window"):
+    grouped.grouped_sample_fn(ds, _BEHAVIOURS, 9, 8, 4, eval_episodes=held_n,
+                              composite_train_episodes=composite_n)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -45,26 +45,27 @@ from helms_jax.agents.concurrent import offline as concurrent
 from helms_jax.analysis import curves as curves_lib
 from helms_jax.analysis.skills import (ANALYSIS_DIR, ANALYSIS_INDEX, save_figure,
                                        write_analysis_index)
+from helms_jax.data import grouped
+from helms_jax.data.sampler import valid_window_starts
 from helms_jax.training.metric_writers import read_jsonl
 
 # Held-out MSE metrics the learner logs per composite (`agents/concurrent/offline.py`).
 METRIC_PREFIXES = ("mse", "mse_sum", "mse_prior")
 
 
-def _episodes_by_behaviour(dataset, names: Sequence[str], window: int, per_behaviour: int
+def _episodes_by_behaviour(dataset, behaviours, window: int, per_behaviour: int
                            ) -> list[np.ndarray]:
-  """Per behaviour, `[n, window + 1, O]` observation windows (start 0) of its first episodes."""
-  lengths = np.asarray(dataset.episode_length)
-  obs = np.asarray(dataset.fields["observation"]).reshape(len(lengths), lengths[0] + 1, -1)
-  task_id = np.asarray(dataset.fields["episode/task_id"])
-  return [obs[np.flatnonzero(task_id == i)[:per_behaviour], :window + 1]
-          for i in range(len(names))]
+  """Per behaviour, `[n, window + 1, O]` observation windows (start 0) of its first usable
+  episodes (`data.grouped`: the learner's held-out episodes come first)."""
+  data = grouped.window_data(dataset, window)
+  return [np.asarray(grouped.first_windows(data, ids[:per_behaviour], window)["observation"])
+          for ids in grouped.episodes_by_label(dataset, behaviours, window)]
 
 
 def embeddings(functions, params, observations: jax.Array) -> jax.Array:
   """Posterior means [S, N, Z] of `observations [N, T+1, O]` under population params [S, ...]."""
   def one(p):
-    x = concurrent._states(functions, p, observations)  # pylint: disable=protected-access
+    x = concurrent.modelled_states(functions, p, observations)
     mean, _, _ = functions.encoder.apply({"params": p["encoder"]}, x)
     return mean
   return jax.jit(jax.vmap(one))(params)
@@ -160,7 +161,7 @@ def analyze(config, workdir: str, env, params, dataset) -> dict[str, Any]:
   functions = concurrent.make_functions(learner, env.observation_size, env.action_size,
                                         getattr(env, "observation_groups", None))
   behaviours = functions.behaviours
-  windows = _episodes_by_behaviour(dataset, behaviours.names, int(learner.window),
+  windows = _episodes_by_behaviour(dataset, behaviours, int(learner.window),
                                    int(config.analysis.get("episodes_per_behaviour", 32)))
   for name, w in zip(behaviours.names, windows):
     if len(w) == 0:
@@ -226,7 +227,7 @@ def closed_loop(functions, params, env, z: jax.Array, task_id: jax.Array, key: j
     state = env.reset_with_behaviour(k, tid)
 
     def step(state, _):
-      x = concurrent._states(functions, p, state.obs)  # pylint: disable=protected-access
+      x = concurrent.modelled_states(functions, p, state.obs)
       mean, _ = functions.action_decoder.apply({"params": p["action_decoder"]}, x, zz)
       state = env.step(state, jnp.clip(mean, -1.0, 1.0))
       return state, (state.reward, *(state.metrics[m] for m in CLOSED_LOOP_METRICS))
@@ -254,15 +255,16 @@ def _closed_loop_table(functions, params, env, dataset, behaviours, windows, all
     task_id += [cid] * (2 * n)
   out = jax.device_get(closed_loop(functions, params, env, jnp.asarray(np.concatenate(z, 1)),
                                    jnp.asarray(task_id, jnp.int32), key, num_steps))
-  rewards = np.asarray(dataset.fields["reward"]).reshape(len(dataset.episode_length), -1)
-  task = np.asarray(dataset.fields["episode/task_id"])
+  rewards = np.asarray(dataset.fields["reward"])  # [num_steps], episodes of any lengths
+  step_episode, step_t = valid_window_starts(dataset.episode_length, 1)  # each step's place
+  task = np.asarray(dataset.fields["episode/task_id"])[step_episode]
   table = {}
   for c, cid in enumerate(behaviours.composites):
     rows = {}
     for j, source in enumerate(("own_embedding", "subskill_sum")):
       sl = slice((2 * c + j) * n, (2 * c + j + 1) * n)
       rows[source] = {k: _mean_std(np.mean(v[:, sl], axis=1)) for k, v in out.items()}
-    rows["expert_quality"] = float(rewards[task == cid][:, 5:].mean())
+    rows["expert_quality"] = float(rewards[(task == cid) & (step_t >= 5)].mean())
     table[behaviours.names[cid]] = rows
   return table
 

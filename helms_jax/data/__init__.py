@@ -1,6 +1,7 @@
 """Trajectory datasets: on-disk format, atomic sharded writer, reader, window sampler, HDF5 import.
 
-See `format.py` for the on-disk layout and `sampler.py` for window semantics.
+See `format.py` for the on-disk layout and `sampler.py` for window semantics; `grouped.py`
+(imported as `helms_jax.data.grouped`) samples windows grouped by episode label.
 """
 
 from helms_jax.data.format import (
@@ -32,7 +33,9 @@ from helms_jax.data.sampler import (
     ShardedWindowData,
     WindowSampler,
     WindowTable,
+    episode_windows,
     gather_window_batch,
+    gather_windows,
     sharded_sample_fn,
     sharded_window_data,
     subset_episodes,
@@ -48,7 +51,8 @@ __all__ = [
     "FieldSpec", "FormatVersionError", "LayoutError", "Manifest", "ManifestError", "Schema",
     "SchemaMismatchError", "ShardCorruptError", "ShardInfo", "ShardMissingError", "WindowError",
     "read_manifest", "detect_layout", "import_hdf5", "Dataset", "load_dataset",
-    "offsets_from_lengths", "WindowSampler", "WindowTable", "gather_window_batch",
+    "offsets_from_lengths", "WindowSampler", "WindowTable", "episode_windows",
+    "gather_window_batch", "gather_windows",
     "valid_window_starts", "window_indices", "window_table", "DatasetWriter",
     "ShardedWindowData", "sharded_sample_fn", "sharded_window_data", "subset_episodes",
 ]

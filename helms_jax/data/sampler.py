@@ -11,7 +11,8 @@ Two paths give identical batches for the same key:
   * `WindowSampler.device_sample_fn(batch_size)`: dataset arrays placed on device once; returns a
     jittable ``sample(key) -> batch`` doing the gather with jnp, for use inside a learner's jit.
 Because sampling is a pure function of the key, a run that checkpoints its key resumes the exact
-data stream.
+data stream. Samplers that choose their windows themselves (`grouped.py`: by episode label) use
+the same table: `episode_windows` gives each episode's rows, `gather_windows` gathers given rows.
 """
 
 import functools
@@ -42,6 +43,23 @@ class WindowTable(NamedTuple):
   obs_last: Any
 
 
+def episode_windows(episode_length: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+  """Per episode, its valid windows' place in the `WindowTable` rows (ordered by episode).
+
+  Args:
+    episode_length: ``[E]`` int episode lengths.
+    window: W.
+
+  Returns:
+    (first ``[E]``, count ``[E]``) int64: episode e's windows are rows first[e] ..
+    first[e] + count[e] - 1, with starts 0 .. count[e] - 1 (count = max(L_e - W + 1, 0); an
+    episode shorter than W has none, and its `first` is the next episode's).
+  """
+  count = np.maximum(np.asarray(episode_length, np.int64) - int(window) + 1, 0)
+  first, _ = offsets_from_lengths(count)
+  return first, count
+
+
 def valid_window_starts(episode_length: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
   """Enumerates every valid window (vectorised, no per-episode loop).
 
@@ -59,7 +77,7 @@ def valid_window_starts(episode_length: np.ndarray, window: int) -> tuple[np.nda
   lengths = np.asarray(episode_length, np.int64)
   if int(window) != window or window < 1:
     raise fmt.WindowError(f"window must be a positive int, got {window!r}")
-  n_valid = np.maximum(lengths - int(window) + 1, 0)  # [E]
+  first, n_valid = episode_windows(lengths, window)  # [E]
   total = int(n_valid.sum())
   if total == 0:
     longest = int(lengths.max()) if lengths.size else 0
@@ -67,9 +85,19 @@ def valid_window_starts(episode_length: np.ndarray, window: int) -> tuple[np.nda
         f"window length {window} is longer than every episode (longest has {longest} steps, "
         f"{lengths.size} episodes); use window <= {longest}")
   episode = np.repeat(np.arange(lengths.shape[0], dtype=np.int64), n_valid)
-  first = np.cumsum(n_valid) - n_valid  # index of each episode's first window
   start = np.arange(total, dtype=np.int64) - np.repeat(first, n_valid)
   return episode, start
+
+
+def check_index_range(episode_length: np.ndarray) -> None:
+  """Raises WindowError when flat observation indices of these episodes overflow int32 (the
+  index arithmetic of the samplers and of device tables)."""
+  lengths = np.asarray(episode_length, np.int64)
+  max_index = int(lengths.sum()) + lengths.shape[0]
+  if max_index >= np.iinfo(np.int32).max:
+    raise fmt.WindowError(
+        f"dataset has {max_index} observations; index arithmetic is int32 (enable jax x64 or "
+        f"split the dataset)")
 
 
 def window_table(episode_length: np.ndarray, window: int) -> WindowTable:
@@ -99,25 +127,36 @@ def window_indices(table: WindowTable, key: jax.Array, batch_size: int, window: 
       when the table is padded to a common size (data-parallel shards, `ShardedWindowData`).
 
   Returns:
-    dict with ``window [B]`` (row of the table), ``episode [B]``, ``start [B]``,
-    ``step_idx [B, W]`` (flat step indices), ``obs_idx [B, W+lookahead]`` (flat observation
-    indices, clamped to the episode's final observation) and ``obs_mask [B, W+lookahead]``
-    float32 (1 = real observation, 0 = clamped).
+    `rows_indices` of the B drawn rows (``window [B]``, ``episode [B]``, ``start [B]``,
+    ``step_idx [B, W]``, ``obs_idx [B, W+lookahead]``, ``obs_mask [B, W+lookahead]``).
   """
   if num_windows is None:
     num_windows = table.episode.shape[0]
   j = jax.random.randint(key, (batch_size,), 0, num_windows)
-  step_start = jnp.asarray(table.step_start)[j]
-  obs_start = jnp.asarray(table.obs_start)[j]
-  obs_last = jnp.asarray(table.obs_last)[j]
-  raw = obs_start[:, None] + jnp.arange(window + lookahead)[None, :]
+  return rows_indices(table, j, window, lookahead)
+
+
+def rows_indices(table: WindowTable, rows: jax.Array, window: int, lookahead: int = 0
+                 ) -> dict[str, jax.Array]:
+  """Gather indices of the windows in table rows `rows` (any shape ``[...]``). Pure, jittable.
+
+  Returns:
+    dict with ``window [...]`` (= rows), ``episode [...]``, ``start [...]``,
+    ``step_idx [..., W]`` (flat step indices), ``obs_idx [..., W+lookahead]`` (flat observation
+    indices, clamped to the episode's final observation) and ``obs_mask [..., W+lookahead]``
+    float32 (1 = real observation, 0 = clamped).
+  """
+  step_start = jnp.asarray(table.step_start)[rows]
+  obs_start = jnp.asarray(table.obs_start)[rows]
+  obs_last = jnp.asarray(table.obs_last)[rows]
+  raw = obs_start[..., None] + jnp.arange(window + lookahead)
   return {
-      "window": j,
-      "episode": jnp.asarray(table.episode)[j],
-      "start": jnp.asarray(table.start)[j],
-      "step_idx": step_start[:, None] + jnp.arange(window)[None, :],
-      "obs_idx": jnp.minimum(raw, obs_last[:, None]),
-      "obs_mask": (raw <= obs_last[:, None]).astype(jnp.float32),
+      "window": rows,
+      "episode": jnp.asarray(table.episode)[rows],
+      "start": jnp.asarray(table.start)[rows],
+      "step_idx": step_start[..., None] + jnp.arange(window),
+      "obs_idx": jnp.minimum(raw, obs_last[..., None]),
+      "obs_mask": (raw <= obs_last[..., None]).astype(jnp.float32),
   }
 
 
@@ -141,6 +180,10 @@ def _gather(take: Callable, kinds: Mapping[str, str], arrays: Mapping[str, Any],
   return out
 
 
+def _take(arr, idx):
+  return jnp.take(arr, idx, axis=0)
+
+
 def gather_window_batch(arrays: Mapping[str, jax.Array], table: WindowTable, key: jax.Array,
                         batch_size: int, window: int, lookahead: int,
                         kinds: Mapping[str, str], num_windows: jax.Array | None = None
@@ -152,7 +195,16 @@ def gather_window_batch(arrays: Mapping[str, jax.Array], table: WindowTable, key
   static (e.g. bound with functools.partial).
   """
   idx = window_indices(table, key, batch_size, window, lookahead, num_windows)
-  return _gather(lambda a, i: jnp.take(a, i, axis=0), kinds, arrays, idx)
+  return _gather(_take, kinds, arrays, idx)
+
+
+def gather_windows(arrays: Mapping[str, jax.Array], table: WindowTable, rows: jax.Array,
+                   window: int, lookahead: int, kinds: Mapping[str, str]) -> dict[str, jax.Array]:
+  """The windows of table rows `rows [...]` chosen by the caller (pure jnp, jittable): the
+  fields of `arrays` with leading dims ``[...]`` (obs-kind ``[..., W+lookahead, ...]``,
+  step-kind ``[..., W, ...]``), ``obs_mask``, ``episode_index`` and ``window_start``, as in
+  `gather_window_batch`."""
+  return _gather(_take, kinds, arrays, rows_indices(table, rows, window, lookahead))
 
 
 class WindowSampler:
@@ -176,11 +228,7 @@ class WindowSampler:
     self.window = int(window)
     self.lookahead = int(lookahead)
     self.table = window_table(dataset.episode_length, self.window)
-    max_index = dataset.num_steps + dataset.num_episodes
-    if max_index >= np.iinfo(np.int32).max:
-      raise fmt.WindowError(
-          f"dataset has {max_index} observations; index arithmetic is int32 (enable jax x64 or "
-          f"split the dataset)")
+    check_index_range(dataset.episode_length)
     self._kinds = {n: s.kind for n, s in dataset.schema.fields.items()}
     self._indices = jax.jit(
         functools.partial(window_indices, window=self.window, lookahead=self.lookahead),

@@ -2,8 +2,9 @@
 behaviour is tied to the sum of its concurrent subskills' embeddings.
 
 model.py    BiLSTM + attention encoder, WaveNet state decoder, MLP action decoder, generation
-offline.py  the learner (objectives original / variational / non_variational), the
-            label-aware sampler, held-out metrics (Figure 3's MSE, embedding-sum gaps)
+offline.py  the learner (objectives original / variational / non_variational), held-out
+            metrics (Figure 3's MSE, embedding-sum gaps), make_sampler (the label-grouped
+            sampler of `data/grouped.py` with the learner's behaviours and split)
 
 LEARNERS holds the record the pipeline reads (`agents/records.py`).
 """

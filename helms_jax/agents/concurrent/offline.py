@@ -19,8 +19,9 @@ flow through tau~ into z_c, but reach the decoder's parameters only with
 Behaviours are named in `learner.behaviours` in the order of the dataset's `episode/task_id`;
 a name with '+' is a composite of the subskills it joins (`forward+turn` = forward and turn).
 
-Batches (`make_sampler`; per seed; raw observations, the learner selects `learner.state_groups`
-and normalises them with dataset statistics stored in `params['normalizer']`):
+Batches (`make_sampler` = `data.grouped.grouped_sample_fn`, episodes of any lengths; per seed;
+raw observations, the learner selects `learner.state_groups` and normalises them with dataset
+statistics stored in `params['normalizer']`, `modelled_states`):
   states [B, T+1, O], actions [B, T, A]        windows of training episodes of every behaviour
   composite_states [Bc, T+1, O], composite [Bc] (index into the composites),
   subskill_states [Bc, K, T+1, O]              one window of each subskill (K = all subskills;
@@ -40,7 +41,7 @@ other composites' subskill sums; < 1: the composite sits nearer its own sum).
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -49,6 +50,8 @@ import numpy as np
 import optax
 
 from helms_jax.agents.concurrent import model as cvae
+from helms_jax.data import grouped
+from helms_jax.data.grouped import Behaviours
 from helms_jax.envs.base import selected_indices
 from helms_jax.losses import concurrent as losses
 from helms_jax.losses.kl import diag_gaussian_log_prob
@@ -91,18 +94,6 @@ def default_config() -> ml_collections.ConfigDict:
       eval_episodes=8,
       composite_train_episodes=0,
   ))
-
-
-class Behaviours(NamedTuple):
-  """The behaviour structure parsed from `learner.behaviours`."""
-  names: tuple[str, ...]
-  subskills: tuple[int, ...]  # behaviour ids of the K subskills
-  composites: tuple[int, ...]  # behaviour ids of the C composites
-  members: np.ndarray  # [C, K] float32, 1 where subskill k is part of composite c
-
-  @property
-  def composite_names(self) -> tuple[str, ...]:
-    return tuple(self.names[c] for c in self.composites)
 
 
 def parse_behaviours(names) -> Behaviours:
@@ -174,8 +165,9 @@ def init_params(functions: Functions, key: jax.Array, window: int, action_size: 
   return params
 
 
-def _states(functions: Functions, params, observations: jax.Array) -> jax.Array:
-  """Raw observations [..., O] -> normalised modelled states [..., S]."""
+def modelled_states(functions: Functions, params, observations: jax.Array) -> jax.Array:
+  """Raw observations `[..., O]` -> the normalised states the CVAE models `[..., S]`
+  (`learner.state_groups` selected, then the dataset-statistics normaliser in `params`)."""
   x = jnp.take(observations, jnp.asarray(functions.state_indices), axis=-1)
   return normalizer_lib.normalize(params["normalizer"], x)
 
@@ -253,7 +245,7 @@ def batch_loss(functions: Functions, config, params, batch, key):
   """The objective's loss (module docstring) and metrics for one seed's batch."""
   b = functions.behaviours
   keys = jax.random.split(key, 5)
-  states = {name: _states(functions, params, batch[name])
+  states = {name: modelled_states(functions, params, batch[name])
             for name in ("states", "composite_states", "subskill_states", "eval_states",
                          "eval_subskill_states")}
   posterior = _encode_all(functions, params, states)
@@ -333,112 +325,18 @@ def make_learner(config: ml_collections.ConfigDict, observation_size: int, actio
   return Learner(init=init, update=update)
 
 
-# ----------------------------------------------------------------------------------------------
-# Data: label-aware windows.
-
-
-def _split_episodes(task_id: np.ndarray, behaviours: Behaviours, eval_episodes: int,
-                    composite_train_episodes: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
-  """Per behaviour, (training episode ids, held-out episode ids): the first `eval_episodes`
-  of each behaviour are held out; composites keep `composite_train_episodes` for training."""
-  train, held = [], []
-  for i, name in enumerate(behaviours.names):
-    ids = np.flatnonzero(task_id == i)
-    need = eval_episodes + 1
-    if len(ids) < need:
-      raise ValueError(f"the dataset has {len(ids)} episodes of behaviour {name!r} (task_id "
-                       f"{i}); need at least {need} (learner.eval_episodes={eval_episodes} "
-                       f"held out + 1)")
-    rest = ids[eval_episodes:]
-    if i in behaviours.composites and composite_train_episodes > 0:
-      rest = rest[:composite_train_episodes]
-    train.append(rest)
-    held.append(ids[:eval_episodes])
-  return train, held
-
-
 def make_sampler(config: ml_collections.ConfigDict, dataset, batch_size: int):
   """`(sample_fn(data, key) -> batch, data)` for the learner's batches (module docstring), of
-  windows of `config.window` steps.
+  windows of `config.window` steps: `data.grouped.grouped_sample_fn` with the learner's
+  behaviours and split.
 
-  `dataset`: a loaded dataset (`helms_jax.data.load_dataset`) of equal-length episodes with
-  `episode/task_id` indexing `config.behaviours`.
+  `dataset`: a loaded dataset (`helms_jax.data.load_dataset`) with `episode/task_id` indexing
+  `config.behaviours` (episodes of any lengths; those shorter than the window are left out).
   """
-  b = parse_behaviours(config.behaviours)
-  window = int(config.window)
-  if "episode/task_id" not in dataset.fields:
-    raise ValueError("the concurrent CVAE needs episode/task_id labels in the dataset (generate "
-                     "it with an env that reports info['task_id'], e.g. ant_skills)")
-  lengths = np.asarray(dataset.episode_length)
-  if len(set(lengths.tolist())) != 1:
-    raise ValueError(f"the concurrent CVAE expects equal-length episodes, got lengths "
-                     f"{sorted(set(lengths.tolist()))[:5]}...")
-  length = int(lengths[0])
-  if window > length:
-    raise ValueError(f"learner.window={window} exceeds the episode length {length}")
-  task_id = np.asarray(dataset.fields["episode/task_id"])
-  if task_id.max() >= len(b.names):
-    raise ValueError(f"dataset task_id {task_id.max()} has no name in learner.behaviours "
-                     f"{b.names}")
-  obs = np.asarray(dataset.fields["observation"]).reshape(len(lengths), length + 1, -1)
-  act = np.asarray(dataset.fields["action"]).reshape(len(lengths), length, -1)
-  train, held = _split_episodes(task_id, b, int(config.eval_episodes),
-                                int(config.composite_train_episodes))
-  max_n = max(len(t) for t in train)
-  by_behaviour = np.stack([np.resize(t, max_n) for t in train]).astype(np.int32)  # [NB, max_n]
-  counts = np.array([len(t) for t in train], np.int32)
-  all_train = np.concatenate(train).astype(np.int32)
-  # Fixed held-out windows (start 0): each composite's episodes with, per episode, the e-th
-  # held-out episode of every subskill.
-  eval_ep = np.concatenate([held[c] for c in b.composites])
-  eval_c = np.concatenate([np.full(len(held[c]), j) for j, c in enumerate(b.composites)])
-  eval_sub = np.stack([np.resize(held[k], len(eval_ep)) for k in b.subskills], axis=1)
-  data = {
-      "observation": obs, "action": act, "by_behaviour": by_behaviour, "counts": counts,
-      "all_train": all_train,
-      "eval_states": obs[eval_ep, :window + 1], "eval_composite": eval_c.astype(np.int32),
-      "eval_subskill_states": obs[eval_sub, :window + 1],
-  }
-  composites = jnp.asarray(b.composites, jnp.int32)
-  subskills = jnp.asarray(b.subskills, jnp.int32)
-  bc = int(config.composite_batch)
-  steps = jnp.arange(window + 1)
-
-  def windows(observations, episodes, starts):
-    return observations[episodes[..., None], starts[..., None] + steps]
-
-  def pick(data, key, behaviour):
-    """A random training episode of each `behaviour [...]`."""
-    u = jax.random.uniform(key, behaviour.shape)
-    slot = jnp.floor(u * data["counts"][behaviour]).astype(jnp.int32)
-    return data["by_behaviour"][behaviour, slot]
-
-  def sample_fn(data, key):
-    data = jax.tree_util.tree_map(jnp.asarray, data)  # numpy or device arrays
-    keys = jax.random.split(key, 7)
-    n_train = data["all_train"].shape[0]
-    start = lambda k, shape: jax.random.randint(k, shape, 0, length - window + 1)
-    ep = data["all_train"][jax.random.randint(keys[0], (batch_size,), 0, n_train)]
-    s0 = start(keys[1], (batch_size,))
-    composite = jax.random.randint(keys[2], (bc,), 0, len(b.composites))
-    ep_c = pick(data, keys[3], composites[composite])
-    ep_k = pick(data, keys[4], jnp.broadcast_to(subskills, (bc, len(b.subskills))))
-    return {
-        "states": windows(data["observation"], ep, s0),
-        "actions": data["action"][ep[:, None], s0[:, None] + steps[:-1]],
-        "composite_states": windows(data["observation"], ep_c, start(keys[5], (bc,))),
-        "composite": composite,
-        "subskill_states": windows(data["observation"], ep_k,
-                                   start(keys[6], (bc, len(b.subskills)))),
-        "eval_states": data["eval_states"], "eval_composite": data["eval_composite"],
-        "eval_subskill_states": data["eval_subskill_states"],
-    }
-
-  return sample_fn, data
-
-
-__all__ = ["OBJECTIVES", "Behaviours", "Functions", "batch_loss", "default_config",
-           "eval_metrics", "make_functions", "make_learner", "make_sampler", "parse_behaviours"]
+  return grouped.grouped_sample_fn(
+      dataset, parse_behaviours(config.behaviours), int(config.window), batch_size,
+      int(config.composite_batch), int(config.eval_episodes),
+      int(config.composite_train_episodes))
 
 
 def make_run_sampler(config: ml_collections.ConfigDict, dataset):
@@ -448,3 +346,8 @@ def make_run_sampler(config: ml_collections.ConfigDict, dataset):
     raise ValueError(f"train.window={config.train.window} must equal "
                      f"learner.window={config.learner.window}")
   return make_sampler(config.learner, dataset, config.train.batch_size)
+
+
+__all__ = ["OBJECTIVES", "Behaviours", "Functions", "batch_loss", "default_config",
+           "eval_metrics", "make_functions", "make_learner", "make_run_sampler", "make_sampler",
+           "modelled_states", "parse_behaviours"]
