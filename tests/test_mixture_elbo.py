@@ -52,7 +52,7 @@ def brute_force(log_q, log_p, action_log_prob, kl_z, log_init, beta_y, beta_z):
 
 class MixtureElboTest(chex.TestCase, parameterized.TestCase):
 
-  @chex.variants(with_jit=True)
+  @chex.variants(with_jit=True, without_jit=True)
   @parameterized.product(shape=((4, 3), (5, 2), (1, 4)), method=losses.FILTER_METHODS,
                          time_varying_prior=(False, True))
   def test_matches_path_enumeration(self, shape, method, time_varying_prior):
@@ -167,3 +167,10 @@ class MixtureElboTest(chex.TestCase, parameterized.TestCase):
       losses.mixture_elbo(log_q, log_p, alp, kl_z, mask=np.ones(5))
     with pytest.raises(ValueError, match="unknown filter method"):
       losses.mixture_elbo(log_q, log_p, alp, kl_z, filter_method="parallel")
+
+  def test_chex_checks_dtypes_and_scalar_betas(self):
+    log_q, log_p, alp, kl_z = f32(*_random_inputs(np.random.default_rng(6), 4, 3)[:4])
+    with pytest.raises(AssertionError, match="action_log_prob must be floating point"):
+      losses.mixture_elbo(log_q, log_p, alp.astype(jnp.int32), kl_z)
+    with pytest.raises(AssertionError, match="beta_y must be a scalar"):
+      losses.mixture_elbo_terms(log_q, log_p, alp, kl_z, beta_y=jnp.ones(2))

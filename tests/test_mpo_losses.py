@@ -498,3 +498,8 @@ class MixtureReducesToGaussianTest(chex.TestCase):
       mpo.mixture_mstep(mix, mix, jnp.zeros((N, B, D)), jnp.ones((N, B)), duals, mpo.MPOConfig())
     with pytest.raises(ValueError, match="epsilon_mean"):
       mpo.MPOConfig(epsilon_mean=0.0)
+    with pytest.raises(AssertionError, match="online means must be floating point"):
+      mix = (jnp.zeros((B, K)), jnp.zeros((B, K, D)), jnp.ones((B, K, D)))
+      ints = (mix[0], mix[1].astype(jnp.int32), mix[2])
+      mpo.mixture_mstep(ints, mix, jnp.zeros((N, B, D)), jnp.ones((N, B)), duals,
+                        mpo.MPOConfig())

@@ -60,6 +60,9 @@ def test_cem_rejects_bad_arguments():
   with pytest.raises(ValueError, match=r"\[N\]"):
     planning.cem(lambda x: x, jax.random.PRNGKey(0), jnp.zeros(2), jnp.ones(2), num_samples=4,
                  num_elites=2, num_iters=1)
+  with pytest.raises(AssertionError, match="init_mean must be floating point"):
+    planning.cem(f, jax.random.PRNGKey(0), jnp.zeros(2, jnp.int32), jnp.ones(2), num_samples=4,
+                 num_elites=2, num_iters=1)
 
 
 def test_lambda_returns_by_hand():

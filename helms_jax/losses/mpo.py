@@ -38,10 +38,12 @@ from __future__ import annotations
 
 import dataclasses
 
+import distrax
 import flax
 import jax
 import jax.numpy as jnp
 
+from helms_jax import checks
 from helms_jax.losses import kl as kl_lib
 
 DUAL_FLOAT_EPSILON = 1e-8  # softplus(x) + this: duals never reach 0
@@ -163,6 +165,7 @@ def temperature_loss_and_weights(q_values: jax.Array, log_temperature: jax.Array
   if jnp.ndim(q_values) != 2:
     raise ValueError(f"q_values must be [N, B], got shape {jnp.shape(q_values)}")
   _check_scalar("log_temperature", log_temperature)
+  checks.assert_floating("temperature_loss_and_weights", q_values=q_values)
   temperature = dual_value(log_temperature)
   tempered = jax.lax.stop_gradient(q_values) / temperature
   weights = jax.lax.stop_gradient(jax.nn.softmax(tempered, axis=0))
@@ -181,8 +184,9 @@ def nonparametric_kl(weights: jax.Array) -> jax.Array:
   """
   if jnp.ndim(weights) != 2:
     raise ValueError(f"weights must be [N, B], got shape {jnp.shape(weights)}")
-  n = weights.shape[0]
-  return jnp.sum(jnp.where(weights > 0, weights * jnp.log(n * weights), 0.0), axis=0)
+  checks.assert_floating("nonparametric_kl", weights=weights)
+  uniform = distrax.Categorical(logits=jnp.zeros_like(weights.T))
+  return distrax.Categorical(probs=weights.T).kl_divergence(uniform)
 
 
 def categorical_estep(q_values: jax.Array, target_logits: jax.Array, log_temperature: jax.Array,
@@ -205,6 +209,7 @@ def categorical_estep(q_values: jax.Array, target_logits: jax.Array, log_tempera
     raise ValueError(f"q_values and target_logits must both be [B, K], got "
                      f"{jnp.shape(q_values)} and {jnp.shape(target_logits)}")
   _check_scalar("log_temperature", log_temperature)
+  checks.assert_floating("categorical_estep", q_values=q_values, target_logits=target_logits)
   temperature = dual_value(log_temperature)
   log_target = jax.nn.log_softmax(jax.lax.stop_gradient(target_logits), axis=-1)
   unnormalised = log_target + jax.lax.stop_gradient(q_values) / temperature  # [B, K]
@@ -308,6 +313,9 @@ def gaussian_mstep(online_mean: jax.Array, online_std: jax.Array, target_mean: j
   b, d = online_mean.shape
   _check_samples(actions, weights, b, d)
   _check_alphas(duals, d, config.per_dim_constraining)
+  checks.assert_floating("gaussian_mstep", online_mean=online_mean, online_std=online_std,
+                         target_mean=target_mean, target_std=target_std, actions=actions,
+                         weights=weights)
   target_mean, target_std, actions, weights = jax.lax.stop_gradient(
       (target_mean, target_std, actions, weights))
 
@@ -352,6 +360,8 @@ def categorical_mstep(online_logits: jax.Array, target_logits: jax.Array, weight
   kl_lib._check_same_shape(online_logits=online_logits, target_logits=target_logits,
                            weights=weights)
   _check_scalar("duals.log_alpha_categorical", duals.log_alpha_categorical)
+  checks.assert_floating("categorical_mstep", online_logits=online_logits,
+                         target_logits=target_logits, weights=weights)
   target_logits, weights = jax.lax.stop_gradient((target_logits, weights))
   log_online = jax.nn.log_softmax(online_logits, axis=-1)
   loss_policy = jnp.mean(-jnp.sum(weights * log_online, axis=-1))
@@ -363,8 +373,11 @@ def categorical_mstep(online_logits: jax.Array, target_logits: jax.Array, weight
       loss_policy=loss_policy, loss_kl_penalty=penalty, loss_alpha=dual_loss,
       kl_categorical=mean_kl, kl_categorical_rel=mean_kl / config.epsilon_categorical,
       alpha_categorical=alpha,
-      entropy_online=jnp.mean(-jnp.sum(jnp.exp(log_online) * log_online, axis=-1)))
+      entropy_online=jnp.mean(distrax.Categorical(logits=online_logits).entropy()))
   return loss, metrics
+
+
+_MIXTURE = ("logits", "means", "stds")
 
 
 def mixture_mstep(online: tuple[jax.Array, jax.Array, jax.Array],
@@ -408,7 +421,7 @@ def mixture_mstep(online: tuple[jax.Array, jax.Array, jax.Array],
     raise ValueError("online and target must be (logits, means, stds) tuples")
   k, d = kl_lib._check_mixture("online ", *online)
   kl_lib._check_mixture("target ", *target)
-  for name, a, b_ in zip(("logits", "means", "stds"), online, target):
+  for name, a, b_ in zip(_MIXTURE, online, target):
     if jnp.shape(a) != jnp.shape(b_):
       raise ValueError(f"online and target {name} must have equal shapes, got {jnp.shape(a)} "
                        f"and {jnp.shape(b_)}")
@@ -418,6 +431,9 @@ def mixture_mstep(online: tuple[jax.Array, jax.Array, jax.Array],
   _check_samples(actions, weights, b, d)
   _check_alphas(duals, d, config.per_dim_constraining)
   _check_scalar("duals.log_alpha_categorical", duals.log_alpha_categorical)
+  checks.assert_floating("mixture_mstep", **{f"online {n}": a for n, a in zip(_MIXTURE, online)},
+                         **{f"target {n}": a for n, a in zip(_MIXTURE, target)},
+                         actions=actions, weights=weights)
   on_logits, on_means, on_stds = online
   tg_logits, tg_means, tg_stds, actions, weights = jax.lax.stop_gradient(
       (*target, actions, weights))
@@ -430,6 +446,7 @@ def mixture_mstep(online: tuple[jax.Array, jax.Array, jax.Array],
   loss_policy_std = nll(tg_logits, tg_means, on_stds)
 
   kl_cat = kl_lib.categorical_kl(tg_logits, on_logits)  # [B]
+  # Hand-written (distrax has no mixture KL): RHPO's target-weighted component KLs.
   component_weights = jax.nn.softmax(tg_logits, axis=-1)[..., None]  # [B, K, 1]
   kl_mean = jnp.sum(component_weights * kl_lib.gaussian_kl(tg_means, tg_stds, on_means, tg_stds),
                     axis=-2)  # [B, D]

@@ -22,12 +22,11 @@ from __future__ import annotations
 
 import math
 
+import distrax
 import jax
 import jax.numpy as jnp
 
 from helms_jax.losses.kl import diag_gaussian_log_prob
-
-_LOG_2 = math.log(2.0)
 
 
 def squash(u: jax.Array, bound: float) -> jax.Array:
@@ -41,9 +40,9 @@ def squash_log_det(u: jax.Array, bound: float) -> jax.Array:
   Per dimension `log(bound) + log(1 - tanh(u)^2) = log(bound) + 2 (log 2 - u - softplus(-2u))`,
   the stable form (no log of a vanishing 1 - tanh^2). `log(bound)` counts once per dimension
   (SPiRL's `Policy._tanh_squash_output` adds it once in total, which offsets log pi by
-  (D - 1) log(bound); the Jacobian has it D times).
+  (D - 1) log(bound); the Jacobian has it D times). The tanh part is distrax's `Tanh` bijector.
   """
-  per_dim = math.log(bound) + 2.0 * (_LOG_2 - u - jax.nn.softplus(-2.0 * u))
+  per_dim = math.log(bound) + distrax.Tanh().forward_log_det_jacobian(u)
   return jnp.sum(per_dim, axis=-1)
 
 

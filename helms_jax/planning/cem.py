@@ -16,6 +16,8 @@ from typing import Callable, NamedTuple
 import jax
 import jax.numpy as jnp
 
+from helms_jax import checks
+
 
 class CEMResult(NamedTuple):
   """mean, std: [*shape] final sampling distribution; best_sample: [*shape] the highest-scoring
@@ -67,6 +69,7 @@ def iterate_gaussian(objective: Callable[[jax.Array], jax.Array], key: jax.Array
     raise ValueError(f"init_mean {init_mean.shape} and init_std {init_std.shape} must match")
   if num_samples < 1 or num_iters < 1:
     raise ValueError(f"need num_samples >= 1 and num_iters >= 1, got {num_samples}, {num_iters}")
+  checks.assert_floating("cem/mppi", init_mean=init_mean, init_std=init_std)
   shape = init_mean.shape
 
   def iteration(carry, key):
