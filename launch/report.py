@@ -11,12 +11,12 @@ Concurrent-skill CVAE runs (one per objective; Figure 3, `analysis/concurrent.py
 
 import json
 import os
-
 import sys
 
 from absl import app, flags
 
 from helms_jax import runner
+from helms_jax.analysis import compare, concurrent, runs
 from launch import common
 
 _RUNS = flags.DEFINE_string(
@@ -31,21 +31,19 @@ _SMOOTHING = flags.DEFINE_integer(
 
 
 def _compare() -> None:
-  from helms_jax.analysis import curves  # pylint: disable=import-outside-toplevel
   if not _OUT.value:
     raise app.UsageError("--out is required with --runs")
   if flags.FLAGS.workdir:
     raise app.UsageError("give either --workdir (one run's report) or --runs (a comparison)")
   try:
     if _concurrent_runs(_RUNS.value):
-      from helms_jax.analysis import concurrent  # pylint: disable=import-outside-toplevel
       run_dirs = [d.strip() for d in _RUNS.value.split(",") if d.strip()]
       index = concurrent.compare_objectives(run_dirs, _OUT.value,
                                             last_fraction=_LAST_FRACTION.value)
       print(f"Comparison of {len(run_dirs)} concurrent CVAE runs: {index}")
       return
-    run_dirs = curves.expand_run_dirs(_RUNS.value)
-    index = curves.write_comparison_report(
+    run_dirs = runs.expand_run_dirs(_RUNS.value)
+    index = compare.write_comparison_report(
         run_dirs, _OUT.value, title=_TITLE.value, last_fraction=_LAST_FRACTION.value,
         smoothing=_SMOOTHING.value)
   except ValueError as error:
