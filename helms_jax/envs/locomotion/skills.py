@@ -16,7 +16,7 @@ Behaviours (`BEHAVIOURS`; index = `info['task_id']`):
 
 Observation [34] (`observation_groups`):
     0:2    root_xy   torso world x, y (m)
-    2:29   proprio   brax's ant observation without x, y (as tasks.py): z (2), quaternion
+    2:29   proprio   brax's ant observation without x, y (as ant_tasks.py): z (2), quaternion
                      w,x,y,z (3:7), 8 hinge angles (7:15, order hip_1, ankle_1, ..., hip_4,
                      ankle_4), root linear velocity in the world frame (15:18), root angular
                      velocity in the torso frame (MuJoCo's free-joint qvel, 18:21), 8 hinge
@@ -124,7 +124,6 @@ import numpy as np
 from helms_jax.envs import experts
 from helms_jax.envs.base import ObservationGroups, State, Wrapper
 from helms_jax.envs.locomotion import robots
-from helms_jax.envs.locomotion.tasks import check_mjx_backend
 from helms_jax.envs.registry import EnvKwargError, register
 
 __all__ = [
@@ -226,7 +225,7 @@ class AntSkills(Wrapper):
   transition_info_keys = ("success",)
 
   def __init__(self, behaviours: tuple[str, ...] = BEHAVIOURS, backend: str = "mjx"):
-    check_mjx_backend(backend)
+    robots.check_mjx_backend(backend)
     behaviours = tuple(behaviours)
     bad = [b for b in behaviours if b not in BEHAVIOURS]
     if not behaviours or bad:
