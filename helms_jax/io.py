@@ -4,10 +4,14 @@ JSON."""
 from __future__ import annotations
 
 import json
+import math
 import os
+import shutil
 import subprocess
 import tempfile
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
+
+import numpy as np
 
 # Temporary files of atomic writes start with this (dataset readers skip them).
 TMP_PREFIX = ".tmp-"
@@ -60,9 +64,30 @@ def atomic_write_text(path: str, text: str) -> None:
   atomic_write(path, lambda f: f.write(data))
 
 
-def atomic_write_json(path: str, value: Any) -> None:
-  """Writes `value` as indented, key-sorted JSON atomically."""
-  atomic_write_text(path, json.dumps(value, indent=2, sort_keys=True))
+def atomic_write_json(path: str, value: Any, *, sort_keys: bool = True,
+                      default: Callable[[Any], Any] | None = None) -> None:
+  """Writes `value` as indented JSON atomically: keys sorted unless `sort_keys=False` (then in
+  insertion order); `default` converts what json cannot (as in `json.dumps`)."""
+  atomic_write_text(path, json.dumps(value, indent=2, sort_keys=sort_keys, default=default))
+
+
+def atomic_copy(src: str, dst: str) -> None:
+  """Copies the file `src` to `dst` atomically."""
+  with open(src, "rb") as f:
+    atomic_write(dst, lambda out: shutil.copyfileobj(f, out))
+
+
+def json_safe(value: Any) -> Any:
+  """NaN/inf -> None and numpy scalars/arrays -> Python, recursively, so the JSON is standard."""
+  if isinstance(value, Mapping):
+    return {str(k): json_safe(v) for k, v in value.items()}
+  if isinstance(value, (list, tuple, np.ndarray)):
+    return [json_safe(v) for v in value]
+  if isinstance(value, np.generic):
+    value = value.item()
+  if isinstance(value, float) and not math.isfinite(value):
+    return None
+  return value
 
 
 def git_state(directory: str | None = None) -> dict[str, Any] | None:

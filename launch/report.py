@@ -15,7 +15,7 @@ import sys
 from absl import app, flags
 
 from helms_jax import configs, methods, pipeline, runs
-from helms_jax.analysis import curves
+from helms_jax.analysis import compare, run_curves
 from launch import common
 
 _RUNS = flags.DEFINE_string(
@@ -38,13 +38,14 @@ def _compare() -> None:
     items = [item.strip() for item in _RUNS.value.split(",") if item.strip()]
     candidates = [d for item in items
                   for d in (sorted(glob.glob(item)) if glob.has_magic(item) else [item])]
-    compare = _learner_comparison(candidates)
-    if compare is not None:
+    own_comparison = _learner_comparison(candidates)
+    if own_comparison is not None:
       run_dirs = candidates
-      index = methods.resolve(compare)(run_dirs, _OUT.value, last_fraction=_LAST_FRACTION.value)
+      index = methods.resolve(own_comparison)(run_dirs, _OUT.value,
+                                              last_fraction=_LAST_FRACTION.value)
     else:
-      run_dirs = curves.expand_run_dirs(_RUNS.value)
-      index = curves.write_comparison_report(
+      run_dirs = run_curves.expand_run_dirs(_RUNS.value)
+      index = compare.write_comparison_report(
           run_dirs, _OUT.value, title=_TITLE.value, last_fraction=_LAST_FRACTION.value,
           smoothing=_SMOOTHING.value)
   except ValueError as error:

@@ -9,7 +9,7 @@ import os
 import numpy as np
 import pytest
 
-from helms_jax.analysis import report, skills
+from helms_jax.analysis import analysis_index, report, skills
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -214,13 +214,13 @@ def _workdir_with_metrics(tmp_path):
 
 def test_report_includes_analysis(tmp_path, caplog):
   workdir = _workdir_with_metrics(tmp_path)
-  analysis_dir = os.path.join(workdir, skills.ANALYSIS_DIR)
+  analysis_dir = os.path.join(workdir, analysis_index.ANALYSIS_DIR)
   figure = skills.plot_transition_matrix(np.eye(2), os.path.join(analysis_dir, "transition.png"))
   metrics = {"purity": 0.75, "usage": [0.5, 0.5], "nested": {"a": 1}}
-  skills.write_analysis_index(
+  analysis_index.write_analysis_index(
       analysis_dir, [(figure, "Learned transition prior <K=2>"), ("missing.png", "gone")],
       {**metrics, "count": np.int64(3)})
-  with open(os.path.join(analysis_dir, skills.ANALYSIS_INDEX)) as f:
+  with open(os.path.join(analysis_dir, analysis_index.ANALYSIS_INDEX)) as f:
     index = json.load(f)
   assert index["figures"][0] == {"file": "transition.png",
                                  "caption": "Learned transition prior <K=2>"}
@@ -255,4 +255,4 @@ def test_report_without_analysis_is_unchanged(tmp_path):
 
 def test_write_analysis_index_rejects_paths(tmp_path):
   with pytest.raises(ValueError, match="plain file name"):
-    skills.write_analysis_index(str(tmp_path), [("../x.png", "c")], {})
+    analysis_index.write_analysis_index(str(tmp_path), [("../x.png", "c")], {})

@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from helms_jax.analysis import curves, report
+from helms_jax.analysis import compare, report, run_curves, statistics
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -75,7 +75,7 @@ def test_load_run_keeps_last_line_per_env_steps_and_nan(tmp_path):
                   "metrics": {"episode_return": [40.0, 41.0], "success": [True, False]}}) + "\n",
       '{"env_steps": 500, "metr']
   workdir = _write_run(str(tmp_path / "run"), "HeLMS-cat", returns, extra_lines=resumed)
-  run = curves.load_run(workdir)
+  run = run_curves.load_run(workdir)
   assert run.label == "HeLMS-cat" and run.seeds == [0, 1] and run.run_dir == workdir
   np.testing.assert_array_equal(run.env_steps, [100, 200, 300, 400])
   np.testing.assert_array_equal(run.updates, [200, 7, 8, 9])
@@ -87,7 +87,7 @@ def test_load_run_keeps_last_line_per_env_steps_and_nan(tmp_path):
   np.testing.assert_array_equal(run.metrics["success"][-1], [1.0, 0.0])
   np.testing.assert_array_equal(run.metrics["episodes"][:, 0], [3, np.nan, np.nan, np.nan])
   # The transfer directory itself is accepted too; the workdir is its parent.
-  assert curves.load_run(os.path.join(workdir, "transfer")).run_dir == workdir
+  assert run_curves.load_run(os.path.join(workdir, "transfer")).run_dir == workdir
 
 
 def test_final_performance_table_matches_an_oracle(tmp_path):
@@ -95,20 +95,20 @@ def test_final_performance_table_matches_an_oracle(tmp_path):
   values = rng.normal(size=(30, 4)).cumsum(axis=0)
   values[rng.random(values.shape) < 0.2] = np.nan
   values[-3:, 2] = np.nan  # seed 2 has nothing in the last 10 %
-  run = curves.load_run(_write_run(str(tmp_path / "a"), "MPO", values, seeds=[3, 5, 7, 9]))
+  run = run_curves.load_run(_write_run(str(tmp_path / "a"), "MPO", values, seeds=[3, 5, 7, 9]))
   for fraction, k in ((0.1, 3), (0.25, 8), (1.0, 30), (0.01, 1)):
-    (row,) = curves.final_performance_table([run], "episode_return", last_fraction=fraction)
+    (row,) = statistics.final_performance_table([run], "episode_return", last_fraction=fraction)
     per_seed, mean, std = _oracle_final(values, k)
     assert row["num_points"] == k and row["from_env_steps"] == 100 * (30 - k + 1)
     np.testing.assert_allclose(row["per_seed"], per_seed, rtol=1e-12)
     assert row["mean"] == pytest.approx(mean, rel=1e-12)
     assert row["std"] == pytest.approx(std, rel=1e-12)
     assert row["seeds"] == [3, 5, 7, 9] and row["env_steps"] == 3000
-  (row,) = curves.final_performance_table([run], "episode_return")
+  (row,) = statistics.final_performance_table([run], "episode_return")
   assert row["seeds_with_data"] == 3 and math.isnan(row["per_seed"][2])
-  assert curves.final_performance_table([run], "success") == []  # runs without it are left out
+  assert statistics.final_performance_table([run], "success") == []  # runs without it are left out
   with pytest.raises(ValueError, match="last_fraction"):
-    curves.final_performance_table([run], "episode_return", last_fraction=0.0)
+    statistics.final_performance_table([run], "episode_return", last_fraction=0.0)
 
 
 def test_final_performance_skips_points_where_no_seed_has_a_value(tmp_path):
@@ -116,8 +116,8 @@ def test_final_performance_skips_points_where_no_seed_has_a_value(tmp_path):
   (all seeds NaN): the last-10% window counts only points with data."""
   values = np.full((10, 2), np.nan)
   values[0::2] = [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0], [7.0, 8.0], [9.0, 10.0]]
-  run = curves.load_run(_write_run(str(tmp_path / "a"), "HeLMS-cat", values))
-  (row,) = curves.final_performance_table([run], "episode_return", last_fraction=0.4)
+  run = run_curves.load_run(_write_run(str(tmp_path / "a"), "HeLMS-cat", values))
+  (row,) = statistics.final_performance_table([run], "episode_return", last_fraction=0.4)
   # 5 points with data, ceil(0.4 * 5) = 2 of them: env steps 700 and 900.
   assert row["num_points"] == 2 and row["from_env_steps"] == 700 and row["env_steps"] == 1000
   np.testing.assert_allclose(row["per_seed"], [8.0, 9.0])
@@ -130,14 +130,14 @@ def test_smooth_and_seed_statistics_ignore_nan():
   values[rng.random(values.shape) < 0.3] = np.nan
   values[:4, 1] = np.nan
   for window in (1, 3, 5, 20):
-    out = curves.smooth(values, window)
+    out = statistics.smooth(values, window)
     for p in range(12):
       for s in range(3):
         xs = [values[q, s] for q in range(max(0, p - window + 1), p + 1)
               if np.isfinite(values[q, s])]
         expected = sum(xs) / len(xs) if xs else np.nan
         np.testing.assert_allclose(out[p, s], expected, rtol=1e-12)
-  mean, std, count = curves.seed_statistics(values)
+  mean, std, count = statistics.seed_statistics(values)
   for p in range(12):
     xs = values[p][np.isfinite(values[p])]
     assert count[p] == len(xs)
@@ -150,21 +150,21 @@ def test_smooth_and_seed_statistics_ignore_nan():
 def test_errors_name_the_path(tmp_path):
   missing = str(tmp_path / "nope")
   with pytest.raises(ValueError, match="nope: run directory does not exist"):
-    curves.load_run(missing)
+    run_curves.load_run(missing)
   empty = tmp_path / "empty"
   empty.mkdir()
   with pytest.raises(ValueError, match=f"{empty}/transfer/curves.jsonl: missing"):
-    curves.load_run(str(empty))
+    run_curves.load_run(str(empty))
 
   workdir = _write_run(str(tmp_path / "run"), "MPO", np.ones((3, 2)))
   transfer = os.path.join(workdir, "transfer")
   os.rename(os.path.join(transfer, "run.json"), os.path.join(transfer, "run.bak"))
   with pytest.raises(ValueError, match=f"{transfer}/run.json: missing"):
-    curves.load_run(workdir)
+    run_curves.load_run(workdir)
   with open(os.path.join(transfer, "run.json"), "w") as f:
     f.write("{not json")
   with pytest.raises(ValueError, match=f"{transfer}/run.json: unreadable"):
-    curves.load_run(workdir)
+    run_curves.load_run(workdir)
   os.replace(os.path.join(transfer, "run.bak"), os.path.join(transfer, "run.json"))
 
   path = os.path.join(transfer, "curves.jsonl")
@@ -182,12 +182,12 @@ def test_errors_name_the_path(tmp_path):
     with open(path, "w") as f:
       f.writelines(content)
     with pytest.raises(ValueError, match=message):
-      curves.load_run(workdir)
+      run_curves.load_run(workdir)
 
   bad = tmp_path / "exploration.json"
   bad.write_text('{"rows": 3}')
   with pytest.raises(ValueError, match=f"{bad}: expected an object with 'rows'"):
-    curves.load_exploration(str(bad))
+    run_curves.load_exploration(str(bad))
 
 
 def test_expand_run_dirs(tmp_path):
@@ -195,10 +195,10 @@ def test_expand_run_dirs(tmp_path):
   b = _write_run(str(tmp_path / "runs" / "mpo"), "MPO", np.ones((2, 1)))
   os.makedirs(tmp_path / "runs" / "skills")  # matched by the glob, no curves: skipped
   pattern = str(tmp_path / "runs" / "*")
-  assert curves.expand_run_dirs(pattern) == [a, b]
-  assert curves.expand_run_dirs(f"{b}, {pattern}") == [b, a]  # order kept, no repeats
+  assert run_curves.expand_run_dirs(pattern) == [a, b]
+  assert run_curves.expand_run_dirs(f"{b}, {pattern}") == [b, a]  # order kept, no repeats
   with pytest.raises(ValueError, match="matches no run directory"):
-    curves.expand_run_dirs(str(tmp_path / "other*"))
+    run_curves.expand_run_dirs(str(tmp_path / "other*"))
 
 
 def _three_runs(tmp_path):
@@ -221,7 +221,7 @@ def test_comparison_report(tmp_path):
   with open(os.path.join(dirs[0], "exploration.json"), "w") as f:
     json.dump({"rows": rows}, f)
   out = str(tmp_path / "comparison")
-  index = curves.write_comparison_report(dirs, out, title="Transfer <test>")
+  index = compare.write_comparison_report(dirs, out, title="Transfer <test>")
   assert index == os.path.join(out, "index.html")
   for name in ("curve_episode_return.png", "curve_success.png"):
     with open(os.path.join(out, name), "rb") as f:
@@ -247,7 +247,7 @@ def test_comparison_report(tmp_path):
   assert not [f for f in os.listdir(out) if f.startswith(".tmp")]
 
   with pytest.raises(ValueError, match="curves.jsonl: missing"):
-    curves.write_comparison_report(dirs + [str(tmp_path)], str(tmp_path / "c2"))
+    compare.write_comparison_report(dirs + [str(tmp_path)], str(tmp_path / "c2"))
 
 
 def test_run_report_has_transfer_section(tmp_path):

@@ -25,7 +25,7 @@ import pytest
 
 from helms_jax import envs
 from helms_jax.envs import locomotion
-from helms_jax.envs.locomotion import robots, tasks
+from helms_jax.envs.locomotion import ant_tasks, robots
 
 ANT_NAMES = ("ant_walk", "ant_run", "ant_reach_goal", "ant_reach_goal_obstacles", "ant_cove")
 PLANAR_NAMES = ("halfcheetah_run", "walker2d_run", "hopper_hop")
@@ -63,7 +63,7 @@ def _prepare(env, state, velocity, goal_frame, teleport, pillars):
   """
   del env
   ps, obs = state.pipeline_state, state.obs
-  goal_rel = obs[tasks._GOAL]  # pylint: disable=protected-access
+  goal_rel = obs[ant_tasks._GOAL]  # pylint: disable=protected-access
   dist = jnp.linalg.norm(goal_rel)
   u = jnp.where(dist > 0, goal_rel / jnp.maximum(dist, 1e-6), jnp.array([1.0, 0.0]))
   u = jnp.where(goal_frame > 0, u, jnp.array([1.0, 0.0]))
@@ -74,7 +74,7 @@ def _prepare(env, state, velocity, goal_frame, teleport, pillars):
   qpos = ps.qpos.at[:2].set(new_root).at[2].add(LIFT)
   qvel = ps.qvel.at[:2].set(velocity[0] * u + velocity[1] * perp)
   obs = (obs.at[:2].set(new_root).at[2].add(LIFT)
-         .at[tasks._GOAL].set(goal - new_root))  # pylint: disable=protected-access
+         .at[ant_tasks._GOAL].set(goal - new_root))  # pylint: disable=protected-access
   mocap = ps.mocap_pos
   if mocap.shape[0]:
     ahead = jnp.concatenate([root + PILLAR_AHEAD * u, jnp.zeros(1)])
@@ -89,7 +89,7 @@ def _runner(name: str, batch: int, steps: int):
   """(env, jit(run)) with run(key, velocity [B, 2], goal_frame [B], teleport [B],
   pillars [B], actions [T, B, act]) -> (start state [B], Traj [T, B]) (see `_prepare`)."""
   env = envs.make(name)
-  is_ant = isinstance(env, tasks.AntTask)
+  is_ant = isinstance(env, ant_tasks.AntTask)
 
   def run(key, velocity, goal_frame, teleport, pillars, actions):
     state = jax.vmap(env.reset)(jax.random.split(key, batch))
@@ -138,11 +138,11 @@ def _check_rollout(env, state, traj, batch, steps):
   assert traj.info["root_xy"].shape == (steps, batch, 2)
   np.testing.assert_allclose(traj.info["root_xy"][..., 0], traj.qpos[..., 0], atol=1e-5)
   assert np.all(traj.done == 0)
-  if isinstance(env, tasks.AntTask):
+  if isinstance(env, ant_tasks.AntTask):
     assert set(env.observation_groups) == {"root_xy", "proprio", "goal", "obstacles"}
-    assert size == tasks.ANT_ROBOT_OBS + 2 + 2 * tasks.ANT_MAX_OBSTACLES
+    assert size == ant_tasks.ANT_ROBOT_OBS + 2 + 2 * ant_tasks.ANT_MAX_OBSTACLES
     np.testing.assert_allclose(traj.obs[..., :2], traj.qpos[..., :2], atol=1e-6)
-    np.testing.assert_allclose(traj.obs[..., tasks.ANT_VX], traj.qvel[..., 0], atol=1e-6)
+    np.testing.assert_allclose(traj.obs[..., ant_tasks.ANT_VX], traj.qvel[..., 0], atol=1e-6)
   else:
     assert set(env.observation_groups) == {"proprio"}
 
@@ -245,7 +245,7 @@ def test_ant_obstacles_are_physical(goal_rollout):
 
 def test_ant_reach_goal_progress_and_success(goal_rollout):
   env, state, traj, _ = goal_rollout
-  assert isinstance(env, tasks.AntReachGoal)  # the reward of ant_reach_goal
+  assert isinstance(env, ant_tasks.AntReachGoal)  # the reward of ant_reach_goal
   goal = np.asarray(state.info["goal"])
   # Oracle: progress per second from MJX root positions, + 1 within 0.5 m.
   roots = np.concatenate([np.asarray(state.obs)[None, :, :2], traj.qpos[..., :2]], axis=0)
@@ -272,7 +272,7 @@ def test_relabel_goal_kept_and_new(goal_rollout):
   # New goal per episode for ant_reach_goal (one key per env, as the LSP replay relabelling
   # does): drawn from its reset distribution (2-5 m around the origin), written into both
   # observations, and the reward from the distance formula.
-  reach = tasks.AntReachGoal()
+  reach = ant_tasks.AntReachGoal()
   keys = jnp.broadcast_to(jax.random.split(jax.random.PRNGKey(7), BATCH)[None],
                           (STEPS, BATCH, 2))
   obs_n, next_n, reward_n = _relabel_all(reach, prev, actions, traj.obs, keys)
@@ -294,7 +294,7 @@ def test_ant_walk_reward_from_qvel(goal_rollout):
   # env itself) on the rollout's physics: the DMC-style formula from the MJX root velocity,
   # larger pushed forward than backward.
   _, state, traj, actions = goal_rollout
-  walk = tasks.AntWalk()
+  walk = ant_tasks.AntWalk()
   assert walk.target_speed == 1.0 and walk.ctrl_cost_weight == 0.01
   _, next_w, reward_w = _relabel_all(walk, _prev_obs(state, traj), actions, traj.obs)
   np.testing.assert_array_equal(next_w[..., 29:], 0.0)  # walk has no goal / obstacles
@@ -304,7 +304,7 @@ def test_ant_walk_reward_from_qvel(goal_rollout):
 
 
 def test_ant_cove_relabel_writes_fixed_goal_and_walls():
-  cove = tasks.AntCove()
+  cove = ant_tasks.AntCove()
   obs = np.zeros((3, cove.observation_size), np.float32)
   obs[:, :2] = [[0.0, 0.0], [3.8, 0.1], [4.2, -0.2]]  # start, in the cove, at the goal
   o, n, r = jax.jit(jax.vmap(lambda o, n: cove.relabel(o, np.zeros(8), n, None)))(

@@ -7,10 +7,11 @@
                     projected on the first two principal components of all of them, with the
                     sums mu(tau_a) + mu(tau_b) of random demonstrations of each composite's
                     subskills ("x"): a composite's cloud should sit on its sums' cloud.
-  analysis.json     (`skills.write_analysis_index`, shown by the run report) metrics: per
-                    composite and seed: `centroid_gap` = |mean_c - mean of its sums|^2 / Z,
-                    `relative_gap` = centroid_gap over the mean squared distance (/ Z) between
-                    the centroids of all behaviours (scale-free: regularisers shrink the space),
+  analysis.json     (`analysis_index.write_analysis_index`, shown by the run report)
+                    metrics: per composite and seed: `centroid_gap` = |mean_c - mean of its
+                    sums|^2 / Z, `relative_gap` = centroid_gap over the mean squared distance
+                    (/ Z) between the centroids of all behaviours (scale-free: regularisers
+                    shrink the space),
                     `spread` = the composite cloud's mean squared distance to its own centroid,
                     `gap_ratio` = centroid_gap / the same gap to the other composites' sums;
                     the last logged held-out MSE per composite (`final_mse`); and, for envs
@@ -40,11 +41,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 import numpy as np
 
-from helms_jax import data as data_lib, runs
+from helms_jax import data as data_lib, io, runs
 from helms_jax.agents.concurrent import offline as concurrent
-from helms_jax.analysis import curves as curves_lib
-from helms_jax.analysis.skills import (ANALYSIS_DIR, ANALYSIS_INDEX, save_figure,
-                                       write_analysis_index)
+from helms_jax.analysis import html_pages, statistics
+from helms_jax.analysis.analysis_index import ANALYSIS_DIR, ANALYSIS_INDEX, write_analysis_index
+from helms_jax.analysis.plots import save_figure
 from helms_jax.data import grouped
 from helms_jax.data.sampler import valid_window_starts
 from helms_jax.training.metric_writers import read_jsonl
@@ -131,9 +132,10 @@ def final_metrics(workdir: str, prefix: str = "mse/", last_fraction: float = 0.1
 
 
 def _final_per_seed(values: np.ndarray, last_fraction: float) -> np.ndarray:
-  """`values [P, S]` -> [S]: each seed's mean over the last points (`curves.final_window_size`)."""
-  k = curves_lib.final_window_size(len(values), last_fraction)
-  return curves_lib.seed_statistics(values[-k:].T)[0]
+  """`values [P, S]` -> [S]: each seed's mean over the last points
+  (`statistics.final_window_size`)."""
+  k = statistics.final_window_size(len(values), last_fraction)
+  return statistics.seed_statistics(values[-k:].T)[0]
 
 
 def metric_curves(workdir: str, prefix: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -271,7 +273,7 @@ def _closed_loop_table(functions, params, env, dataset, behaviours, windows, all
 
 def _mean_std(values) -> dict[str, float]:
   """Per-seed values [S] -> their mean ± std over the seeds that have one, and that count."""
-  mean, std, count = curves_lib.seed_statistics(np.asarray(values, np.float64)[None])
+  mean, std, count = statistics.seed_statistics(np.asarray(values, np.float64)[None])
   return {"mean": float(mean[0]), "std": float(std[0]), "n": int(count[0])}
 
 
@@ -314,7 +316,7 @@ def compare_objectives(run_dirs: Sequence[str], out_dir: str, last_fraction: flo
     for ax, name in zip(axes[r], composites):
       for label, _, curves, _ in runs:
         steps, values = curves[prefix][name]
-        mean, std, _ = curves_lib.seed_statistics(values)
+        mean, std, _ = statistics.seed_statistics(values)
         ax.plot(steps, mean, label=f"{label} ({values.shape[1]} seeds)")
         ax.fill_between(steps, mean - std, mean + std, alpha=0.2)
       ax.set_yscale("log")
@@ -326,19 +328,20 @@ def compare_objectives(run_dirs: Sequence[str], out_dir: str, last_fraction: flo
   fig.tight_layout()
   os.makedirs(out_dir, exist_ok=True)
   save_figure(fig, os.path.join(out_dir, "figure3.png"))
-  curves_lib.write_json(os.path.join(out_dir, "metrics.json"),
-                        {"last_fraction": last_fraction, "runs": table})
+  io.atomic_write_json(os.path.join(out_dir, "metrics.json"),
+                       io.json_safe({"last_fraction": last_fraction, "runs": table}),
+                       sort_keys=False)
   columns = [f"final_{p}/{c}" for p in METRIC_PREFIXES for c in composites] + [
       f"{k}/{c}" for k in ("relative_gap", "gap_ratio") for c in composites]
   cell = lambda row, k: f"{row[k]['mean']:.3f} ± {row[k]['std']:.3f}" if k in row else "-"
   rows = [[label, row["objective"]] + [cell(row, k) for k in columns]
           for label, row in table.items()]
   index = os.path.join(out_dir, "index.html")
-  curves_lib.write_text(index, curves_lib.page("Concurrent-skill CVAE: objectives", [
+  io.atomic_write_text(index, html_pages.page("Concurrent-skill CVAE: objectives", [
       "<h1>Concurrent-skill CVAE: objectives</h1><img src='figure3.png'>",
       f"<p>Final values: per seed the mean over the last {last_fraction:.0%} of logged points, "
       "then mean ± std over seeds.</p>",
-      curves_lib.html_table(["run", "objective"] + columns, rows)]))
+      html_pages.html_table(["run", "objective"] + columns, rows)]))
   return index
 
 

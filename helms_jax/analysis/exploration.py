@@ -19,7 +19,7 @@ share a `policy_fn` (and `policy_init`) and differ only in `params` share that c
 `exploration.json` (`write_exploration`): `{"rows": [row, ...], **extra}` with rows
 `{"method", "dense_return", "dense_return_std", "staged_return", "staged_return_std",
 "sparse_return", "sparse_return_std", "joint_variance", "grasp_variance", "object_variance",
-"episode_length", "num_episodes"}` (read by `analysis.curves.load_exploration`).
+"episode_length", "num_episodes"}` (read by `analysis.run_curves.load_exploration`).
 """
 
 from __future__ import annotations
@@ -35,8 +35,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from helms_jax.data.format import atomic_write
 from helms_jax.envs import acting
+from helms_jax.io import atomic_write_json, json_safe
 from helms_jax.envs.base import Env, ObservationGroups, State, Wrapper
 
 __all__ = ["ExplorationPolicy", "RewardVariantsWrapper", "coverage_indices", "episode_coverage",
@@ -263,17 +263,4 @@ def write_exploration(path: str, rows: Sequence[Mapping[str, Any]],
   if "rows" in (extra or {}):
     raise ValueError("extra must not contain 'rows'")
   value = {"rows": [dict(r) for r in rows], **dict(extra or {})}
-  text = json.dumps(_json_safe(value), indent=2, sort_keys=True, allow_nan=False).encode()
-  atomic_write(path, lambda f: f.write(text))
-
-
-def _json_safe(value: Any) -> Any:
-  if isinstance(value, Mapping):
-    return {str(k): _json_safe(v) for k, v in value.items()}
-  if isinstance(value, (list, tuple, np.ndarray)):
-    return [_json_safe(v) for v in value]
-  if isinstance(value, np.generic):
-    value = value.item()
-  if isinstance(value, float) and not math.isfinite(value):
-    return None
-  return value
+  atomic_write_json(path, json_safe(value))

@@ -1,6 +1,6 @@
 """HeLMS skill analysis (Figure 3 of Rao et al., 2022) from a trained run directory.
 
-`analyze(config, workdir)` writes `<workdir>/analysis/` (see `analysis.skills` for the format):
+`analyze(config, workdir)` writes `<workdir>/analysis/` (format: `analysis.analysis_index`):
   * transition_matrix.png  the learned prior p(y_t | y_{t-1}) (Figure 3b);
   * skill_usage.png        posterior skill usage q(y_t | x_{1:t}) over dataset windows (3c);
   * skill_trajectories.png each discrete skill held fixed for whole episodes through the mid
@@ -28,6 +28,8 @@ from helms_jax import data as data_lib
 from helms_jax import envs, runs
 from helms_jax.agents.helms import offline
 from helms_jax.analysis import skills
+from helms_jax.analysis.analysis_index import ANALYSIS_DIR, write_analysis_index
+from helms_jax.envs.manipulation import vision
 
 
 def _fixed_skill_policy(policy_params, obs, key, *, functions, deterministic):
@@ -47,7 +49,6 @@ def _can_render(env) -> bool:
 
 def render_frames(env, qpos: np.ndarray, size: int) -> np.ndarray:
   """Renders joint configurations with the env's camera: qpos [..., nq] -> uint8 [..., S, S, 4]."""
-  from helms_jax.envs.manipulation import vision  # pylint: disable=import-outside-toplevel
   base = env.unwrapped
   camera = vision.Camera.for_model(base.mj_model, size)
   flat = jnp.asarray(qpos).reshape(-1, qpos.shape[-1])
@@ -81,7 +82,7 @@ def analyze(config: ml_collections.ConfigDict, workdir: str, env, params, functi
     dataset: the loaded training dataset.
   """
   cfg = config.analysis
-  out_dir = os.path.join(workdir, skills.ANALYSIS_DIR)
+  out_dir = os.path.join(workdir, ANALYSIS_DIR)
   os.makedirs(out_dir, exist_ok=True)
   key = jax.random.fold_in(jax.random.PRNGKey(config.seed), 0xA7A1)
   k = functions.num_skills
@@ -154,7 +155,7 @@ def analyze(config: ml_collections.ConfigDict, workdir: str, env, params, functi
     figures.append((skills.plot_image_strips(images, os.path.join(out_dir, "skill_frames.png"),
                                              frame_labels=[f"t={t}" for t in frames_at]),
                     "First episode of each fixed skill, camera frames over time."))
-  skills.write_analysis_index(out_dir, figures, metrics)
+  write_analysis_index(out_dir, figures, metrics)
   logging.info("Skill analysis written to %s", out_dir)
   return metrics
 

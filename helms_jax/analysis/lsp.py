@@ -24,7 +24,8 @@ import numpy as np
 
 from helms_jax import runs
 from helms_jax.agents import lsp
-from helms_jax.analysis import skills as skills_lib
+from helms_jax.analysis.analysis_index import ANALYSIS_DIR, write_analysis_index
+from helms_jax.analysis.plots import save_figure
 from helms_jax.envs.base import Env
 
 
@@ -78,7 +79,7 @@ def plot_trajectories(paths: np.ndarray, skills: np.ndarray, path: str, title: s
   ax.set_aspect("equal", adjustable="datalim")
   ax.set_title(title, fontsize=9)
   ax.legend(fontsize=5, loc="best")
-  return skills_lib.save_figure(fig, path)
+  return save_figure(fig, path)
 
 
 def analyze(config, workdir: str, env: Env, nets, params_per_seed, *, num_skills: int = 8,
@@ -86,7 +87,7 @@ def analyze(config, workdir: str, env: Env, nets, params_per_seed, *, num_skills
   """Writes `<workdir>/analysis/` (skill_trajectories.png, analysis.json) for seed 0's agent
   and the metrics of every seed; returns the metrics. Skills: `num_skills` points of
   [-1, 1]^Z from a fixed key (the same for every run, so runs compare on the same skills)."""
-  out_dir = os.path.join(workdir, skills_lib.ANALYSIS_DIR)
+  out_dir = os.path.join(workdir, ANALYSIS_DIR)
   os.makedirs(out_dir, exist_ok=True)
   key = jax.random.PRNGKey(seed)
   skills = jax.random.uniform(jax.random.PRNGKey(1234), (num_skills, nets.skill_size),
@@ -105,7 +106,7 @@ def analyze(config, workdir: str, env: Env, nets, params_per_seed, *, num_skills
       "per_seed": per_seed,
       **{k: float(np.mean([m[k] for m in per_seed])) for k in per_seed[0]}}}
   np.save(os.path.join(out_dir, "skill_paths_seed0.npy"), first)
-  skills_lib.write_analysis_index(
+  write_analysis_index(
       out_dir, [(figure, "Root (x, y) of the ant for different skills held fixed from one start "
                  "state (seed 0's final agent, mean actions)")], metrics)
   return metrics

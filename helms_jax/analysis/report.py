@@ -6,13 +6,13 @@
 run directory alone.
 
 If the run has an analysis (`<workdir>/analysis/analysis.json`, format in
-`helms_jax.analysis.skills`), its figures are copied into the report and shown with their captions
-after the training curves, and its metrics are added to `metrics.json` under "analysis".
+`helms_jax.analysis.analysis_index`), its figures are copied into the report and shown with their
+captions after the training curves, and its metrics are added to `metrics.json` under "analysis".
 
 If the run has transfer learning curves (`<workdir>/transfer/curves.jsonl`, format in
-`helms_jax.analysis.curves`), a Transfer section shows them (mean ± std over seeds) with the final
+`helms_jax.analysis.run_curves`), a Transfer section shows them (mean ± std over seeds) with the final
 performance, which `metrics.json` holds under "transfer"; an `<workdir>/exploration.json` is shown
-as a table and kept under "exploration". Several runs compared: `curves.write_comparison_report`.
+as a table and kept under "exploration". Several runs compared: `compare.write_comparison_report`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from __future__ import annotations
 import html
 import json
 import os
-import shutil
 from typing import Any, Sequence
 
 from absl import logging
@@ -31,17 +30,12 @@ matplotlib.use("Agg")  # headless: reports are written on servers
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 import numpy as np
 
-from helms_jax.analysis import curves
-from helms_jax.analysis.skills import ANALYSIS_DIR, ANALYSIS_INDEX
-from helms_jax.data.format import atomic_write
+from helms_jax import io
+from helms_jax.analysis import html_pages, plots, run_curves, statistics
+from helms_jax.analysis.analysis_index import ANALYSIS_DIR, ANALYSIS_INDEX
 from helms_jax.training.metric_writers import read_jsonl
 
 _SKIP = ("step", "time")
-
-
-def _atomic_write_text(path: str, text: str) -> None:
-  data = text.encode()
-  atomic_write(path, lambda f: f.write(data))
 
 
 def plot_curves(rows: Sequence[dict[str, Any]], keys: Sequence[str], out_dir: str) -> list[str]:
@@ -62,7 +56,7 @@ def plot_curves(rows: Sequence[dict[str, Any]], keys: Sequence[str], out_dir: st
     if np.all(np.isnan(values)):
       continue
     fig, ax = plt.subplots(figsize=(4.5, 3.0), dpi=100)
-    mean, std, _ = curves.seed_statistics(values)
+    mean, std, _ = statistics.seed_statistics(values)
     ax.plot(steps, mean, lw=1.5, label=f"mean of {width} seeds" if width else None)
     if width:
       ax.fill_between(steps, mean - std, mean + std, alpha=0.25)
@@ -72,9 +66,7 @@ def plot_curves(rows: Sequence[dict[str, Any]], keys: Sequence[str], out_dir: st
     ax.grid(alpha=0.3)
     fig.tight_layout()
     name = f"curve_{key.replace('/', '_')}.png"
-    fig.savefig(os.path.join(out_dir, name))
-    plt.close(fig)
-    files.append(name)
+    files.append(plots.save_figure(fig, os.path.join(out_dir, name)))
   return files
 
 
@@ -88,12 +80,6 @@ def _table(rows: dict[str, dict[str, Any]]) -> str:
         f"<td>{html.escape(str(row.get(c, '')))}</td>" for c in columns)
     body += f"<tr><th>{html.escape(name)}</th>{cells}</tr>"
   return f"<table><tr><th></th>{head}</tr>{body}</table>"
-
-
-def _atomic_copy(src: str, dst: str) -> None:
-  """Copies `src` to `dst` atomically (`data.format.atomic_write`)."""
-  with open(src, "rb") as f:
-    atomic_write(dst, lambda out: shutil.copyfileobj(f, out))
 
 
 def _load_analysis(workdir: str, out_dir: str,
@@ -132,7 +118,7 @@ def _load_analysis(workdir: str, out_dir: str,
     if not os.path.isfile(src):
       logging.warning("%s: figure %s is missing, skipped", index_path, src)
       continue
-    _atomic_copy(src, os.path.join(out_dir, file))
+    io.atomic_copy(src, os.path.join(out_dir, file))
     figures.append((file, caption))
   return figures, index.get("metrics", {})
 
@@ -164,21 +150,21 @@ def _transfer_section(workdir: str, out_dir: str,
   ("", None, []) without transfer curves; unreadable curves are a logged warning and a note in
   the section, the rest of the report is still written.
   """
-  if not os.path.isfile(os.path.join(workdir, curves.TRANSFER_DIR, curves.CURVES_FILE)):
+  if not os.path.isfile(os.path.join(workdir, run_curves.TRANSFER_DIR, run_curves.CURVES_FILE)):
     return "", None, []
   try:
-    run = curves.load_run(workdir)
+    run = run_curves.load_run(workdir)
   except ValueError as e:
     logging.warning("transfer curves left out of the report: %s", e)
     return f"<h2>Transfer</h2><p>Not shown: {html.escape(str(e))}</p>", None, []
   files, performance = [], {}
-  for metric in curves.DEFAULT_METRICS:
+  for metric in run_curves.DEFAULT_METRICS:
     if metric in run.metrics:
       file = f"transfer_curve_{metric}.png"
-      curves.plot_learning_curves([run], metric, os.path.join(out_dir, file),
-                                  title=f"transfer {metric}: mean ± std over seeds")
+      plots.plot_learning_curves([run], metric, os.path.join(out_dir, file),
+                                 title=f"transfer {metric}: mean ± std over seeds")
       files.append(file)
-      performance[metric] = curves.final_performance_table([run], metric, last_fraction)[0]
+      performance[metric] = statistics.final_performance_table([run], metric, last_fraction)[0]
   done = int(run.env_steps[-1]) if run.num_points else 0
   target = run.info.get("env_steps_per_seed")
   metrics = {"label": run.label, "seeds": run.seeds, "env_steps": done,
@@ -190,7 +176,7 @@ def _transfer_section(workdir: str, out_dir: str,
            "mean ± std over seeds (shaded).</p>"]
   parts.extend(f'<img src="{name}" alt="{name}">' for name in files)
   for metric, row in performance.items():
-    parts.append(f"<h3>Final {html.escape(metric)}</h3>{curves.final_performance_html([row])}")
+    parts.append(f"<h3>Final {html.escape(metric)}</h3>{html_pages.final_performance_html([row])}")
   if not files:
     parts.append("<p>No episode return or success logged yet.</p>")
   return "".join(parts), metrics, files
@@ -198,15 +184,15 @@ def _transfer_section(workdir: str, out_dir: str,
 
 def _exploration_section(workdir: str) -> tuple[str, list[dict[str, Any]] | None]:
   """The Exploration table of `<workdir>/exploration.json`: (html, rows or None)."""
-  path = os.path.join(workdir, curves.EXPLORATION_FILE)
+  path = os.path.join(workdir, run_curves.EXPLORATION_FILE)
   if not os.path.isfile(path):
     return "", None
   try:
-    rows = curves.load_exploration(path)
+    rows = run_curves.load_exploration(path)
   except ValueError as e:
     logging.warning("exploration left out of the report: %s", e)
     return f"<h2>Exploration</h2><p>Not shown: {html.escape(str(e))}</p>", None
-  return f"<h2>Exploration</h2>{curves.exploration_html(rows)}", rows
+  return f"<h2>Exploration</h2>{html_pages.exploration_html(rows)}", rows
 
 
 def write_run_report(workdir: str, title: str = "helms_jax run") -> str:
@@ -235,10 +221,10 @@ def write_run_report(workdir: str, title: str = "helms_jax run") -> str:
   if analysis is not None:
     summary["analysis"] = analysis[1]
   if transfer is not None:
-    summary["transfer"] = curves.json_safe(transfer)
+    summary["transfer"] = io.json_safe(transfer)
   if exploration is not None:
-    summary["exploration"] = curves.json_safe(exploration)
-  _atomic_write_text(os.path.join(out_dir, "metrics.json"), json.dumps(summary, indent=2))
+    summary["exploration"] = io.json_safe(exploration)
+  io.atomic_write_json(os.path.join(out_dir, "metrics.json"), summary, sort_keys=False)
 
   parts = [f"<h1>{html.escape(title)}</h1>", f"<p>run directory: {html.escape(workdir)}</p>"]
   if evaluation is not None:
@@ -260,10 +246,5 @@ def write_run_report(workdir: str, title: str = "helms_jax run") -> str:
       parts.append(_metrics_html(metrics))
   parts.extend(p for p in (transfer_html, exploration_part) if p)
   parts.append(f"<h2>Config</h2><pre>{html.escape(config_text)}</pre>")
-  style = ("body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
-           "td,th{border:1px solid #ccc;padding:4px 8px}img{margin:4px}"
-           "figure{display:inline-block;margin:8px;vertical-align:top}")
-  page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-          f"<style>{style}</style></head><body>{''.join(parts)}</body></html>")
-  _atomic_write_text(os.path.join(out_dir, "index.html"), page)
+  io.atomic_write_text(os.path.join(out_dir, "index.html"), html_pages.page(title, parts))
   return out_dir

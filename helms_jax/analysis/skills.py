@@ -6,32 +6,15 @@ notebooks) compute posteriors / rollouts with JAX, `np.asarray` them and call th
 Skills are K discrete latents with a learned K x K transition prior p(y_t | y_{t-1}); row i of a
 transition matrix is the previous skill, column j the next one.
 
-Analysis directory format (shared with `helms_jax.analysis.report.write_run_report`)::
-
-  <workdir>/analysis/analysis.json
-  <workdir>/analysis/<figure>.png      one file per entry of "figures"
-
-where ``analysis.json`` is::
-
-  {
-    "figures": [{"file": "transition_matrix.png", "caption": "Learned skill transition prior"}],
-    "metrics": {...any JSON...}
-  }
-
-``file`` is a plain file name inside the analysis directory (no directories). Write it with
-`write_analysis_index`; the run report copies the figures into ``<workdir>/report/``, shows them
-with their captions and stores ``metrics`` in ``report/metrics.json`` under ``"analysis"``.
-
-Every plot function writes its PNG atomically (temp file in the same directory, ``os.replace``),
-closes its figure and returns the file's base name, ready for `write_analysis_index`.
+Every plot function writes its PNG atomically (`plots.save_figure`), closes its figure and
+returns the file's base name, ready for `analysis_index.write_analysis_index` (the analysis
+directory's format is described there).
 """
 
 from __future__ import annotations
 
-import json
 import math
-import os
-from typing import Any, Mapping, Sequence
+from typing import Any, Sequence
 
 import matplotlib
 
@@ -39,10 +22,7 @@ matplotlib.use("Agg")  # headless: analyses run on servers
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 import numpy as np
 
-from helms_jax.data.format import atomic_write
-
-ANALYSIS_DIR = "analysis"  # under the run directory
-ANALYSIS_INDEX = "analysis.json"
+from helms_jax.analysis.plots import save_figure
 
 # ----------------------------------------------------------------------------------------------
 # Validation helpers.
@@ -199,17 +179,6 @@ def clustering_purity(assigned: np.ndarray, truth: np.ndarray) -> float:
 
 # ----------------------------------------------------------------------------------------------
 # Figures.
-
-
-def save_figure(fig: plt.Figure, path: str) -> str:
-  """Writes `fig` as PNG to `path` atomically, closes it and returns the base name."""
-  try:
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    atomic_write(path, lambda f: fig.savefig(f, format="png"))
-  finally:
-    plt.close(fig)
-  return os.path.basename(path)
 
 
 def plot_transition_matrix(
@@ -420,45 +389,3 @@ def plot_image_strips(images: np.ndarray, path: str,
         ax.set_title(str(frame_labels[col]), fontsize=8)
   fig.tight_layout()
   return save_figure(fig, path)
-
-
-# ----------------------------------------------------------------------------------------------
-# The analysis index read by the run report.
-
-
-def _json_default(value: Any) -> Any:
-  if isinstance(value, np.generic):
-    return value.item()
-  if isinstance(value, np.ndarray):
-    return value.tolist()
-  raise TypeError(f"metrics: {type(value).__name__} is not JSON-serialisable")
-
-
-def write_analysis_index(analysis_dir: str, figures: Sequence[tuple[str, str]],
-                         metrics: Mapping[str, Any]) -> str:
-  """Writes `<analysis_dir>/analysis.json` atomically (format in the module docstring).
-
-  Args:
-    analysis_dir: usually `<workdir>/analysis`; created if missing.
-    figures: (file name in `analysis_dir`, caption) pairs, in display order.
-    metrics: any JSON-serialisable mapping (numpy scalars and arrays are converted).
-
-  Returns:
-    The path of the written analysis.json.
-  """
-  entries = []
-  for item in figures:
-    if len(item) != 2:
-      raise ValueError(f"figures: expected (file, caption) pairs, got {item!r}")
-    file, caption = item
-    if (not isinstance(file, str) or not file or os.path.basename(file) != file
-        or file in (".", "..")):
-      raise ValueError(f"figures: {file!r} must be a plain file name inside {analysis_dir!r}")
-    entries.append({"file": file, "caption": str(caption)})
-  text = json.dumps({"figures": entries, "metrics": dict(metrics)}, indent=2, sort_keys=True,
-                    default=_json_default)
-  os.makedirs(analysis_dir, exist_ok=True)
-  path = os.path.join(analysis_dir, ANALYSIS_INDEX)
-  data = text.encode()
-  atomic_write(path, lambda f: f.write(data))
-  return path

@@ -27,6 +27,11 @@ import numpy as np
 from absl import logging
 
 from helms_jax import envs, runs
+from helms_jax.agents.baselines import bc as bc_lib
+from helms_jax.agents.spirl import offline
+from helms_jax.analysis.analysis_index import ANALYSIS_DIR, write_analysis_index
+from helms_jax.analysis.plots import save_figure
+from helms_jax.envs.maze import layout as maze_layout
 
 
 @dataclasses.dataclass(frozen=True)
@@ -145,9 +150,7 @@ def plot_exploration_maps(positions: Sequence[np.ndarray], valid: Sequence[np.nd
     ax.set_xticks([])
     ax.set_yticks([])
   fig.tight_layout()
-  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-  fig.savefig(path, dpi=80)
-  plt.close(fig)
+  save_figure(fig, path, dpi=80)
   return path
 
 
@@ -178,8 +181,6 @@ def explorers(learner_config, env, params, *, skill_bound: float,
   """The Figure-5 explorers of a SPiRL checkpoint `params` on `env` (same observation layout):
   prior-sampled skills, uniformly sampled skills in [-skill_bound, skill_bound]^Z, and, when
   `bc = (bc_config, bc_params)` is given, the flat action prior."""
-  from helms_jax.agents.baselines import bc as bc_lib  # pylint: disable=import-outside-toplevel
-  from helms_jax.agents.spirl import offline  # pylint: disable=import-outside-toplevel
   groups = env.observation_groups
   decoder = offline.make_skill_decoder(learner_config, env.observation_size, env.action_size,
                                        groups)
@@ -207,8 +208,6 @@ def analyze(config, workdir: str, env, params, bc: tuple[Any, Any] | None = None
   policy; writes `exploration_maps.png` and `analysis.json` (per explorer: the fraction of cells
   visited per episode and by any episode, and of episodes that reach the goal). Returns them.
   """
-  from helms_jax.analysis.skills import ANALYSIS_DIR, write_analysis_index  # pylint: disable=import-outside-toplevel
-  from helms_jax.envs.maze import layout as maze_layout  # pylint: disable=import-outside-toplevel
   cfg = config.analysis.exploration
   key = jax.random.PRNGKey(config.seed)
   rows = explorers(config.learner, env, params, skill_bound=cfg.get("skill_bound", 2.0), bc=bc)

@@ -45,10 +45,12 @@ import jax.numpy as jnp
 from mujoco import mjx
 import mujoco
 
+from helms_jax.envs.registry import EnvKwargError
+
 __all__ = [
     "Wall", "ANT_ARENA_COLLIDERS", "ARENA_MAX_CONTACTS", "PILLAR_HEIGHT", "WALL_HEIGHT",
     "PLANAR_ROBOTS", "PLANAR_SOLVER",
-    "ant_arena_model", "make_ant", "make_planar", "set_pillars",
+    "ant_arena_model", "check_mjx_backend", "make_ant", "make_planar", "set_pillars",
 ]
 
 # Ant geoms that collide with arena geoms: the torso, the lower legs and the feet. The upper
@@ -192,7 +194,7 @@ def set_pillars(sys, pipeline_state, xy: jax.Array):
   return data.replace(x=data.x.replace(pos=data.xpos[1:], rot=data.xquat[1:]))
 
 
-# The planar robots by task name: brax class, and DMC-style task defaults used by tasks.py.
+# The planar robots by name: brax's class (their tasks are in planar_tasks.py).
 PLANAR_ROBOTS = {
     "halfcheetah": Halfcheetah,
     "walker2d": Walker2d,
@@ -232,3 +234,11 @@ def make_planar(robot: str, *, solver: dict[str, int] | None = None, **kwargs):
   if solver:
     env.sys = env.sys.tree_replace({f"opt.{k}": v for k, v in solver.items()})
   return env
+
+
+def check_mjx_backend(backend: str) -> None:
+  """Raises EnvKwargError unless `backend` is 'mjx' (what every locomotion env runs on)."""
+  if backend != "mjx":
+    raise EnvKwargError(
+        f"the locomotion tasks run on brax's MJX pipeline only (arenas are MJX mocap bodies and "
+        f"the solver settings are MJX's); got backend={backend!r}")

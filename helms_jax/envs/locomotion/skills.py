@@ -16,7 +16,7 @@ Behaviours (`BEHAVIOURS`; index = `info['task_id']`):
 
 Observation [34] (`observation_groups`):
     0:2    root_xy   torso world x, y (m)
-    2:29   proprio   brax's ant observation without x, y (as tasks.py): z (2), quaternion
+    2:29   proprio   brax's ant observation without x, y (as ant_tasks.py): z (2), quaternion
                      w,x,y,z (3:7), 8 hinge angles (7:15, order hip_1, ankle_1, ..., hip_4,
                      ankle_4), root linear velocity in the world frame (15:18), root angular
                      velocity in the torso frame (MuJoCo's free-joint qvel, 18:21), 8 hinge
@@ -66,17 +66,10 @@ from the observation. The amplitudes ramp up over the first `SETTLE_STEPS` = 5 s
 raise_leg and forward+raise_leg the raise component owns leg 1: its hip holds its offset and
 its ankle is pressed against the joint limit (`RAISED_DOWN`), the gait runs on legs 2-4. Per
 behaviour 25 numbers (`SKILL_PARAMS`, unconstrained, mapped by `_cpg_shape`), found by CEM
-(`search_parameters`, `helms_jax.planning.cem`) from hand-designed seeds (`_designed_means`:
-a trot, an in-place turn, a raised-leg stance), all five behaviours' populations in one jitted,
-vmapped rollout, scored by the mean env reward above over 2 episodes of 64 steps each, with the
-expert's default jitter and noise on. `SKILL_PARAMS` are the final CEM means (they measured
-better than the best single samples). Reproduce with
-
-    python -m helms_jax.envs.locomotion.skills
-
-(prints `SKILL_PARAMS`; seed 0, 96 samples, 10 elites, 40 iterations per behaviour: 5 x 96 x 2
-episodes x 64 steps per iteration; ~140-185 s on the 2-core CPU including ~20 s of
-compilation; a rerun gave bit-identical rows). Per-episode randomness: a random gait phase,
+from hand-designed seeds (a trot, an in-place turn, a raised-leg stance), scored by the mean
+env reward above with the expert's default jitter and noise on; `SKILL_PARAMS` are the final
+CEM means. The search, its settings and how to rerun it: `tools/fit_ant_skill_experts.py`
+(it prints `SKILL_PARAMS`). Per-episode randomness: a random gait phase,
 frequency x (1 + 0.05 N(0,1)), amplitudes x (1 + 0.1 N(0,1)) and Gaussian action noise
 `noise_scale` (default 0.1), actions clipped to [-1, 1].
 
@@ -124,12 +117,10 @@ import numpy as np
 from helms_jax.envs import experts
 from helms_jax.envs.base import ObservationGroups, State, Wrapper
 from helms_jax.envs.locomotion import robots
-from helms_jax.envs.locomotion.tasks import check_mjx_backend
 from helms_jax.envs.registry import EnvKwargError, register
 
 __all__ = [
     "BEHAVIOURS", "SUBSKILLS", "COMPOSITES", "SKILL_PARAMS", "AntSkills", "skill_expert",
-    "search_parameters",
 ]
 
 BEHAVIOURS = ("forward", "turn", "raise_leg", "forward+turn", "forward+raise_leg")
@@ -226,7 +217,7 @@ class AntSkills(Wrapper):
   transition_info_keys = ("success",)
 
   def __init__(self, behaviours: tuple[str, ...] = BEHAVIOURS, backend: str = "mjx"):
-    check_mjx_backend(backend)
+    robots.check_mjx_backend(backend)
     behaviours = tuple(behaviours)
     bad = [b for b in behaviours if b not in BEHAVIOURS]
     if not behaviours or bad:
@@ -307,10 +298,7 @@ class AntSkills(Wrapper):
                          metrics=metrics, info=info)
 
 
-# `python -m ...skills` runs a second copy of this module (as __main__) after the package has
-# imported this one: register only from the imported copy.
-if __name__ != "__main__":
-  register("ant_skills", AntSkills)
+register("ant_skills", AntSkills)
 
 
 # -- expert: CPG + PD ---------------------------------------------------------------------------
@@ -369,14 +357,17 @@ def cpg_action(params: jax.Array, obs: jax.Array, t: jax.Array, phase0: jax.Arra
   return jnp.clip(torque[_ACT_TO_HINGE], -1.0, 1.0)
 
 
-def _draw_jitter(key: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+def draw_jitter(key: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+  """Per-episode jitter of the expert: (phase0 [] uniform in [0, 2 pi), freq_scale [] ~
+  1 + 0.05 N(0, 1), amp_scale [] ~ 1 + 0.1 N(0, 1)), the arguments of `cpg_action`."""
   k1, k2, k3 = jax.random.split(key, 3)
   return (jax.random.uniform(k1, (), minval=0.0, maxval=2 * jnp.pi),
           1.0 + 0.05 * jax.random.normal(k2, ()),
           1.0 + 0.1 * jax.random.normal(k3, ()))
 
 
-def _noisy(action: jax.Array, key: jax.Array, noise_scale: float) -> jax.Array:
+def noisy_action(action: jax.Array, key: jax.Array, noise_scale: float) -> jax.Array:
+  """action [8] + noise_scale * N(0, I), clipped to [-1, 1]."""
   return jnp.clip(action + noise_scale * jax.random.normal(key, action.shape), -1.0, 1.0)
 
 
@@ -384,7 +375,7 @@ def _noisy(action: jax.Array, key: jax.Array, noise_scale: float) -> jax.Array:
 class _ExpertInit:
   def __call__(self, key):
     """-> pstate (t int32 [], phase0 [], freq_scale [], amp_scale [])."""
-    return (jnp.zeros((), jnp.int32),) + _draw_jitter(key)
+    return (jnp.zeros((), jnp.int32),) + draw_jitter(key)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -396,8 +387,8 @@ class _ExpertPolicy:
     t, phase0, fs, amp = pstate
     task_id = jnp.argmax(obs[_TASK])
     params = jnp.asarray(SKILL_PARAMS, jnp.float32)[task_id]
-    action = _noisy(cpg_action(params, obs, t, phase0, fs, amp, task_id), key,
-                    self.noise_scale)
+    action = noisy_action(cpg_action(params, obs, t, phase0, fs, amp, task_id), key,
+                          self.noise_scale)
     return action, (t + 1, phase0, fs, amp)
 
 
@@ -408,100 +399,11 @@ def skill_expert(env=None, noise_scale: float = 0.1) -> experts.Expert:
                         name=f"ant_skills CPG+PD expert (noise {noise_scale})")
 
 
-if __name__ != "__main__":
-  experts.register_factory("ant_skills", skill_expert)
+experts.register_factory("ant_skills", skill_expert)
 
 
-# -- parameter search ---------------------------------------------------------------------------
-
-def _designed_means() -> np.ndarray:
-  """Hand-designed CPG gaits [5, 25] that seed the search (phases in units of pi).
-
-  Geometry: legs 1..4 point at 45, 135, 225, 315 deg; a positive hip angle turns a leg
-  counter-clockwise, which moves the feet of legs 1, 2 backwards (-x) and of legs 3, 4
-  forwards. A leg pushes (stance) while its ankle is "down" (foot low, body weight on it).
-  forward: a trot (diagonal pairs 1+3 and 2+4 half a cycle apart), each foot down while it
-    moves backwards: hip phases (0, 1, 1, 0), ankle phases (0.5, 1.5, 0.5, 1.5).
-  turn: every foot down while it moves clockwise (the body turns counter-clockwise): hip
-    phases (1, 0, 1, 0), ankle phases (0.5, 1.5, 0.5, 1.5).
-  raise_leg: leg 1's ankle at its highest (down0 -> 0.53 rad, no oscillation), the other legs
-    still.
-  forward+turn: the trot, with the hips biased clockwise (offsets -0.15 rad).
-  forward+raise_leg: the trot with leg 1 raised as in raise_leg.
-  (In both raise behaviours `cpg_action` overrides leg 1's oscillation and ankle anyway.)
-  As measured before the search (noise 0.1, 64 steps): the trot seed swayed sideways
-  (v_f 0.04 m/s, |v_l| 0.75 m/s), the turn seed turned at 1.4 rad/s but tipped over in some
-  episodes; CEM turns them into the gaits of the module docstring.
-  """
-  m = np.zeros((NUM_BEHAVIOURS, NUM_PARAMS), np.float32)
-  m[:, 0] = np.arctanh((2.0 - 1.75) / 1.25)  # 2 Hz
-  trot_hip, trot_ankle = [0.0, 1.0, 1.0, 0.0], [0.5, 1.5, 0.5, 1.5]
-  for b in (0, 3, 4):
-    m[b, 9:13], m[b, 21:25] = trot_hip, trot_ankle
-  m[1, 9:13], m[1, 21:25] = [1.0, 0.0, 1.0, 0.0], trot_ankle
-  m[3, 1:5] = np.arctanh(-0.15 / 0.5)
-  for b in (2, 4):
-    m[b, 13], m[b, 17] = -2.0, -3.0  # leg 1: ankle down0 = 0.53 rad, amplitude ~0
-  m[2, 5:9] = -3.0  # raise_leg: no hip oscillation
-  m[2, 17:21] = -3.0
-  return m
-
-
-def search_parameters(seed: int = 0, num_samples: int = 96, num_elites: int = 10,
-                      num_iters: int = 40, num_steps: int = 64, episodes_per_sample: int = 2,
-                      noise_scale: float = 0.1, init_std: float = 0.8, min_std: float = 0.05,
-                      init_mean: np.ndarray | None = None):
-  """CEM over each behaviour's CPG parameters (all behaviours in one jitted vmapped search).
-
-  Each sample is scored by `episodes_per_sample` episodes of `num_steps` steps (random reset,
-  jitter and action noise as the expert has): the mean env reward over the steps after
-  `SETTLE_STEPS`.
-  init_mean: [5, 25] where CEM starts (default: `_designed_means()`).
-  Returns (best params [5, 25] — the best sample seen per behaviour, best scores [5],
-  final CEM means [5, 25]).
-  """
-  from helms_jax.planning.cem import cem  # pylint: disable=import-outside-toplevel
-  env = AntSkills()
-
-  def episode(params, task_id, key):
-    k_reset, k_jit, k_noise = jax.random.split(key, 3)
-    state = env.reset_with_behaviour(k_reset, task_id)
-    jitter = _draw_jitter(k_jit)
-
-    def body(state, xs):
-      t, k = xs
-      action = _noisy(cpg_action(params, state.obs, t, *jitter, task_id), k, noise_scale)
-      state = env.step(state, action)
-      return state, state.reward
-
-    ts = jnp.arange(num_steps, dtype=jnp.int32)
-    _, rewards = jax.lax.scan(body, state, (ts, jax.random.split(k_noise, num_steps)))
-    return jnp.mean(rewards[SETTLE_STEPS:])
-
-  def search(task_id, key, mean):
-    k_cem, k_eval = jax.random.split(key)
-
-    def objective(samples):  # [N, 25] -> [N]
-      # fresh episode keys per CEM iteration, derived from the samples (the objective gets
-      # no key): a hash of the sample values
-      bits = jax.lax.bitcast_convert_type(samples.sum(-1), jnp.uint32)
-      keys = jax.vmap(lambda b: jax.random.split(jax.random.fold_in(k_eval, b),
-                                                 episodes_per_sample))(bits)
-      per_episode = jax.vmap(episode, in_axes=(None, None, 0))
-      return jnp.mean(jax.vmap(per_episode, in_axes=(0, None, 0))(samples, task_id, keys), -1)
-
-    return cem(objective, k_cem, mean, jnp.full_like(mean, init_std), num_samples=num_samples,
-               num_elites=num_elites, num_iters=num_iters, min_std=min_std)
-
-  ids = jnp.arange(NUM_BEHAVIOURS, dtype=jnp.int32)
-  keys = jax.random.split(jax.random.PRNGKey(seed), NUM_BEHAVIOURS)
-  means = jnp.asarray(_designed_means() if init_mean is None else init_mean, jnp.float32)
-  result = jax.jit(jax.vmap(search))(ids, keys, means)
-  return result.best_sample, result.best_score, result.mean
-
-
-# The final CEM means of `search_parameters()` (module doc; the means measured better than the
-# best single samples, which were scored by 2 lucky episodes); rows follow BEHAVIOURS.
+# The final CEM means of `tools/fit_ant_skill_experts.py` (module doc; the means measured better
+# than the best single samples, which were scored by 2 lucky episodes); rows follow BEHAVIOURS.
 SKILL_PARAMS = np.array([
     [-0.08180, -0.20774, -0.56588, 0.83409, 0.19613, -0.93316, -0.23127, -0.29954, -0.52229, 0.33408, 0.91867, -0.58713, 2.29669, -0.26784, 0.27280, -0.60337, -0.28257, 0.58400, -0.29224, -0.21610, 0.57147, 0.23500, 1.73224, 0.53845, 1.54132],
     [-0.43605, 0.13404, 0.28074, 0.14263, 0.30964, -0.26348, -0.13435, 0.00314, -0.27154, 1.33984, 0.08629, 1.30532, 0.16107, -0.45376, -0.11818, -0.25445, -0.30668, 0.10757, -0.09763, -0.09623, -0.56255, 0.60649, 1.57708, 0.47235, 1.62302],
@@ -509,13 +411,3 @@ SKILL_PARAMS = np.array([
     [-0.18629, -0.87017, -1.34494, 0.94144, -0.30171, -0.28139, -0.62130, -0.06201, 0.63699, -0.21518, 1.75082, 1.18440, 0.42322, 0.73646, 0.49670, -1.25968, -0.32314, -0.50987, 0.16991, -0.89673, 0.22434, 0.64953, 2.12423, 0.37751, 1.72594],
     [-0.28496, -0.73367, 0.21269, 0.33599, -0.43748, -0.41626, 2.37695, 0.53495, -0.41950, 0.06197, 1.37328, 1.42505, -1.59728, -0.75938, 0.45517, -0.93297, 0.67833, -2.90702, 0.00819, -0.08341, 1.41178, 0.32590, 1.54041, 0.33587, 1.58311],
 ], np.float32)
-
-
-if __name__ == "__main__":
-  import time  # pylint: disable=import-outside-toplevel
-  start = time.time()
-  best, score, mean = jax.device_get(search_parameters())
-  np.set_printoptions(precision=3, suppress=True, linewidth=120, floatmode="fixed")
-  print(f"search took {time.time() - start:.0f} s; best scores {score}")
-  rows = ",\n".join("    [" + ", ".join(f"{v:.5f}" for v in r) + "]" for r in mean)
-  print("SKILL_PARAMS = np.array([\n" + rows + ",\n], np.float32)")

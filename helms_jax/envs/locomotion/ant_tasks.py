@@ -1,4 +1,4 @@
-"""Locomotion tasks for Latent Skill Planning (Xie et al., 2021) as wrappers over brax robots.
+"""The ant tasks of Latent Skill Planning (Xie et al., 2021) as wrappers over brax's ant.
 
 Registered names (all MJX, none terminates; time limits come from `EpisodeWrapper`):
 
@@ -6,17 +6,11 @@ Registered names (all MJX, none terminates; time limits come from `EpisodeWrappe
   ant_reach_goal            progress towards a random goal + bonus within 0.5 m (`AntReachGoal`)
   ant_reach_goal_obstacles  the same with K physical pillars in the way (`AntReachGoalObstacles`)
   ant_cove                  sparse goal behind a fixed U-shaped wall (`AntCove`)
-  halfcheetah_run, walker2d_run, hopper_hop   forward velocity (`PlanarRun`)
 
-Every env is a `brax.envs.base.Wrapper` around brax's own robot env (`robots.py`): the wrapper
-owns the observation layout, the task state in `state.info`, the reward and `done`; brax's robot
-code does the physics. Every env has `info['root_xy']` [2] (the torso's world x, y; y = 0 for
-the planar robots) for 2-D trajectory plots, `observation_groups`, and a pure, vmappable
-`relabel(observation, action, next_observation, key=None) -> (observation, next_observation,
-reward)` that rewrites a stored transition as this task would have produced it (LSP's replay
-relabelling, e.g. walk data for reach-goal). Rewards are functions of (observation, action,
-next observation) only, computed by `reward_terms` both in `step` and in `relabel`, so a
-transition of the task relabelled with its goal kept (`key=None`) gets exactly its reward.
+`AntTask` wraps brax's ant (`robots.make_ant`): the wrapper owns the observation layout, the task
+state in `state.info`, the reward and `done`; brax's robot code does the physics. What every
+locomotion task provides (`info['root_xy']`, `observation_groups`, a pure `relabel`) is in the
+package docstring (`helms_jax.envs.locomotion`).
 
 Ant observation (one layout for all ant tasks, so a model trained on ant_walk transfers to the
 goal tasks; `ANT_MAX_OBSTACLES` = K_max = 4 by default -> 39 numbers):
@@ -46,7 +40,6 @@ Rewards (dt = 0.05 s per env step for the ant: 5 physics steps of 10 ms):
     progress in m/s (moving straight at the goal at 1 m/s earns 1 per step) plus 1 per step
     within 0.5 m. `info['success']` and `metrics['success']` = 1[d' < goal_radius].
   ant_cove: sparse `1[d' < goal_radius]` (also `success`).
-  planar robots: see `PlanarRun`.
 
 Goal tasks. `ant_reach_goal`: the goal is drawn at reset on a ring around the nominal start
 (the origin; brax's reset adds +-0.1 m to the root xy): distance uniform in `goal_distance`
@@ -74,16 +67,6 @@ start->goal line centred at x = 2.5 (y in [-2.2, 2.2]) and two side walls centre
 from x = 2.5 to 6.0, open at x = 6 (away from the start), so the ant must walk around a side
 wall (~10 m) to reach the goal. The wall centres fill obstacle slots 0-2; the goal and walls
 are fixed, so `relabel` ignores its key and writes both.
-
-Measured on the 2-core CPU, shared with other jobs (load average 5-6), 2026-12: env steps/s of a
-jitted 100-step `lax.scan` over vmapped `step` at batch 64 with uniform random actions (best of
-3 repeats, two sessions), and compile times of jit(vmap(reset)) / the scan:
-    ant_walk 13.4-15.0k (17-22 s / 18-22 s), ant_reach_goal 13.5k, ant_reach_goal_obstacles
-    7.4-7.6k (25-26 s / 23-25 s), ant_cove 5.4k (22-24 s / 25-26 s), halfcheetah_run
-    8.9-10.0k (18-25 s / 20-23 s; brax's default solver 3.6k in the same runs), walker2d_run
-    15.5k, hopper_hop 17.0k (18-20 s / 22 s).
-The pillars cost ~2x (36 analytic pair tests and up to 8 more contacts per step), the box walls
-~2.5x (MJX's convex sphere/capsule-box routine).
 """
 
 from __future__ import annotations
@@ -96,12 +79,12 @@ import jax.numpy as jnp
 
 from helms_jax.envs.base import ObservationGroups, State, Wrapper
 from helms_jax.envs.locomotion import robots
+from helms_jax.envs.locomotion.rewards import forward_reward
 from helms_jax.envs.registry import EnvKwargError, register
 
 __all__ = [
-    "ANT_ROBOT_OBS", "ANT_MAX_OBSTACLES", "ANT_VX", "ant_observation_groups", "forward_reward",
+    "ANT_ROBOT_OBS", "ANT_MAX_OBSTACLES", "ANT_VX", "ant_observation_groups",
     "AntTask", "AntWalk", "AntRun", "AntReachGoal", "AntReachGoalObstacles", "AntCove",
-    "PlanarRun", "halfcheetah_run", "walker2d_run", "hopper_hop",
 ]
 
 ANT_ROBOT_OBS = 29  # brax's ant observation with root x, y: q [15] + qd [14]
@@ -118,19 +101,6 @@ def ant_observation_groups(max_obstacles: int = ANT_MAX_OBSTACLES) -> Observatio
   return ObservationGroups.from_sizes(
       ("root_xy", 2), ("proprio", ANT_ROBOT_OBS - 2), ("goal", 2),
       ("obstacles", 2 * max_obstacles))
-
-
-def forward_reward(velocity: jax.Array, target_speed: float) -> jax.Array:
-  """DMC-style velocity reward `min(v / target_speed, 1)` (no floor: backwards is negative)."""
-  return jnp.minimum(velocity / target_speed, 1.0)
-
-
-def check_mjx_backend(backend: str) -> None:
-  """Raises EnvKwargError unless `backend` is 'mjx' (what every locomotion env runs on)."""
-  if backend != "mjx":
-    raise EnvKwargError(
-        f"the locomotion tasks run on brax's MJX pipeline only (arenas are MJX mocap bodies and "
-        f"the solver settings are MJX's); got backend={backend!r}")
 
 
 def _ring(key: jax.Array, distance: tuple[float, float]) -> jax.Array:
@@ -154,7 +124,7 @@ class AntTask(Wrapper):
 
   def __init__(self, robot: Ant, max_obstacles: int = ANT_MAX_OBSTACLES, backend: str = "mjx"):
     """robot: the brax ant (`robots.make_ant(...)`) this task wraps."""
-    check_mjx_backend(backend)
+    robots.check_mjx_backend(backend)
     if int(max_obstacles) < 1:
       raise EnvKwargError(f"max_obstacles must be >= 1, got {max_obstacles}")
     super().__init__(robot)
@@ -501,118 +471,8 @@ class AntCove(AntTask):
     return write(observation), write(next_observation)
 
 
-class PlanarRun(Wrapper):
-  """brax's planar robot with a DMC-style forward-velocity reward, no termination.
-
-  reward = stand(next_obs) * min(vx' / target_speed, 1) - ctrl_cost_weight * |a|^2, with vx'
-  the root x velocity in the next observation (index `vx_index`, = q_size - 1: brax drops root
-  x from the observation) and stand = clip((z' - fall_height) / (stand_height - fall_height),
-  0, 1) for the torso height z' = next_obs[0] (walker2d, hopper; brax's own unhealthy height
-  is the fall height) or 1 (halfcheetah, which cannot fall over). A fallen walker earns ~0
-  instead of ending the episode, so the episode never terminates (brax's
-  `terminate_when_unhealthy=False`). Observation: brax's (root x excluded; walker2d and hopper
-  velocities clipped to +-10 by brax), one group `proprio`.
-  """
-
-  def __init__(self, robot: str, target_speed: float, ctrl_cost_weight: float = 0.0,
-               stand_heights: tuple[float, float] | None = None,
-               solver: dict[str, int] | None = None, backend: str = "mjx"):
-    check_mjx_backend(backend)
-    if target_speed <= 0 or ctrl_cost_weight < 0:
-      raise EnvKwargError(f"need target_speed > 0 and ctrl_cost_weight >= 0, got "
-                          f"{target_speed}, {ctrl_cost_weight}")
-    kwargs = {} if robot == "halfcheetah" else {"terminate_when_unhealthy": False}
-    env = robots.make_planar(robot, solver=solver, **kwargs)
-    super().__init__(env)
-    self.robot = robot
-    self.target_speed = float(target_speed)
-    self.ctrl_cost_weight = float(ctrl_cost_weight)
-    self.stand_heights = None if stand_heights is None else tuple(map(float, stand_heights))
-    self.vx_index = env.sys.q_size() - 1
-    self._obs_size = env.sys.q_size() - 1 + env.sys.qd_size()
-    self._groups = ObservationGroups.from_sizes(proprio=self._obs_size)
-
-  @property
-  def observation_groups(self) -> ObservationGroups:
-    return self._groups
-
-  @property
-  def observation_size(self) -> int:
-    return self._obs_size
-
-  @staticmethod
-  def _root_xy(pipeline_state) -> jax.Array:
-    """[2]: the torso's x is the `rootx` slide joint (its body frame starts at x = 0); y = 0.
-
-    Not brax's `x.pos`, which MJX computes before the last physics step's integration.
-    """
-    return jnp.stack([pipeline_state.q[0], jnp.zeros((), pipeline_state.q.dtype)])
-
-  def reward_terms(self, observation, action, next_observation):
-    """(observation [obs], action [act], next_observation [obs]) -> (reward [], metrics)."""
-    del observation
-    vx = next_observation[self.vx_index]
-    stand = jnp.ones((), jnp.float32)
-    if self.stand_heights is not None:
-      fall, up = self.stand_heights
-      stand = jnp.clip((next_observation[0] - fall) / (up - fall), 0.0, 1.0)
-    forward = forward_reward(vx, self.target_speed)
-    ctrl = self.ctrl_cost_weight * jnp.sum(jnp.square(action))
-    return stand * forward - ctrl, {"forward_velocity": vx, "stand": stand,
-                                    "reward_ctrl": -ctrl}
-
-  def reset(self, rng: jax.Array) -> State:
-    inner = self.env.reset(rng)
-    zero = jnp.zeros((), jnp.float32)
-    _, metrics = jax.eval_shape(self.reward_terms, inner.obs, jnp.zeros(self.action_size),
-                                inner.obs)
-    return State(pipeline_state=inner.pipeline_state, obs=inner.obs, reward=zero, done=zero,
-                 metrics={k: zero for k in metrics},
-                 info={"root_xy": self._root_xy(inner.pipeline_state)})
-
-  def step(self, state: State, action: jax.Array) -> State:
-    inner = self.env.step(state.replace(metrics={}), action)  # brax updates metrics in place
-    reward, metrics = self.reward_terms(state.obs, action, inner.obs)
-    return state.replace(pipeline_state=inner.pipeline_state, obs=inner.obs,
-                         reward=reward.astype(jnp.float32), done=jnp.zeros((), jnp.float32),
-                         metrics=metrics,
-                         info={**state.info, "root_xy": self._root_xy(inner.pipeline_state)})
-
-  def relabel(self, observation: jax.Array, action: jax.Array, next_observation: jax.Array,
-              key: jax.Array | None = None) -> tuple[jax.Array, jax.Array, jax.Array]:
-    """(observation, next_observation, reward []) for this task (no goal: `key` is ignored)."""
-    del key
-    reward, _ = self.reward_terms(observation, action, next_observation)
-    return observation, next_observation, reward.astype(jnp.float32)
-
-
-def halfcheetah_run(target_speed: float = 10.0, ctrl_cost_weight: float = 0.0,
-                    solver: dict[str, int] | None = None, backend: str = "mjx") -> PlanarRun:
-  """brax's HalfCheetah, reward min(vx / 10, 1) (DMC cheetah-run's target speed)."""
-  return PlanarRun("halfcheetah", target_speed, ctrl_cost_weight, None, solver, backend)
-
-
-def walker2d_run(target_speed: float = 8.0, ctrl_cost_weight: float = 0.0,
-                 stand_heights: tuple[float, float] = (0.8, 1.1),
-                 solver: dict[str, int] | None = None, backend: str = "mjx") -> PlanarRun:
-  """brax's Walker2d, reward stand * min(vx / 8, 1) (DMC walker-run's target speed); the torso
-  starts at 1.25 m and brax calls it unhealthy below 0.8 m."""
-  return PlanarRun("walker2d", target_speed, ctrl_cost_weight, stand_heights, solver, backend)
-
-
-def hopper_hop(target_speed: float = 2.0, ctrl_cost_weight: float = 0.0,
-               stand_heights: tuple[float, float] = (0.7, 1.0),
-               solver: dict[str, int] | None = None, backend: str = "mjx") -> PlanarRun:
-  """brax's Hopper, reward stand * min(vx / 2, 1) (DMC hopper-hop's target speed); the torso
-  starts at 1.25 m and brax calls it unhealthy below 0.7 m."""
-  return PlanarRun("hopper", target_speed, ctrl_cost_weight, stand_heights, solver, backend)
-
-
 register("ant_walk", AntWalk)
 register("ant_run", AntRun)
 register("ant_reach_goal", AntReachGoal)
 register("ant_reach_goal_obstacles", AntReachGoalObstacles)
 register("ant_cove", AntCove)
-register("halfcheetah_run", halfcheetah_run)
-register("walker2d_run", walker2d_run)
-register("hopper_hop", hopper_hop)

@@ -1,0 +1,88 @@
+"""Reports comparing several transfer runs (`helms-report --runs=... --out=...`).
+
+`write_comparison_report(run_dirs, out_dir)` writes `out_dir/index.html`, one PNG per metric
+(`curve_<metric>.png`: one line per run, mean ± std over seeds shaded, `plots`), the
+final-performance tables (`statistics`) and `out_dir/metrics.json` (the tables; NaN written as
+null). The run files it reads are described in `analysis.run_curves`.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from typing import Sequence
+
+from absl import logging
+
+from helms_jax import io
+from helms_jax.analysis import html_pages, plots, statistics
+from helms_jax.analysis import run_curves as runs_lib
+
+
+def write_comparison_report(run_dirs: Sequence[str], out_dir: str,
+                            title: str = "helms_jax comparison",
+                            metrics: Sequence[str] = runs_lib.DEFAULT_METRICS,
+                            last_fraction: float = 0.1, smoothing: int = 1) -> str:
+  """Compares the transfer runs in `run_dirs`; writes `out_dir/` and returns its index.html.
+
+  Per metric of `metrics` that some run has: `curve_<metric>.png` (mean ± std over seeds, one
+  line per run) and a final-performance table. The exploration table gathers the rows of every
+  `<run_dir>/exploration.json` and `<out_dir>/exploration.json`. `metrics.json` holds the runs,
+  the tables and the settings. Raises ValueError (naming the file) for missing/corrupt inputs.
+  """
+  if not run_dirs:
+    raise ValueError("no run directories to compare")
+  runs = [runs_lib.load_run(d) for d in run_dirs]
+  names = runs_lib.run_names(runs)
+  os.makedirs(out_dir, exist_ok=True)
+
+  performance, figures = {}, []
+  for metric in metrics:
+    if not any(metric in r.metrics for r in runs):
+      logging.info("no run has metric %r: left out of the comparison", metric)
+      continue
+    file = f"curve_{metric.replace('/', '_')}.png"
+    plots.plot_learning_curves(runs, metric, os.path.join(out_dir, file), smoothing=smoothing,
+                               names=names)
+    figures.append(file)
+    performance[metric] = statistics.final_performance_table(runs, metric, last_fraction, names)
+
+  exploration, seen = [], set()
+  for directory in [r.run_dir for r in runs] + [out_dir]:
+    path = os.path.join(directory, runs_lib.EXPLORATION_FILE)
+    if os.path.isfile(path) and os.path.realpath(path) not in seen:
+      seen.add(os.path.realpath(path))
+      exploration.extend({**row, "source": directory}
+                         for row in runs_lib.load_exploration(path))
+
+  summary = {
+      "title": title, "last_fraction": last_fraction, "smoothing": smoothing,
+      "runs": [{"name": n, "run_dir": r.run_dir, "label": r.label, "seeds": r.seeds,
+                "num_points": r.num_points,
+                "env_steps": int(r.env_steps[-1]) if r.num_points else 0,
+                "metrics": sorted(r.metrics), "info": r.info} for n, r in zip(names, runs)],
+      "final_performance": performance}
+  if exploration:
+    summary["exploration"] = exploration
+  io.atomic_write_json(os.path.join(out_dir, "metrics.json"), io.json_safe(summary),
+                       sort_keys=False)
+
+  parts = [f"<h1>{html.escape(title)}</h1>", "<h2>Runs</h2>", html_pages.runs_html(runs, names)]
+  if figures:
+    parts.append("<h2>Learning curves</h2>")
+    parts.append("<p>Mean ± std over seeds (shaded) against env steps per seed"
+                 + (f"; each seed smoothed by a trailing mean of {smoothing} points"
+                    if smoothing > 1 else "") + ".</p>")
+    parts.extend(f'<img src="{html.escape(f)}" alt="{html.escape(f)}">' for f in figures)
+  else:
+    parts.append(f"<p>None of {', '.join(map(html.escape, metrics))} was logged yet.</p>")
+  for metric, rows in performance.items():
+    parts.append(f"<h2>Final {html.escape(metric)}</h2>"
+                 f"<p>Per seed, the mean over the last {last_fraction:.0%} of logged points; "
+                 f"then mean ± std (ddof=0) over seeds.</p>"
+                 f"{html_pages.final_performance_html(rows)}")
+  if exploration:
+    parts.append(f"<h2>Exploration</h2>{html_pages.exploration_html(exploration)}")
+  index = os.path.join(out_dir, "index.html")
+  io.atomic_write_text(index, html_pages.page(title, parts))
+  return index

@@ -1,0 +1,252 @@
+"""Transfer run directories: what a transfer run writes, read into `RunCurves`.
+
+What a transfer run writes (`training.online_loop.train_online`, `runner.transfer`):
+  <workdir>/transfer/curves.jsonl  one JSON object per logging point, appended as training runs:
+      {"env_steps": int (per seed), "updates": int, "wall_time": float,
+       "metrics": {"episode_return": [S], "success": [S], "episodes": [S], ...}}
+    with one value per seed (S seeds trained together), null where a seed finished no episode
+    in that interval. A resumed run may repeat an env_steps value: the last line wins. A last
+    line without its newline (a writer killed mid-line, or one writing right now) is skipped.
+  <workdir>/transfer/run.json  {"label", "experiment", "variant", "seeds", "env",
+      "env_steps_per_seed", "command", "commit"}
+  <workdir>/exploration.json  (optional, `analysis.exploration.write_exploration`)
+      {"rows": [{"method", "dense_return", "dense_return_std", "staged_return", ...,
+      "num_episodes"}, ...]}
+
+`load_run(dir) -> RunCurves` gives metrics as [P, S] float arrays (NaN where missing), P points;
+`expand_run_dirs` turns "a,b,runs/x*" into run directories; `run_names` gives each run a display
+name; `load_exploration` reads an exploration.json. Statistics over the seeds are in
+`analysis.statistics`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import glob
+import json
+import os
+from typing import Any, Callable, Sequence
+
+from absl import logging
+import numpy as np
+
+TRANSFER_DIR = "transfer"
+CURVES_FILE = "curves.jsonl"
+RUN_FILE = "run.json"
+EXPLORATION_FILE = "exploration.json"
+DEFAULT_METRICS = ("episode_return", "success")  # what transfer reports show
+
+
+@dataclasses.dataclass(frozen=True)
+class RunCurves:
+  """The learning curves of one transfer run (P logging points, S seeds).
+
+  run_dir: the run's workdir (holds `transfer/` and maybe `exploration.json`).
+  label: the method name from run.json (e.g. "HeLMS-cat").
+  env_steps: [P] int64, env steps per seed, increasing, one point per value.
+  updates: [P] int64 learner updates; wall_time: [P] float64 seconds since the epoch.
+  metrics: name -> [P, S] float64, NaN where a seed has no value.
+  info: run.json as written.
+  """
+  run_dir: str
+  label: str
+  env_steps: np.ndarray
+  updates: np.ndarray
+  wall_time: np.ndarray
+  metrics: dict[str, np.ndarray]
+  info: dict[str, Any]
+
+  @property
+  def seeds(self) -> list[int]:
+    return list(self.info["seeds"])
+
+  @property
+  def num_seeds(self) -> int:
+    return len(self.info["seeds"])
+
+  @property
+  def num_points(self) -> int:
+    return len(self.env_steps)
+
+
+def transfer_dir(run_dir: str) -> str:
+  """The directory holding curves.jsonl: `<run_dir>/transfer`, or `run_dir` itself if it holds
+  curves.jsonl (a transfer directory given directly). Raises ValueError naming the path."""
+  if not os.path.isdir(run_dir):
+    raise ValueError(f"{run_dir}: run directory does not exist")
+  nested = os.path.join(run_dir, TRANSFER_DIR)
+  if os.path.isfile(os.path.join(nested, CURVES_FILE)):
+    return nested
+  if os.path.isfile(os.path.join(run_dir, CURVES_FILE)):
+    return run_dir
+  raise ValueError(f"{os.path.join(nested, CURVES_FILE)}: missing (no transfer learning curves in "
+                   f"run directory {run_dir})")
+
+
+def _workdir_of(run_dir: str, curves_dir: str) -> str:
+  if curves_dir == run_dir and os.path.basename(os.path.normpath(run_dir)) == TRANSFER_DIR:
+    return os.path.dirname(os.path.normpath(run_dir))
+  return run_dir
+
+
+def _read_json(path: str) -> Any:
+  try:
+    with open(path, encoding="utf-8") as f:
+      return json.load(f)
+  except FileNotFoundError:
+    raise ValueError(f"{path}: missing") from None
+  except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+    raise ValueError(f"{path}: unreadable ({e})") from None
+
+
+def _per_seed(values: Any, path: str, line: int, name: str, num_seeds: int) -> np.ndarray:
+  if not isinstance(values, list):
+    raise ValueError(f"{path}:{line}: metric {name!r} is not a list of per-seed values")
+  if len(values) != num_seeds:
+    raise ValueError(f"{path}:{line}: metric {name!r} has {len(values)} values, expected one per "
+                     f"seed ({num_seeds})")
+  out = np.empty(num_seeds)
+  for i, v in enumerate(values):
+    if v is None:
+      out[i] = np.nan
+    elif isinstance(v, (int, float)):  # bool is an int: success flags are fine
+      out[i] = float(v)
+    else:
+      raise ValueError(f"{path}:{line}: metric {name!r} has a non-numeric value {v!r}")
+  return out
+
+
+def _read_curve_rows(path: str) -> list[tuple[int, dict[str, Any]]]:
+  """(line number, row) of each complete line; a torn last line is skipped with a warning."""
+  try:
+    with open(path, "rb") as f:
+      text = f.read().decode("utf-8")
+  except (OSError, UnicodeDecodeError) as e:
+    raise ValueError(f"{path}: unreadable ({e})") from None
+  lines = text.split("\n")
+  rows = []
+  for number, line in enumerate(lines, 1):
+    if not line.strip():
+      continue
+    try:
+      row = json.loads(line)
+    except json.JSONDecodeError as e:
+      if number == len(lines):  # no newline after it: cut by a kill, or being written now
+        logging.warning("%s:%d: incomplete last line skipped", path, number)
+        continue
+      raise ValueError(f"{path}:{number}: not a JSON line ({e})") from None
+    if not isinstance(row, dict):
+      raise ValueError(f"{path}:{number}: not a JSON object")
+    steps = row.get("env_steps")
+    if not isinstance(steps, int) or isinstance(steps, bool):
+      raise ValueError(f"{path}:{number}: 'env_steps' is missing or not an integer")
+    if not isinstance(row.get("metrics"), dict):
+      raise ValueError(f"{path}:{number}: 'metrics' is missing or not an object")
+    rows.append((number, row))
+  return rows
+
+
+def load_run(run_dir: str) -> RunCurves:
+  """Reads `<run_dir>/transfer/{curves.jsonl,run.json}` (or a transfer directory itself).
+
+  Duplicate env_steps (a resumed run) keep their last line; points are sorted by env steps; a
+  metric absent from some lines is NaN there. Raises ValueError naming the file when a file is
+  missing or malformed (seed counts disagreeing, non-numeric values, broken lines).
+  """
+  curves_dir = transfer_dir(run_dir)
+  info_path = os.path.join(curves_dir, RUN_FILE)
+  info = _read_json(info_path)
+  if not isinstance(info, dict):
+    raise ValueError(f"{info_path}: not a JSON object")
+  seeds = info.get("seeds")
+  if (not isinstance(seeds, list) or not seeds or
+      not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds)):
+    raise ValueError(f"{info_path}: 'seeds' is missing or not a non-empty list of integers")
+  label = info.get("label")
+  if not isinstance(label, str) or not label:
+    raise ValueError(f"{info_path}: 'label' is missing or not a string")
+
+  path = os.path.join(curves_dir, CURVES_FILE)
+  latest: dict[int, tuple[int, dict[str, Any]]] = {}
+  for number, row in _read_curve_rows(path):
+    latest[row["env_steps"]] = (number, row)  # a resumed run rewrites points: the last one wins
+  steps = sorted(latest)
+  num_points, num_seeds = len(steps), len(seeds)
+  names = sorted({k for _, row in latest.values() for k in row["metrics"]})
+  metrics = {k: np.full((num_points, num_seeds), np.nan) for k in names}
+  updates = np.zeros(num_points, np.int64)
+  wall_time = np.full(num_points, np.nan)
+  for p, step in enumerate(steps):
+    number, row = latest[step]
+    for name, values in row["metrics"].items():
+      metrics[name][p] = _per_seed(values, path, number, name, num_seeds)
+    if isinstance(row.get("updates"), (int, float)):
+      updates[p] = row["updates"]
+    if isinstance(row.get("wall_time"), (int, float)):
+      wall_time[p] = row["wall_time"]
+  return RunCurves(run_dir=_workdir_of(run_dir, curves_dir), label=label,
+                   env_steps=np.asarray(steps, np.int64), updates=updates, wall_time=wall_time,
+                   metrics=metrics, info=info)
+
+
+def expand_run_dirs(spec: str | Sequence[str]) -> list[str]:
+  """Run directories from "a,b,runs/x*" (or a list of such items), in order, without repeats.
+
+  An item with glob characters keeps only the matches holding transfer curves (other matches,
+  e.g. a shared skills directory, are skipped) and must match at least one; a plain item is kept
+  as given, so `load_run` reports what is wrong with it.
+  """
+  items = spec.split(",") if isinstance(spec, str) else list(spec)
+  out, seen = [], set()
+  for item in (i.strip() for i in items):
+    if not item:
+      continue
+    if glob.has_magic(item):
+      matches = [m for m in sorted(glob.glob(item)) if os.path.isdir(m)]
+      dirs = [m for m in matches if os.path.isfile(os.path.join(m, TRANSFER_DIR, CURVES_FILE)) or
+              os.path.isfile(os.path.join(m, CURVES_FILE))]
+      if not dirs:
+        raise ValueError(f"{item}: matches no run directory with {TRANSFER_DIR}/{CURVES_FILE} "
+                         f"({len(matches)} directories matched)")
+      if len(dirs) < len(matches):
+        logging.info("%s: skipped %d directories without transfer curves", item,
+                     len(matches) - len(dirs))
+    else:
+      dirs = [item]
+    for d in dirs:
+      key = os.path.realpath(d)
+      if key not in seen:
+        seen.add(key)
+        out.append(d)
+  if not out:
+    raise ValueError(f"no run directories in {spec!r}")
+  return out
+
+
+def run_names(runs: Sequence[RunCurves]) -> list[str]:
+  """A display name per run: its label, disambiguated only where labels repeat (by variant, then
+  experiment:variant, then run directory)."""
+  ways: list[Callable[[RunCurves], str]] = [
+      lambda r: r.label,
+      lambda r: f"{r.label} ({r.info.get('variant')})",
+      lambda r: f"{r.label} ({r.info.get('experiment')}:{r.info.get('variant')})",
+      lambda r: f"{r.label} ({r.run_dir})"]
+  names = []
+  for run in runs:
+    same = [r for r in runs if r.label == run.label]
+    for way in ways:
+      if len({way(r) for r in same}) == len(same):
+        break
+    names.append(way(run))
+  if len(set(names)) < len(names):  # the same directory twice
+    names = [f"{n} #{i + 1}" for i, n in enumerate(names)]
+  return names
+
+
+def load_exploration(path: str) -> list[dict[str, Any]]:
+  """The rows of an exploration.json; ValueError naming the path if it is malformed."""
+  data = _read_json(path)
+  rows = data.get("rows") if isinstance(data, dict) else None
+  if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+    raise ValueError(f"{path}: expected an object with 'rows', a list of objects")
+  return rows
