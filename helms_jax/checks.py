@@ -2,7 +2,7 @@
 
 They look only at static shapes and dtypes, so they run once at trace time and cost nothing under
 jit. They complement the kernels' own ValueErrors (which name the argument and the expected
-shape, and which the runner reports as configuration errors); a failing chex check raises
+shape, and which the pipeline reports as configuration errors); a failing chex check raises
 AssertionError with the argument named in its message.
 """
 

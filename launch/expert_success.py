@@ -5,9 +5,9 @@
 `success_any`: the goal configuration held at some step (what datasets record as
 `episode/success`); `success_end`: it still holds at the episode's last step.
 """
-import json, sys, time
+import sys, time
 import jax, numpy as np
-from helms_jax import envs
+from helms_jax import envs, io
 from helms_jax.envs import experts
 results = {}
 for task, sets, steps in [("red_on_blue", (1, 2, 3, 4, 5), 200), ("pyramid", (4,), 300)]:
@@ -22,4 +22,4 @@ for task, sets, steps in [("red_on_blue", (1, 2, 3, 4, 5), 200), ("pyramid", (4,
     results[f"{task}/set{s}"] = {"success_any": float((succ.max(1) > 0).mean()), "success_end": float(end.mean()),
                                  "episodes": 64, "steps": steps, "seconds_incl_compile": round(time.time() - t, 1)}
     print(task, s, results[f"{task}/set{s}"], flush=True)
-json.dump(results, open(sys.argv[1], "w"), indent=2)
+io.atomic_write_json(sys.argv[1], results)

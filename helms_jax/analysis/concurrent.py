@@ -154,14 +154,16 @@ def metric_curves(workdir: str, prefix: str) -> dict[str, tuple[np.ndarray, np.n
   return out
 
 
-def analyze(config, workdir: str, env, params, dataset) -> dict[str, Any]:
+def analyze(config, workdir: str, env, params, dataset, functions=None) -> dict[str, Any]:
   """The run's latent picture and statistics (module docstring); `params`: population [S, ...]
-  (or one seed's params, treated as S = 1)."""
+  (or one seed's params, treated as S = 1); `functions`: the learner's model functions
+  (`Learner.model`; built from the config when None)."""
   learner = config.learner
   if np.ndim(jax.tree_util.tree_leaves(params["normalizer"])[0]) == 1:
     params = jax.tree_util.tree_map(lambda x: x[None], params)
-  functions = concurrent.make_functions(learner, env.observation_size, env.action_size,
-                                        getattr(env, "observation_groups", None))
+  if functions is None:
+    functions = concurrent.make_functions(learner, env.observation_size, env.action_size,
+                                          getattr(env, "observation_groups", None))
   behaviours = functions.behaviours
   windows = _episodes_by_behaviour(dataset, behaviours, int(learner.window),
                                    int(config.analysis.get("episodes_per_behaviour", 32)))
@@ -349,8 +351,9 @@ def analyze_run(config, workdir: str) -> dict[str, Any] | None:
   """The concurrent CVAE record's analysis (`agents/concurrent/__init__.py`): the latent
   picture and held-out curves of every seed of the run's population (`analyze`)."""
   env = runs.make_env(config)
-  state, _ = runs.restore_learner_state(config, workdir, runs.make_learner(config, env))
+  learner = runs.make_learner(config, env)
+  state, _ = runs.restore_learner_state(config, workdir, learner)
   dataset = data_lib.load_dataset(runs.dataset_dir(config, workdir))
   if jax.process_index() != 0:
     return None
-  return analyze(config, workdir, env, state.learner.params, dataset)
+  return analyze(config, workdir, env, state.learner.params, dataset, learner.model)

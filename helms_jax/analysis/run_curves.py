@@ -1,6 +1,6 @@
 """Transfer run directories: what a transfer run writes, read into `RunCurves`.
 
-What a transfer run writes (`training.online_loop.train_online`, `runner.transfer`):
+What a transfer run writes (`training.online_loop.train_online`, `pipeline.transfer`):
   <workdir>/transfer/curves.jsonl  one JSON object per logging point, appended as training runs:
       {"env_steps": int (per seed), "updates": int, "wall_time": float,
        "metrics": {"episode_return": [S], "success": [S], "episodes": [S], ...}}

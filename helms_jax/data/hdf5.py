@@ -27,6 +27,7 @@ Episodes are imported in increasing id order. ``discount = 1 - termination``. In
 returned by step t, i.e. rows 1..L. Dict observations are not supported.
 """
 
+import json
 import os
 import re
 from typing import Any, Mapping
@@ -249,7 +250,6 @@ def _env_name_from_attrs(f: h5py.File) -> str | None:
       v = f.attrs[k]
       return v.decode() if isinstance(v, bytes) else str(v)
   if "env_spec" in f.attrs:  # Minari stores a JSON env spec
-    import json
     try:
       spec = json.loads(f.attrs["env_spec"])
       if isinstance(spec, dict) and "id" in spec:

@@ -194,7 +194,7 @@ def mjx_put_model(mj_model) -> "mjx.Model":
   belongs to process 0, so the other processes could not build their envs. Single-process runs
   are unchanged (there the first device is the local one).
   """
-  from mujoco import mjx  # pylint: disable=import-outside-toplevel
+  from mujoco import mjx  # pylint: disable=import-outside-toplevel  (3 s to import; MJX envs only)
   return mjx.put_model(mj_model, device=jax.local_devices()[0])
 
 

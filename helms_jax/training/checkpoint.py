@@ -31,6 +31,7 @@ import orbax.checkpoint as ocp
 from absl import logging
 
 from helms_jax.errors import HelmsError
+from helms_jax.io import TMP_PREFIX, atomic_write_json
 from helms_jax.training import distributed, guard
 
 INTEGRITY_FILE = "helms_integrity.json"
@@ -116,7 +117,7 @@ def _step_files(step_dir: str) -> dict[str, str]:
     for name in names:
       path = os.path.join(root, name)
       rel = os.path.relpath(path, step_dir)
-      if rel != INTEGRITY_FILE and not rel.startswith(INTEGRITY_FILE + "."):
+      if rel != INTEGRITY_FILE and not name.startswith(TMP_PREFIX):
         files[rel] = path
   return files
 
@@ -126,12 +127,7 @@ def write_integrity_record(step_dir: str) -> None:
   record = {"format": INTEGRITY_FORMAT,
             "files": {rel: [os.path.getsize(p), _file_digest(p)]
                       for rel, p in sorted(_step_files(step_dir).items())}}
-  tmp = os.path.join(step_dir, f"{INTEGRITY_FILE}.tmp-{os.getpid()}")
-  with open(tmp, "w") as f:
-    json.dump(record, f, indent=1, sort_keys=True)
-    f.flush()
-    os.fsync(f.fileno())
-  os.replace(tmp, os.path.join(step_dir, INTEGRITY_FILE))
+  atomic_write_json(os.path.join(step_dir, INTEGRITY_FILE), record)
 
 
 def verify_integrity(step_dir: str) -> tuple[str | None, bool]:

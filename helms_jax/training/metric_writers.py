@@ -78,7 +78,7 @@ class Progress:
     self._bar = None
     self._active = jax.process_index() == 0  # one progress report per run, not per process
     if self._interactive and self._active:
-      import tqdm  # pylint: disable=g-import-not-at-top
+      import tqdm  # pylint: disable=g-import-not-at-top  (only for terminals)
       self._bar = tqdm.tqdm(total=total, initial=initial, desc=desc, dynamic_ncols=True)
 
   def update(self, step: int, postfix: Mapping[str, Any] | None = None) -> None:
@@ -128,7 +128,7 @@ class MetricWriter:
       truncate_jsonl(self.path, -1)  # a fresh run in a dir with stale metrics starts clean
     self._file = open(self.path, "a")
     if tensorboard:
-      import tensorboardX  # pylint: disable=g-import-not-at-top
+      import tensorboardX  # pylint: disable=g-import-not-at-top  (protobuf; only when asked for)
       self._tb = tensorboardX.SummaryWriter(os.path.join(workdir, "tensorboard"))
 
   def write(self, step: int, metrics: Mapping[str, Any]) -> None:

@@ -38,8 +38,8 @@ import numpy as np
 from absl import logging
 
 from helms_jax import configs
-from helms_jax.data.format import atomic_write
 from helms_jax.envs.base import Env, State
+from helms_jax.io import atomic_write_json
 from helms_jax.training import devices, distributed, guard
 from helms_jax.training.checkpoint import Checkpointer
 from helms_jax.training.train_state import OnlineAgent, Transition  # pylint: disable=unused-import  (the loop's protocol, re-exported)
@@ -347,9 +347,8 @@ def train_online(agent: OnlineAgent, env: Env, config: OnlineConfig, *, workdir:
   if jax.process_index() == 0:
     truncate_jsonl(curves_path, start if latest is not None else -1, key="env_steps")
     if run_info is not None:
-      text = json.dumps({**run_info, "seeds": list(seeds),
-                         "env_steps_per_seed": config.env_steps}, indent=2, sort_keys=True)
-      atomic_write(os.path.join(out_dir, "run.json"), lambda f: f.write(text.encode()))
+      atomic_write_json(os.path.join(out_dir, "run.json"),
+                        {**run_info, "seeds": list(seeds), "env_steps_per_seed": config.env_steps})
 
   batched_call = jax.vmap(call)
   jitted = jax.jit(batched_call, in_shardings=(sharding,),

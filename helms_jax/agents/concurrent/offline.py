@@ -322,7 +322,7 @@ def make_learner(config: ml_collections.ConfigDict, observation_size: int, actio
     state, grad_norm = apply_gradients(state, grads, optimizer)
     return state, {**metrics, "grad_norm": grad_norm}
 
-  return Learner(init=init, update=update)
+  return Learner(init=init, update=update, model=functions)
 
 
 def make_sampler(config: ml_collections.ConfigDict, dataset, batch_size: int):

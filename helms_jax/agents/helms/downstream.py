@@ -39,7 +39,7 @@ from helms_jax.agents import mpo
 from helms_jax.agents.baselines.bc import GaussianPolicy
 from helms_jax.agents.records import OfflineSkills
 from helms_jax.agents.spaces import ActionSpace
-from helms_jax.networks import MLP
+from helms_jax.networks import GaussianComponents, ImageEncoder, MLP
 from helms_jax.training.normalizer import check_observation_size
 from helms_jax.training.online_loop import OnlineConfig
 
@@ -93,7 +93,6 @@ class PixelMixturePolicy(nn.Module):
 
   @nn.compact
   def __call__(self, image, proprio):
-    from helms_jax.networks import GaussianComponents, ImageEncoder  # pylint: disable=import-outside-toplevel
     x = jnp.concatenate([ImageEncoder(name="encoder")(image), proprio], axis=-1)
     means, stds = GaussianComponents(self.num_components, self.event_size, self.hidden_sizes,
                                      init_scale=0.5, name="components")(x)

@@ -31,7 +31,7 @@ from mujoco import mjx
 
 from helms_jax.envs import base as envs_base
 from helms_jax.envs.base import ObservationGroups, State
-from helms_jax.envs.manipulation import scene, tasks
+from helms_jax.envs.manipulation import scene, tasks, vision
 # The arm's constants are re-exported here (the stacking expert and benchmarks read them).
 from helms_jax.envs.manipulation.arm import (  # pylint: disable=unused-import
     CONTACT_DIST, GRASP_CLOSURE_MIN, MAX_SPEED, MAX_YAW_SPEED, PROPRIO_SIZE, ArmEnv,
@@ -98,7 +98,6 @@ class Stacking(ArmEnv):
     self.image = bool(image)
     self.image_size = int(image_size)
     if self.image:
-      from helms_jax.envs.manipulation import vision  # pylint: disable=import-outside-toplevel
       self._camera = vision.Camera.for_model(self.mj_model, self.image_size)
 
   # -- static indices ------------------------------------------------------------------------------
