@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -23,7 +23,7 @@ import ml_collections
 import numpy as np
 from absl import logging
 
-from helms_jax import configs, envs, methods
+from helms_jax import configs, data as data_lib, envs, methods
 from helms_jax.errors import HelmsError
 from helms_jax.agents.records import OfflineSkills
 from helms_jax.training import population
@@ -225,3 +225,23 @@ def load_online_run(run_dir: str):
     raise missing
   logging.info("Loaded the online run %s at %d env steps per seed", run_dir, step)
   return other, state, env
+
+
+class OfflineRun(NamedTuple):
+  """A trained offline run, as an analysis needs it: its env, learner (with `learner.model`),
+  trained params and dataset."""
+  env: Any
+  learner: Learner
+  params: Any
+  dataset: Any
+
+
+def load_offline_run_for_analysis(config: ml_collections.ConfigDict, workdir: str,
+                                  env=None) -> OfflineRun:
+  """The run in `workdir` restored from its newest intact checkpoint, with its dataset; `env`
+  defaults to `make_env(config)`."""
+  env = make_env(config) if env is None else env
+  learner = make_learner(config, env)
+  state, _ = restore_learner_state(config, workdir, learner)
+  dataset = data_lib.load_dataset(dataset_dir(config, workdir))
+  return OfflineRun(env=env, learner=learner, params=state.learner.params, dataset=dataset)

@@ -41,7 +41,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 import numpy as np
 
-from helms_jax import data as data_lib, io, runs
+from helms_jax import io, runs
 from helms_jax.agents.concurrent import offline as concurrent
 from helms_jax.analysis import html_pages, statistics
 from helms_jax.analysis.analysis_index import ANALYSIS_DIR, ANALYSIS_INDEX, write_analysis_index
@@ -350,10 +350,7 @@ def compare_objectives(run_dirs: Sequence[str], out_dir: str, last_fraction: flo
 def analyze_run(config, workdir: str) -> dict[str, Any] | None:
   """The concurrent CVAE record's analysis (`agents/concurrent/__init__.py`): the latent
   picture and held-out curves of every seed of the run's population (`analyze`)."""
-  env = runs.make_env(config)
-  learner = runs.make_learner(config, env)
-  state, _ = runs.restore_learner_state(config, workdir, learner)
-  dataset = data_lib.load_dataset(runs.dataset_dir(config, workdir))
+  run = runs.load_offline_run_for_analysis(config, workdir)
   if jax.process_index() != 0:
     return None
-  return analyze(config, workdir, env, state.learner.params, dataset, learner.model)
+  return analyze(config, workdir, run.env, run.params, run.dataset, run.learner.model)

@@ -163,10 +163,7 @@ def analyze(config: ml_collections.ConfigDict, workdir: str, env, params, functi
 def analyze_run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any] | None:
   """The HeLMS record's analysis (`agents/helms/__init__.py`): restores the run's newest
   checkpoint and dataset, then `analyze` (process 0 writes; the others return None)."""
-  env = runs.make_env(config)
-  learner = runs.make_learner(config, env)
-  state, _ = runs.restore_learner_state(config, workdir, learner)
-  dataset = data_lib.load_dataset(runs.dataset_dir(config, workdir))
+  run = runs.load_offline_run_for_analysis(config, workdir)
   if jax.process_index() != 0:
     return None
-  return analyze(config, workdir, env, state.learner.params, learner.model, dataset)
+  return analyze(config, workdir, run.env, run.params, run.learner.model, run.dataset)
