@@ -10,14 +10,21 @@ the env alone, a jitted `lax.scan` of the vmapped `env.step` with uniform random
 env (same `EpisodeWrapper`), same number of envs and steps per call, no resets. Also printed:
 the loop with `updates_per_iteration = 0` (acting + replay insert only), which splits the loop's
 cost into env, acting/replay and learner.
-The ratio depends on how expensive an env step is next to the learner's share of it: on
-`point_reach` (a few flops per step) the loop is all learner and the ratio is ~0.001; on the MJX
-`stacking` env it was 0.29 (2-core CPU under load, 2026-11-22): per env step 0.52 ms env,
-0.08 ms acting + replay, 1.19 ms learner (4 updates of ~95 ms per 320 env steps), so the issue's
->= 0.5x target is not met at this replay ratio on CPU. Most of an update is the policy E-step
-over all B x n states of the sequences (`agents.mpo` improves the policy on every state): 115 ms
-per update vs 36 ms with n = 1 (policy on B states), which would put the loop near 0.5x (estimated
-from the breakdown, not measured).
+Also the HeLMS transfer loops (`--methods`, default mpo,helms_cat,helms_mix): MPO over
+HeLMS-cat / HeLMS-mix spaces of random (untrained) K = 5 skills at the experiments' sizes (acting
+decodes every action through the frozen skills).
+
+Measured 2026-12-05, quiet 2-core AMD EPYC, --quick (stacking, 8 updates of [128, 5] per 320
+env steps, the transfer experiments' replay ratio 3.2):
+  raw env                        6,101 env steps/s   1.000
+  loop, no updates               5,763               0.945
+  loop + MPO (raw actions)       2,506               0.411
+  loop + HeLMS-cat               4,155               0.681
+  loop + HeLMS-mix               1,976               0.324
+So acting + replay cost ~10 us per env step next to the env's 164 us; the learner is the rest:
+MPO on raw actions ~7 ms per update, HeLMS-cat ~2 ms (a categorical E-step is exact, no
+sampling), HeLMS-mix ~11 ms (20 samples from a 5-component mixture, the K mid-level networks in
+the policy). HeLMS-cat meets the issue's >= 0.5x, HeLMS-mix does not at this replay ratio.
 
 Part 2, learner updates/s at the same batch and networks. Ours: `chunk` MPO updates as a
 `lax.scan` under one `jit`, each on [B, n] sequences sampled from the on-device flashbax buffer
@@ -31,12 +38,11 @@ Compile time is excluded (a first call per entry, its time printed). Entries of 
 timed in `--repeats` interleaved rounds (order rotated; calls shorter than 0.3 s repeated back
 to back) and each figure is the median over rounds: the load of a shared machine drifts.
 Networks and sizes are the stacking transfer experiments' (`experiments/helms_stacking.py`):
-MPO 256 x 256, 20 action samples, 32 envs x 10 steps, 4 updates of [128, 5] per iteration.
+MPO 256 x 256, 20 action samples, 32 envs x 10 steps, 8 updates of [128, 5] per iteration.
 
-  python benchmarks/rl_throughput.py --quick   # point_reach, 2 iterations / 8 updates per timed
-                                               # call: 1.7-3.3 min on 2 cores at load 6-8
-  python benchmarks/rl_throughput.py           # stacking (MJX): ~10 min under load, half of it
-                                               # compiling (raw scan ~50 s, loops 100-130 s)
+  python benchmarks/rl_throughput.py --quick   # the same on stacking, 2 iterations per timed
+                                               # call, 3 rounds: ~8 min, mostly compiling
+  python benchmarks/rl_throughput.py           # 10 iterations per call, 5 rounds
 Last line: `rl_throughput ratio: <loop env steps/s / raw env steps/s>` (part 1).
 """
 
@@ -51,6 +57,7 @@ from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
+import ml_collections
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -58,6 +65,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from helms_jax import envs  # pylint: disable=wrong-import-position
 from helms_jax.agents import mpo  # pylint: disable=wrong-import-position
 from helms_jax.agents.helms import downstream as transfer  # pylint: disable=wrong-import-position
+from helms_jax.agents.helms import offline as helms_offline  # pylint: disable=wrong-import-position
+from helms_jax.agents.records import OfflineSkills  # pylint: disable=wrong-import-position
 from helms_jax.training import devices, online_loop  # pylint: disable=wrong-import-position
 
 # Env name -> (make kwargs, episode length): the transfer experiments' settings.
@@ -235,16 +244,35 @@ def unfused_entry(agent, config, data, chunk: int, update, sync_every_step: bool
 
 # ----------------------------------------------------------------------------------------------
 
+def helms_agent(method: str, env, agent_config):
+  """MPO over a HeLMS transfer space (helms_cat / helms_mix) of random K = 5 skills at the
+  stacking experiments' sizes (what acting and learning cost does not depend on training)."""
+  config = helms_offline.default_config()
+  config.num_skills, config.latent_size = 5, 8
+  config.high_level_hidden = config.mid_level_hidden = config.low_level_hidden = (128, 128)
+  learner = helms_offline.make_learner(config, env.observation_size, env.action_size,
+                                       observation_groups=env.observation_groups, lookahead=5)
+  skills = OfflineSkills(config=config, learner=learner,
+                         params=learner.init(jax.random.PRNGKey(0)).params)
+  run_config = ml_collections.ConfigDict({"transfer": transfer.default_config()})
+  run_config.transfer.method = method
+  space = {"helms_cat": transfer.helms_cat_space,
+           "helms_mix": transfer.helms_mix_space}[method](run_config, env, skills)
+  return mpo.make_agent(agent_config, space, env.observation_size)
+
+
 def main():
   parser = argparse.ArgumentParser()
   parser.add_argument("--quick", action="store_true")
-  parser.add_argument("--env", default=None, choices=sorted(ENVS),
-                      help="default: point_reach with --quick, stacking without")
+  parser.add_argument("--env", default="stacking", choices=sorted(ENVS))
+  parser.add_argument("--methods", default="mpo,helms_cat,helms_mix",
+                      help="loops to time on the env: mpo (raw actions) and the HeLMS transfer "
+                           "methods over random (untrained) K = 5 skills of the experiments' sizes")
   parser.add_argument("--num_envs", type=int, default=32)
   parser.add_argument("--unroll_length", type=int, default=10)
   parser.add_argument("--iterations_per_call", type=int, default=None,
                       help="default 2 with --quick (shorter timed calls), else 10 (the config's)")
-  parser.add_argument("--updates_per_iteration", type=int, default=4)
+  parser.add_argument("--updates_per_iteration", type=int, default=8)
   parser.add_argument("--batch_size", type=int, default=128)
   parser.add_argument("--sequence_length", type=int, default=5)
   parser.add_argument("--hidden", type=int, nargs="+", default=[256, 256],
@@ -259,8 +287,8 @@ def main():
                            "default, so 'first call' is compile time")
   args = parser.parse_args()
   warnings.filterwarnings("ignore", message="Setting max_size dynamically")  # flashbax, harmless
-  env_name = args.env or ("point_reach" if args.quick else "stacking")
-  repeats = args.repeats or 5
+  env_name = args.env
+  repeats = args.repeats or (3 if args.quick else 5)
   chunk = args.chunk or (8 if args.quick else 40)
   iterations = args.iterations_per_call or (2 if args.quick else 10)
   if args.cache_dir:
@@ -301,10 +329,14 @@ def main():
   if not args.no_breakdown:
     part1.append(loop_entry("loop, act + replay, no updates", agent, env,
                             dataclasses.replace(config, updates_per_iteration=0)))
-  part1.append(loop_entry(f"loop, act + replay + MPO ({ratio:.2f})", agent, env, config))
+  methods = args.methods.split(",")
+  for method in methods:
+    method_agent = agent if method == "mpo" else helms_agent(method, env, agent_config)
+    part1.append(loop_entry(f"loop, act + replay + {method} ({ratio:.2f})", method_agent, env,
+                            config))
   measure(part1, repeats, "env steps")
   rows1 = [(e.name, e.rate, e.first) for e in part1]
-  loop_sps = rows1[-1][1]
+  loop_sps = rows1[len(part1) - len(methods)][1]  # the first method's loop (mpo by default)
 
   # Part 2.
   print("part 2: learner updates/s", flush=True)
@@ -322,9 +354,10 @@ def main():
   print(f"{'part 1: env steps/s':<44}{'env steps/s':>14}{'vs raw env':>12}{'first call s':>14}")
   for name, rate, first in rows1:
     print(f"{name:<44}{rate:>14,.0f}{rate / raw_sps:>12.3f}{first:>14.1f}")
+  no_updates = rows1[1][1] if not args.no_breakdown else None
   print(f"  loop cost per env step: env {1e6 / raw_sps:.2f} us, acting + replay "
-        + (f"{1e6 / rows1[1][1] - 1e6 / raw_sps:.2f} us, " if len(rows1) == 3 else "- (skipped), ")
-        + f"learner {1e6 / loop_sps - 1e6 / (rows1[1][1] if len(rows1) == 3 else raw_sps):.2f} us"
+        + (f"{1e6 / no_updates - 1e6 / raw_sps:.2f} us, " if no_updates else "- (skipped), ")
+        + f"learner {1e6 / loop_sps - 1e6 / (no_updates or raw_sps):.2f} us"
         f" ({config.updates_per_iteration} updates per {config.unroll_length * config.num_envs} "
         f"env steps)")
   print()

@@ -43,6 +43,18 @@ products per time step of encoder and decoder, forward and backward), elementwis
 needs fewer or cheaper flops, not less overhead; unrolling the scans (`LSTM.unroll = H`) and
 the XLA flags tried (oneDNN, XNNPACK, single-threaded Eigen, 512-bit vectors) changed nothing
 beyond the noise (±10%).
+
+Measured 2026-12-05 (2-core AMD EPYC with AVX512-BF16, quiet machine, --quick): ours 69.2
+steps/s, torch 2 threads 41.4, torch 1 thread 50.3 (1.38x against the faster torch setting).
+Two routes to the 2x target were tried and measured, neither adopted:
+  - hoisting the LSTMs' input projections out of the scans (one [B*T, D] x [D, 4H] product
+    instead of T per-step ones; exactly flax's cell otherwise, outputs bit-identical): slower on
+    XLA:CPU, LSTM 128 at B 128, T 10: forward 3.2-3.5 ms vs 2.4 ms, forward + backward 7.2-7.6
+    ms vs 5.9-6.0 ms. The scanned [T, B, 4H] projection is sliced out of the loop state every
+    step (a copy) while the per-step input product it replaces is tiny here (D = 9 or 10); the
+    recurrent [128 x 128] x [128 x 512] product it leaves is the cost.
+  - bfloat16 products (`training.precision`, `benchmarks/precision.py`): 71.5 vs 71.2 steps/s;
+    XLA:CPU converts operands per product and the LSTM cell's elementwise work is unchanged.
 """
 
 import argparse

@@ -39,6 +39,10 @@ def pipeline_config(experiment: str, variant: str, modifiers=()) -> ml_collectio
   # JAX persistent compilation cache: '' = the user cache ($XDG_CACHE_HOME/helms_jax/jax-<machine>),
   # 'workdir' = <workdir>/.jax_cache, 'none' = off, or a directory (devices.resolve_cache_dir).
   c.compilation_cache_dir = ""
+  # Matrix products of every learner and agent: "float32", or "bfloat16" with float32
+  # accumulation, parameters and losses (training/precision.py; benchmarks/precision.py measures
+  # each learner both ways: float32 stays the default on CPU).
+  c.precision = "float32"
 
   c.env = ml_collections.ConfigDict()  # name, kwargs, episode_length: set by the experiment
 

@@ -14,6 +14,7 @@ import ml_collections
 
 from helms_jax import configs, envs, methods
 from helms_jax.pipeline import workdir as workdir_lib
+from helms_jax.training import precision
 
 # `train.data_placement`: every device holds the whole dataset, or its own episodes (see
 # pipeline/train.py); 'auto' chooses by the number of processes.
@@ -40,6 +41,9 @@ def check_config(config: ml_collections.ConfigDict) -> None:
   if unknown:
     problems.append(f"eval.baselines has unknown entries {unknown} (valid: "
                     f"{', '.join(EVAL_BASELINES)})")
+  if config.get("precision", "float32") not in precision.POLICIES:
+    problems.append(f"precision={config.get('precision')!r} must be one of "
+                    f"{precision.POLICIES}")
   placement = config.get("train", {}).get("data_placement", "auto")
   if placement not in DATA_PLACEMENTS:
     problems.append(f"train.data_placement={placement!r} must be one of {DATA_PLACEMENTS}")

@@ -35,7 +35,7 @@ def loop_config(config: ml_collections.ConfigDict) -> LoopConfig:
   return LoopConfig(num_steps=t.num_steps, batch_size=t.batch_size,
                     updates_per_call=t.updates_per_call, log_every=t.log_every,
                     checkpoint_every=t.checkpoint_every, max_to_keep=t.max_to_keep,
-                    tensorboard=t.tensorboard)
+                    tensorboard=t.tensorboard, precision=config.get("precision", "float32"))
 
 
 def make_sampler(config: ml_collections.ConfigDict, dataset):

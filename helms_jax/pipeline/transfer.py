@@ -20,6 +20,12 @@ from helms_jax.pipeline.workdir import prepare_workdir
 from helms_jax.training.online_loop import OnlineConfig, check_run, train_online
 
 
+def online_loop_config(config: ml_collections.ConfigDict) -> OnlineConfig:
+  """The online loop's settings: `transfer.loop` and the run's `precision`."""
+  return OnlineConfig(**config.transfer.loop.to_dict(),
+                      precision=config.get("precision", "float32"))
+
+
 def source_warm_start(config: ml_collections.ConfigDict, env):
   """`train_online`'s warm start from `transfer.source_dir`, as the method's record builds it
   from the source run's state."""
@@ -43,7 +49,7 @@ def transfer(config: ml_collections.ConfigDict, workdir: str):
   with configs.values_checked_by_builders():  # everything the config decides, before writing
     env = runs.make_transfer_env(config)
     agent, env = runs.make_transfer_agent(config, env, config.transfer.skills_dir or workdir)
-    loop = OnlineConfig(**config.transfer.loop.to_dict())
+    loop = online_loop_config(config)
     check_run(agent, env, loop, config.transfer.seeds)
     warm_start = None
     if config.transfer.get("source_dir", ""):

@@ -59,8 +59,9 @@ MUTABLE_KEYS = ("eval.", "analysis.", "report.", "exploration.", "train.num_step
 # The config keys each stage's saved state depends on (prefixes; a bare name matches itself).
 STAGE_INPUTS = {
     "dataset": ("seed", "env.", "data."),
-    "offline checkpoints": ("seed", "env.", "data.", "learner.", "train."),
-    "transfer checkpoints": ("seed", "env.", "data.", "learner.", "train.", "transfer."),
+    "offline checkpoints": ("seed", "env.", "data.", "learner.", "train.", "precision"),
+    "transfer checkpoints": ("seed", "env.", "data.", "learner.", "train.", "transfer.",
+                             "precision"),
 }
 
 

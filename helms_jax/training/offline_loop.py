@@ -25,7 +25,7 @@ import jax.numpy as jnp
 from absl import logging
 
 from helms_jax import configs
-from helms_jax.training import devices, guard
+from helms_jax.training import devices, guard, precision
 from helms_jax.training.checkpoint import Checkpointer
 from helms_jax.training.metric_writers import MetricWriter, Progress
 from helms_jax.training.train_state import Learner
@@ -50,6 +50,7 @@ class LoopConfig:
   checkpoint_every: int = 1000
   max_to_keep: int = 3
   tensorboard: bool = True
+  precision: str = "float32"  # products in float32 or bfloat16 (`training.precision`)
 
   def validate(self) -> None:
     for name in ("num_steps", "batch_size", "updates_per_call", "log_every", "checkpoint_every",
@@ -61,6 +62,9 @@ class LoopConfig:
         raise configs.ConfigError(
             f"train.{name}={getattr(self, name)} must be a multiple of "
             f"train.updates_per_call={self.updates_per_call} (updates are fused in chunks)")
+    if self.precision not in precision.POLICIES:
+      raise configs.ConfigError(f"precision={self.precision!r} must be one of "
+                                f"{precision.POLICIES}")
 
 
 def init_loop_state(learner: Learner, seed: int) -> LoopState:
@@ -140,7 +144,8 @@ def train_offline(learner: Learner, sample_fn: SampleFn, data: Any, *, workdir: 
     data, data_sharding = devices.put_local_shards(data, mesh), batch_sharding
   else:
     data, data_sharding = devices.put_global(data, replicated), replicated
-  chunk_fn = make_chunk_fn(learner, sample_fn, loop.updates_per_call, batch_sharding)
+  chunk_fn = precision.traced_in(
+      loop.precision, make_chunk_fn(learner, sample_fn, loop.updates_per_call, batch_sharding))
   chunk = jax.jit(chunk_fn, in_shardings=(replicated, data_sharding),
                   out_shardings=(replicated, replicated, replicated))
   health_names = guard.watched(jax.eval_shape(chunk_fn, state, data)[1]) + ["the learner state"]

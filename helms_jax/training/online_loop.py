@@ -40,7 +40,7 @@ from absl import logging
 from helms_jax import configs
 from helms_jax.envs.base import Env, State
 from helms_jax.io import atomic_write_json
-from helms_jax.training import devices, distributed, guard
+from helms_jax.training import devices, distributed, guard, precision
 from helms_jax.training.checkpoint import Checkpointer
 from helms_jax.training.train_state import OnlineAgent, Transition  # pylint: disable=unused-import  (the loop's protocol, re-exported)
 from helms_jax.training.metric_writers import MetricWriter, Progress, truncate_jsonl
@@ -62,6 +62,7 @@ class OnlineConfig:
   checkpoint_every_calls: int = 10
   max_to_keep: int = 2
   tensorboard: bool = False
+  precision: str = "float32"  # products in float32 or bfloat16 (`training.precision`)
 
   @property
   def env_steps_per_call(self) -> int:
@@ -83,6 +84,9 @@ class OnlineConfig:
       raise configs.ConfigError(
           f"transfer.loop.replay_capacity={self.replay_capacity} holds only {per_env} steps per "
           f"env; it needs at least 2 * max(sequence_length, unroll_length)")
+    if self.precision not in precision.POLICIES:
+      raise configs.ConfigError(f"precision={self.precision!r} must be one of "
+                                f"{precision.POLICIES}")
     if self.min_replay_steps > self.replay_capacity:
       raise configs.ConfigError(f"transfer.loop.min_replay_steps={self.min_replay_steps} exceeds "
                        f"replay_capacity={self.replay_capacity}")
@@ -271,7 +275,8 @@ def make_online_fns(agent: OnlineAgent, env: Env, config: OnlineConfig):
     }
     return state, stats, guard.health(flags, guard.all_finite(state.agent))
 
-  return init, call
+  # Acting and learning traced with the configured products (`training.precision`).
+  return init, precision.traced_in(config.precision, call)
 
 
 def health_names(stats: dict) -> list[str]:

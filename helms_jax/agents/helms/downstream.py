@@ -304,5 +304,6 @@ def default_config() -> ml_collections.ConfigDict:
       min_latent_std=1e-2,
       vision=False,  # policies see camera pixels + proprio (needs env_kwargs image=True)
       agent=mpo.default_config(),
-      loop={f: getattr(loop, f) for f in loop.__dataclass_fields__},
+      # (precision is the run's one switch, `config.precision`, not a loop setting)
+      loop={f: getattr(loop, f) for f in loop.__dataclass_fields__ if f != "precision"},
   ))
