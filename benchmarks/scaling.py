@@ -92,7 +92,8 @@ def worker(n, per_device_batch, chunk_len, repeats):
   state = devices.put_global(init_loop_state(learner, 0), replicated)
   data = devices.put_global(jax.device_get(data), replicated)
   chunk = jax.jit(make_chunk_fn(learner, sample_fn, chunk_len, batch_sharding),
-                  in_shardings=(replicated, replicated), out_shardings=(replicated, replicated))
+                  in_shardings=(replicated, replicated),
+                  out_shardings=(replicated, replicated, replicated))
 
   t0 = time.perf_counter()
   state, _, _ = chunk(state, data)

@@ -291,14 +291,15 @@ def to_markdown(machine: dict[str, Any], rows: Sequence[dict[str, Any]]) -> str:
       ("--quick", "yes" if machine.get("quick") else "no"),
   ]
   lines += [f"- {k}: {_cell(v)}" for k, v in details] + [""]
-  lines += ["| benchmark | ratio | status | wall (s) | other load (cores) | ratio of |",
-            "|---|---:|---|---:|---:|---|"]
+  lines += ["| benchmark | ratio | status | wall (s) | other load (cores) | measured (UTC) | "
+            "ratio of |", "|---|---:|---|---:|---:|---|---|"]
   for row in rows:
     ratio = f"{row['ratio']:.3g}" if row.get("ratio") is not None else "—"
     wall = f"{row['wall_s']:.1f}" if row.get("wall_s") is not None else "—"
     other = row.get("other_cpu_cores")
     other = f"{other:.2f}" if other is not None else "—"
     lines.append(f"| {_cell(row['name'])} | {ratio} | {_cell(row['status'])} | {wall} | {other} | "
+                 f"{_cell(row.get('measured_utc', machine.get('date_utc')))} | "
                  f"{_cell(row.get('meaning', ''))} |")
   lines += ["", "Other load: cores kept busy by other processes while the benchmark ran, on "
             "average (machine busy CPU time from /proc/stat minus the benchmark's own); above "
@@ -336,14 +337,24 @@ def write_outputs(out_prefix: str, machine: dict[str, Any],
 
 def run_all(benchmarks_dir: str, out_prefix: str, *, quick: bool, timeout: float,
             only: Sequence[str] = (), log=print) -> list[dict[str, Any]]:
-  """Runs the benchmarks one after the other, rewriting the table after each one."""
+  """Runs the benchmarks one after the other, rewriting the table after each one. With `only`,
+  the other rows of an existing `<out_prefix>.json` of the same --quick setting are kept (each
+  row says when it was measured), so rerunning one benchmark does not drop the rest."""
   paths = find_benchmarks(benchmarks_dir, only)
   repo = os.path.dirname(os.path.abspath(benchmarks_dir))
   machine = machine_info(quick, repo)
   rows: list[dict[str, Any]] = []
+  kept: dict[str, dict[str, Any]] = {}
+  if only and os.path.isfile(out_prefix + ".json"):
+    with open(out_prefix + ".json") as f:
+      previous = json.load(f)
+    if previous.get("machine", {}).get("quick") == quick:
+      kept = {r["name"]: r for r in previous.get("benchmarks", [])}
+  rerun = {benchmark_name(p) for p in paths}
   for i, path in enumerate(paths):
     log(f"[{i + 1}/{len(paths)}] {benchmark_name(path)} ...")
     row = run_benchmark(path, quick=quick, timeout=timeout, cwd=repo)
+    row["measured_utc"] = machine["date_utc"]
     ratio = f"ratio {row['ratio']:.3g}" if row["ratio"] is not None else row["status"]
     log(f"    {ratio} ({row['wall_s']:.1f} s)")
     rows.append(row)
@@ -351,7 +362,8 @@ def run_all(benchmarks_dir: str, out_prefix: str, *, quick: bool, timeout: float
       machine["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     except OSError:
       pass
-    write_outputs(out_prefix, machine, rows)
+    merged = rows + [r for name, r in kept.items() if name not in rerun]
+    write_outputs(out_prefix, machine, sorted(merged, key=lambda r: r["name"]))
   return rows
 
 
