@@ -25,6 +25,9 @@ _OUT = flags.DEFINE_string("out", None, "Output directory of the --runs comparis
 _TITLE = flags.DEFINE_string("title", "helms_jax comparison", "Title of the --runs report.")
 _LAST_FRACTION = flags.DEFINE_float(
     "last_fraction", 0.1, "Final performance: each seed's mean over this last fraction of points.")
+_CLAIMS = flags.DEFINE_string(
+    "claims", None, "A reproduction's claims.json: its paper-vs-ours table heads the --runs "
+    "report (see ../shared/REPRODUCTION.md).")
 _SMOOTHING = flags.DEFINE_integer(
     "smoothing", 1, "Comparison curves: trailing mean over this many points per seed (1: none).")
 
@@ -47,7 +50,7 @@ def _compare() -> None:
       run_dirs = run_curves.expand_run_dirs(_RUNS.value)
       index = compare.write_comparison_report(
           run_dirs, _OUT.value, title=_TITLE.value, last_fraction=_LAST_FRACTION.value,
-          smoothing=_SMOOTHING.value)
+          smoothing=_SMOOTHING.value, claims_path=_CLAIMS.value)
   except ValueError as error:
     sys.exit(f"error: {error}")
   print(f"Comparison of {len(run_dirs)} runs: {index}")

@@ -9,26 +9,30 @@ null). The run files it reads are described in `analysis.run_curves`.
 from __future__ import annotations
 
 import html
+import json
 import os
 from typing import Sequence
 
 from absl import logging
 
 from helms_jax import io
-from helms_jax.analysis import html_pages, plots, statistics
+from helms_jax.analysis import html_pages, plots, reproduction, statistics
 from helms_jax.analysis import run_curves as runs_lib
 
 
 def write_comparison_report(run_dirs: Sequence[str], out_dir: str,
                             title: str = "helms_jax comparison",
                             metrics: Sequence[str] = runs_lib.DEFAULT_METRICS,
-                            last_fraction: float = 0.1, smoothing: int = 1) -> str:
+                            last_fraction: float = 0.1, smoothing: int = 1,
+                            claims_path: str | None = None) -> str:
   """Compares the transfer runs in `run_dirs`; writes `out_dir/` and returns its index.html.
 
   Per metric of `metrics` that some run has: `curve_<metric>.png` (mean ± std over seeds, one
   line per run) and a final-performance table. The exploration table gathers the rows of every
   `<run_dir>/exploration.json` and `<out_dir>/exploration.json`. `metrics.json` holds the runs,
-  the tables and the settings. Raises ValueError (naming the file) for missing/corrupt inputs.
+  the tables and the settings. With `claims_path` (a reproduction's `claims.json`), the
+  paper-vs-ours table comes first. Raises ValueError (naming the file) for missing/corrupt
+  inputs.
   """
   if not run_dirs:
     raise ValueError("no run directories to compare")
@@ -67,7 +71,11 @@ def write_comparison_report(run_dirs: Sequence[str], out_dir: str,
   io.atomic_write_json(os.path.join(out_dir, "metrics.json"), io.json_safe(summary),
                        sort_keys=False)
 
-  parts = [f"<h1>{html.escape(title)}</h1>", "<h2>Runs</h2>", html_pages.runs_html(runs, names)]
+  parts = [f"<h1>{html.escape(title)}</h1>"]
+  if claims_path:
+    with open(claims_path) as f:
+      parts.append(reproduction.claims_html(json.load(f)))
+  parts += ["<h2>Runs</h2>", html_pages.runs_html(runs, names)]
   if figures:
     parts.append("<h2>Learning curves</h2>")
     parts.append("<p>Mean ± std over seeds (shaded) against env steps per seed"

@@ -1,0 +1,214 @@
+"""Reproducing a paper's claim: `curves.csv`, `claims.json` and their table (REPRODUCTION.md).
+
+`curves_rows(runs)` gathers every logged point of every seed of the given runs as long-format
+rows `(method, seed, env_steps, metric, value)`: online runs from `<run>/transfer/curves.jsonl`
+(one value per seed per point), offline seed populations from `<run>/metrics.jsonl` (a metric
+logged as a list holds one value per seed; `env_steps` is then the learner step).
+`write_curves_csv` writes them with the protocol's header.
+
+A claim is a `Claim` (id, text, source, metric, window, methods, the paper's values, the
+criterion as text and as a predicate over the per-method statistics); `evaluate_claim` computes,
+per method, the mean over seeds of each seed's mean of the metric over the points whose
+`env_steps` lie in the window (inclusive), the sample std (ddof 1) of those per-seed means and
+the seed count, then the verdict the predicate gives ("reproduced", "partial", "not
+reproduced"). `write_claims` writes `claims.json`; `claims_html` renders the paper-vs-ours table
+the reports show above the curves.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import html
+import json
+import math
+import os
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+
+from helms_jax import io
+from helms_jax.analysis import run_curves
+
+CSV_HEADER = ("method", "seed", "env_steps", "metric", "value")
+VERDICTS = ("reproduced", "partial", "not reproduced")
+Row = tuple[str, int, int, str, float]
+
+
+def curves_rows(runs: Mapping[str, str], metrics: Sequence[str] | None = None) -> list[Row]:
+  """Long-format rows of the runs `{method: run_dir}` (all seeds, all logged points, NaN and
+  missing points left out); `metrics` None = every metric the runs logged."""
+  rows: list[Row] = []
+  for method, run_dir in runs.items():
+    curves = os.path.join(run_curves.transfer_dir(run_dir), run_curves.CURVES_FILE) \
+        if os.path.isdir(os.path.join(run_dir, run_curves.TRANSFER_DIR)) else None
+    if curves and os.path.isfile(curves):
+      run = run_curves.load_run(run_dir)
+      for metric, values in run.metrics.items():  # [P, S]
+        if metrics is not None and metric not in metrics:
+          continue
+        for p, step in enumerate(run.env_steps):
+          for s, seed in enumerate(run.seeds):
+            value = float(values[p, s])
+            if math.isfinite(value):
+              rows.append((method, int(seed), int(step), metric, value))
+      continue
+    rows.extend(_offline_rows(method, run_dir, metrics))
+  return rows
+
+
+def _offline_rows(method: str, run_dir: str, metrics: Sequence[str] | None) -> list[Row]:
+  path = os.path.join(run_dir, "metrics.jsonl")
+  if not os.path.isfile(path):
+    raise ValueError(f"{run_dir}: neither transfer/curves.jsonl nor metrics.jsonl")
+  config = json.load(open(os.path.join(run_dir, "config.json")))
+  num_seeds = int(config.get("train", {}).get("num_seeds", 1))
+  seeds = [int(config.get("seed", 0)) + s for s in range(num_seeds)]
+  rows: list[Row] = []
+  with open(path) as f:
+    for line in f:
+      if not line.strip():
+        continue
+      row = json.loads(line)
+      for metric, value in row.items():
+        if metric in ("step", "time") or (metrics is not None and metric not in metrics):
+          continue
+        values = value if isinstance(value, list) else [value]
+        if len(values) != len(seeds):
+          continue
+        for seed, v in zip(seeds, values):
+          if isinstance(v, (int, float)) and math.isfinite(v):
+            rows.append((method, seed, int(row["step"]), metric, float(v)))
+  return rows
+
+
+def write_curves_csv(path: str, rows: Sequence[Row]) -> None:
+  """`curves.csv` with the protocol's header, rows sorted by method, seed, metric, steps."""
+  ordered = sorted(rows, key=lambda r: (r[0], r[1], r[3], r[2]))
+
+  def write(f):
+    text = [",".join(CSV_HEADER)] + [f"{m},{s},{e},{k},{v!r}" for m, s, e, k, v in ordered]
+    f.write(("\n".join(text) + "\n").encode())
+
+  io.atomic_write(path, write)
+
+
+def read_curves_csv(path: str) -> list[Row]:
+  with open(path) as f:
+    reader = csv.reader(f)
+    header = tuple(next(reader))
+    if header != CSV_HEADER:
+      raise ValueError(f"{path}: header {header}, expected {CSV_HEADER}")
+    return [(m, int(s), int(e), k, float(v)) for m, s, e, k, v in reader]
+
+
+def window_statistics(rows: Sequence[Row], method: str, metric: str,
+                      window: tuple[float, float]) -> dict[str, Any]:
+  """`{mean, std, seeds, per_seed}`: each seed's mean of `metric` over points with env_steps in
+  `window` (inclusive), their mean and sample std (ddof 1; None with one seed)."""
+  per_seed: dict[int, list[float]] = {}
+  lo, hi = window
+  for m, seed, steps, k, value in rows:
+    if m == method and k == metric and lo <= steps <= hi:
+      per_seed.setdefault(seed, []).append(value)
+  means = {seed: float(np.mean(v)) for seed, v in sorted(per_seed.items())}
+  values = list(means.values())
+  return {"mean": float(np.mean(values)) if values else None,
+          "std": float(np.std(values, ddof=1)) if len(values) > 1 else None,
+          "seeds": len(values), "per_seed": means}
+
+
+def last_fraction_window(rows: Sequence[Row], fraction: float = 0.1,
+                         methods: Sequence[str] | None = None) -> tuple[int, int]:
+  """The last `fraction` of training: `[(1 - fraction) * end, end]` with `end` the largest
+  env_steps the (given methods') runs reached."""
+  end = max(e for m, _, e, _, _ in rows if methods is None or m in methods)
+  return int(round((1.0 - fraction) * end)), int(end)
+
+
+@dataclasses.dataclass
+class Claim:
+  """A paper's claim and the fixed criterion we hold our numbers to.
+
+  predicate: `{method: statistics}` -> one of VERDICTS (the statistics of `window_statistics`).
+  window / initial_window: env_steps ranges; None = the last / first 10 % of training.
+  """
+  id: str
+  text: str
+  source: str
+  metric: str
+  methods: Sequence[str]
+  paper: Mapping[str, Any]
+  criterion: str
+  predicate: Callable[[Mapping[str, Mapping[str, Any]]], str]
+  window: tuple[int, int] | None = None
+  initial_window: tuple[int, int] | None = None
+  why: str = ""
+
+
+def evaluate_claim(claim: Claim, rows: Sequence[Row]) -> dict[str, Any]:
+  """The claim's entry of `claims.json`, computed from `rows`."""
+  window = claim.window or last_fraction_window(rows, 0.1, claim.methods)
+  initial = claim.initial_window
+  if initial is None:
+    end = window[1]
+    initial = (0, int(round(0.1 * end)))
+  stats = {m: window_statistics(rows, m, claim.metric, window) for m in claim.methods}
+  initial_stats = {m: window_statistics(rows, m, claim.metric, initial) for m in claim.methods}
+  ran = {m: s for m, s in stats.items() if s["seeds"] > 0}
+  verdict = claim.predicate(ran) if len(ran) == len(claim.methods) else "not reproduced"
+  if verdict not in VERDICTS:
+    raise ValueError(f"claim {claim.id}: predicate returned {verdict!r}, not one of {VERDICTS}")
+  strip = lambda s: {k: s[k] for k in ("mean", "std", "seeds")}
+  return {"id": claim.id, "text": claim.text, "source": claim.source, "metric": claim.metric,
+          "window": list(window), "initial_window": list(initial),
+          "methods": {m: strip(s) for m, s in stats.items()},
+          "initial": {m: strip(s) for m, s in initial_stats.items()},
+          "per_seed": {m: s["per_seed"] for m, s in stats.items()},
+          "paper": dict(claim.paper), "criterion": claim.criterion, "verdict": verdict,
+          "why": claim.why}
+
+
+def write_claims(path: str, *, experiment: str, paper: str, command: str, commit: str,
+                 machine: str, wall_time_s: float | None, env_steps_per_seed: int,
+                 paper_env_steps_per_seed: int, claims: Sequence[dict[str, Any]]) -> dict:
+  """Writes `claims.json` (the protocol's layout) and returns it."""
+  out = {"experiment": experiment, "paper": paper, "command": command, "commit": commit,
+         "machine": machine, "wall_time_s": wall_time_s,
+         "env_steps_per_seed": int(env_steps_per_seed),
+         "paper_env_steps_per_seed": int(paper_env_steps_per_seed), "claims": list(claims)}
+  io.atomic_write_json(path, io.json_safe(out), sort_keys=False)
+  return out
+
+
+def _fmt(value: Any) -> str:
+  if value is None:
+    return "–"
+  if isinstance(value, float):
+    return f"{value:.3g}"
+  return html.escape(str(value))
+
+
+def claims_html(claims: Mapping[str, Any]) -> str:
+  """The paper-vs-ours table of a `claims.json` (claim, paper, ours mean ± std (seeds),
+  criterion, verdict, why)."""
+  rows = []
+  for claim in claims["claims"]:
+    paper = "<br>".join(f"{html.escape(m)}: {_fmt(v)}" for m, v in claim["paper"].items())
+    ours = "<br>".join(
+        f"{html.escape(m)}: {_fmt(s['mean'])} ± {_fmt(s['std'])} ({s['seeds']} seeds)"
+        for m, s in claim["methods"].items())
+    rows.append(
+        f"<tr><td><b>{html.escape(claim['id'])}</b><br>{html.escape(claim['text'])}<br>"
+        f"<small>{html.escape(claim['source'])}; {html.escape(claim['metric'])} over env steps "
+        f"{claim['window'][0]:,}–{claim['window'][1]:,}</small></td><td>{paper}</td>"
+        f"<td>{ours}</td><td>{html.escape(claim['criterion'])}</td>"
+        f"<td><b>{html.escape(claim['verdict'])}</b></td><td>{html.escape(claim['why'])}</td>"
+        "</tr>")
+  budget = (f"{claims['env_steps_per_seed']:,} env steps per seed (paper: "
+            f"{claims['paper_env_steps_per_seed']:,})")
+  return ("<h2>Paper vs ours</h2>"
+          f"<p>{html.escape(claims['paper'])}; {budget}; {html.escape(claims['machine'])}.</p>"
+          "<table><tr><th>claim</th><th>paper</th><th>ours (final window, mean ± std over "
+          "seeds)</th><th>criterion (fixed before the run)</th><th>verdict</th><th>why</th></tr>"
+          + "".join(rows) + "</table>")

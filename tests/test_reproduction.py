@@ -1,0 +1,74 @@
+"""The reproduction protocol's files: curves.csv rows, window statistics, claims.json, its table."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from helms_jax.analysis import compare, reproduction
+from tests.test_curves import _write_run
+
+
+def _runs(tmp_path):
+  # method a: seeds 0, 1, 2 at steps 100..1000; seed 2 misses a point (null).
+  steps = list(range(100, 1100, 100))
+  a = np.tile(np.arange(10, dtype=float)[:, None], (1, 3)) + np.array([0.0, 1.0, 2.0])
+  a[9, 2] = np.nan
+  b = np.zeros((10, 3))
+  return {"a": _write_run(str(tmp_path / "a"), "A", a, success=a / 20, steps=steps),
+          "b": _write_run(str(tmp_path / "b"), "B", b, success=b, steps=steps)}, a
+
+
+def test_rows_csv_and_window_statistics_against_hand_computed_values(tmp_path):
+  runs, a = _runs(tmp_path)
+  rows = reproduction.curves_rows(runs)
+  # Every finite point of every seed: 2 methods x 3 seeds x 10 points x 3 metrics, minus the
+  # two NaN values of method a's seed 2 at the last point.
+  assert len(rows) == 2 * 3 * 10 * 3 - 2
+  path = str(tmp_path / "curves.csv")
+  reproduction.write_curves_csv(path, rows)
+  assert open(path).readline().strip() == "method,seed,env_steps,metric,value"
+  assert sorted(reproduction.read_curves_csv(path)) == sorted(rows)
+
+  window = reproduction.last_fraction_window(rows, 0.1)
+  assert window == (900, 1000)
+  stats = reproduction.window_statistics(rows, "a", "episode_return", window)
+  per_seed = [np.mean(a[8:10, 0]), np.mean(a[8:10, 1]), a[8, 2]]  # seed 2: only step 900
+  assert stats["seeds"] == 3
+  np.testing.assert_allclose(stats["mean"], np.mean(per_seed))
+  np.testing.assert_allclose(stats["std"], np.std(per_seed, ddof=1))
+
+
+def test_claims_verdict_file_and_table(tmp_path):
+  runs, _ = _runs(tmp_path)
+  rows = reproduction.curves_rows(runs)
+  claim = reproduction.Claim(
+      id="a_beats_b", text="A beats B.", source="Fig. 1", metric="success",
+      methods=("a", "b"), paper={"a": 1.0, "b": 0.0}, criterion="a >= 0.3 and b <= 0.1",
+      predicate=lambda s: ("reproduced" if s["a"]["mean"] >= 0.3 and s["b"]["mean"] <= 0.1
+                           else "not reproduced"))
+  entry = reproduction.evaluate_claim(claim, rows)
+  assert entry["verdict"] == "reproduced" and entry["window"] == [900, 1000]
+  assert entry["initial_window"] == [0, 100]
+  missing = reproduction.Claim(**{**claim.__dict__, "methods": ("a", "c")})
+  assert reproduction.evaluate_claim(missing, rows)["verdict"] == "not reproduced"  # c never ran
+  out = reproduction.write_claims(
+      str(tmp_path / "claims.json"), experiment="toy", paper="Toy (Fig. 1)", command="cmd",
+      commit="abc", machine="2-core CPU", wall_time_s=1.0, env_steps_per_seed=1000,
+      paper_env_steps_per_seed=1000, claims=[entry])
+  assert json.load(open(tmp_path / "claims.json")) == json.loads(json.dumps(out))
+  index = compare.write_comparison_report(list(runs.values()), str(tmp_path / "report"),
+                                          claims_path=str(tmp_path / "claims.json"))
+  page = open(index).read()
+  assert page.index("Paper vs ours") < page.index("Learning curves")
+  assert "a_beats_b" in page and "reproduced" in page
+
+
+def test_a_predicate_must_give_a_known_verdict(tmp_path):
+  runs, _ = _runs(tmp_path)
+  rows = reproduction.curves_rows(runs)
+  claim = reproduction.Claim(id="x", text="", source="", metric="success", methods=("a",),
+                             paper={}, criterion="", predicate=lambda s: "yes")
+  with pytest.raises(ValueError, match="not one of"):
+    reproduction.evaluate_claim(claim, rows)
