@@ -2,8 +2,9 @@
 
 Offline: planner-expert episodes in random 5x5 "walls with doorways" layouts (a new layout per
 episode) train the skill VAE (H = 10, z = 10) and the state-conditioned skill prior. Downstream:
-the fixed 10x10 large maze (four times the area) with a sparse goal reward (1 on reaching the
-goal, which ends the episode), learned with prior-regularised SAC in skill space.
+the fixed 10x10 large maze (four times the area) with the paper's sparse reward (1 on every step
+within the goal tolerance; the episode runs its full 1,000 steps), learned with
+prior-regularised SAC in skill space.
 
 A variant is `<method>[,<modifier>...][,tiny]`:
 
@@ -23,8 +24,14 @@ A variant is `<method>[,<modifier>...][,tiny]`:
     closed_loop          decoder on [s_t, z] (default open loop).
     mixture_prior        a Gaussian-mixture skill prior (KL by samples; the policy is a new
                          Gaussian network, with the omega schedule of sampling from the prior).
-    image                a local top-down occupancy image in the observation (prior, policy
-                         and critic see it; the decoder too when closed loop).
+    image                the paper's state: two stacked 32 x 32 local top-down views (the
+                         current and the previous step's). The prior reads them alone, through
+                         the paper's conv encoder (3 layers, kernel 3, 8/16/32 channels); the
+                         datasets store positions and walls and the sampler renders the views;
+                         downstream the SPiRL / SSP policy reads what the prior reads, the
+                         critics the position and velocity (asymmetric), the flat baselines the
+                         state. Without it (default): the prior reads the velocity, the skill
+                         policy the position and velocity (a state-based variant).
   task modifier
     near_goal            the large maze with its goal in the top-left cell, 16 moves from the
                          start instead of 39: a task the CPU budget can show learning on.
@@ -65,14 +72,14 @@ def get_config(variant: str = "spirl") -> ml_collections.ConfigDict:
 
   c = _base.pipeline_config("spirl_maze", variant, METHODS + MODIFIERS + TASK_MODIFIERS)
   c.env.name = "maze"
-  c.env.kwargs = {"layout": "random", "size": 5, "min_goal_distance": 4,
-                  "image": "image" in parts}
+  c.env.kwargs = {"layout": "random", "size": 5, "min_goal_distance": 4}
   c.env.episode_length = 100
   c.data.expert_noise = 0.2
   c.data.random_fraction = random_fraction
-  c.data.num_episodes = 32 if tiny else 4000
-  c.data.num_envs = 16 if tiny else 250
-  c.data.episodes_per_shard = 32 if tiny else 1000
+  # The paper's 85,000 planner trajectories in random small layouts (~25 steps each here).
+  c.data.num_episodes = 32 if tiny else 85_000
+  c.data.num_envs = 16 if tiny else 500
+  c.data.episodes_per_shard = 32 if tiny else 5000
   c.eval.num_episodes = 8 if tiny else 128
 
   if method in ("bc_sac", "flat_prior"):
@@ -87,14 +94,17 @@ def get_config(variant: str = "spirl") -> ml_collections.ConfigDict:
     # The prior (and the SPiRL policy, its copy) must not see the absolute position: the data's
     # 5x5 layouts cover [0, 5]^2, the downstream maze [0, 10]^2, so a position-conditioned prior
     # is out of distribution in 3/4 of it (measured: its rollouts stayed in the start quadrant).
-    # It sees what transfers across layouts: the velocity, and the local image when observed.
-    c.learner.prior_groups = ("velocity", "image") if "image" in parts else ("velocity",)
+    # It sees what transfers across layouts: the velocity, or the paper's local views.
+    c.learner.prior_groups = ("velocity",)
+    if "image" in parts:
+      c.learner.prior_groups = ("image",)
+      c.learner.prior_image_frames, c.learner.prior_image_size = 2, (8 if tiny else 32)
   if not tiny:
     c.train.num_steps = 20_000
     c.train.checkpoint_every = 2_000
   skill_parts = sorted(parts & set(MODIFIERS))
-  if method in ("bc_sac", "flat_prior"):
-    skill_parts = sorted(parts & {"random50", "random75", "image"}) + ["bc"]
+  if method in ("bc_sac", "flat_prior"):  # BC reads the state in either variant
+    skill_parts = sorted(parts & {"random50", "random75"}) + ["bc"]
 
   c.analysis.exploration = ml_collections.ConfigDict(dict(
       num_rollouts=16 if tiny else 256,  # rollouts per sampler for the Figure-5 maps
@@ -102,8 +112,12 @@ def get_config(variant: str = "spirl") -> ml_collections.ConfigDict:
       flat_prior_dir="",  # a BC run (spirl_maze:bc_sac) for the flat-prior row; "" = no row
   ))
   set_downstream(c, method, tiny, skill_name=",".join(skill_parts) or "default",
+                 # The paper's reward: 1 on every step near the goal (the episode goes on).
                  env_kwargs={"layout": "large", "reward": "sparse", "size": None,
-                             "goal_cell": NEAR_GOAL if "near_goal" in parts else None},
+                             "terminate_on_success": False,
+                             "goal_cell": NEAR_GOAL if "near_goal" in parts else None,
+                             **({"image": True, "image_frames": 2,
+                                 "image_size": 8 if tiny else 32} if "image" in parts else {})},
                  episode_length=200 if tiny else 1000)  # the expert needs ~160 steps
   if method == "spirl" and "mixture_prior" in parts:
     # The policy cannot start as the mixture: behave as the prior early on (omega schedule).
@@ -124,7 +138,12 @@ def set_downstream(c, method: str, tiny: bool, skill_name: str, env_kwargs: dict
   t.env_kwargs = env_kwargs
   t.episode_length = episode_length
   t.agent = downstream.default_agent_config(method)
-  t.policy_hidden = (32, 32) if tiny else (256, 256)  # flat / SSP policies (SPiRL's is the prior)
+  t.policy_hidden = (32, 32) if tiny else (256, 256)  # flat policies (skill policies: the prior's)
+  # What the skill policy sees (agents/spirl/downstream.policy_input_indices): the prior sees
+  # what transfers across layouts (the velocity), but a policy that must reach one goal in one
+  # maze needs to know where it is, as the flat baselines do: position and velocity. It starts
+  # as the prior (the position inputs' first-layer weights are zero).
+  t.policy_inputs = "prior" if "image" in env_kwargs else "position,velocity"
   if tiny:
     t.agent.critic_hidden = (32, 32)
   loop = t.loop
@@ -134,11 +153,15 @@ def set_downstream(c, method: str, tiny: bool, skill_name: str, env_kwargs: dict
     loop.updates_per_iteration, loop.batch_size = 1, 16
     loop.replay_capacity, loop.min_replay_steps = 1024, 32
     loop.env_steps, loop.checkpoint_every_calls = 640, 1
-  else:  # the CPU budget of docs/results/spirl_maze (steps are low-level env steps per seed)
-    # One update per iteration: per low-level step, skill methods update once per 8 x H = 80
-    # steps, flat methods (32 envs) once per 32: the flat baselines get 2.5x the updates.
+  else:  # the paper's budget: 1M low-level env steps per seed
     flat = method not in ("spirl", "ssp")
-    loop.num_envs, loop.unroll_length, loop.iterations_per_call = 32 if flat else 8, 1, 50
-    loop.updates_per_iteration, loop.batch_size = 1, 256
-    loop.replay_capacity, loop.min_replay_steps = 100_000, 2_000
-    loop.env_steps, loop.checkpoint_every_calls = 400_000, 5
+    if flat:  # one update (batch 256) per 32 env steps: 31k updates per seed
+      loop.num_envs, loop.unroll_length, loop.iterations_per_call = 32, 1, 50
+      loop.updates_per_iteration = 1
+      loop.replay_capacity, loop.min_replay_steps = 1_000_000, 5_000
+    else:  # the paper's rate, one update per skill step (8 envs, 8 updates): 100k per seed
+      loop.num_envs, loop.unroll_length, loop.iterations_per_call = 8, 1, 50
+      loop.updates_per_iteration = 8
+      loop.replay_capacity, loop.min_replay_steps = 100_000, 500  # skill steps (5k env steps)
+    loop.batch_size = 256
+    loop.env_steps, loop.checkpoint_every_calls = 1_000_000, 10

@@ -404,3 +404,23 @@ def test_brax_ppo_runs_on_maze():
   for k, v in metrics.items():
     assert np.all(np.isfinite(np.asarray(v))), (k, v)
   assert metrics["eval/episode_reward"] < 0  # dense reward: minus the distance
+
+
+def test_stacked_views_are_the_current_and_previous_positions_views():
+  """image_frames=2: at reset both frames are the start's view; after a step the second frame
+  is the view the first frame showed before it; `local_views` renders the same from positions
+  and `info['walls']` (what samplers use on stored states)."""
+  env = envs.make("maze", layout="random", size=3, image=True, image_size=8, image_frames=2)
+  assert env.observation_groups.size("image") == 2 * 64
+  lay = L.border_layout(3, 3)
+  lay.v_walls[1, 1] = True
+  state = jax.jit(env.state_from)(jnp.asarray([1.4, 1.6]), _episode(lay))
+  frames = np.asarray(state.obs[4:]).reshape(2, 8, 8)
+  np.testing.assert_array_equal(frames[0], frames[1])
+  assert frames[0].sum() > 0  # the wall at x = 1 is in view
+  after = jax.jit(env.step)(state, jnp.asarray([1.0, -1.0]))
+  new = np.asarray(after.obs[4:]).reshape(2, 8, 8)
+  np.testing.assert_array_equal(new[1], frames[0])
+  assert not np.array_equal(new[0], new[1])  # it moved
+  rendered = env.local_views(jnp.stack([after.obs[:2], state.obs[:2]]), after.info["walls"])
+  np.testing.assert_allclose(rendered, after.obs[4:], atol=1e-6)

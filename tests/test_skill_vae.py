@@ -428,3 +428,54 @@ def test_closed_loop_vae_with_mixture_prior_reconstructs(tmp_path):
   assert mse < 0.02 * variance, (mse, variance)
   rows = read_jsonl(str(tmp_path / "run" / "metrics.jsonl"))
   assert rows[-1]["prior_kl"] < 0.6 * rows[0]["prior_kl"], rows
+
+
+def test_image_prior_sampler_renders_the_stored_states_views(tmp_path):
+  """The paper's maze prior reads stacked local views that the dataset does not store: the
+  sampler renders them from the window's first position, the one before it (the first again at
+  an episode's start) and the episode's walls; checked against the env's renderer per window,
+  and a learner update on such batches trains the conv prior."""
+  from helms_jax import envs as envs_lib  # pylint: disable=import-outside-toplevel
+  import ml_collections  # pylint: disable=import-outside-toplevel
+  env = envs_lib.make("maze", layout="random", size=3)
+  rng = np.random.default_rng(0)
+  walls_size = jax.eval_shape(env.reset, jax.random.PRNGKey(0)).info["walls"].shape
+  lengths = np.array([12, 15, 11])
+  schema = data_lib.Schema.create((4,), (2,), episode={"walls": (walls_size, np.bool_)})
+  episodes = {
+      "observation": [np.concatenate([rng.uniform(0.2, 2.8, (n + 1, 2)),
+                                      rng.normal(size=(n + 1, 2))], -1).astype(np.float32)
+                      for n in lengths],
+      "action": [rng.uniform(-1, 1, (n, 2)).astype(np.float32) for n in lengths],
+      "walls": [rng.random(walls_size) < 0.5 for _ in lengths]}
+  with data_lib.DatasetWriter(str(tmp_path / "d"), schema, env_name="maze", generator="test",
+                              episodes_per_shard=3) as writer:
+    for i, n in enumerate(lengths):
+      done = np.zeros(n, bool)
+      done[-1] = True
+      writer.add_episodes({"observation": episodes["observation"][i][None],
+                           "action": episodes["action"][i][None],
+                           "reward": np.zeros((1, n), np.float32),
+                           "discount": np.ones((1, n), np.float32), "done": done[None],
+                           "episode/walls": episodes["walls"][i][None]}, np.array([n]))
+  dataset = data_lib.load_dataset(str(tmp_path / "d"))
+  config = ml_collections.ConfigDict({"learner": small_config(horizon=4), "train": {
+      "window": 4, "lookahead": 0, "batch_size": 16}})
+  config.learner.prior_groups = ("image",)
+  config.learner.prior_image_frames, config.learner.prior_image_size = 2, 4
+  config.learner.z_dim = 3
+  sample, data = offline.make_run_sampler(config, dataset, env)
+  batch = jax.jit(sample)(data, jax.random.PRNGKey(1))
+  assert batch["prior_image"].shape == (16, 2 * 16)
+  for b in range(16):
+    e, t = int(batch["episode_index"][b]), int(batch["window_start"][b])
+    obs = episodes["observation"][e]
+    positions = jnp.asarray(np.stack([obs[t, :2], obs[max(t - 1, 0), :2]]))
+    expected = env.local_views(positions, jnp.asarray(episodes["walls"][e]), 4)
+    np.testing.assert_allclose(batch["prior_image"][b], expected, atol=1e-6)
+  learner = offline.make_learner(config.learner, 4, 2)
+  assert learner.policy is None  # its prior reads the env's views, not the data's states
+  state = learner.init(jax.random.PRNGKey(2))
+  assert "conv_0" in state.params["prior"]
+  state, metrics = jax.jit(learner.update)(state, batch, jax.random.PRNGKey(3))
+  assert np.isfinite(float(metrics["loss"]))

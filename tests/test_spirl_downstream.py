@@ -29,6 +29,7 @@ def _config(method: str):
   del config.analysis["exploration"]  # maze-only (walls)
   if config.learner.name == "spirl":
     config.learner.prior_groups = ("goal",)  # the prior sees a subset (maze: velocity [+ image])
+  config.transfer.policy_inputs = "prior"
   return config
 
 
@@ -62,6 +63,18 @@ def test_spirl_policy_starts_as_the_prior_and_acts_in_skill_space(env):
   np.testing.assert_array_equal(z, action)  # the skill env decodes z itself
   z, _ = agent.act(state, obs, jax.random.PRNGKey(3), False)
   assert np.all(np.abs(z) <= bound)
+
+  # A policy that sees more than the prior (the whole state) still starts as exactly the prior.
+  config.transfer.policy_inputs = "all"
+  wide, _ = downstream.make_agent(config, env, _skills(config, params))
+  wide_state = wide.init(jax.random.PRNGKey(1))
+  z_wide, _ = wide.act(wide_state, moved, jax.random.PRNGKey(3), True)
+  np.testing.assert_allclose(z_wide, bound * jnp.tanh(prior_mean), rtol=1e-5, atol=1e-6)
+  config.learner.prior_groups = ("goal", "proprio")
+  config.transfer.policy_inputs = "goal"
+  narrow, _ = downstream.make_agent(config, env, _skills(config, params))
+  with pytest.raises(ValueError, match="must include every input of the prior"):
+    narrow.init(jax.random.PRNGKey(0))
 
 
 def test_ssp_starts_fresh_without_prior(env):

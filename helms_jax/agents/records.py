@@ -29,9 +29,10 @@ class OfflineLearner:
   label: its name in reports.
   make_learner: `(config.learner, observation_size, action_size, *, observation_groups,
     observation_stats, lookahead) -> Learner` (see `training.train_state.Learner`).
-  make_sampler: `(config, dataset) -> (sample_fn(data, key) -> batch, data)` for one learner
-    (`train_offline`'s sampler); None: windows of `train.window` steps with `train.lookahead`
-    observations ahead (`data.WindowSampler`).
+  make_sampler: `(config, dataset, env) -> (sample_fn(data, key) -> batch, data)` for one
+    learner (`train_offline`'s sampler; `env` the config's, e.g. to render views of stored
+    states); None: windows of `train.window` steps with `train.lookahead` observations ahead
+    (`data.WindowSampler`).
   shardable: whether its windows can be split over devices (`data.sharded_sample_fn`); a learner
     with its own sampler usually cannot.
   analysis: "module:function" of `fn(config, workdir) -> dict | None`, the analysis of a
@@ -43,7 +44,7 @@ class OfflineLearner:
   name: str
   label: str
   make_learner: Callable[..., Learner]
-  make_sampler: Callable[[ml_collections.ConfigDict, Any], tuple[Callable, Any]] | None = None
+  make_sampler: Callable[[ml_collections.ConfigDict, Any, Any], tuple[Callable, Any]] | None = None
   shardable: bool = True
   analysis: str | None = None
   compare: str | None = None

@@ -28,7 +28,7 @@ from absl import logging
 
 from helms_jax import envs, runs
 from helms_jax.agents.baselines import bc as bc_lib
-from helms_jax.agents.spirl import offline
+from helms_jax.agents.spirl import downstream, offline
 from helms_jax.analysis.analysis_index import ANALYSIS_DIR, write_analysis_index
 from helms_jax.analysis.plots import save_figure
 from helms_jax.envs.maze import layout as maze_layout
@@ -171,9 +171,10 @@ def explore_maze(env, explorers: Sequence[Explorer], *, num_episodes: int, num_s
   return out
 
 
-def _flat_prior_action(params, obs, key, *, network):
-  """a ~ p(a | s) of a BC Gaussian policy, clipped to the env's [-1, 1]."""
-  return jnp.clip(network.apply(params, obs).sample(seed=key), -1.0, 1.0)
+def _flat_prior_action(params, obs, key, *, network, state):
+  """a ~ p(a | s) of a BC Gaussian policy on the state entries `state`, clipped to [-1, 1]."""
+  return jnp.clip(network.apply(params, jnp.take(obs, state, axis=-1)).sample(seed=key),
+                  -1.0, 1.0)
 
 
 def explorers(learner_config, env, params, *, skill_bound: float,
@@ -194,8 +195,8 @@ def explorers(learner_config, env, params, *, skill_bound: float,
   if bc is not None:
     bc_config, bc_params = bc
     network = bc_lib.GaussianPolicy(env.action_size, tuple(bc_config.hidden_sizes))
-    rows.append(Explorer("flat prior", functools.partial(_flat_prior_action, network=network),
-                         bc_params))
+    rows.append(Explorer("flat prior", functools.partial(
+        _flat_prior_action, network=network, state=downstream.state_indices(env)), bc_params))
   return rows
 
 

@@ -42,8 +42,10 @@ def data_groups(config: ml_collections.ConfigDict) -> list[tuple[dict, int]]:
   return [({"object_set": int(s)}, per + (i < extra)) for i, s in enumerate(sets)]
 
 
-def _episode_fields(traj, lengths: np.ndarray, overrides: dict) -> dict[str, np.ndarray]:
-  """Per-episode labels of a rollout batch: success, and task_id/object_set where known."""
+def _episode_fields(traj, lengths: np.ndarray, overrides: dict,
+                    episode_info_keys=()) -> dict[str, np.ndarray]:
+  """Per-episode labels of a rollout batch: success, task_id/object_set where known, and the
+  env's `episode_info_keys` (e.g. the maze's walls) at each episode's first step."""
   valid = np.asarray(traj.valid)
   success = np.asarray(traj.info["success"]) * valid
   out = {"info/success": success.astype(np.float32),
@@ -52,7 +54,14 @@ def _episode_fields(traj, lengths: np.ndarray, overrides: dict) -> dict[str, np.
     out["episode/task_id"] = np.asarray(traj.info["task_id"])[:, 0].astype(np.int32)
   if "object_set" in overrides:
     out["episode/object_set"] = np.full(lengths.shape, overrides["object_set"], np.int32)
+  for key in episode_info_keys:  # recorded after each step; constant over an episode
+    out[f"episode/{key}"] = np.asarray(traj.recorded[key])[:, 0]
   return out
+
+
+def _record_info(state, keys):
+  """The rollout's `record_fn` for the env's per-episode info (non-scalar, so not in `info`)."""
+  return {key: state.info[key] for key in keys}
 
 
 def _data_policy(config: ml_collections.ConfigDict, env) -> experts.Expert:
@@ -132,8 +141,12 @@ def _generate_data(config: ml_collections.ConfigDict, path: str, env, expert) ->
   episode_fields = {"success": ((), np.bool_)}
   if random_fraction > 0:
     episode_fields["random_actions"] = ((), np.bool_)
-  if "task_id" in jax.eval_shape(env.reset, jax.random.PRNGKey(0)).info:
+  reset_info = jax.eval_shape(env.reset, jax.random.PRNGKey(0)).info
+  if "task_id" in reset_info:
     episode_fields["task_id"] = ((), np.int32)
+  episode_info_keys = tuple(getattr(env, "episode_info_keys", ()))
+  for key in episode_info_keys:
+    episode_fields[key] = (tuple(reset_info[key].shape), np.dtype(reset_info[key].dtype))
   if "object_set" in groups[0][0]:
     episode_fields["object_set"] = ((), np.int32)
   schema = data_lib.Schema.create(
@@ -161,12 +174,14 @@ def _generate_data(config: ml_collections.ConfigDict, path: str, env, expert) ->
           batch_key = jax.random.fold_in(data_key, batch_offset + b)
           traj = jax.device_get(envs.rollout(
               env, expert.policy, batch_key, cfg.num_envs,
-              config.env.episode_length, policy_init=expert.init))
+              config.env.episode_length, policy_init=expert.init,
+              record_fn=(functools.partial(_record_info, keys=episode_info_keys)
+                         if episode_info_keys else None)))
           lengths = np.asarray(envs.episode_lengths(traj))
           batch = {
               "observation": traj.observation, "action": traj.action, "reward": traj.reward,
               "discount": traj.discount, "done": np.asarray(traj.done).astype(bool),
-              **_episode_fields(traj, lengths, overrides),
+              **_episode_fields(traj, lengths, overrides, episode_info_keys),
           }
           if random_fraction > 0:
             batch["episode/random_actions"] = np.asarray(experts.random_episode_flags(

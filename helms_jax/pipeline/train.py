@@ -38,12 +38,12 @@ def loop_config(config: ml_collections.ConfigDict) -> LoopConfig:
                     tensorboard=t.tensorboard, precision=config.get("precision", "float32"))
 
 
-def make_sampler(config: ml_collections.ConfigDict, dataset):
+def make_sampler(config: ml_collections.ConfigDict, dataset, env=None):
   """`(sample_fn(data, key) -> batch, data)` of the configured learner (one seed): its record's
   own sampler, or windows of `train.window` steps with `train.lookahead` steps ahead."""
   record = methods.learner(config.learner.name)
   if record.make_sampler is not None:
-    return record.make_sampler(config, dataset)
+    return record.make_sampler(config, dataset, env)
   sampler = data_lib.WindowSampler(dataset, config.train.window, config.train.lookahead)
   return sampler.loop_sample_fn(config.train.batch_size)
 
@@ -133,7 +133,7 @@ def train(config: ml_collections.ConfigDict, workdir: str):
       sampler_data = data_lib.sharded_window_data(dataset, t.window, t.lookahead, num_shards,
                                                   devices.local_shard_indices(mesh))
     else:
-      sample_fn, sampler_data = make_sampler(config, dataset)
+      sample_fn, sampler_data = make_sampler(config, dataset, env)
       if num_seeds > 1:
         # A population's batches are [S, B, ...]: the loop shards the leading (seed) axis.
         devices.check_batch_divisible(num_seeds, mesh, what="train.num_seeds")

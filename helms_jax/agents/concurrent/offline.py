@@ -339,9 +339,10 @@ def make_sampler(config: ml_collections.ConfigDict, dataset, batch_size: int):
       int(config.composite_train_episodes))
 
 
-def make_run_sampler(config: ml_collections.ConfigDict, dataset):
+def make_run_sampler(config: ml_collections.ConfigDict, dataset, env=None):
   """The `OfflineLearner.make_sampler` of a run config: `make_sampler` with the run's batch
-  size, after checking that the loop's window is the learner's."""
+  size, after checking that the loop's window is the learner's (`env` is not needed)."""
+  del env
   if config.train.window != config.learner.window:
     raise ValueError(f"train.window={config.train.window} must equal "
                      f"learner.window={config.learner.window}")

@@ -18,6 +18,7 @@ from helms_jax.agents.spirl.offline import (SkillDecoder, make_prior_network, ma
 
 LEARNERS = {
     "spirl": OfflineLearner(name="spirl", label="SPiRL skills", make_learner=offline.make_learner,
+                            make_sampler=offline.make_run_sampler,
                             analysis="helms_jax.analysis.spirl:analyze_run"),
 }
 # (SPiRL paper, section 5: "SSP w/o prior", "SAC", "BC + SAC", "Flat Prior".)

@@ -25,6 +25,7 @@ from __future__ import annotations
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
@@ -33,6 +34,7 @@ from helms_jax.agents.baselines import bc
 from helms_jax.agents.records import OfflineSkills
 from helms_jax.agents.spaces import ActionSpace
 from helms_jax.agents.spirl import offline as spirl_offline
+from helms_jax.envs.base import selected_indices
 from helms_jax.envs.skill_env import SkillEnv
 from helms_jax.training.normalizer import check_observation_size
 
@@ -67,29 +69,51 @@ def _gaussian(dist) -> tuple[jax.Array, jax.Array]:
 
 def flat_space(config: ml_collections.ConfigDict, env, offline_params: Any | None
                ) -> ActionSpace:
-  """Raw actions: SAC from scratch, BC + SAC, or SAC regularised to the BC flat prior."""
+  """Raw actions: SAC from scratch, BC + SAC, or SAC regularised to the BC flat prior. The flat
+  policies (and BC) see the state entries of the observation, not an image group."""
   method = config.transfer.method
   from_bc = method in ("bc_sac", "flat_prior")
   hidden = tuple(config.learner.hidden_sizes if from_bc else config.transfer.policy_hidden)
   network = bc.GaussianPolicy(env.action_size, hidden)
+  state = state_indices(env)
   if from_bc:
-    _check_params_fit(network, offline_params, env.observation_size, "BC")
+    _check_params_fit(network, offline_params, len(state), "BC")
 
   def init_policy(key):
-    return offline_params if from_bc else network.init(key, np.zeros((1, env.observation_size)))
+    return offline_params if from_bc else network.init(key, np.zeros((1, len(state))))
 
   def policy(params, frozen, obs):
     del frozen
-    return _gaussian(network.apply(params, obs))
+    return _gaussian(network.apply(params, jnp.take(obs, state, axis=-1)))
 
   prior = None
   if method == "flat_prior":
     def prior(frozen, obs):
-      return network.apply(frozen, obs)
+      return network.apply(frozen, jnp.take(obs, state, axis=-1))
 
   return ActionSpace(kind="gaussian", size=env.action_size, init_policy=init_policy,
                      policy=policy, decode=lambda frozen, obs, a, key, det: a, prior=prior,
-                     frozen=offline_params if method == "flat_prior" else ())
+                     frozen=offline_params if method == "flat_prior" else (),
+                     critic_input=_state_critic(env))
+
+
+def state_indices(env) -> np.ndarray:
+  """The observation entries outside an `image` group (all of them without one)."""
+  groups = getattr(env, "observation_groups", None)
+  if groups is None or "image" not in groups:
+    return np.arange(env.observation_size)
+  lo, hi = groups["image"]
+  return np.concatenate([np.arange(lo), np.arange(hi, env.observation_size)])
+
+
+def _state_critic(env):
+  """The critics see the state (an asymmetric actor-critic: with the maze's image group the
+  policy reads the views, the critics the position and velocity); None without an image."""
+  groups = getattr(env, "observation_groups", None)
+  if groups is None or "image" not in groups:
+    return None
+  state = state_indices(env)
+  return lambda obs: jnp.take(obs, state, axis=-1)
 
 
 def _check_params_fit(network, params, observation_size: int, what: str) -> None:
@@ -104,11 +128,42 @@ def _check_params_fit(network, params, observation_size: int, what: str) -> None
                      f"with other learner.hidden_sizes")
 
 
+def policy_input_indices(spec: str, prior_inputs: np.ndarray, observation_size: int,
+                         groups) -> np.ndarray:
+  """The observation entries the skill policy sees (`transfer.policy_inputs`): "prior" (the
+  prior's inputs, what the paper's policy sees), "all", or comma-separated group names (e.g.
+  "position,velocity": a state-based policy that knows where it is)."""
+  if spec == "prior":
+    return np.asarray(prior_inputs)
+  if spec == "all":
+    return np.arange(observation_size)
+  names = tuple(n.strip() for n in spec.split(",") if n.strip())
+  return selected_indices(groups, names, observation_size, "transfer.policy_inputs")
+
+
+def widen_first_layer(prior_params: Any, prior_inputs: np.ndarray, policy_inputs: np.ndarray):
+  """The prior's parameters as a policy over more inputs: the first layer's rows for the inputs
+  the prior does not see are zero, so the policy starts as exactly the prior."""
+  prior_inputs, policy_inputs = list(np.asarray(prior_inputs)), list(np.asarray(policy_inputs))
+  if prior_inputs == policy_inputs:
+    return prior_params
+  missing = sorted(set(prior_inputs) - set(policy_inputs))
+  if missing:
+    raise ValueError(f"transfer.policy_inputs must include every input of the prior (missing "
+                     f"observation entries {missing}) for the policy to start as the prior")
+  kernel = prior_params["torso"]["dense_0"]["kernel"]  # [I_prior, hidden]
+  rows = np.array([policy_inputs.index(i) for i in prior_inputs])
+  widened = jnp.zeros((len(policy_inputs),) + kernel.shape[1:], kernel.dtype).at[rows].set(kernel)
+  torso = {**prior_params["torso"],
+           "dense_0": {**prior_params["torso"]["dense_0"], "kernel": widened}}
+  return {**prior_params, "torso": torso}
+
+
 def skill_space(config: ml_collections.ConfigDict, env, spirl_params: Any
                 ) -> tuple[ActionSpace, SkillEnv]:
   """Skills z of the SPiRL checkpoint: the space and the `SkillEnv` executing them on `env`."""
   method, learner = config.transfer.method, config.learner
-  check_observation_size(spirl_params, env.observation_size)
+  check_observation_size(spirl_params, len(state_indices(env)))
   groups = env.observation_groups
   decoder = spirl_offline.make_skill_decoder(learner, env.observation_size, env.action_size,
                                              groups)
@@ -118,16 +173,27 @@ def skill_space(config: ml_collections.ConfigDict, env, spirl_params: Any
   policy_net = prior_net if gaussian_prior else spirl_offline.make_prior_network(
       ml_collections.ConfigDict({**learner.to_dict(), "prior_head": "gaussian"}))
   copy_prior = method == "spirl" and gaussian_prior
-  inputs = spirl_offline.prior_input_indices(learner, env.observation_size, groups)
+  spec = config.transfer.get("policy_inputs", "prior")
+  if spec == "prior":  # the paper's: the policy reads what the prior reads (views and all)
+    policy_inputs, num_inputs = spirl_offline.make_prior_inputs(learner, env.observation_size,
+                                                               groups)
+    widen = lambda params: params
+  else:
+    if spirl_offline.image_shape(learner):
+      raise ValueError("transfer.policy_inputs other than 'prior' is for state-based priors")
+    prior_inputs = spirl_offline.prior_input_indices(learner, env.observation_size, groups)
+    inputs = policy_input_indices(spec, prior_inputs, env.observation_size, groups)
+    policy_inputs = lambda params, obs: spirl_offline.prior_input(params, obs, inputs)
+    num_inputs = len(inputs)
+    widen = lambda params: widen_first_layer(params, prior_inputs, inputs)
 
   def init_policy(key):
     if copy_prior:
-      return spirl_offline.prior_params(spirl_params)
-    return policy_net.init(key, np.zeros((1, len(inputs)), np.float32))["params"]
+      return widen(spirl_offline.prior_params(spirl_params))
+    return policy_net.init(key, np.zeros((1, num_inputs), np.float32))["params"]
 
   def policy(params, frozen, obs):
-    return _gaussian(policy_net.apply({"params": params},
-                                      spirl_offline.prior_input(frozen, obs, inputs)))
+    return _gaussian(policy_net.apply({"params": params}, policy_inputs(frozen, obs)))
 
   # (frozen = the SPiRL params, obs) -> p(z | s)
   prior = (spirl_offline.make_skill_prior(learner, env.observation_size, groups)
@@ -135,7 +201,7 @@ def skill_space(config: ml_collections.ConfigDict, env, spirl_params: Any
 
   space = ActionSpace(kind="gaussian", size=learner.z_dim, init_policy=init_policy,
                       policy=policy, decode=lambda frozen, obs, z, key, det: z, prior=prior,
-                      frozen=spirl_params)
+                      frozen=spirl_params, critic_input=_state_critic(env))
   return space, skill_env
 
 

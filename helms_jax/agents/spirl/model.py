@@ -8,7 +8,10 @@
                closed_loop: an MLP on [s_t, z] -> a_t at every step (SPiRL's closed-loop variant);
                both are the means of unit-variance Gaussians over actions;
   prior        p(z | s_0)  an MLP with a diagonal-Gaussian head, or a Gaussian-mixture head
-                           (`distrax.MixtureSameFamily`, K diagonal components).
+                           (`distrax.MixtureSameFamily`, K diagonal components); with an image
+                           in its input (the maze's stacked local views), a convolutional encoder
+                           first (3 layers, kernel 3, 8/16/32 channels, as the paper), whose
+                           flattened feature map joins the state inputs.
 
 The modules take already-normalised observations; normalisation and parameter layout live in
 `offline.py`. SPiRL's own open-loop decoder also feeds back its previous output; here the skill
@@ -103,9 +106,22 @@ class SkillPriorNetwork(nn.Module):
   head: str = "gaussian"
   num_components: int = 5
   min_scale: float = 1e-3
+  # (frames, size, size) of an image at the end of the input, () = none; its conv channels.
+  image_shape: Sequence[int] = ()
+  image_channels: Sequence[int] = (8, 16, 32)
 
   @nn.compact
   def __call__(self, obs: jax.Array) -> distrax.Distribution:
+    if self.image_shape:
+      frames, height, width = self.image_shape
+      pixels = frames * height * width
+      image = obs[..., obs.shape[-1] - pixels:]
+      batch = image.shape[:-1]
+      x = jnp.moveaxis(image.reshape((-1, frames, height, width)), 1, -1)  # frames = channels
+      for i, channels in enumerate(self.image_channels):
+        x = nn.relu(nn.Conv(channels, (3, 3), strides=(2, 2), name=f"conv_{i}")(x))
+      obs = jnp.concatenate([obs[..., :obs.shape[-1] - pixels],
+                             x.reshape(batch + (-1,))], axis=-1)
     features = MLP(tuple(self.hidden_sizes), activate_final=True, name="torso")(obs)
     if self.head == "gaussian":
       mean, std = GaussianParams(self.z_dim, min_scale=self.min_scale, name="head")(features)

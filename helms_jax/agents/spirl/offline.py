@@ -46,7 +46,9 @@ import ml_collections
 import numpy as np
 import optax
 
+from helms_jax import data as data_lib
 from helms_jax.agents.spirl import model as spirl_model
+from helms_jax.data.reader import offsets_from_lengths
 from helms_jax.envs.base import selected_indices
 from helms_jax.losses import skill_vae
 from helms_jax.training import normalizer as normalizer_lib
@@ -74,6 +76,12 @@ def default_config() -> ml_collections.ConfigDict:
       # E.g. ("velocity", "image") in the maze: skills transfer to layouts of another size only
       # if the prior does not condition on the absolute position.
       prior_groups=(),
+      # Stacked local views the prior also sees (the paper's maze state: two 32 x 32 top-down
+      # views), rendered from the stored states by the sampler (`make_run_sampler`) and read
+      # from the env's `image` group downstream; 0 frames = none. With them, `prior_groups`
+      # names the state groups beside the image (("image",) or (): the image alone).
+      prior_image_frames=0,
+      prior_image_size=32,
       beta=1e-2,
       learning_rate=1e-3,
       optimizer="adam",         # adam | radam (the reference uses RAdam)
@@ -113,24 +121,75 @@ def normalize_observation(params, obs: jax.Array) -> jax.Array:
   return normalizer_lib.normalize(params["normalizer"], obs)
 
 
+def image_shape(config: ml_collections.ConfigDict) -> tuple[int, ...]:
+  """(frames, size, size) of the prior's image input, () without one."""
+  frames = int(config.get("prior_image_frames", 0))
+  size = int(config.get("prior_image_size", 32))
+  return (frames, size, size) if frames else ()
+
+
 def prior_input_indices(config: ml_collections.ConfigDict, observation_size: int,
                         observation_groups=None) -> np.ndarray:
-  """Indices of the observation the prior sees (`learner.prior_groups`; all when empty)."""
-  return selected_indices(observation_groups, config.prior_groups, observation_size,
-                          "learner.prior_groups")
+  """Indices of the state entries the prior sees (`learner.prior_groups`; all when empty). With
+  an image input, the groups besides "image", and none when those are empty."""
+  groups = tuple(config.prior_groups)
+  if image_shape(config):
+    groups = tuple(g for g in groups if g != "image")
+    if not groups:
+      return np.zeros((0,), np.int32)
+  return selected_indices(observation_groups, groups, observation_size, "learner.prior_groups")
 
 
 def prior_input(params, obs: jax.Array, indices: np.ndarray) -> jax.Array:
-  """`obs [..., O] -> [..., I]`: the normalised observation entries the prior sees."""
-  return jnp.take(normalize_observation(params, obs), jnp.asarray(indices), axis=-1)
+  """`obs [..., O] -> [..., I]`: the normalised observation entries the prior sees (the state
+  part: the first entries of `obs`, as many as the normaliser's)."""
+  size = params["normalizer"]["mean"].shape[-1]
+  return jnp.take(normalize_observation(params, obs[..., :size]), jnp.asarray(indices), axis=-1)
+
+
+def make_prior_inputs(config: ml_collections.ConfigDict, observation_size: int,
+                      observation_groups=None) -> tuple[Callable[[Any, jax.Array], jax.Array],
+                                                        int]:
+  """`(inputs(params, obs [..., O]) -> [..., I], I)`: what the prior (and a policy of its
+  shape) reads from an observation of an env with these groups: the normalised state entries,
+  then the env's `image` group when the prior sees an image (raw, in [0, 1])."""
+  indices = prior_input_indices(config, observation_size, observation_groups)
+  shape = image_shape(config)
+  if not shape:
+    return (lambda params, obs: prior_input(params, obs, indices)), len(indices)
+  if observation_groups is None or "image" not in observation_groups:
+    raise ValueError("learner.prior_image_frames > 0: the env must observe the image group "
+                     "(e.g. maze image=True with the same image_size and image_frames)")
+  lo, hi = observation_groups["image"]
+  if hi - lo != int(np.prod(shape)):
+    raise ValueError(f"the env's image group has {hi - lo} entries, the prior expects "
+                     f"{shape} = {int(np.prod(shape))} (learner.prior_image_frames / _size)")
+
+  def inputs(params, obs):
+    return jnp.concatenate([prior_input(params, obs, indices), obs[..., lo:hi]], axis=-1)
+
+  return inputs, len(indices) + hi - lo
+
+
+def state_layout(config: ml_collections.ConfigDict, observation_size: int, observation_groups):
+  """`(size, groups)` of the states the learner models: an env's observation without its
+  `image` group when the prior reads views (they are rendered, not stored), else unchanged."""
+  if not image_shape(config) or observation_groups is None or "image" not in observation_groups:
+    return observation_size, observation_groups
+  lo, hi = observation_groups["image"]
+  if hi != observation_size:
+    raise ValueError("the image group must come last in the observation")
+  names = [name for name in observation_groups if name != "image"]
+  return lo, observation_groups.subset(names)
 
 
 def make_prior_network(config: ml_collections.ConfigDict) -> spirl_model.SkillPriorNetwork:
-  """The skill prior as a linen module: normalised `obs [..., O] -> distribution over [..., Z]`.
-  Its parameters in a SPiRL checkpoint are `prior_params(params)`."""
+  """The skill prior as a linen module: its inputs (`make_prior_inputs`) -> distribution over
+  [..., Z]. Its parameters in a SPiRL checkpoint are `prior_params(params)`."""
   return spirl_model.SkillPriorNetwork(
       z_dim=config.z_dim, hidden_sizes=tuple(config.prior_hidden), head=config.prior_head,
-      num_components=config.num_components, min_scale=config.min_scale)
+      num_components=config.num_components, min_scale=config.min_scale,
+      image_shape=image_shape(config))
 
 
 def prior_params(params) -> Any:
@@ -184,11 +243,15 @@ def make_spirl(config: ml_collections.ConfigDict, observation_size: int, action_
     observation_size, action_size: O and A.
     observation_stats: (mean [O], std [O]) of the dataset's observations; identity if None.
     observation_groups: the env's `ObservationGroups` (needed with `learner.prior_groups`).
+      With an image prior the env's `image` group is left out: the learner models the states,
+      and its prior reads the views separately (`make_prior_inputs`).
 
   Returns:
     (functions: SpirlFunctions, init_params: key -> params).
   """
   check_config(config)
+  observation_size, observation_groups = state_layout(config, observation_size,
+                                                      observation_groups)
   if observation_size < 1 or action_size < 1:
     raise ValueError(f"observation_size and action_size must be positive, got "
                      f"{observation_size}, {action_size}")
@@ -204,6 +267,7 @@ def make_spirl(config: ml_collections.ConfigDict, observation_size: int, action_
     decoder_net = spirl_model.OpenLoopDecoder(action_size, config.lstm_size, h)
   prior_net = make_prior_network(config)
   prior_idx = prior_input_indices(config, observation_size, observation_groups)
+  image_pixels = int(np.prod(image_shape(config))) if image_shape(config) else 0
 
   def check_obs(obs, what):
     if obs is None or obs.shape[-1] != observation_size:
@@ -249,6 +313,9 @@ def make_spirl(config: ml_collections.ConfigDict, observation_size: int, action_
 
   def prior(params, obs):
     check_obs(obs, "prior")
+    if image_pixels:
+      raise ValueError("a prior with an image input reads env observations: use "
+                       "make_skill_prior with the env's observation groups")
     return prior_net.apply({"params": params["prior"]}, prior_input(params, obs, prior_idx))
 
   def decoder_init(params, z, obs):
@@ -281,8 +348,13 @@ def make_spirl(config: ml_collections.ConfigDict, observation_size: int, action_
     mean, std = encode_normalized(params, actions, x if with_states else None)
     z = mean + std * jax.random.normal(z_key, mean.shape)
     predicted = decode_normalized(params, z, x if closed_loop else None)  # [B, H, A]
-    p = prior_net.apply({"params": params["prior"]},  # p(z | s_0), batch [B]
-                        jnp.take(x[..., 0, :], jnp.asarray(prior_idx), axis=-1))
+    prior_in = jnp.take(x[..., 0, :], jnp.asarray(prior_idx), axis=-1)
+    if image_pixels:  # the views at s_0, rendered by the sampler (`make_run_sampler`)
+      if "prior_image" not in batch:
+        raise ValueError("learner.prior_image_frames > 0 needs batch['prior_image'] [B, "
+                         f"{image_pixels}]: sample with agents.spirl.offline.make_run_sampler")
+      prior_in = jnp.concatenate([prior_in, batch["prior_image"]], axis=-1)
+    p = prior_net.apply({"params": params["prior"]}, prior_in)  # p(z | s_0), batch [B]
     return {
         "reconstruction": skill_vae.reconstruction_loss(predicted, actions),
         "kl": skill_vae.kl_to_standard_normal(mean, std),
@@ -301,7 +373,8 @@ def make_spirl(config: ml_collections.ConfigDict, observation_size: int, action_
     return {
         "encoder": encoder.init(k_enc, jnp.zeros((1, h, enc_in)))["params"],
         "decoder": dec_vars["params"],
-        "prior": prior_net.init(k_prior, jnp.zeros((1, len(prior_idx))))["params"],
+        "prior": prior_net.init(k_prior, jnp.zeros((1, len(prior_idx) + image_pixels))
+                                )["params"],
         "normalizer": jax.tree.map(jnp.asarray, normalizer),
     }
 
@@ -318,13 +391,13 @@ def make_skill_prior(config: ml_collections.ConfigDict, observation_size: int,
   `observation_groups`: the env's, needed with `learner.prior_groups`."""
   check_config(config)
   network = make_prior_network(config)
-  indices = prior_input_indices(config, observation_size, observation_groups)
+  inputs, _ = make_prior_inputs(config, observation_size, observation_groups)
 
   def prior_fn(params, obs):
     if obs.shape[-1] != observation_size:
       raise ValueError(f"the skill prior needs observations [..., {observation_size}], got "
                        f"{obs.shape}")
-    return network.apply({"params": prior_params(params)}, prior_input(params, obs, indices))
+    return network.apply({"params": prior_params(params)}, inputs(params, obs))
 
   return prior_fn
 
@@ -405,4 +478,37 @@ def make_learner(config: ml_collections.ConfigDict, observation_size: int, actio
     dstate = jax.tree_util.tree_map(lambda a, b: jnp.where(new_skill, a, b), fresh, pstate)
     return functions.decoder.step(params, dstate, obs)
 
-  return Learner(init=init, update=update, policy=policy, policy_init=policy_init)
+  if image_shape(config):  # its prior reads views of the env, not the data's compact states
+    return Learner(init=init, update=update, model=functions)
+  return Learner(init=init, update=update, policy=policy, policy_init=policy_init,
+                 model=functions)
+
+
+def make_run_sampler(config: ml_collections.ConfigDict, dataset, env):
+  """The `OfflineLearner.make_sampler` of SPiRL: windows of `train.window` steps; with an image
+  prior, also `prior_image [B, F * S * S]`: the stacked local views at each window's first step
+  (frames newest first; before an episode's start the first frame repeats, as the env resets),
+  rendered from the stored positions and the episode's walls (`episode/walls`) by the env's
+  `local_views` (the maze), so the dataset stores no images."""
+  sampler = data_lib.WindowSampler(dataset, config.train.window, config.train.lookahead)
+  sample_fn, data = sampler.loop_sample_fn(config.train.batch_size)
+  shape = image_shape(config.learner)
+  if not shape:
+    return sample_fn, data
+  frames, size, _ = shape
+  if "episode/walls" not in dataset.fields or not hasattr(env, "local_views"):
+    raise ValueError("learner.prior_image_frames > 0 needs an env that renders local views "
+                     "(maze) and a dataset with episode/walls (generate it with this code)")
+  obs_offsets = jnp.asarray(offsets_from_lengths(np.asarray(dataset.episode_length) + 1)[0],
+                            jnp.int32)
+  render = jax.vmap(lambda positions, walls: env.local_views(positions, walls, size))
+
+  def sample(data, key):
+    window_data, offsets = data  # ((arrays, window table), first observation of each episode)
+    batch = sample_fn(window_data, key)
+    steps = jnp.maximum(batch["window_start"][:, None] - jnp.arange(frames), 0)  # [B, F]
+    flat = offsets[batch["episode_index"]][:, None] + steps
+    positions = window_data[0]["observation"][flat][..., :2]  # [B, F, 2]
+    return {**batch, "prior_image": render(positions, batch["episode/walls"])}
+
+  return sample, (data, obs_offsets)

@@ -34,8 +34,11 @@ the observation). The goal is the centre of a cell drawn uniformly among those a
 `min_goal_distance` moves from the start cell (BFS over the layout; all cells are reachable).
 
 Observation: groups `position` [2] = (x, y) and `velocity` [2] = (vx, vy); with `image=True`
-also group `image` [image_size²] (default 16 × 16 = 256): a local top-down occupancy image centred on the agent,
-covering ±1.5 cells (`IMAGE_EXTENT`), row-major with row 0 at the top (+y) and column 0 at -x.
+also group `image` [image_frames × image_size²] (default 1 × 16 × 16): local top-down occupancy
+images centred on the agent's current and previous positions (newest first; SPiRL stacks two
+32 × 32 views, which show the velocity), each covering ±1.5 cells (`IMAGE_EXTENT`), row-major
+with row 0 at the top (+y) and column 0 at -x. `info['walls']` (the episode's present segments,
+stored by datasets as `episode/walls`) and `local_views` render the views of any stored state.
 A pixel's value is the fraction of its width covered by the nearest present wall (thickness 0.1;
 1-D coverage across the wall by the point-to-segment distance), so walls are soft 1-2 pixel lines
 that move continuously with the agent.
@@ -282,17 +285,22 @@ class Maze(Env):
     line_prob, door_prob: random layout generator parameters (`layout.random_layout`).
     goal_cell: (row, col) of the large maze's goal (row 0 at the bottom); None = its `G`, (9, 9).
     image_size: image pixels per side.
+    image_frames: views in the image group: the current one and the previous steps' (SPiRL
+      stacks 2, which shows the velocity); at reset the earlier frames repeat the first.
     timestep, substeps: physics step (s) and physics steps per env step.
   """
 
   transition_info_keys = ("success",)
+  # Per-episode info a dataset stores as `episode/<key>` (the walls, so that samplers can
+  # render the local views of any stored state: `local_views`).
+  episode_info_keys = ("walls",)
 
   def __init__(self, layout: str = "random", size: int | None = None, image: bool = False,
                reward: str = "sparse", goal_tolerance: float = 0.25,
                terminate_on_success: bool = True, start_noise: float = 0.2,
                min_goal_distance: int = 2, line_prob: float = 0.6, door_prob: float = 0.25,
                image_size: int = 16, timestep: float = 0.02, substeps: int = 5,
-               goal_cell: tuple[int, int] | None = None):
+               goal_cell: tuple[int, int] | None = None, image_frames: int = 1):
     if layout not in LAYOUTS:
       raise EnvKwargError(f"maze layout must be one of {LAYOUTS}, got {layout!r}")
     if reward not in REWARDS:
@@ -318,6 +326,8 @@ class Maze(Env):
       raise EnvKwargError(f"maze min_goal_distance must be >= 1, got {min_goal_distance}")
     if int(image_size) < 2:
       raise EnvKwargError(f"maze image_size must be >= 2, got {image_size}")
+    if int(image_frames) < 1:
+      raise EnvKwargError(f"maze image_frames must be >= 1, got {image_frames}")
     if timestep <= 0 or int(substeps) < 1:
       raise EnvKwargError(f"maze needs timestep > 0 and substeps >= 1, got {timestep}, {substeps}")
     self.layout_kind = layout
@@ -329,13 +339,14 @@ class Maze(Env):
     self.rows, self.cols = rows, cols
     self.image = bool(image)
     self.image_size = int(image_size)
+    self.image_frames = int(image_frames)
     self.reward_type = reward
     self.goal_tolerance = float(goal_tolerance)
     self.terminate_on_success = bool(terminate_on_success)
     self.substeps = int(substeps)
     self.control_dt = float(timestep) * self.substeps
     groups = [("position", 2), ("velocity", 2)] + (
-        [("image", self.image_size ** 2)] if self.image else [])
+        [("image", self.image_frames * self.image_size ** 2)] if self.image else [])
     self._groups = ObservationGroups.from_sizes(*groups)
 
     table = maze_layout.segment_table(rows, cols)  # every possible segment, flat order
@@ -395,17 +406,34 @@ class Maze(Env):
     return Episode(h_walls=info["h_walls"], v_walls=info["v_walls"], goal=info["goal"],
                    goal_cell=info["goal_cell"], distance_field=info["distance_field"])
 
-  def _observation(self, data: mjx.Data, episode: Episode) -> jax.Array:
+  def walls_present(self, episode: Episode) -> jax.Array:
+    """[num segments] bool: which of the image segments exist in `episode`."""
+    if self.layout_kind == "random":
+      return maze_layout.flat_walls(episode.layout)
+    return jnp.ones(len(self._image_segments), bool)
+
+  def local_views(self, positions: jax.Array, walls: jax.Array,
+                  size: int | None = None) -> jax.Array:
+    """The image group for views centred at `positions [F, 2]` (newest first) in a maze with
+    walls `walls [num segments]` (`info['walls']`, or a dataset's `episode/walls`): `[F * size *
+    size]` float32 (`size` default: `image_size`), the observation's layout. Pure and
+    vmappable: samplers render the views of stored states with it instead of storing images."""
+    segments = jnp.asarray(self._image_segments)
+    size = self.image_size if size is None else int(size)
+    views = jax.vmap(lambda p: occupancy_image(p, segments, walls, size))(positions)
+    return views.reshape(-1).astype(jnp.float32)
+
+  def _observation(self, data: mjx.Data, episode: Episode,
+                   previous: jax.Array | None = None) -> jax.Array:
+    """`previous [F - 1, 2]`: the positions of the earlier frames (newest first)."""
     proprio = jnp.concatenate([data.qpos[:2], data.qvel[:2]])
     if not self.image:
       return proprio.astype(jnp.float32)
-    if self.layout_kind == "random":
-      present = maze_layout.flat_walls(episode.layout)
-    else:
-      present = jnp.ones(len(self._image_segments), bool)
-    img = occupancy_image(data.qpos[:2], jnp.asarray(self._image_segments), present,
-                          self.image_size)
-    return jnp.concatenate([proprio, img.ravel()]).astype(jnp.float32)
+    positions = data.qpos[None, :2]
+    if self.image_frames > 1:
+      positions = jnp.concatenate([positions, previous], axis=0)
+    img = self.local_views(positions, self.walls_present(episode))
+    return jnp.concatenate([proprio, img]).astype(jnp.float32)
 
   def _evaluate(self, data: mjx.Data, episode: Episode):
     pos = data.qpos[:2]
@@ -439,12 +467,15 @@ class Maze(Env):
     # derived quantities (xpos, contacts) are computed by the first step.
     data = envs_base.mjx_make_data(model).replace(qpos=start)
     reward, success, dist, path = self._evaluate(data, episode)
+    previous = jnp.tile(start[None], (self.image_frames - 1, 1))  # at rest: frames repeat
     info = {"success": success, "goal": episode.goal, "goal_cell": episode.goal_cell,
             "h_walls": episode.h_walls, "v_walls": episode.v_walls,
-            "distance_field": episode.distance_field, "path_distance": path}
+            "distance_field": episode.distance_field, "path_distance": path,
+            "walls": self.walls_present(episode), "previous_positions": previous}
     zero = jnp.zeros((), jnp.float32)
-    return State(pipeline_state=data, obs=self._observation(data, episode), reward=zero,
-                 done=zero, metrics={"distance": dist, "success": success}, info=info)
+    return State(pipeline_state=data, obs=self._observation(data, episode, previous),
+                 reward=zero, done=zero, metrics={"distance": dist, "success": success},
+                 info=info)
 
   def step(self, state: State, action: jax.Array) -> State:
     """action [2] force in [-1, 1] (clipped)."""
@@ -456,10 +487,14 @@ class Maze(Env):
     data = jax.lax.fori_loop(0, self.substeps, lambda _, d: mjx.step(model, d), data)
     reward, success, dist, path = self._evaluate(data, episode)
     done = success if self.terminate_on_success else jnp.zeros_like(success)
+    # The frames before this step's: the last step's position, then the older ones.
+    previous = jnp.concatenate([state.pipeline_state.qpos[None, :2],
+                                state.info["previous_positions"]], axis=0)[:self.image_frames - 1]
     return state.replace(
-        pipeline_state=data, obs=self._observation(data, episode), reward=reward, done=done,
-        metrics={**state.metrics, "distance": dist, "success": success},
-        info={**state.info, "success": success, "path_distance": path})
+        pipeline_state=data, obs=self._observation(data, episode, previous), reward=reward,
+        done=done, metrics={**state.metrics, "distance": dist, "success": success},
+        info={**state.info, "success": success, "path_distance": path,
+              "previous_positions": previous})
 
 
 register("maze", Maze)

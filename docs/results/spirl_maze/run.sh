@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The spirl_maze reproduction (issue 22): every command, in order, from the repository root.
+#   docs/results/spirl_maze/run.sh <runs dir>
+# Data (85,000 planner episodes), the skills of both variants and the BC flat prior are trained
+# once; each downstream method then runs its 3 seeds together. The flat baselines read the state
+# in both variants, so one run of each serves both. curves.csv / claims.json / report are
+# rebuilt after each downstream run, so an interrupted experiment keeps what finished (and every
+# stage resumes from its checkpoints when the script is started again).
+set -euo pipefail
+R=${1:-runs/maze_repro}
+C=experiments/spirl_maze.py
+start=$(date +%s)
+results() { python docs/results/spirl_maze/make_results.py "$R" $(( $(date +%s) - start )); }
+helms-data  --config=$C:spirl --workdir=$R/skills
+helms-train --config=$C:spirl --workdir=$R/skills                     # state variant: velocity prior
+helms-eval  --config=$C:spirl --workdir=$R/skills
+helms-train --config=$C:spirl,image --workdir=$R/skills_image --config.data.dir=$R/skills/data
+helms-train --config=$C:bc_sac --workdir=$R/bc --config.data.dir=$R/skills/data
+helms-eval  --config=$C:bc_sac --workdir=$R/bc --config.data.dir=$R/skills/data
+# Figure 5: the priors', the flat prior's and uniform skills' exploration of the downstream maze.
+for s in skills skills_image; do
+  variant=spirl; [[ $s == skills_image ]] && variant=spirl,image
+  helms-analyze --config=$C:$variant --workdir=$R/$s --config.data.dir=$R/skills/data \
+      --config.analysis.exploration.flat_prior_dir=$R/bc \
+      --config.analysis.exploration.num_steps=1000 --config.analysis.exploration.num_rollouts=128
+done
+run() {  # run <workdir name> <variant> <skills workdir>
+  helms-transfer --config=$C:$2 --workdir=$R/$1 --config.transfer.skills_dir=$R/$3
+  results
+}
+run spirl_state spirl skills
+run sac sac skills
+run spirl spirl,image skills_image
+run ssp_state ssp skills
+run flat_prior flat_prior bc
+run bc_sac bc_sac bc
+run ssp ssp,image skills_image
