@@ -117,3 +117,18 @@ def test_bad_data_placement_is_named(tmp_path):
     data_placement(config)
   config.train.data_placement = "auto"
   assert data_placement(config) == "replicated"  # one process
+
+
+def test_data_generation_compiles_the_rollout_once(tmp_path):
+  """Every batch reuses one compiled rollout, also when the env records per-episode info (the
+  maze's walls): a per-batch record function recompiled each batch, and loading that many
+  executables killed an 85k-episode generation after ~50 batches."""
+  from helms_jax.envs import acting  # pylint: disable=import-outside-toplevel
+  config = configs.load_config(f"{ROOT}/experiments/spirl_maze.py:spirl,tiny")
+  config.compilation_cache_dir = str(tmp_path / "cache")
+  config.data.num_episodes, config.data.num_envs = 32, 8  # 4 batches
+  compiled = acting._rollout._cache_size()
+  path = pipeline.generate_data(config, str(tmp_path / "maze"))
+  assert acting._rollout._cache_size() - compiled == 1
+  dataset = data_lib.load_dataset(path)
+  assert dataset.num_episodes == 32 and "episode/walls" in dataset.fields

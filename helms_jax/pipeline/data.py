@@ -145,6 +145,11 @@ def _generate_data(config: ml_collections.ConfigDict, path: str, env, expert) ->
   if "task_id" in reset_info:
     episode_fields["task_id"] = ((), np.int32)
   episode_info_keys = tuple(getattr(env, "episode_info_keys", ()))
+  # One record function for every batch: the rollout's jit keys on it by identity, so a new
+  # partial per batch recompiled each batch (and loading that many executables exhausted the
+  # process's memory maps after ~50 batches).
+  record_fn = (functools.partial(_record_info, keys=episode_info_keys)
+               if episode_info_keys else None)
   for key in episode_info_keys:
     episode_fields[key] = (tuple(reset_info[key].shape), np.dtype(reset_info[key].dtype))
   if "object_set" in groups[0][0]:
@@ -175,8 +180,7 @@ def _generate_data(config: ml_collections.ConfigDict, path: str, env, expert) ->
           traj = jax.device_get(envs.rollout(
               env, expert.policy, batch_key, cfg.num_envs,
               config.env.episode_length, policy_init=expert.init,
-              record_fn=(functools.partial(_record_info, keys=episode_info_keys)
-                         if episode_info_keys else None)))
+              record_fn=record_fn))
           lengths = np.asarray(envs.episode_lengths(traj))
           batch = {
               "observation": traj.observation, "action": traj.action, "reward": traj.reward,
