@@ -302,6 +302,25 @@ def test_ascii_segments_and_large_maze():
 
 # ---------------------------------------------------------------- image
 
+@pytest.mark.parametrize("layout,size", [("random", 5), ("large", None)])
+def test_local_views_equal_the_every_segment_image(layout, size):
+  """The observation's views (a few candidate walls per pixel) equal `occupancy_image` over
+  every segment of the maze, at random positions inside and around it, for image sizes down to
+  the coarse ones where a pixel reaches the next grid line."""
+  env = envs.make("maze", layout=layout, size=size, image=True, image_size=32)
+  walls = env.reset(jax.random.PRNGKey(3)).info["walls"]
+  assert 0 < int(jnp.sum(walls)) < walls.size  # some segments present, some absent
+  table = jnp.asarray(L.segment_table(env.rows, env.cols))
+  pos = jnp.asarray(np.random.default_rng(0).uniform(-0.5, env.rows + 0.5, (64, 2)), jnp.float32)
+  for pixels in (2, 4, 32):
+    fast = jax.vmap(lambda p: env.local_views(p[None], walls, pixels))(pos)
+    brute = jax.vmap(lambda p: maze_env.occupancy_image(p, table, walls, pixels).reshape(-1))(pos)
+    assert float(jnp.max(brute)) > 0
+    np.testing.assert_allclose(np.asarray(fast), np.asarray(brute), atol=1e-6, err_msg=pixels)
+  with pytest.raises(ValueError, match="walls must be"):
+    env.local_views(pos[:1], walls[:-1])
+
+
 def test_occupancy_image_against_wall_band_coverage():
   """The image observation of a hand-made maze: a pixel crossed by exactly one wall band has the
   covered fraction of its area (interval overlap, exact); pixels far from every wall are 0."""

@@ -82,7 +82,7 @@ from helms_jax.envs.maze import layout as maze_layout
 from helms_jax.envs.maze.layout import Layout
 from helms_jax.envs.registry import EnvKwargError, register
 
-__all__ = ["Maze", "MazeSpec", "Episode", "occupancy_image", "AGENT_RADIUS", "WALL_RADIUS",
+__all__ = ["Maze", "MazeSpec", "Episode", "occupancy_image", "grid_occupancy_image", "AGENT_RADIUS", "WALL_RADIUS",
            "MAX_SPEED", "IMAGE_EXTENT"]
 
 AGENT_RADIUS = 0.1
@@ -235,6 +235,57 @@ def occupancy_image(pos: jax.Array, segments: jax.Array, present: jax.Array, siz
   return jnp.max(cover, axis=-1).reshape(size, size)
 
 
+def grid_occupancy_image(pos: jax.Array, h_walls: jax.Array, v_walls: jax.Array, size: int = 16,
+                         extent: float = IMAGE_EXTENT, half_thickness: float = WALL_RADIUS
+                         ) -> jax.Array:
+  """`occupancy_image` of a grid maze, with a handful of candidate walls per pixel.
+
+  The maze's walls are unit segments on the grid lines (`layout.segment_table`): horizontal
+  `h_walls [R + 1, C]` from (j, i) to (j + 1, i), vertical `v_walls [R, C + 1]` from (j, i) to
+  (j, i + 1). A wall covers a pixel only within `half_thickness + pixel / 2` of its centre, so
+  only the nearest grid line(s) and the segment under the pixel and its two neighbours on that
+  line can; the pixel's value is the coverage of the nearest of those (coverage falls with
+  distance). Equal to `occupancy_image` over every segment (checked in tests), at O(pixels) work
+  instead of O(pixels x segments): 6 candidates per pixel instead of 60 (5 x 5 layouts) or 220
+  (the large maze).
+
+  Args:
+    pos: [2] (x, y), the image centre. h_walls, v_walls: bool, as above.
+    size, extent, half_thickness: as `occupancy_image`.
+  Returns:
+    [size, size] float32, as `occupancy_image`.
+  """
+  pixel = 2.0 * extent / size
+  reach = half_thickness + pixel / 2  # farther walls cover nothing
+  # Lines within `reach` of a pixel: the nearest one, or the three nearest for coarse images.
+  line_offsets = jnp.array([0] if reach < 0.5 else [-1, 0, 1])
+  segment_offsets = jnp.array([-1, 0, 1])
+  offsets = (jnp.arange(size, dtype=jnp.float32) + 0.5) * pixel - extent
+  xs = pos[0] + offsets  # columns
+  ys = pos[1] - offsets  # rows, top first
+  x, y = jnp.meshgrid(xs, ys, indexing="xy")  # [size, size]
+  x, y = x[..., None, None], y[..., None, None]  # [size, size, lines, segments]
+
+  def nearest(along, across, walls):
+    """Distance to the nearest present segment on the grid lines `across = const` (segments
+    along the other axis); `walls [lines, segments]`."""
+    num_lines, num_segments = walls.shape
+    line = jnp.round(across) + line_offsets[:, None]
+    seg = jnp.floor(along) + segment_offsets[None, :]
+    valid = (line >= 0) & (line < num_lines) & (seg >= 0) & (seg < num_segments)
+    present = valid & walls[jnp.clip(line, 0, num_lines - 1).astype(jnp.int32),
+                            jnp.clip(seg, 0, num_segments - 1).astype(jnp.int32)]
+    closest = seg + jnp.clip(along - seg, 0.0, 1.0)
+    d = jnp.sqrt((along - closest) ** 2 + (across - line) ** 2)
+    return jnp.min(jnp.where(present, d, jnp.inf), axis=(-2, -1))
+
+  d = jnp.minimum(nearest(x, y, jnp.asarray(h_walls, bool)),
+                  nearest(y, x, jnp.asarray(v_walls, bool).T))  # v_walls.T: [lines, segments]
+  cover = jnp.clip(jnp.minimum(d + pixel / 2, half_thickness)
+                   - jnp.maximum(d - pixel / 2, -half_thickness), 0.0, None) / pixel
+  return cover.astype(jnp.float32)
+
+
 def _capsule(name: str, seg: np.ndarray, rgba: str) -> str:
   (x0, y0), (x1, y1) = seg
   z = AGENT_RADIUS
@@ -357,10 +408,8 @@ class Maze(Env):
       border_runs = maze_layout.merged_wall_segments(border)  # the four sides
       geoms = np.concatenate([border_runs, table[internal]])
       self._first_internal_geom = len(border_runs)
-      self._image_segments = table  # all segments; the episode's walls select them
     else:
       geoms = maze_layout.merged_wall_segments(_large_maze()[0])
-      self._image_segments = geoms
     self.mj_model = mujoco.MjModel.from_xml_string(
         _mjcf(geoms, float(timestep), max_contact_points=4))
     self.mjx_model = envs_base.mjx_put_model(self.mj_model)
@@ -407,10 +456,9 @@ class Maze(Env):
                    goal_cell=info["goal_cell"], distance_field=info["distance_field"])
 
   def walls_present(self, episode: Episode) -> jax.Array:
-    """[num segments] bool: which of the image segments exist in `episode`."""
-    if self.layout_kind == "random":
-      return maze_layout.flat_walls(episode.layout)
-    return jnp.ones(len(self._image_segments), bool)
+    """[S] bool: which grid segments exist in `episode`, in `layout.flat_walls` order
+    (S = (R + 1) C + R (C + 1))."""
+    return maze_layout.flat_walls(episode.layout)
 
   def local_views(self, positions: jax.Array, walls: jax.Array,
                   size: int | None = None) -> jax.Array:
@@ -418,9 +466,14 @@ class Maze(Env):
     walls `walls [num segments]` (`info['walls']`, or a dataset's `episode/walls`): `[F * size *
     size]` float32 (`size` default: `image_size`), the observation's layout. Pure and
     vmappable: samplers render the views of stored states with it instead of storing images."""
-    segments = jnp.asarray(self._image_segments)
     size = self.image_size if size is None else int(size)
-    views = jax.vmap(lambda p: occupancy_image(p, segments, walls, size))(positions)
+    rows, cols = self.rows, self.cols
+    if walls.shape != ((rows + 1) * cols + rows * (cols + 1),):
+      raise ValueError(f"walls must be [{(rows + 1) * cols + rows * (cols + 1)}] bool (the "
+                       f"{rows} x {cols} maze's segments, `info['walls']`), got {walls.shape}")
+    h_walls = walls[:(rows + 1) * cols].reshape(rows + 1, cols)
+    v_walls = walls[(rows + 1) * cols:].reshape(rows, cols + 1)
+    views = jax.vmap(lambda p: grid_occupancy_image(p, h_walls, v_walls, size))(positions)
     return views.reshape(-1).astype(jnp.float32)
 
   def _observation(self, data: mjx.Data, episode: Episode,
