@@ -29,6 +29,8 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
+from helms_jax.networks import conv
+
 POLICIES = ("float32", "bfloat16")
 _COMPUTE_DTYPE: contextvars.ContextVar = contextvars.ContextVar("helms_jax_compute_dtype",
                                                                 default=None)
@@ -65,10 +67,10 @@ def _low_precision_dot_general(dtype, lhs, rhs, dimension_numbers, precision=Non
                          precision=precision, **kwargs).astype(jnp.float32)
 
 
-def _low_precision_conv(dtype, lhs, rhs, *args, preferred_element_type=None, **kwargs):
+def _low_precision_conv(dtype, lhs, rhs, *args, preferred_element_type=None,
+                        conv=lax.conv_general_dilated, **kwargs):
   del preferred_element_type
-  return lax.conv_general_dilated(lhs.astype(dtype), rhs.astype(dtype), *args,
-                                  **kwargs).astype(jnp.float32)
+  return conv(lhs.astype(dtype), rhs.astype(dtype), *args, **kwargs).astype(jnp.float32)
 
 
 _DOT_MODULES = (nn.Dense, nn.DenseGeneral)
@@ -84,14 +86,14 @@ def _interceptor(next_fun, args, kwargs, context):
       or getattr(module, "dtype", None) not in (None, jnp.float32)
       # A module with its own product (e.g. our clone below) is left as it is.
       or getattr(module, "dot_general", None) is not None
-      or getattr(module, "conv_general_dilated", None) is not None):
+      or getattr(module, "conv_general_dilated", None) not in (None, conv.patch_conv)):
     return next_fun(*args, **kwargs)
   if isinstance(module, _DOT_MODULES):
     clone = module.clone(parent=None, dot_general=functools.partial(
         _low_precision_dot_general, dtype))
   else:
     clone = module.clone(parent=None, conv_general_dilated=functools.partial(
-        _low_precision_conv, dtype))
+        _low_precision_conv, dtype, conv=module.conv_general_dilated or lax.conv_general_dilated))
   return clone.apply({"params": module.variables["params"]}, *args, **kwargs)
 
 

@@ -29,6 +29,7 @@ import jax
 import jax.numpy as jnp
 
 from helms_jax.networks import MLP, GaussianParams
+from helms_jax.networks.conv import LoopConv
 from helms_jax.networks.heads import positive_scale
 from helms_jax.networks.recurrent import LSTM, LSTMCarry
 
@@ -119,7 +120,7 @@ class SkillPriorNetwork(nn.Module):
       batch = image.shape[:-1]
       x = jnp.moveaxis(image.reshape((-1, frames, height, width)), 1, -1)  # frames = channels
       for i, channels in enumerate(self.image_channels):
-        x = nn.relu(nn.Conv(channels, (3, 3), strides=(2, 2), name=f"conv_{i}")(x))
+        x = nn.relu(LoopConv(channels, (3, 3), strides=(2, 2), name=f"conv_{i}")(x))
       obs = jnp.concatenate([obs[..., :obs.shape[-1] - pixels],
                              x.reshape(batch + (-1,))], axis=-1)
     features = MLP(tuple(self.hidden_sizes), activate_final=True, name="torso")(obs)
