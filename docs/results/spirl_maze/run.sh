@@ -28,10 +28,12 @@ run() {  # run <workdir name> <variant> <skills workdir>
   helms-transfer --config=$C:$2 --workdir=$R/$1 --config.transfer.skills_dir=$R/$3
   results
 }
-run spirl_state spirl skills
-run sac sac skills
+# The paper's setup first (the claim maze_only_spirl_succeeds), then its baselines, then the
+# state-based variant.
 run spirl spirl,image skills_image
-run ssp_state ssp skills
+run sac sac skills
+run ssp ssp,image skills_image
 run flat_prior flat_prior bc
 run bc_sac bc_sac bc
-run ssp ssp,image skills_image
+run spirl_state spirl skills
+run ssp_state ssp skills
