@@ -152,11 +152,12 @@ def read_run_config(run_dir: str) -> ml_collections.ConfigDict:
     return ml_collections.ConfigDict(json.load(f))
 
 
-def load_offline_run(run_dir: str, env) -> tuple[ml_collections.ConfigDict, Any]:
-  """`(learner config, params)` of the finished offline run in `run_dir` (its own config.json),
-  e.g. the BC flat prior a SPiRL analysis compares with."""
+def load_offline_run(run_dir: str) -> tuple[ml_collections.ConfigDict, Any]:
+  """`(learner config, params)` of the finished offline run in `run_dir`, built from its own
+  config.json and env (e.g. the BC flat prior a SPiRL analysis compares with; it may read a
+  part of another env's observation: the maze's state without the views)."""
   other = read_run_config(run_dir)
-  state, _ = restore_learner_state(other, run_dir, make_learner(other, env))
+  state, _ = restore_learner_state(other, run_dir, make_learner(other, make_env(other)))
   return other.learner, state.learner.params
 
 

@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from helms_jax import configs, pipeline
+from helms_jax import configs, pipeline, runs
 from helms_jax.agents.spirl.offline import SkillDecoder
 from helms_jax.analysis import spirl
 
@@ -62,3 +62,26 @@ def test_maze_pipeline_draws_exploration_maps(tmp_path):
   with open(os.path.join(workdir, "report", "metrics.json")) as f:
     metrics = json.load(f)
   assert "transfer" in metrics and "analysis" in metrics
+
+
+def test_flat_prior_of_a_state_run_explores_the_image_maze(tmp_path):
+  """The BC flat prior (trained on the maze's state) is restored with its own env and acts in
+  the image variant's maze on the state part of the observation (Figure 5's third row)."""
+  bc_dir = str(tmp_path / "bc")
+  config = configs.load_config(f"{ROOT}/experiments/spirl_maze.py:bc_sac,tiny")
+  config.compilation_cache_dir = "none"
+  config.data.num_episodes = 16
+  pipeline.generate_data(config, bc_dir)
+  pipeline.train(config, bc_dir)
+  bc_config, bc_params = runs.load_offline_run(bc_dir)
+  inputs = {leaf.shape[0] for leaf in jax.tree.leaves(bc_params) if leaf.ndim == 2}
+  assert 4 in inputs and 4 + 2 * 8 * 8 not in inputs  # the state's network, not the views'
+  image = configs.load_config(f"{ROOT}/experiments/spirl_maze.py:spirl,image,tiny")
+  env = runs.make_transfer_env(image)
+  assert env.observation_size == 4 + 2 * 8 * 8
+  flat = spirl.explorers(image.learner, env, None, skill_bound=2.0,
+                                  bc=(bc_config, bc_params))[-1]
+  assert flat.label == "flat prior"
+  state = env.reset(jax.random.PRNGKey(0))
+  action = flat.policy(bc_params, state.obs, jax.random.PRNGKey(1))
+  assert action.shape == (2,) and bool(jnp.all(jnp.abs(action) <= 1.0))

@@ -244,7 +244,7 @@ def analyze_run(config, workdir: str) -> dict[str, Any] | None:
   env = runs.make_transfer_env(config) if "transfer" in config else runs.make_env(config)
   state, _ = runs.restore_learner_state(config, workdir, runs.make_learner(config, env))
   flat_dir = config.analysis.exploration.get("flat_prior_dir", "")
-  bc = runs.load_offline_run(flat_dir, env) if flat_dir else None
+  bc = runs.load_offline_run(flat_dir) if flat_dir else None
   if jax.process_index() != 0:
     return None
   return analyze(config, workdir, env, state.learner.params, bc=bc)
