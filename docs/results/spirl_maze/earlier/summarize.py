@@ -1,6 +1,6 @@
 """Episode-weighted success per seed of the spirl_maze transfer runs -> summary.json.
 
-  python docs/results/spirl_maze/summarize.py runs/maze > docs/results/spirl_maze/summary.json
+  python docs/results/spirl_maze/earlier/summarize.py runs/maze > docs/results/spirl_maze/earlier/summary.json
 
 Each curves.jsonl row holds, per seed, the number of episodes that ended in that logging
 interval and their success rate; weighting by episodes gives the success rate over all episodes

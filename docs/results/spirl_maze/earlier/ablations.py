@@ -1,6 +1,6 @@
 """Offline ablations of spirl_maze -> ablations.json (5,000 skill-training steps each).
 
-  python docs/results/spirl_maze/ablations.py runs/maze > docs/results/spirl_maze/ablations.json
+  python docs/results/spirl_maze/earlier/ablations.py runs/maze > docs/results/spirl_maze/earlier/ablations.json
 
 Per variant (`helms-pipeline`-equivalent data + train + evaluate with --config.train.num_steps=5000,
 then `helms-analyze` with 128 rollouts of 1,000 steps on the near-goal large maze): the final
