@@ -46,4 +46,7 @@ def get_config(variant: str = "spirl") -> ml_collections.ConfigDict:
       c, method, tiny, skill_name=skill_name,
       env_kwargs={"num_blocks": 5, "observed_blocks": 3, "reward": "dense"},
       episode_length=100 if tiny else 1000)
+  if c.transfer.agent.regularizer == "prior":
+    # The paper's target divergence for the manipulation tasks (App. B: delta = 5; maze: 1).
+    c.transfer.agent.target_divergence = 5.0
   return c
