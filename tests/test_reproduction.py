@@ -51,8 +51,16 @@ def test_claims_verdict_file_and_table(tmp_path):
   entry = reproduction.evaluate_claim(claim, rows)
   assert entry["verdict"] == "reproduced" and entry["window"] == [900, 1000]
   assert entry["initial_window"] == [0, 100]
+  # Without a written `why`, the numbers the verdict rests on (a: mean of per-seed window means).
+  a_mean = np.mean([np.mean([8, 9]) / 20, np.mean([9, 10]) / 20, 10 / 20])
+  assert f"a {a_mean:.3g}" in entry["why"] and "b 0 +- 0 (3 seeds)" in entry["why"]
+  assert entry["why"].endswith("a >= 0.3 and b <= 0.1: reproduced.")
   missing = reproduction.Claim(**{**claim.__dict__, "methods": ("a", "c")})
-  assert reproduction.evaluate_claim(missing, rows)["verdict"] == "not reproduced"  # c never ran
+  missing_entry = reproduction.evaluate_claim(missing, rows)
+  assert missing_entry["verdict"] == "not reproduced"  # c never ran
+  assert "No success points of c in env steps 900-1000" in missing_entry["why"]
+  written = reproduction.Claim(**{**claim.__dict__, "why": "Because."})
+  assert reproduction.evaluate_claim(written, rows)["why"] == "Because."
   out = reproduction.write_claims(
       str(tmp_path / "claims.json"), experiment="toy", paper="Toy (Fig. 1)", command="cmd",
       commit="abc", machine="2-core CPU", wall_time_s=1.0, env_steps_per_seed=1000,

@@ -166,7 +166,22 @@ def evaluate_claim(claim: Claim, rows: Sequence[Row]) -> dict[str, Any]:
           "initial": {m: strip(s) for m, s in initial_stats.items()},
           "per_seed": {m: s["per_seed"] for m, s in stats.items()},
           "paper": dict(claim.paper), "criterion": claim.criterion, "verdict": verdict,
-          "why": claim.why}
+          "why": claim.why or _numbers_why(claim, stats, window, verdict)}
+
+
+def _numbers_why(claim: Claim, stats: Mapping[str, Mapping[str, Any]], window: Sequence[int],
+                 verdict: str) -> str:
+  """A claim's `why` when none was written: what the window holds, in numbers."""
+  missing = [m for m in claim.methods if stats[m]["seeds"] == 0]
+  if missing:
+    return (f"No {claim.metric} points of {', '.join(missing)} in env steps {window[0]}-"
+            f"{window[1]} (not run, or not that far yet): not reproduced until they exist.")
+  numbers = "; ".join(
+      f"{m} {stats[m]['mean']:.3g}" + (f" +- {stats[m]['std']:.2g}" if stats[m]["std"] is not None
+                                      else "") + f" ({stats[m]['seeds']} seeds)"
+      for m in claim.methods)
+  return (f"{claim.metric} over env steps {window[0]}-{window[1]}: {numbers}. Criterion "
+          f"{claim.criterion}: {verdict}.")
 
 
 def write_claims(path: str, *, experiment: str, paper: str, command: str, commit: str,
