@@ -1,7 +1,6 @@
 """The reproduction protocol's files: curves.csv rows, window statistics, claims.json, its table."""
 
 import json
-import os
 
 import numpy as np
 import pytest
