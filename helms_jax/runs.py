@@ -203,13 +203,19 @@ def make_transfer_agent(config: ml_collections.ConfigDict, env, skills_dir: str)
   return record.make_agent(config, env, skills)
 
 
+def online_loop_config(config: ml_collections.ConfigDict) -> OnlineConfig:
+  """The online loop's settings: `transfer.loop` and the run's `precision`."""
+  return OnlineConfig(**config.transfer.loop.to_dict(),
+                      precision=config.get("precision", "float32"))
+
+
 def load_online_run(run_dir: str):
   """`(config, stacked OnlineState, env)` of the online run in `run_dir` (its config.json, the
   newest intact checkpoint under transfer/checkpoints, and the env the agent acted in)."""
   other = read_run_config(run_dir)
   env = make_transfer_env(other)
   agent, env = make_transfer_agent(other, env, other.transfer.skills_dir or run_dir)
-  init, _ = make_online_fns(agent, env, OnlineConfig(**other.transfer.loop.to_dict()))
+  init, _ = make_online_fns(agent, env, online_loop_config(other))
   keys = jnp.stack([jax.random.PRNGKey(s) for s in other.transfer.seeds])
   abstract = jax.eval_shape(jax.vmap(init), keys)
   directory = os.path.join(run_dir, "transfer", "checkpoints")

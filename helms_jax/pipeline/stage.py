@@ -41,9 +41,8 @@ def check_config(config: ml_collections.ConfigDict) -> None:
   if unknown:
     problems.append(f"eval.baselines has unknown entries {unknown} (valid: "
                     f"{', '.join(EVAL_BASELINES)})")
-  if config.get("precision", "float32") not in precision.POLICIES:
-    problems.append(f"precision={config.get('precision')!r} must be one of "
-                    f"{precision.POLICIES}")
+  if precision.problem(config.get("precision", "float32")):
+    problems.append(precision.problem(config.get("precision", "float32")))
   placement = config.get("train", {}).get("data_placement", "auto")
   if placement not in DATA_PLACEMENTS:
     problems.append(f"train.data_placement={placement!r} must be one of {DATA_PLACEMENTS}")

@@ -17,13 +17,7 @@ from helms_jax import configs, methods, runs
 from helms_jax.io import git_commit
 from helms_jax.pipeline.stage import stage
 from helms_jax.pipeline.workdir import prepare_workdir
-from helms_jax.training.online_loop import OnlineConfig, check_run, train_online
-
-
-def online_loop_config(config: ml_collections.ConfigDict) -> OnlineConfig:
-  """The online loop's settings: `transfer.loop` and the run's `precision`."""
-  return OnlineConfig(**config.transfer.loop.to_dict(),
-                      precision=config.get("precision", "float32"))
+from helms_jax.training.online_loop import check_run, train_online
 
 
 def source_warm_start(config: ml_collections.ConfigDict, env):
@@ -49,7 +43,7 @@ def transfer(config: ml_collections.ConfigDict, workdir: str):
   with configs.values_checked_by_builders():  # everything the config decides, before writing
     env = runs.make_transfer_env(config)
     agent, env = runs.make_transfer_agent(config, env, config.transfer.skills_dir or workdir)
-    loop = online_loop_config(config)
+    loop = runs.online_loop_config(config)
     check_run(agent, env, loop, config.transfer.seeds)
     warm_start = None
     if config.transfer.get("source_dir", ""):

@@ -62,9 +62,8 @@ class LoopConfig:
         raise configs.ConfigError(
             f"train.{name}={getattr(self, name)} must be a multiple of "
             f"train.updates_per_call={self.updates_per_call} (updates are fused in chunks)")
-    if self.precision not in precision.POLICIES:
-      raise configs.ConfigError(f"precision={self.precision!r} must be one of "
-                                f"{precision.POLICIES}")
+    if precision.problem(self.precision):
+      raise configs.ConfigError(precision.problem(self.precision))
 
 
 def init_loop_state(learner: Learner, seed: int) -> LoopState:

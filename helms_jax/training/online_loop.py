@@ -84,9 +84,8 @@ class OnlineConfig:
       raise configs.ConfigError(
           f"transfer.loop.replay_capacity={self.replay_capacity} holds only {per_env} steps per "
           f"env; it needs at least 2 * max(sequence_length, unroll_length)")
-    if self.precision not in precision.POLICIES:
-      raise configs.ConfigError(f"precision={self.precision!r} must be one of "
-                                f"{precision.POLICIES}")
+    if precision.problem(self.precision):
+      raise configs.ConfigError(precision.problem(self.precision))
     if self.min_replay_steps > self.replay_capacity:
       raise configs.ConfigError(f"transfer.loop.min_replay_steps={self.min_replay_steps} exceeds "
                        f"replay_capacity={self.replay_capacity}")

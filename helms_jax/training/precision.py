@@ -36,9 +36,16 @@ _COMPUTE_DTYPE: contextvars.ContextVar = contextvars.ContextVar("helms_jax_compu
                                                                 default=None)
 
 
+def problem(policy: str) -> str | None:
+  """What is wrong with `policy` as a `config.precision` value (None: nothing)."""
+  if policy in POLICIES:
+    return None
+  return f"precision must be one of {POLICIES}, got {policy!r}"
+
+
 def check(policy: str) -> str:
-  if policy not in POLICIES:
-    raise ValueError(f"precision must be one of {POLICIES}, got {policy!r}")
+  if problem(policy):
+    raise ValueError(problem(policy))
   return policy
 
 

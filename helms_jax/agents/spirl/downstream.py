@@ -109,10 +109,9 @@ def state_indices(env) -> np.ndarray:
 def _state_critic(env):
   """The critics see the state (an asymmetric actor-critic: with the maze's image group the
   policy reads the views, the critics the position and velocity); None without an image."""
-  groups = getattr(env, "observation_groups", None)
-  if groups is None or "image" not in groups:
-    return None
   state = state_indices(env)
+  if len(state) == env.observation_size:
+    return None
   return lambda obs: jnp.take(obs, state, axis=-1)
 
 
