@@ -3,7 +3,7 @@
 Offline: planner-expert episodes in random 5x5 "walls with doorways" layouts (a new layout per
 episode) train the skill VAE (H = 10, z = 10) and the state-conditioned skill prior. Downstream:
 the fixed 10x10 large maze (four times the area) with the paper's sparse reward (1 on every step
-within the goal tolerance; the episode runs its full 1,000 steps), learned with
+within 0.5 of the goal; the episode runs its full 2,000 steps), learned with
 prior-regularised SAC in skill space.
 
 A variant is `<method>[,<modifier>...][,tiny]`:
@@ -56,6 +56,15 @@ METHODS = ("spirl", "ssp", "sac", "bc_sac", "flat_prior")
 MODIFIERS = ("random50", "random75", "h3", "h30", "z5", "z30", "closed_loop", "mixture_prior",
              "image")
 TASK_MODIFIERS = ("near_goal",)  # downstream task only (skills are shared)
+# The paper's maze is D4RL's maze2d point mass (0.01 s per control step, speed clipped at 5
+# cells/s: ~0.05 cells per step, ~20 steps to cross a cell). Our env's default control step
+# (0.1 s, 3 cells/s: 0.3 cells per step) made a 10-step skill span ~3 cells where the paper's
+# spans ~0.5; one physics step per control step (0.02 s, 0.06 cells per step, ~17 steps a cell)
+# restores the paper's scale of skills, data episodes and downstream episodes.
+PHYSICS = {"substeps": 1}
+DATA_EPISODE_LENGTH = 300  # spirl configs/default_data_configs/maze.py: max_seq_len = 300
+TASK_EPISODE_LENGTH = 2000  # spirl configs/hrl/maze/base_conf.py: max_rollout_len = 2000
+GOAL_TOLERANCE = 0.5  # D4RL maze2d's sparse reward: within 0.5 of the goal (corridors 1 wide)
 NEAR_GOAL = (9, 0)  # the top-left cell: 16 moves from the start (the default goal is 39)
 LABELS = {"spirl": "SPiRL", "ssp": "SSP (no prior)", "sac": "SAC", "bc_sac": "BC+SAC",
           "flat_prior": "Flat prior"}
@@ -72,8 +81,8 @@ def get_config(variant: str = "spirl") -> ml_collections.ConfigDict:
 
   c = _base.pipeline_config("spirl_maze", variant, METHODS + MODIFIERS + TASK_MODIFIERS)
   c.env.name = "maze"
-  c.env.kwargs = {"layout": "random", "size": 5, "min_goal_distance": 4}
-  c.env.episode_length = 100
+  c.env.kwargs = {"layout": "random", "size": 5, "min_goal_distance": 4, **PHYSICS}
+  c.env.episode_length = DATA_EPISODE_LENGTH
   c.data.expert_noise = 0.2
   c.data.random_fraction = random_fraction
   # The paper's 85,000 planner trajectories in random small layouts (~25 steps each here).
@@ -108,17 +117,18 @@ def get_config(variant: str = "spirl") -> ml_collections.ConfigDict:
 
   c.analysis.exploration = ml_collections.ConfigDict(dict(
       num_rollouts=16 if tiny else 256,  # rollouts per sampler for the Figure-5 maps
-      num_steps=50 if tiny else 200,     # low-level steps per rollout
+      num_steps=50 if tiny else TASK_EPISODE_LENGTH,  # low-level steps per rollout
       flat_prior_dir="",  # a BC run (spirl_maze:bc_sac) for the flat-prior row; "" = no row
   ))
   set_downstream(c, method, tiny, skill_name=",".join(skill_parts) or "default",
                  # The paper's reward: 1 on every step near the goal (the episode goes on).
                  env_kwargs={"layout": "large", "reward": "sparse", "size": None,
-                             "terminate_on_success": False,
+                             "terminate_on_success": False, "goal_tolerance": GOAL_TOLERANCE,
+                             **PHYSICS,
                              "goal_cell": NEAR_GOAL if "near_goal" in parts else None,
                              **({"image": True, "image_frames": 2,
                                  "image_size": 8 if tiny else 32} if "image" in parts else {})},
-                 episode_length=200 if tiny else 1000)  # the expert needs ~160 steps
+                 episode_length=200 if tiny else TASK_EPISODE_LENGTH)  # the expert: ~700
   if method == "spirl" and "mixture_prior" in parts:
     # The policy cannot start as the mixture: behave as the prior early on (omega schedule).
     c.transfer.agent.prior_sampling_start = 0.5

@@ -160,6 +160,23 @@ def test_update_moves_alpha_towards_the_target(regularizer):
 
 # --- 2. the squashing Jacobian ----------------------------------------------------------------
 
+
+@pytest.mark.parametrize("per_dimension", [True, False])
+def test_divergence_is_the_per_dimension_mean_of_the_kl(per_dimension):
+  """SPiRL's code averages the analytic KL over the latent dimensions (its delta is per
+  dimension): the logged d(s) of N((1, 2), I) against N(0, I) is (1 + 4) / 2 / D, or the
+  total (1 + 4) / 2 when summed."""
+  space = _stub_space(prior=True)
+  agent = sac.make_agent(sac_config(critic_hidden=(8,), divergence_per_dimension=per_dimension),
+                         space, 3)
+  state = jax.jit(agent.init)(jax.random.PRNGKey(0))
+  policy = {"mean": jnp.array([1.0, 2.0]), "log_std": jnp.zeros(D)}
+  _, metrics = jax.jit(agent.update)(state.replace(policy=policy), _random_batch(3),
+                                     jax.random.PRNGKey(1))
+  total = (1.0 + 4.0) / 2
+  np.testing.assert_allclose(float(metrics["divergence"]), total / D if per_dimension else total,
+                             rtol=1e-5)
+
 @pytest.mark.parametrize("bound", [1.0, 2.0])
 def test_squash_log_det_matches_brute_force_jacobian(bound):
   u = jnp.clip(2.0 * jax.random.normal(jax.random.PRNGKey(0), (32, 4)), -5.0, 5.0)

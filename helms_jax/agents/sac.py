@@ -13,6 +13,10 @@ The regulariser d(s) (`losses.sac`):
              prior, a reparameterised Monte-Carlo estimate with `kl_samples` draws for a
              `MixtureSameFamily` prior.
   "entropy"  log pi(a | s) of the squashed action (plain SAC), for spaces without a prior.
+With `divergence_per_dimension` (default, SPiRL's code) the KL is averaged over the D latent
+dimensions instead of summed: `LearnedPriorAugmentedPolicy._analytic_divergence` returns
+`kl_divergence(prior).mean(dim=-1)` of per-dimension KLs, so the paper's delta (1 for the maze,
+5 for stacking) bounds the mean per-dimension KL, i.e. a total KL of D * delta.
 The temperature alpha is learned by the dual of E[d(s)] <= target (target_divergence, or
 -target_entropy) unless `fixed_alpha` is set. As in SPiRL's `SACAgent.update`, alpha is updated
 first and the new alpha weighs the policy loss and the critic target; every gradient is taken at
@@ -68,6 +72,9 @@ def default_config() -> ml_collections.ConfigDict:
       # one, else entropy.
       regularizer="auto",
       target_divergence=1.0,  # maze spirl/conf.py td_schedule_params p=1. (kitchen: p=5.)
+      # KL(pi || prior) averaged over the latent dimensions (prior_policies.py: the analytic KL's
+      # .mean(dim=-1)); False sums them (delta then bounds the total KL).
+      divergence_per_dimension=True,
       target_entropy=None,  # SACAgent target_entropy; None -> -D
       init_alpha=1.0,  # SACAgent: log_alpha starts at 0
       fixed_alpha=None,  # SACAgent fixed_alpha; None = learned by the dual
@@ -188,6 +195,7 @@ def make_agent(config: ml_collections.ConfigDict, space: ActionSpace,
   tau = float(config.tau)
   num_critics = int(config.num_critics)
   kl_samples = int(config.kl_samples)
+  kl_scale = 1.0 / dim if config.get("divergence_per_dimension", False) else 1.0
   prior_sampling = config.prior_sampling_start > 0  # static: no prior forward pass when off
   if regularizer == "prior":
     target = float(config.target_divergence)
@@ -260,6 +268,8 @@ def make_agent(config: ml_collections.ConfigDict, space: ActionSpace,
     if regularizer == "prior":
       prior = jax.tree.map(jax.lax.stop_gradient, space.prior(frozen, obs))
     d = policy_divergence(regularizer, mean, std, u, prior, kl_key, bound, kl_samples)
+    if regularizer == "prior":
+      d = d * kl_scale
     return sac_lib.squash(u, bound), d, std
 
   def update(state: SACState, batch: Transition, key):

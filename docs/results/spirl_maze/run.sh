@@ -22,7 +22,7 @@ for s in skills skills_image; do
   variant=spirl; [[ $s == skills_image ]] && variant=spirl,image
   helms-analyze --config=$C:$variant --workdir=$R/$s --config.data.dir=$R/skills/data \
       --config.analysis.exploration.flat_prior_dir=$R/bc \
-      --config.analysis.exploration.num_steps=1000 --config.analysis.exploration.num_rollouts=128
+      --config.analysis.exploration.num_steps=2000 --config.analysis.exploration.num_rollouts=128
 done
 run() {  # run <workdir name> <variant> <skills workdir>
   helms-transfer --config=$C:$2 --workdir=$R/$1 --config.transfer.skills_dir=$R/$3

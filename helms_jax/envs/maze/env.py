@@ -328,7 +328,8 @@ class Maze(Env):
     size: side of the random layouts in cells (default 5; random layouts only).
     image: add the local occupancy image (group `image`) to the observation.
     reward: "sparse" or "dense".
-    goal_tolerance: success radius around the goal (cells).
+    goal_tolerance: success radius around the goal (cells), in (0, 0.5]; D4RL's maze2d (and
+      so SPiRL's maze) rewards within 0.5 of the goal, where its corridors are 1 wide.
     terminate_on_success: `done` on reaching the goal.
     start_noise: start position noise (± per axis around the start cell's centre), in
       (0, 0.35]; must be positive for random layouts (their layout derives from it).
@@ -362,8 +363,8 @@ class Maze(Env):
     size = 5 if size is None else size
     if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or not 2 <= size <= 32:
       raise EnvKwargError(f"maze size must be an int in [2, 32], got {size!r}")
-    if not 0 < goal_tolerance < 0.5:
-      raise EnvKwargError(f"maze goal_tolerance must be in (0, 0.5) cells, got {goal_tolerance}")
+    if not 0 < goal_tolerance <= 0.5:
+      raise EnvKwargError(f"maze goal_tolerance must be in (0, 0.5] cells, got {goal_tolerance}")
     if not 0 <= start_noise <= 0.5 - AGENT_RADIUS - WALL_RADIUS:
       raise EnvKwargError(f"maze start_noise must be in [0, 0.35] (inside the start cell), got "
                           f"{start_noise}")
@@ -491,7 +492,7 @@ class Maze(Env):
   def _evaluate(self, data: mjx.Data, episode: Episode):
     pos = data.qpos[:2]
     dist = jnp.linalg.norm(pos - episode.goal)
-    success = (dist < self.goal_tolerance).astype(jnp.float32)
+    success = (dist <= self.goal_tolerance).astype(jnp.float32)
     reward = success if self.reward_type == "sparse" else -dist
     cell = maze_layout.cell_of(pos, self.rows, self.cols)
     path = episode.distance_field[cell[0], cell[1]]
