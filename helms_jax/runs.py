@@ -205,8 +205,9 @@ def make_transfer_agent(config: ml_collections.ConfigDict, env, skills_dir: str)
 
 def online_loop_config(config: ml_collections.ConfigDict) -> OnlineConfig:
   """The online loop's settings: `transfer.loop` and the run's `precision`."""
-  return OnlineConfig(**config.transfer.loop.to_dict(),
-                      precision=config.get("precision", "float32"))
+  loop = config.transfer.loop.to_dict()
+  loop["final_metrics"] = tuple(loop.get("final_metrics", ()))  # a list after a JSON round trip
+  return OnlineConfig(**loop, precision=config.get("precision", "float32"))
 
 
 def load_online_run(run_dir: str):

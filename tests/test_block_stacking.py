@@ -110,6 +110,31 @@ def test_rewards_follow_a_pick_and_place():
     assert (float(r), float(height), float(success)) == (stacked, stacked + 1, float(stacked == 2))
 
 
+def test_spirl_reward_latches_through_a_pick_and_place():
+  """spirl's HighStack reward by hand, 3 blocks: 1 per step once a grasped block was lifted,
+  2 once it was above another (both latched), 4 per level of the tower of grasped blocks."""
+  latch = jax.jit(blocks.spirl_latches)
+  reward = jax.jit(blocks.spirl_reward)
+  lifted_z = H + 0.02  # above (sqrt 3 - 1) H = 1.8 cm
+  scenes = [  # (block positions, grasped), expected reward after the scene
+      ((APART, None), 0.0),  # nothing grasped
+      (([[0.0, 0.0, H], [0.1, 0.0, H], [-0.1, 0.1, H]], [1, 0, 0]), 0.0),  # grasped, not lifted
+      (([[0.0, 0.0, lifted_z], [0.1, 0.0, H], [-0.1, 0.1, H]], [1, 0, 0]), 1.0),  # lifted
+      (([[0.1, 0.0, 3 * H + 0.01], [0.1, 0.0, H], [-0.1, 0.1, H]], [1, 0, 0]), 2.0),  # above 1
+      (([[0.1, 0.0, 3 * H], [0.1, 0.0, H], [-0.1, 0.1, H]], None), 6.0),  # released: a tower
+      # Back on the table: the latch keeps 2, the tower is gone.
+      (([[0.0, 0.0, H], [0.1, 0.0, H], [-0.1, 0.1, H]], None), 2.0),
+      # A never-grasped block on block 1: no lift latch for it, and it builds no tower.
+      (([[0.0, 0.0, H], [0.1, 0.0, H], [0.1, 0.0, 3 * H]], None), 2.0),
+  ]
+  latches = jnp.zeros((3, 3))
+  for (pos, grasped), expected in scenes:
+    summary = _summary(pos, grasped)
+    latches = latch(summary, latches)
+    assert float(reward(summary, latches)) == pytest.approx(expected), (pos, grasped)
+  np.testing.assert_array_equal(latches, [[1, 0, 0], [1, 0, 0], [1, 0, 0]])
+
+
 def test_bad_arguments_name_the_problem():
   with pytest.raises(ValueError, match="num_blocks must be an int in"):
     envs.make("block_stacking", num_blocks=1)
@@ -248,7 +273,9 @@ def test_reset_shapes_groups_and_contacts(sim):
   for s in (s0, s1):
     assert s.obs.shape == (env.observation_size,) and s.reward.shape == s.done.shape == ()
     assert s.info["grasped"].shape == (3,) and s.info["tower_height"].shape == ()
-    assert set(s.metrics) == {"success", "tower_height"}
+    assert set(s.metrics) == {"success", "tower_height", "blocks_stacked"}
+    assert s.info["latches"].shape == (3, 3)
+  assert float(s0.metrics["blocks_stacked"]) == 0.0
   assert np.all(np.isfinite(np.asarray(s0.obs)))
   assert float(s0.info["tower_height"]) == 1.0 and float(s0.info["success"]) == 0.0
   adr = env._block_qpos  # pylint: disable=protected-access

@@ -16,11 +16,12 @@ import ml_collections
 import numpy as np
 import pytest
 
+from helms_jax import configs
 from helms_jax.agents import mpo, spaces
 from helms_jax.envs.base import Env, State
 from helms_jax.losses.returns import n_step_bootstrap
 from helms_jax.training.checkpoint import Checkpointer
-from helms_jax.training.online_loop import OnlineConfig, make_online_fns, train_online
+from helms_jax.training.online_loop import OnlineConfig, make_online_fns, over_seeds, train_online
 
 TARGET = np.array([0.5, -0.3], np.float32)
 
@@ -243,3 +244,55 @@ def test_checkpoint_round_trips_zero_size_arrays(tmp_path):
   assert restored["act"].shape == (4, 0)
   np.testing.assert_array_equal(restored["x"], state["x"])
   np.testing.assert_array_equal(restored["n"], state["n"])
+
+
+class CountingBandit(ArmBandit):
+  """ArmBandit episodes of 3 steps; metrics['steps'] counts the episode's steps."""
+
+  def reset(self, rng):
+    state = super().reset(rng)
+    return state.replace(metrics={"steps": jnp.zeros(())})
+
+  def step(self, state, action):
+    state = super().step(state, action)
+    steps = state.metrics["steps"] + 1
+    return state.replace(done=(steps >= 3).astype(jnp.float32), metrics={"steps": steps})
+
+
+def test_final_metrics_are_read_at_each_episodes_last_step():
+  """final/steps is the episode length (3) in every call; a metric the env lacks is named."""
+  agent = mpo.make_agent(agent_config(), categorical_space(), observation_size=2)
+  config = OnlineConfig(**{**LOOP.__dict__, "updates_per_iteration": 0, "unroll_length": 3,
+                           "iterations_per_call": 2, "env_steps": 16 * 3 * 2 * 2,
+                           "final_metrics": ("steps",)})
+  _, history = run_loop(agent, CountingBandit(), config, num_seeds=1)
+  for stats in history:
+    assert float(stats["episodes"][0]) == 32  # 16 envs x 2 episodes of 3 steps per call
+    np.testing.assert_array_equal(stats["final/steps"], 3.0)
+  missing = OnlineConfig(**{**config.__dict__, "final_metrics": ("height",)})
+  init, call = make_online_fns(agent, CountingBandit(), missing)
+  with pytest.raises(configs.ConfigError, match="'height'.*metrics: steps"):
+    jax.eval_shape(call, init(jax.random.PRNGKey(0)))
+
+
+def test_seeds_in_sequence_computes_what_the_vmapped_seeds_compute():
+  """lax.map over the seeds (seeds_in_sequence) against vmap: the same states and stats."""
+  agent = mpo.make_agent(agent_config(), categorical_space(), observation_size=2)
+  config = OnlineConfig(**{**LOOP.__dict__, "env_steps": LOOP.env_steps_per_call * 2})
+  init, call = make_online_fns(agent, ArmBandit(), config)
+  keys = jnp.stack([jax.random.PRNGKey(s) for s in range(2)])
+  results = []
+  for in_sequence in (False, True):
+    run = jax.jit(over_seeds(call, OnlineConfig(**{**config.__dict__,
+                                                   "seeds_in_sequence": in_sequence})))
+    state, stats = jax.jit(jax.vmap(init))(keys), []
+    for _ in range(2):
+      state, s, _ = run(state)
+      stats.append(s)
+    results.append((state, stats))
+  (vmapped, vstats), (mapped, mstats) = results
+  jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5),
+               (vmapped.agent, vstats), (mapped.agent, mstats))
+  # The seeds differ (a map that repeated one seed would also agree with itself).
+  first = jax.tree.leaves(mapped.agent)[0]
+  assert not np.allclose(first[0], first[1])

@@ -57,8 +57,21 @@ Rewards (`reward=`), per step, in units of blocks so that values compare across 
         Every step of a pick-and-place earns more than the one before it: reach (≤ 0.1),
         grasp (0.1), lift (0.6), over the tower (≤ 0.85), released on it (the tower grows:
         +1, the lift terms go). Taking a block off the tower loses 1 and gains at most 0.85.
+  spirl:  the paper's downstream reward (clvrai/spirl `HighStackBlockStackEnv`), per step
+          sum over blocks of 2 once a block has been "delivered" (grasped at some time, then
+          above another block: centres within half a block per horizontal axis, 5 mm short of
+          a block's height above or higher) or else 1 once it has been lifted (grasped at some
+          time, centre (sqrt 3 - 1) half sizes above its table height), both latched for the
+          rest of the episode (spirl's `Block.above` / `Block.lifted`; its grasp test needs 5
+          steps in a row, ours is the grasp sensor), plus 4 per level of the tallest tower built from blocks that were
+          grasped (spirl: 50 per metre of the highest supported block's lift with 8 cm blocks,
+          i.e. 4 per block; the paper's "binary rewards for lifting a block ... and moving it
+          on top of another block" and "reward proportional to the height of the highest
+          stacked tower"). The latches live in `info['latches']` [3, N] (grasped, lifted,
+          delivered).
 `info['tower_height']` is H, `info['success']` is H ≥ `success_height`; both are transition
-info (kept by `AutoResetWrapper` on the finishing step) and also in `metrics`.
+info (kept by `AutoResetWrapper` on the finishing step) and also in `metrics`, with
+`metrics['blocks_stacked']` = (H - 1)⁺ (the paper's "blocks stacked").
 """
 
 from __future__ import annotations
@@ -82,8 +95,13 @@ PLACEMENT_SPACING = 0.12  # ... 12 cm apart ...
 PLACEMENT_JITTER = 0.012  # ... with ±1.2 cm jitter per axis
 BLOCK_HALF = 0.025  # the cube's half size: resting centre height and half the stacking step
 OBJECT_STRIDE = 13  # per block in the `objects` group: pos 3, quat 4, rel 3, lin vel 3
-REWARDS = ("dense", "sparse")
+REWARDS = ("dense", "sparse", "spirl")
 LIFT_BONUS, OVER_TOWER_BONUS, REACH_BONUS = 0.5, 0.25, 0.1
+# spirl HighStackBlockStackEnv: LIFTED_REWARD, LIFTED_ABOVE_REWARD, and REWARD_SCALE (50 per
+# metre) times its block height (8 cm) per tower level.
+SPIRL_LIFTED, SPIRL_DELIVERED, SPIRL_PER_LEVEL = 1.0, 2.0, 50.0 * 0.08
+SPIRL_LIFT_FRACTION = 3 ** 0.5 - 1.0  # Block.lifted: centre > start + (sqrt 3 - 1) half sizes
+SPIRL_ABOVE_SLACK = 0.005  # Block.above: centres within a half size per axis, dz > size - 5 mm
 
 
 def block_observation_groups(observed_blocks: int) -> ObservationGroups:
@@ -171,6 +189,32 @@ def objects_observation(s: BlockSummary, block_quat: jax.Array, block_vel: jax.A
   return jnp.concatenate([pos, block_quat[order], rel, block_vel[order]], axis=1).reshape(-1)
 
 
+def spirl_latches(s: BlockSummary, latches: jax.Array) -> jax.Array:
+  """The next [3, N] latches (grasped, lifted, delivered; float 0/1) after the scene `s`."""
+  grasped = jnp.maximum(latches[0], (s.grasped > 0.5).astype(jnp.float32))
+  # spirl Block.lifted / Block.above, in units of the block's half size.
+  lifted_now = s.block_pos[:, 2] - BLOCK_HALF > SPIRL_LIFT_FRACTION * BLOCK_HALF
+  delta = s.block_pos[:, None] - s.block_pos[None]  # [i, j, 3] = p_i - p_j
+  above = (jnp.all(jnp.abs(delta[..., :2]) < BLOCK_HALF, axis=-1)
+           & (delta[..., 2] > 2 * BLOCK_HALF - SPIRL_ABOVE_SLACK)
+           & ~jnp.eye(s.block_pos.shape[0], dtype=bool))
+  over_another = jnp.any(above, axis=1)
+  was_grasped = grasped > 0.5
+  lifted = jnp.maximum(latches[1], (was_grasped & lifted_now).astype(jnp.float32))
+  delivered = jnp.maximum(latches[2], (was_grasped & over_another).astype(jnp.float32))
+  return jnp.stack([grasped, lifted, delivered])
+
+
+def spirl_reward(s: BlockSummary, latches: jax.Array) -> jax.Array:
+  """The paper's per-step reward (module docstring) from the scene and its updated latches."""
+  grasped, lifted, delivered = latches[0], latches[1], latches[2]
+  per_block = jnp.where(delivered > 0.5, SPIRL_DELIVERED, jnp.where(lifted > 0.5, SPIRL_LIFTED, 0.0))
+  level = tower_heights(s.block_pos, s.grasped)
+  # spirl counts only blocks that were grasped towards the highest supported block.
+  top = jnp.max(jnp.where(grasped > 0.5, level, 0))
+  return jnp.sum(per_block) + SPIRL_PER_LEVEL * jnp.maximum(top - 1, 0).astype(jnp.float32)
+
+
 def tower_reward(s: BlockSummary, reward: str, success_height: int
                  ) -> tuple[jax.Array, jax.Array, jax.Array]:
   """(reward, tower height H, success) of a scene; scalars (float32). See the module docstring."""
@@ -179,7 +223,7 @@ def tower_reward(s: BlockSummary, reward: str, success_height: int
   stacked = jnp.maximum(height - 1, 0).astype(jnp.float32)
   success = (height >= success_height).astype(jnp.float32)
   height = height.astype(jnp.float32)
-  if reward == "sparse":
+  if reward in ("sparse", "spirl"):  # spirl's latched terms: `spirl_reward`
     return stacked, height, success
   held = s.grasped > 0.5
   grasp = jnp.any(held).astype(jnp.float32)
@@ -208,7 +252,7 @@ class BlockStacking(ArmEnv):
       docstring); default N. 1..N.
     success_height: `info['success']` = 1 when the tallest tower has at least this many blocks
       (2..N).
-    reward: `dense` or `sparse` (see the module docstring).
+    reward: `dense`, `sparse` or `spirl` (see the module docstring).
     substeps, timestep, solver_iterations, ls_iterations: physics as in `Stacking`.
   """
 
@@ -339,22 +383,32 @@ class BlockStacking(ArmEnv):
     summary = self.summary(data)
     _, height, success = tower_reward(summary, self.reward_type, self.success_height)
     zero = jnp.zeros(())
+    latches = spirl_latches(summary, jnp.zeros((3, self.num_blocks)))
     return State(pipeline_state=data, obs=self._observation(data, summary), reward=zero,
-                 done=zero, metrics={"success": success, "tower_height": height},
-                 info={"success": success, "tower_height": height, "grasped": summary.grasped})
+                 done=zero, metrics=self._metrics(success, height),
+                 info={"success": success, "tower_height": height, "grasped": summary.grasped,
+                       "latches": latches})
+
+  @staticmethod
+  def _metrics(success: jax.Array, height: jax.Array) -> dict:
+    return {"success": success, "tower_height": height,
+            "blocks_stacked": jnp.maximum(height - 1.0, 0.0)}
 
   def step(self, state: State, action: jax.Array) -> State:
     data = self._actuate(state.pipeline_state, action)
     summary = self.summary(data)
     reward, height, success = tower_reward(summary, self.reward_type, self.success_height)
+    latches = spirl_latches(summary, state.info["latches"])
+    if self.reward_type == "spirl":
+      reward = spirl_reward(summary, latches)
     obs = self._observation(data, summary)
     # A simulation that blew up ends the episode instead of propagating NaNs.
     bad = ~jnp.all(jnp.isfinite(obs))
     obs = jnp.where(bad, 0.0, obs)
     height, success = jnp.where(bad, 0.0, height), jnp.where(bad, 0.0, success)
     info = {**state.info, "success": success, "tower_height": height,
-            "grasped": summary.grasped}
+            "grasped": summary.grasped, "latches": latches}
     return state.replace(pipeline_state=data, obs=obs, reward=jnp.where(bad, 0.0, reward),
                          done=bad.astype(jnp.float32),
-                         metrics={**state.metrics, "success": success, "tower_height": height},
+                         metrics={**state.metrics, **self._metrics(success, height)},
                          info=info)

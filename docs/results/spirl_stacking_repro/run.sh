@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The spirl_stacking reproduction (issue 22, item 4): every command, in order, from the repository
+# root.   docs/results/spirl_stacking_repro/run.sh <runs dir>
+# Data (10,000 expert episodes with 5 blocks), the skills and the BC flat prior are trained once;
+# each downstream method then runs its 3 seeds together on the 8-block task. curves.csv /
+# claims.json / report are rebuilt after each downstream run, and every stage resumes from its
+# checkpoints when the script is started again.
+set -euo pipefail
+R=${1:-runs/stacking_repro}
+C=experiments/spirl_stacking.py
+start=$(date +%s)
+results() { python docs/results/spirl_stacking_repro/make_results.py "$R" $(( $(date +%s) - start )); }
+helms-data  --config=$C:spirl --workdir=$R/skills
+helms-train --config=$C:spirl --workdir=$R/skills
+helms-eval  --config=$C:spirl --workdir=$R/skills
+helms-train --config=$C:flat_prior --workdir=$R/bc --config.data.dir=$R/skills/data
+run() {  # run <method> <skills workdir>
+  helms-transfer --config=$C:$1 --workdir=$R/$1 --config.transfer.skills_dir=$R/$2
+  results
+}
+run spirl skills
+run sac skills
+run ssp skills
+run flat_prior bc
