@@ -72,6 +72,26 @@ def test_claims_verdict_file_and_table(tmp_path):
   assert "a_beats_b" in page and "reproduced" in page
 
 
+def test_publish_writes_the_protocol_files(tmp_path):
+  runs, _ = _runs(tmp_path)
+  claim = reproduction.Claim(
+      id="a_beats_b", text="A beats B.", source="Fig. 1", metric="success",
+      methods=("a", "b"), paper={"a": 1.0, "b": 0.0}, criterion="a > b",
+      predicate=lambda s: "reproduced" if s["a"]["mean"] > s["b"]["mean"] else "not reproduced")
+  out_dir = tmp_path / "out"
+  out_dir.mkdir()
+  out = reproduction.publish(str(out_dir), runs, [claim], metrics=("success",),
+                             experiment="toy", paper="Toy", command="cmd", title="Toy",
+                             paper_env_steps_per_seed=1000)
+  rows = reproduction.read_curves_csv(str(out_dir / "curves.csv"))
+  assert sorted(rows) == sorted(reproduction.curves_rows(runs, metrics=("success",)))
+  assert json.loads(json.dumps(out["claims"][0])) == json.loads(
+      json.dumps(reproduction.evaluate_claim(claim, rows)))
+  assert out["env_steps_per_seed"] == 1000 and out["commit"] == "unknown"
+  assert json.load(open(out_dir / "claims.json"))["claims"][0]["verdict"] == "reproduced"
+  assert "a_beats_b" in open(out_dir / "report" / "index.html").read()
+
+
 def test_a_predicate_must_give_a_known_verdict(tmp_path):
   runs, _ = _runs(tmp_path)
   rows = reproduction.curves_rows(runs)

@@ -227,3 +227,34 @@ def claims_html(claims: Mapping[str, Any]) -> str:
           "<table><tr><th>claim</th><th>paper</th><th>ours (final window, mean ± std over "
           "seeds)</th><th>criterion (fixed before the run)</th><th>verdict</th><th>why</th></tr>"
           + "".join(rows) + "</table>")
+
+
+def publish(out_dir: str, runs: Mapping[str, str], claims: Sequence[Claim], *,
+            metrics: Sequence[str], experiment: str, paper: str, command: str, title: str,
+            paper_env_steps_per_seed: int, wall_time_s: float | None = None,
+            machine: str = "2-core CPU, no accelerator") -> dict:
+  """The protocol's files for the runs `{method: run_dir}` that exist: `out_dir/curves.csv`
+  (`metrics` of every seed and logged point), `claims.json` (each claim evaluated; the commit
+  read from the first run's `transfer/run.json`) and `report/` (curves with the paper-vs-ours
+  table). Methods not run yet are absent and make their claims "not reproduced". Returns the
+  claims.json content."""
+  from helms_jax.analysis import compare  # pylint: disable=import-outside-toplevel  (it imports this module)
+  rows = curves_rows(runs, metrics=metrics)
+  write_curves_csv(os.path.join(out_dir, "curves.csv"), rows)
+  entries = [evaluate_claim(c, rows) for c in claims]
+  commit = "unknown"
+  for run_dir in runs.values():
+    info = os.path.join(run_dir, run_curves.TRANSFER_DIR, "run.json")
+    if os.path.isfile(info):
+      with open(info) as f:
+        commit = json.load(f).get("commit", "unknown")
+    break
+  claims_path = os.path.join(out_dir, "claims.json")
+  out = write_claims(claims_path, experiment=experiment, paper=paper, command=command,
+                     commit=commit, machine=machine, wall_time_s=wall_time_s,
+                     env_steps_per_seed=max((r[2] for r in rows), default=0),
+                     paper_env_steps_per_seed=paper_env_steps_per_seed, claims=entries)
+  if runs:
+    compare.write_comparison_report(list(runs.values()), os.path.join(out_dir, "report"),
+                                    title=title, claims_path=claims_path)
+  return out

@@ -17,7 +17,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))))
 
-from helms_jax.analysis import compare, reproduction  # pylint: disable=wrong-import-position
+from helms_jax.analysis import reproduction  # pylint: disable=wrong-import-position
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 METHODS = ("spirl", "ssp", "sac", "flat_prior", "bc_sac", "spirl_state", "ssp_state")
@@ -41,8 +41,6 @@ def only_spirl_succeeds(spirl: str, baselines):
 def main(runs_dir: str, wall_time_s: float | None = None) -> None:
   runs = {m: os.path.join(runs_dir, m) for m in METHODS
           if os.path.isfile(os.path.join(runs_dir, m, "transfer", "curves.jsonl"))}
-  rows = reproduction.curves_rows(runs, metrics=("success", "episode_return"))
-  reproduction.write_curves_csv(os.path.join(HERE, "curves.csv"), rows)
   paper = {"spirl": 1.0, "ssp": 0.0, "sac": 0.0, "flat_prior": 0.0, "bc_sac": 0.0}
   claims = [
       reproduction.Claim(
@@ -65,24 +63,13 @@ def main(runs_dir: str, wall_time_s: float | None = None) -> None:
           predicate=only_spirl_succeeds("spirl_state", ("ssp_state",) + FLAT),
           window=(900_000, 1_000_000), initial_window=(0, 100_000)),
   ]
-  entries = [reproduction.evaluate_claim(c, rows) for c in claims]
-  info = {}
-  for method in runs:
-    with open(os.path.join(runs[method], "transfer", "run.json")) as f:
-      info = json.load(f)
-    break
-  out = reproduction.write_claims(
-      os.path.join(HERE, "claims.json"), experiment="spirl_maze",
+  out = reproduction.publish(
+      HERE, runs, claims, metrics=("success", "episode_return"), experiment="spirl_maze",
       paper="SPiRL (papers/spirl.txt), Fig. 4 left", command=(
           "docs/results/spirl_maze/run.sh <runs dir> (helms-transfer --config="
           "experiments/spirl_maze.py:<method> ...)"),
-      commit=info.get("commit", "unknown"), machine="2-core CPU, no accelerator",
-      wall_time_s=wall_time_s, env_steps_per_seed=max((r[2] for r in rows), default=0),
-      paper_env_steps_per_seed=PAPER_ENV_STEPS, claims=entries)
-  if runs:
-    compare.write_comparison_report(
-        list(runs.values()), os.path.join(HERE, "report"), title="SPiRL on the maze",
-        claims_path=os.path.join(HERE, "claims.json"))
+      title="SPiRL on the maze", paper_env_steps_per_seed=PAPER_ENV_STEPS,
+      wall_time_s=wall_time_s)
   for claim in out["claims"]:
     print(claim["id"], claim["verdict"], json.dumps(claim["methods"]))
 

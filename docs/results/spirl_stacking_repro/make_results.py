@@ -16,7 +16,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))))
 
-from helms_jax.analysis import compare, reproduction  # pylint: disable=wrong-import-position
+from helms_jax.analysis import reproduction  # pylint: disable=wrong-import-position
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 METHODS = ("spirl", "ssp", "sac", "flat_prior")
@@ -39,8 +39,6 @@ def spirl_stacks_most(stats) -> str:
 def main(runs_dir: str, wall_time_s: float | None = None) -> None:
   runs = {m: os.path.join(runs_dir, m) for m in METHODS
           if os.path.isfile(os.path.join(runs_dir, m, "transfer", "curves.jsonl"))}
-  rows = reproduction.curves_rows(runs, metrics=(METRIC, "episode_return"))
-  reproduction.write_curves_csv(os.path.join(HERE, "curves.csv"), rows)
   claim = reproduction.Claim(
       id="stacking_spirl_stacks_most",
       text="SPiRL stacks the most blocks; the best baseline stacks 1.5 on average (SPiRL 3.5).",
@@ -51,24 +49,13 @@ def main(runs_dir: str, wall_time_s: float | None = None) -> None:
       criterion=f"spirl >= every baseline + {MARGIN} blocks",
       predicate=spirl_stacks_most,
       window=(int(0.9 * ENV_STEPS), ENV_STEPS), initial_window=(0, int(0.1 * ENV_STEPS)))
-  entries = [reproduction.evaluate_claim(claim, rows)]
-  info = {}
-  for method in runs:
-    with open(os.path.join(runs[method], "transfer", "run.json")) as f:
-      info = json.load(f)
-    break
-  out = reproduction.write_claims(
-      os.path.join(HERE, "claims.json"), experiment="spirl_stacking",
+  out = reproduction.publish(
+      HERE, runs, [claim], metrics=(METRIC, "episode_return"), experiment="spirl_stacking",
       paper="SPiRL (papers/spirl.txt), Fig. 4 middle", command=(
           "docs/results/spirl_stacking_repro/run.sh <runs dir> (helms-transfer --config="
           "experiments/spirl_stacking.py:<method> ...)"),
-      commit=info.get("commit", "unknown"), machine="2-core CPU, no accelerator",
-      wall_time_s=wall_time_s, env_steps_per_seed=max((r[2] for r in rows), default=0),
-      paper_env_steps_per_seed=ENV_STEPS, claims=entries)
-  if runs:
-    compare.write_comparison_report(
-        list(runs.values()), os.path.join(HERE, "report"), title="SPiRL on block stacking",
-        claims_path=os.path.join(HERE, "claims.json"))
+      title="SPiRL on block stacking", paper_env_steps_per_seed=ENV_STEPS,
+      wall_time_s=wall_time_s)
   for c in out["claims"]:
     print(c["id"], c["verdict"], json.dumps(c["methods"]))
 
