@@ -87,7 +87,7 @@ def test_publish_writes_the_protocol_files(tmp_path):
   assert sorted(rows) == sorted(reproduction.curves_rows(runs, metrics=("success",)))
   assert json.loads(json.dumps(out["claims"][0])) == json.loads(
       json.dumps(reproduction.evaluate_claim(claim, rows)))
-  assert out["env_steps_per_seed"] == 1000 and out["commit"] == "unknown"
+  assert out["env_steps_per_seed"] == 1000 and out["commit"] == "abc123"  # from run.json
   assert json.load(open(out_dir / "claims.json"))["claims"][0]["verdict"] == "reproduced"
   assert "a_beats_b" in open(out_dir / "report" / "index.html").read()
 
