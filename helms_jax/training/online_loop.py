@@ -68,9 +68,10 @@ class OnlineConfig:
   # stacked at the end of an episode).
   final_metrics: tuple[str, ...] = ()
   # Run the seeds one after another inside each call (`jax.lax.map`) instead of batching them
-  # (`jax.vmap`): the same computation per seed; faster on a CPU when the update is dominated by
-  # convolutions, whose vmapped form XLA:CPU runs ~1.5x slower than in sequence (SPiRL's image
-  # update, 3 seeds: 137 vs 203 ms). One device only.
+  # (`jax.vmap`): the same computation per seed. SPiRL's image update alone, 3 seeds, took 137
+  # ms in sequence against 203 ms vmapped (one process, with another job on the CPU); the whole
+  # maze loop showed no gain (110 env steps/s per seed against 115 vmapped in an earlier run at
+  # other env settings). A quiet A/B in the same run is still to do. One device only.
   seeds_in_sequence: bool = False
 
   @property
