@@ -30,6 +30,20 @@ def test_cell_coverage_matches_brute_force():
     spirl.cell_coverage(positions[..., :1], valid, (0, 4, 0, 3))
 
 
+def test_reach_by_distance_on_a_corridor():
+  """A 1 x 5 corridor from the start at its left: distances 0..4 along x; one episode gets to
+  x = 2.5 (distance 2), one to the end (4), one stays (0) - with a padded step that would reach
+  the end if it counted."""
+  distance = np.arange(5, dtype=np.float32)[None]  # [R=1, C=5]
+  positions = np.array([[[0.5, 0.5], [1.5, 0.5], [2.5, 0.5], [2.5, 0.5]],
+                        [[0.5, 0.5], [2.5, 0.5], [3.5, 0.5], [4.5, 0.5]],
+                        [[0.5, 0.5], [0.6, 0.5], [0.7, 0.5], [4.5, 0.5]]])
+  valid = np.array([[1, 1, 1, 1], [1, 1, 1, 1], [1, 1, 1, 0]])
+  got = spirl.reach_by_distance(positions, valid, distance)
+  assert got["farthest_max"] == 4 and got["farthest_mean"] == pytest.approx(2.0)
+  np.testing.assert_allclose(got["reached_at_least"], [1, 2 / 3, 2 / 3, 1 / 3, 1 / 3])
+
+
 def test_skill_sequence_policy_draws_a_new_skill_every_horizon_steps():
   decoder = SkillDecoder(
       init=lambda params, z, obs: {"z": z, "step": jnp.zeros((), jnp.int32)},
@@ -55,10 +69,13 @@ def test_maze_pipeline_draws_exploration_maps(tmp_path):
   pipeline.run_pipeline(config, workdir)
   with open(os.path.join(workdir, "analysis", "analysis.json")) as f:
     index = json.load(f)
-  assert [fig["file"] for fig in index["figures"]] == ["exploration_maps.png"]
+  assert [fig["file"] for fig in index["figures"]] == ["exploration_maps.png", "reach.png"]
   rows = index["metrics"]["exploration"]
   assert set(rows) == {"skill prior", "uniform skills"}
   assert all(0 < r["cells_visited_mean"] <= r["cells_visited_total"] <= 1 for r in rows.values())
+  # The large maze's goal is 39 moves from the start; reach fractions fall with distance.
+  assert all(r["goal_distance"] == 39 and r["reached_at_least"][0] == 1.0 and
+             np.all(np.diff(r["reached_at_least"]) <= 0) for r in rows.values())
   with open(os.path.join(workdir, "report", "metrics.json")) as f:
     metrics = json.load(f)
   assert "transfer" in metrics and "analysis" in metrics

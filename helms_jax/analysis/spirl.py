@@ -154,6 +154,45 @@ def plot_exploration_maps(positions: Sequence[np.ndarray], valid: Sequence[np.nd
   return path
 
 
+def reach_by_distance(positions: np.ndarray, valid: np.ndarray, distance: np.ndarray
+                      ) -> dict[str, Any]:
+  """How far along the maze's paths the episodes get.
+
+  Args:
+    positions: [E, T, 2] x-y positions (cells of size 1, the maze spanning [0, C] x [0, R]).
+    valid: [E, T] 1 where the step is part of the episode.
+    distance: [R, C] moves from the start cell to each cell (`layout.bfs_distances`).
+  Returns:
+    {"farthest_mean", "farthest_max": over episodes of the largest path distance an episode
+     visits, "reached_at_least": [D + 1] fraction of episodes that visit a cell at least d
+     moves from the start, d = 0 .. D (the largest finite distance)}.
+  """
+  positions, valid = np.asarray(positions), np.asarray(valid) > 0
+  distance = np.asarray(distance, np.float64)
+  rows, cols = distance.shape
+  cell = np.asarray(maze_layout.cell_of(positions, rows, cols))  # [E, T, 2] (row, col)
+  d = np.where(valid, distance[cell[..., 0], cell[..., 1]], -np.inf)
+  farthest = d.max(axis=1)  # [E]
+  top = int(np.max(distance[np.isfinite(distance)]))
+  return {"farthest_mean": float(farthest.mean()), "farthest_max": float(farthest.max()),
+          "reached_at_least": [float(np.mean(farthest >= k)) for k in range(top + 1)]}
+
+
+def plot_reach(reach: Sequence[dict[str, Any]], labels: Sequence[str], goal_distance: float,
+               path: str) -> str:
+  """Fraction of rollouts that get at least d moves from the start, per explorer."""
+  fig, ax = plt.subplots(figsize=(5, 3.2))
+  for r, label in zip(reach, labels):
+    ax.plot(np.arange(len(r["reached_at_least"])), r["reached_at_least"], label=label)
+  ax.axvline(goal_distance, color="red", linestyle="--", label="goal")
+  ax.set_xlabel("path distance from the start (moves)")
+  ax.set_ylabel("fraction of rollouts reaching it")
+  ax.legend(fontsize=8)
+  fig.tight_layout()
+  save_figure(fig, path, dpi=80)
+  return path
+
+
 def explore_maze(env, explorers: Sequence[Explorer], *, num_episodes: int, num_steps: int,
                  key: jax.Array) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
   """Rolls out each explorer for `num_episodes` episodes from the env's start; returns per
@@ -218,18 +257,29 @@ def analyze(config, workdir: str, env, params, bc: tuple[Any, Any] | None = None
   walls = maze_layout.wall_segments(maze_layout.Layout(first.info["h_walls"],
                                                        first.info["v_walls"]))
   lo, hi = walls.reshape(-1, 2).min(0), walls.reshape(-1, 2).max(0)
-  metrics = {}
+  layout = maze_layout.Layout(first.info["h_walls"], first.info["v_walls"])
+  start_cell = maze_layout.cell_of(jnp.asarray(first.obs)[:2], layout.rows, layout.cols)
+  distance = np.asarray(jax.jit(maze_layout.bfs_distances)(layout, start_cell))
+  goal_cell = np.asarray(first.info["goal_cell"])
+  goal_distance = float(distance[goal_cell[0], goal_cell[1]])
+  metrics, reach = {}, []
   for row, (pos, valid, success) in zip(rows, results):
+    reach.append(reach_by_distance(pos, valid, distance))
     metrics[row.label] = {**cell_coverage(pos, valid, (lo[0], hi[0], lo[1], hi[1])),
-                          "goal_reached": float(np.mean(success))}
+                          "goal_reached": float(np.mean(success)),
+                          "goal_distance": goal_distance, **reach[-1]}
   out_dir = os.path.join(workdir, ANALYSIS_DIR)
+  plot_reach(reach, [r.label for r in rows], goal_distance, os.path.join(out_dir, "reach.png"))
   plot_exploration_maps([r[0] for r in results], [r[1] for r in results],
                         [r.label for r in rows], walls,
                         os.path.join(out_dir, "exploration_maps.png"),
                         start=np.asarray(first.obs)[:2], goal=first.info.get("goal"))
   caption = (f"Exploration maps (SPiRL Fig. 5): positions visited in {cfg.num_rollouts} rollouts "
              f"of {cfg.num_steps} steps from the start (orange) with no task policy; goal red.")
-  write_analysis_index(out_dir, [("exploration_maps.png", caption)],
+  reach_caption = (f"How far the same rollouts get: the fraction that visit a cell at least d "
+                   f"moves (BFS over the layout) from the start; the goal is {goal_distance:g} "
+                   f"moves away.")
+  write_analysis_index(out_dir, [("exploration_maps.png", caption), ("reach.png", reach_caption)],
                        {"exploration": metrics})
   return metrics
 
