@@ -35,6 +35,9 @@ A variant is `<method>[,<modifier>...][,tiny]`:
   task modifier
     near_goal            the large maze with its goal in the top-left cell, 16 moves from the
                          start instead of 39: a task the CPU budget can show learning on.
+    d4rl_maze            the paper's own downstream maze instead of our 10x10 one: D4RL's
+                         rand_layout(seed=0, size=40) with SPiRL's start and goal, 34 moves
+                         apart (`envs/maze/d4rl.py`).
     tiny                 minutes on a CPU (the test size).
 
 Skills are trained once per skill config (the modifiers other than the method) and shared
@@ -55,7 +58,7 @@ from experiments import _base
 METHODS = ("spirl", "ssp", "sac", "bc_sac", "flat_prior")
 MODIFIERS = ("random50", "random75", "h3", "h30", "z5", "z30", "closed_loop", "mixture_prior",
              "image")
-TASK_MODIFIERS = ("near_goal",)  # downstream task only (skills are shared)
+TASK_MODIFIERS = ("near_goal", "d4rl_maze")  # downstream task only (skills are shared)
 # The paper's maze is D4RL's maze2d point mass (0.01 s per control step, speed clipped at 5
 # cells/s: ~0.05 cells per step, ~20 steps to cross a cell). Our env's default control step
 # (0.1 s, 3 cells/s: 0.3 cells per step) made a 10-step skill span ~3 cells where the paper's
@@ -122,7 +125,8 @@ def get_config(variant: str = "spirl") -> ml_collections.ConfigDict:
   ))
   set_downstream(c, method, tiny, skill_name=",".join(skill_parts) or "default",
                  # The paper's reward: 1 on every step near the goal (the episode goes on).
-                 env_kwargs={"layout": "large", "reward": "sparse", "size": None,
+                 env_kwargs={"layout": "d4rl" if "d4rl_maze" in parts else "large",
+                             "reward": "sparse", "size": None,
                              "terminate_on_success": False, "goal_tolerance": GOAL_TOLERANCE,
                              **PHYSICS,
                              "goal_cell": NEAR_GOAL if "near_goal" in parts else None,

@@ -20,6 +20,7 @@ import pytest
 
 from helms_jax import envs
 from helms_jax.envs import experts
+from helms_jax.envs.maze import d4rl
 from helms_jax.envs.maze import env as maze_env
 from helms_jax.envs.maze import layout as L
 
@@ -443,3 +444,60 @@ def test_stacked_views_are_the_current_and_previous_positions_views():
   assert not np.array_equal(new[0], new[1])  # it moved
   rendered = env.local_views(jnp.stack([after.obs[:2], state.obs[:2]]), after.info["walls"])
   np.testing.assert_allclose(rendered, after.obs[4:], atol=1e-6)
+
+
+def _block_bfs(blocks, start):
+  """BFS over the free blocks of a D4RL grid [X, Y] (4-neighbours, outside = wall), keyed by
+  our cell (row = y, col = x)."""
+  free = ~np.asarray(blocks, bool)
+  dist = np.full(free.shape, np.inf)
+  x0, y0 = start[1], start[0]
+  dist[x0, y0], queue = 0, [(x0, y0)]
+  while queue:
+    x, y = queue.pop(0)
+    for dx, dy in ((1, 0), (-1, 0), (0, 1), (0, -1)):
+      u, v = x + dx, y + dy
+      if 0 <= u < free.shape[0] and 0 <= v < free.shape[1] and free[u, v] and dist[u, v] == np.inf:
+        dist[u, v] = dist[x, y] + 1
+        queue.append((u, v))
+  return dist.T  # [rows = y, cols = x]
+
+
+def test_d4rl_blocks_become_thin_walls_with_the_same_paths():
+  """Thin walls around random wall blocks: a segment exactly where one side is a block, and
+  BFS over the thin-wall layout equals BFS over the free blocks (brute force)."""
+  rng = np.random.default_rng(1)
+  blocks = (rng.random((7, 5)) < 0.3).astype(float)  # [X = 7, Y = 5]
+  blocks[0, 0] = 0
+  lay = d4rl.blocks_to_layout(blocks)
+  assert (lay.rows, lay.cols) == (5, 7)
+  wall = blocks.T.astype(bool)
+  for i in range(1, 5):
+    for j in range(7):
+      assert lay.h_walls[i, j] == (wall[i - 1, j] != wall[i, j])
+  for i in range(5):
+    for j in range(1, 7):
+      assert lay.v_walls[i, j] == (wall[i, j - 1] != wall[i, j])
+  assert lay.h_walls[0].all() and lay.h_walls[-1].all() and lay.v_walls[:, 0].all()
+  got = numpy_bfs(lay.h_walls, lay.v_walls, (0, 0))
+  want = _block_bfs(blocks, (0, 0))
+  np.testing.assert_array_equal(got[np.isfinite(want)], want[np.isfinite(want)])
+
+
+def test_d4rl_generator_and_the_papers_maze():
+  """D4RL's sampler: reproducible, covers its fraction with walls; SPiRL's maze (seed 0, size 40)
+  has free start and goal cells, 34 moves apart, and the env builds it."""
+  a, b = d4rl.sample_blocks(3, 20), d4rl.sample_blocks(3, 20)
+  np.testing.assert_array_equal(a, b)
+  assert a.shape == (20, 20) and 0.25 <= a.mean() < 0.4
+  assert not np.array_equal(a, d4rl.sample_blocks(4, 20))
+  lay, start, goal = d4rl.paper_maze()
+  assert (lay.rows, lay.cols) == (40, 40) and start == (23, 9) and goal == (7, 17)
+  blocks = d4rl.sample_blocks(d4rl.PAPER_SEED, d4rl.PAPER_SIZE)
+  assert _block_bfs(blocks, start)[goal] == 34
+  env = envs.make("maze", layout="d4rl")
+  s = env.reset(jax.random.PRNGKey(0))
+  assert np.all(np.abs(np.asarray(s.obs[:2]) - np.array([9.5, 23.5])) <= 0.2 + 1e-6)
+  np.testing.assert_array_equal(np.asarray(s.info["goal_cell"]), [7, 17])
+  with pytest.raises(ValueError, match="size >= 7"):
+    d4rl.sample_blocks(0, 5)

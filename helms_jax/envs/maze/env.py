@@ -24,6 +24,9 @@ Layouts (`layout.py`): cells of size 1, the maze spans [0, C] × [0, R].
   * `layout="large"`: the fixed 10×10 `layout.LARGE_MAZE` (four times the area of the default
     random mazes), drawn from the same generator, with only its present walls as geoms
     (collinear segments merged); start cell (1, 2), goal cell (9, 9), 39 moves apart.
+  * `layout="d4rl"`: SPiRL's own downstream maze (`d4rl.paper_maze`: D4RL's
+    `rand_layout(seed=0, size=40)`, rooms and doorways in a 40×40 grid of unit blocks, as thin
+    walls; 358 merged segments), start cell (23, 9), goal cell (7, 17), 34 moves apart.
 Episode start: the start cell's centre plus uniform noise in ±`start_noise` per axis; the
 start cell is uniform over the grid for random layouts. For random layouts the episode's layout
 and goal are a deterministic function of the start position (`MazeSpec.episode_from_start`:
@@ -78,6 +81,7 @@ from mujoco import mjx
 
 from helms_jax.envs import base as envs_base
 from helms_jax.envs.base import Env, ObservationGroups, State
+from helms_jax.envs.maze import d4rl
 from helms_jax.envs.maze import layout as maze_layout
 from helms_jax.envs.maze.layout import Layout
 from helms_jax.envs.registry import EnvKwargError, register
@@ -94,7 +98,7 @@ MAX_SPEED = GEAR / DAMPING  # cells/s at full force
 IMAGE_EXTENT = 1.5  # the image covers ±1.5 cells around the agent
 _FAR_BELOW = -100.0  # z of removed wall segments
 _LAYOUT_SALT = 0x6D617A65  # "maze": xor-ed into the start position bits to make the layout key
-LAYOUTS = ("random", "large")
+LAYOUTS = ("random", "large", "d4rl")
 REWARDS = ("sparse", "dense")
 
 
@@ -114,21 +118,24 @@ class Episode:
 
 
 @functools.lru_cache(maxsize=None)
-def _large_maze() -> tuple[Layout, tuple[int, int], tuple[int, int]]:
+def _fixed_maze(kind: str) -> tuple[Layout, tuple[int, int], tuple[int, int]]:
+  """(layout, start cell, goal cell) of a fixed maze: "large" or SPiRL's D4RL maze "d4rl"."""
+  if kind == "d4rl":
+    return d4rl.paper_maze()
   return maze_layout.parse_ascii(maze_layout.LARGE_MAZE)
 
 
 def _goal_cell(goal_cell, layout: str) -> tuple[int, int]:
-  if layout != "large":
-    raise EnvKwargError("maze goal_cell applies to layout='large' only (random layouts draw "
+  if layout == "random":
+    raise EnvKwargError("maze goal_cell applies to the fixed layouts only (random layouts draw "
                         "their goal)")
-  rows = _large_maze()[0].rows
+  rows = _fixed_maze(layout)[0].rows
   try:
     row, col = (int(v) for v in goal_cell)
   except (TypeError, ValueError):
     raise EnvKwargError(f"maze goal_cell must be a (row, col) pair, got {goal_cell!r}") from None
   if not (0 <= row < rows and 0 <= col < rows):
-    raise EnvKwargError(f"maze goal_cell {goal_cell!r} is outside the {rows}x{rows} large maze")
+    raise EnvKwargError(f"maze goal_cell {goal_cell!r} is outside the {rows}x{rows} {layout} maze")
   return row, col
 
 
@@ -157,7 +164,7 @@ class MazeSpec:
       flat = jnp.minimum(jnp.floor(u[0] * self.rows * self.cols), self.rows * self.cols - 1)
       cell = jnp.stack([flat // self.cols, flat % self.cols])
     else:
-      cell = jnp.asarray(_large_maze()[1], jnp.int32)
+      cell = jnp.asarray(_fixed_maze(self.kind)[1], jnp.int32)
     return maze_layout.cell_centre(cell) + (2.0 * u[1:] - 1.0) * self.start_noise
 
   def episode_from_start(self, start: jax.Array, active: jax.Array | bool = True) -> Episode:
@@ -169,8 +176,8 @@ class MazeSpec:
     is meaningless (see `layout.bfs_distances`; the expert uses it after its first step).
     """
     start = jnp.asarray(start, jnp.float32)
-    if self.kind == "large":
-      lay, _, goal_cell = _large_maze()
+    if self.kind != "random":
+      lay, _, goal_cell = _fixed_maze(self.kind)
       goal_cell = self.large_goal or goal_cell
       lay = Layout(jnp.asarray(lay.h_walls), jnp.asarray(lay.v_walls))
       return self.episode_for(lay, jnp.asarray(goal_cell, jnp.int32), active)
@@ -324,7 +331,8 @@ class Maze(Env):
   """Point-mass maze in MJX with random or fixed layouts (see the module docstring).
 
   Args:
-    layout: "random" (a new layout per episode) or "large" (the fixed 10×10 maze).
+    layout: "random" (a new layout per episode), "large" (the fixed 10×10 maze) or "d4rl"
+      (SPiRL's 40×40 maze).
     size: side of the random layouts in cells (default 5; random layouts only).
     image: add the local occupancy image (group `image`) to the observation.
     reward: "sparse" or "dense".
@@ -357,9 +365,9 @@ class Maze(Env):
       raise EnvKwargError(f"maze layout must be one of {LAYOUTS}, got {layout!r}")
     if reward not in REWARDS:
       raise EnvKwargError(f"maze reward must be one of {REWARDS}, got {reward!r}")
-    if layout == "large" and size is not None:
-      raise EnvKwargError("maze size applies to layout='random' only; the large maze is a fixed "
-                          "10x10 layout")
+    if layout != "random" and size is not None:
+      raise EnvKwargError(f"maze size applies to layout='random' only; the {layout} maze is a "
+                          f"fixed layout")
     size = 5 if size is None else size
     if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or not 2 <= size <= 32:
       raise EnvKwargError(f"maze size must be an int in [2, 32], got {size!r}")
@@ -383,7 +391,7 @@ class Maze(Env):
     if timestep <= 0 or int(substeps) < 1:
       raise EnvKwargError(f"maze needs timestep > 0 and substeps >= 1, got {timestep}, {substeps}")
     self.layout_kind = layout
-    rows = cols = int(size) if layout == "random" else _large_maze()[0].rows
+    rows = cols = int(size) if layout == "random" else _fixed_maze(layout)[0].rows
     self.spec = MazeSpec(kind=layout, rows=rows, cols=cols, start_noise=float(start_noise),
                          min_goal_distance=int(min_goal_distance), line_prob=float(line_prob),
                          door_prob=float(door_prob),
@@ -410,7 +418,7 @@ class Maze(Env):
       geoms = np.concatenate([border_runs, table[internal]])
       self._first_internal_geom = len(border_runs)
     else:
-      geoms = maze_layout.merged_wall_segments(_large_maze()[0])
+      geoms = maze_layout.merged_wall_segments(_fixed_maze(layout)[0])
     self.mj_model = mujoco.MjModel.from_xml_string(
         _mjcf(geoms, float(timestep), max_contact_points=4))
     self.mjx_model = envs_base.mjx_put_model(self.mj_model)
