@@ -1,6 +1,9 @@
 """curves.csv, claims.json and the report of the spirl_maze reproduction (REPRODUCTION.md).
 
-  python docs/results/spirl_maze/make_results.py <runs dir> [<wall time s>]
+  python docs/results/spirl_maze/make_results.py <runs dir> [<wall time s> [<subdir>]]
+
+`<subdir>` (default `.`): where under docs/results/spirl_maze/ the files go (`our_maze` for the
+runs in our 10 x 10 maze; the paper's maze writes here).
 
 Reads the downstream runs of `run.sh` that exist under `<runs dir>` (each with
 `transfer/curves.jsonl`): the paper's setup `spirl`, `ssp` (skill policies reading the stacked
@@ -38,7 +41,9 @@ def only_spirl_succeeds(spirl: str, baselines):
   return predicate
 
 
-def main(runs_dir: str, wall_time_s: float | None = None) -> None:
+def main(runs_dir: str, wall_time_s: float | None = None, subdir: str = ".") -> None:
+  out_dir = os.path.normpath(os.path.join(HERE, subdir))
+  os.makedirs(out_dir, exist_ok=True)
   runs = {m: os.path.join(runs_dir, m) for m in METHODS
           if os.path.isfile(os.path.join(runs_dir, m, "transfer", "curves.jsonl"))}
   paper = {"spirl": 1.0, "ssp": 0.0, "sac": 0.0, "flat_prior": 0.0, "bc_sac": 0.0}
@@ -64,7 +69,7 @@ def main(runs_dir: str, wall_time_s: float | None = None) -> None:
           window=(900_000, 1_000_000), initial_window=(0, 100_000)),
   ]
   out = reproduction.publish(
-      HERE, runs, claims, metrics=("success", "episode_return"), experiment="spirl_maze",
+      out_dir, runs, claims, metrics=("success", "episode_return"), experiment="spirl_maze",
       paper="SPiRL (papers/spirl.txt), Fig. 4 left", command=(
           "docs/results/spirl_maze/run.sh <runs dir> (helms-transfer --config="
           "experiments/spirl_maze.py:<method> ...)"),
@@ -75,4 +80,5 @@ def main(runs_dir: str, wall_time_s: float | None = None) -> None:
 
 
 if __name__ == "__main__":
-  main(sys.argv[1], float(sys.argv[2]) if len(sys.argv) > 2 else None)
+  main(sys.argv[1], float(sys.argv[2]) if len(sys.argv) > 2 else None,
+       sys.argv[3] if len(sys.argv) > 3 else ".")

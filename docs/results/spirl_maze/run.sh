@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The spirl_maze reproduction (issue 22): every command, in order, from the repository root.
-#   docs/results/spirl_maze/run.sh <runs dir>
+#   docs/results/spirl_maze/run.sh <runs dir> [<task modifier> <results subdir>]
+# e.g. `run.sh runs/maze_d4rl d4rl_maze .` (the paper's own maze; results here) or
+# `run.sh runs/maze_repro "" our_maze` (our 10 x 10 corridor maze; results in our_maze/).
 # Data (85,000 planner episodes), the skills of both variants and the BC flat prior are trained
 # once; each downstream method then runs its 3 seeds together. The flat baselines read the state
 # in both variants, so one run of each serves both. curves.csv / claims.json / report are
@@ -8,9 +10,11 @@
 # stage resumes from its checkpoints when the script is started again).
 set -euo pipefail
 R=${1:-runs/maze_repro}
+T=${2:+,$2}  # the downstream task modifier, appended to every downstream and analysis variant
+OUT=${3:-.}
 C=experiments/spirl_maze.py
 start=$(date +%s)
-results() { python docs/results/spirl_maze/make_results.py "$R" $(( $(date +%s) - start )); }
+results() { python docs/results/spirl_maze/make_results.py "$R" $(( $(date +%s) - start )) "$OUT"; }
 helms-data  --config=$C:spirl --workdir=$R/skills
 helms-train --config=$C:spirl --workdir=$R/skills                     # state variant: velocity prior
 helms-eval  --config=$C:spirl --workdir=$R/skills
@@ -19,13 +23,13 @@ helms-train --config=$C:bc_sac --workdir=$R/bc --config.data.dir=$R/skills/data
 helms-eval  --config=$C:bc_sac --workdir=$R/bc --config.data.dir=$R/skills/data
 # Figure 5: the priors', the flat prior's and uniform skills' exploration of the downstream maze.
 for s in skills skills_image; do
-  variant=spirl; [[ $s == skills_image ]] && variant=spirl,image
+  variant=spirl$T; [[ $s == skills_image ]] && variant=spirl,image$T
   helms-analyze --config=$C:$variant --workdir=$R/$s --config.data.dir=$R/skills/data \
       --config.analysis.exploration.flat_prior_dir=$R/bc \
       --config.analysis.exploration.num_steps=2000 --config.analysis.exploration.num_rollouts=128
 done
 run() {  # run <workdir name> <variant> <skills workdir>
-  helms-transfer --config=$C:$2 --workdir=$R/$1 --config.transfer.skills_dir=$R/$3
+  helms-transfer --config=$C:$2$T --workdir=$R/$1 --config.transfer.skills_dir=$R/$3
   results
 }
 # The paper's setup first (the claim maze_only_spirl_succeeds), then its baselines, then the
