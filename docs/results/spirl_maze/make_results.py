@@ -80,5 +80,5 @@ def main(runs_dir: str, wall_time_s: float | None = None, subdir: str = ".") -> 
 
 
 if __name__ == "__main__":
-  main(sys.argv[1], float(sys.argv[2]) if len(sys.argv) > 2 else None,
+  main(sys.argv[1], float(sys.argv[2]) if len(sys.argv) > 2 and sys.argv[2] else None,
        sys.argv[3] if len(sys.argv) > 3 else ".")
