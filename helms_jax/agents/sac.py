@@ -16,7 +16,9 @@ The regulariser d(s) (`losses.sac`):
 With `divergence_per_dimension` (default, SPiRL's code) the KL is averaged over the D latent
 dimensions instead of summed: `LearnedPriorAugmentedPolicy._analytic_divergence` returns
 `kl_divergence(prior).mean(dim=-1)` of per-dimension KLs, so the paper's delta (1 for the maze,
-5 for stacking) bounds the mean per-dimension KL, i.e. a total KL of D * delta.
+5 for stacking) bounds the mean per-dimension KL, i.e. a total KL of D * delta. (spirl's
+Monte-Carlo KL for mixture priors is a sum; here both estimates are averaged, so delta means the
+same for every prior.)
 The temperature alpha is learned by the dual of E[d(s)] <= target (target_divergence, or
 -target_entropy) unless `fixed_alpha` is set. As in SPiRL's `SACAgent.update`, alpha is updated
 first and the new alpha weighs the policy loss and the critic target; every gradient is taken at
