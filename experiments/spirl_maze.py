@@ -160,6 +160,12 @@ def set_downstream(c, method: str, tiny: bool, skill_name: str, env_kwargs: dict
   # maze needs to know where it is, as the flat baselines do: position and velocity. It starts
   # as the prior (the position inputs' first-layer weights are zero).
   t.policy_inputs = policy_inputs or ("prior" if "image" in env_kwargs else "position,velocity")
+  if method == "ssp":
+    # spirl's SSP (configs/hrl/*/no_prior = base_conf): the high-level policy is a fresh
+    # SplitObsMLPPolicy over the state (the maze's x, y, vx, vy), images split off;
+    # MLPPolicy defaults n_layers 3, nz_mid 64.
+    t.policy_inputs = "state"
+    t.policy_hidden = (16, 16) if tiny else (64, 64, 64)
   if tiny:
     t.agent.critic_hidden = (32, 32)
   loop = t.loop

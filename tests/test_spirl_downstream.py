@@ -85,6 +85,19 @@ def test_ssp_starts_fresh_without_prior(env):
   fresh = space.init_policy(jax.random.PRNGKey(0))
   leaves = lambda t: jax.tree.leaves(t)
   assert any(not np.allclose(a, b) for a, b in zip(leaves(fresh), leaves(params["prior"])))
+  # The paper's SSP (spirl_maze's default for it): a fresh MLP over the state entries.
+  config.transfer.policy_inputs, config.transfer.policy_hidden = "state", (8, 8)
+  space, _ = downstream.skill_space(config, env, params)
+  fresh = space.init_policy(jax.random.PRNGKey(0))
+  kernels = [x for x in leaves(fresh) if x.ndim == 2]
+  assert (len(downstream.state_indices(env)), 8) in [k.shape for k in kernels]  # the first layer
+  obs = jax.random.normal(jax.random.PRNGKey(2), (3, env.observation_size))
+  mean, std = space.policy(fresh, space.frozen, obs)
+  assert mean.shape == std.shape == (3, config.learner.z_dim) and np.all(np.asarray(std) > 0)
+  spirl = _config("spirl")
+  spirl.transfer.policy_inputs = "state"
+  with pytest.raises(ValueError, match="starts as the prior"):
+    downstream.skill_space(spirl, env, _random_params(spirl, env))
 
 
 def test_flat_prior_is_the_bc_policy(env):

@@ -173,7 +173,16 @@ def skill_space(config: ml_collections.ConfigDict, env, spirl_params: Any
       ml_collections.ConfigDict({**learner.to_dict(), "prior_head": "gaussian"}))
   copy_prior = method == "spirl" and gaussian_prior
   spec = config.transfer.get("policy_inputs", "prior")
-  if spec == "prior":  # the paper's: the policy reads what the prior reads (views and all)
+  if spec == "state":  # spirl's SSP: a fresh MLP over the state (base_conf SplitObsMLPPolicy)
+    if copy_prior:
+      raise ValueError("transfer.policy_inputs='state' builds a fresh MLP; a SPiRL policy starts "
+                       "as the prior and reads its inputs ('prior' or groups that include them)")
+    state = state_indices(env)
+    policy_net = bc.GaussianPolicy(learner.z_dim, tuple(config.transfer.policy_hidden))
+    policy_inputs = lambda params, obs: jnp.take(obs, state, axis=-1)
+    num_inputs = len(state)
+    widen = lambda params: params
+  elif spec == "prior":  # the paper's: the policy reads what the prior reads (views and all)
     policy_inputs, num_inputs = spirl_offline.make_prior_inputs(learner, env.observation_size,
                                                                groups)
     widen = lambda params: params
