@@ -144,8 +144,8 @@ def set_downstream(c, method: str, tiny: bool, skill_name: str, env_kwargs: dict
                    episode_length: int, policy_inputs: str | None = None) -> None:
   """The `transfer` section: SPiRL's SAC or a baseline (agents/spirl/downstream) on the task
   `env_kwargs` with its own time limit (low-level steps); shared by spirl_stacking.
-  `policy_inputs`: what the skill policy reads (`transfer.policy_inputs`); None = the maze's
-  choice below."""
+  `policy_inputs`: what the SPiRL policy reads (`transfer.policy_inputs`); None = the maze's
+  choice below. SSP always reads the state, as spirl's does."""
   from helms_jax.agents.helms import downstream as transfer  # pylint: disable=import-outside-toplevel
   from helms_jax.agents.spirl import downstream  # pylint: disable=import-outside-toplevel
   c.transfer = transfer.default_config()

@@ -254,10 +254,9 @@ def analyze(config, workdir: str, env, params, bc: tuple[Any, Any] | None = None
   results = explore_maze(env, rows, num_episodes=int(cfg.num_rollouts),
                          num_steps=int(cfg.num_steps), key=key)
   first = jax.device_get(env.reset(jax.random.split(key)[0]))  # the layout (fixed or episode's)
-  walls = maze_layout.wall_segments(maze_layout.Layout(first.info["h_walls"],
-                                                       first.info["v_walls"]))
-  lo, hi = walls.reshape(-1, 2).min(0), walls.reshape(-1, 2).max(0)
   layout = maze_layout.Layout(first.info["h_walls"], first.info["v_walls"])
+  walls = maze_layout.wall_segments(layout)
+  lo, hi = walls.reshape(-1, 2).min(0), walls.reshape(-1, 2).max(0)
   start_cell = maze_layout.cell_of(jnp.asarray(first.obs)[:2], layout.rows, layout.cols)
   distance = np.asarray(jax.jit(maze_layout.bfs_distances)(layout, start_cell))
   goal_cell = np.asarray(first.info["goal_cell"])

@@ -68,7 +68,7 @@ Rewards (`reward=`), per step, in units of blocks so that values compare across 
           i.e. 4 per block; the paper's "binary rewards for lifting a block ... and moving it
           on top of another block" and "reward proportional to the height of the highest
           stacked tower"). The latches live in `info['latches']` [3, N] (grasped, lifted,
-          delivered).
+          delivered; zero with the other rewards, which do not read them).
 `info['tower_height']` is H, `info['success']` is H ≥ `success_height`; both are transition
 info (kept by `AutoResetWrapper` on the finishing step) and also in `metrics`, with
 `metrics['blocks_stacked']` = (H - 1)⁺ (the paper's "blocks stacked").
@@ -205,25 +205,33 @@ def spirl_latches(s: BlockSummary, latches: jax.Array) -> jax.Array:
   return jnp.stack([grasped, lifted, delivered])
 
 
-def spirl_reward(s: BlockSummary, latches: jax.Array) -> jax.Array:
-  """The paper's per-step reward (module docstring) from the scene and its updated latches."""
+def spirl_reward(s: BlockSummary, latches: jax.Array, level: jax.Array | None = None
+                 ) -> jax.Array:
+  """The paper's per-step reward (module docstring) from the scene and its updated latches;
+  `level` [N]: `tower_heights` of the scene when the caller has it."""
   grasped, lifted, delivered = latches[0], latches[1], latches[2]
   per_block = jnp.where(delivered > 0.5, SPIRL_DELIVERED, jnp.where(lifted > 0.5, SPIRL_LIFTED, 0.0))
-  level = tower_heights(s.block_pos, s.grasped)
+  if level is None:
+    level = tower_heights(s.block_pos, s.grasped)
   # spirl counts only blocks that were grasped towards the highest supported block.
   top = jnp.max(jnp.where(grasped > 0.5, level, 0))
   return jnp.sum(per_block) + SPIRL_PER_LEVEL * jnp.maximum(top - 1, 0).astype(jnp.float32)
 
 
-def tower_reward(s: BlockSummary, reward: str, success_height: int
-                 ) -> tuple[jax.Array, jax.Array, jax.Array]:
-  """(reward, tower height H, success) of a scene; scalars (float32). See the module docstring."""
+def tower_reward(s: BlockSummary, reward: str, success_height: int,
+                 latches: jax.Array | None = None) -> tuple[jax.Array, jax.Array, jax.Array]:
+  """(reward, tower height H, success) of a scene; scalars (float32). See the module docstring.
+  The "spirl" reward reads the scene's updated `latches` [3, N] (`spirl_latches`)."""
   level = tower_heights(s.block_pos, s.grasped)
   height = jnp.max(level)
   stacked = jnp.maximum(height - 1, 0).astype(jnp.float32)
   success = (height >= success_height).astype(jnp.float32)
   height = height.astype(jnp.float32)
-  if reward in ("sparse", "spirl"):  # spirl's latched terms: `spirl_reward`
+  if reward == "spirl":
+    if latches is None:
+      raise ValueError("the 'spirl' reward needs the scene's latches (spirl_latches)")
+    return spirl_reward(s, latches, level), height, success
+  if reward == "sparse":
     return stacked, height, success
   held = s.grasped > 0.5
   grasp = jnp.any(held).astype(jnp.float32)
@@ -381,13 +389,17 @@ class BlockStacking(ArmEnv):
     data = mjx.kinematics(self.mjx_model, data.replace(ctrl=self._rest_ctrl(qpos, finger_target)))
     data = mjx.collision(self.mjx_model, data)
     summary = self.summary(data)
-    _, height, success = tower_reward(summary, self.reward_type, self.success_height)
+    latches = self._latches(summary, jnp.zeros((3, self.num_blocks)))
+    _, height, success = tower_reward(summary, self.reward_type, self.success_height, latches)
     zero = jnp.zeros(())
-    latches = spirl_latches(summary, jnp.zeros((3, self.num_blocks)))
     return State(pipeline_state=data, obs=self._observation(data, summary), reward=zero,
                  done=zero, metrics=self._metrics(success, height),
                  info={"success": success, "tower_height": height, "grasped": summary.grasped,
                        "latches": latches})
+
+  def _latches(self, summary: BlockSummary, latches: jax.Array) -> jax.Array:
+    """`spirl_latches` with reward="spirl"; the other rewards do not read them (kept zero)."""
+    return spirl_latches(summary, latches) if self.reward_type == "spirl" else latches
 
   @staticmethod
   def _metrics(success: jax.Array, height: jax.Array) -> dict:
@@ -397,10 +409,9 @@ class BlockStacking(ArmEnv):
   def step(self, state: State, action: jax.Array) -> State:
     data = self._actuate(state.pipeline_state, action)
     summary = self.summary(data)
-    reward, height, success = tower_reward(summary, self.reward_type, self.success_height)
-    latches = spirl_latches(summary, state.info["latches"])
-    if self.reward_type == "spirl":
-      reward = spirl_reward(summary, latches)
+    latches = self._latches(summary, state.info["latches"])
+    reward, height, success = tower_reward(summary, self.reward_type, self.success_height,
+                                           latches)
     obs = self._observation(data, summary)
     # A simulation that blew up ends the episode instead of propagating NaNs.
     bad = ~jnp.all(jnp.isfinite(obs))
