@@ -220,7 +220,7 @@ def test_removed_segments_are_far_from_the_agent():
   lay = L.border_layout(3, 3)
   lay.h_walls[1, 0] = True  # one internal horizontal segment present
   episode = _episode(lay)
-  geom_pos = np.asarray(env.model_for(episode).geom_pos)
+  geom_pos = np.asarray(env.model_for(episode, jnp.array([0.5, 0.5])).geom_pos)
   walls = geom_pos[env._wall_geoms]
   present = np.concatenate([np.ones(4, bool), L.flat_walls(lay)[env._internal]])
   np.testing.assert_allclose(walls[present, 2], maze_env.AGENT_RADIUS)
@@ -501,3 +501,134 @@ def test_d4rl_generator_and_the_papers_maze():
   np.testing.assert_array_equal(np.asarray(s.info["goal_cell"]), [7, 17])
   with pytest.raises(ValueError, match="size >= 7"):
     d4rl.sample_blocks(0, 5)
+
+
+# ---------------------------------------------------------------- D4RL random layouts (slots)
+
+D4RL_SIZE, D4RL_LAYOUTS, D4RL_MIN_GOAL, D4RL_MAX_GOAL = 10, 64, 3, 8
+
+
+@pytest.fixture(scope="module")
+def d4rl_rollouts():
+  """{'expert', 'drive'} in D4RL random 10 x 10 layouts (64 of them), one compiled rollout of
+  32 envs; the default physics (0.3 cells per step at full speed) strains the wall slots most."""
+  env = envs.EpisodeWrapper(
+      envs.make("maze", layout="d4rl_random", size=D4RL_SIZE, num_layouts=D4RL_LAYOUTS,
+                min_goal_distance=D4RL_MIN_GOAL, max_goal_distance=D4RL_MAX_GOAL), STEP_LIMIT)
+  expert = experts.expert_for("maze", env, noise_scale=0.1)
+  run = functools.partial(
+      envs.rollout, env, DriveOrExpert(expert.policy), num_envs=32, num_steps=STEP_LIMIT,
+      policy_init=DriveOrExpertInit(expert.init), record_fn=_record_walls)
+  return {name: jax.device_get(run(jax.random.PRNGKey(key), policy_params=jnp.array(use)))
+          for name, key, use in (("expert", 2, True), ("drive", 3, False))}
+
+
+def test_d4rl_random_episodes_come_from_the_bank(d4rl_rollouts):
+  """Each episode's walls are one of the bank's D4RL layouts, its start cell is free there, its
+  goal is reachable within [min, max] moves (brute-force BFS), and several layouts occur."""
+  bank = d4rl.layout_bank(D4RL_SIZE, D4RL_LAYOUTS)
+  bank_walls = [d4rl.walls_around(w) for w in bank]
+  used = set()
+  for traj in d4rl_rollouts.values():
+    for n in range(traj.observation.shape[0]):
+      h, v = traj.recorded["h"][n, 0], traj.recorded["v"][n, 0]
+      index = [k for k, w in enumerate(bank_walls)
+               if np.array_equal(w.h_walls, h) and np.array_equal(w.v_walls, v)]
+      assert index, n
+      used.add(index[0])
+      start = traj.observation[n, 0, :2]
+      cell = (int(start[1]), int(start[0]))
+      assert not bank[index[0]][cell], (n, cell)
+      goal_cell = tuple(traj.recorded["goal_cell"][n, 0])
+      assert D4RL_MIN_GOAL <= numpy_bfs(h, v, cell)[goal_cell] <= D4RL_MAX_GOAL
+  assert len(used) >= 20
+
+
+def test_d4rl_random_wall_slots_block_and_doorways_pass(d4rl_rollouts):
+  """Full force along an axis: the agent stops at the first present wall on its line, never
+  beyond it, having crossed the open boundaries before it (the slots follow the agent); the
+  expert, which recovers the layout from its first observation, reaches the goal."""
+  traj = d4rl_rollouts["drive"]
+  reach = maze_env.WALL_RADIUS + maze_env.AGENT_RADIUS
+  crossed_cells = 0
+  for n in range(traj.observation.shape[0]):
+    h, v = traj.recorded["h"][n, 0], traj.recorded["v"][n, 0]
+    path = traj.observation[n, :int((traj.valid[n] > 0).sum()) + 1, :2]
+    move = traj.action[n, 0]
+    direction = {(1, 0): 0, (-1, 0): 1, (0, 1): 2, (0, -1): 3}[tuple(move.astype(int))]
+    axis = 0 if direction < 2 else 1
+    sign = 1.0 if direction in (0, 2) else -1.0
+    line, crossed = wall_ahead(h, v, path[0], direction)
+    stop = line - sign * reach
+    assert sign * (path[:, axis] - stop).max() < 0.065, (n, direction, line, path[:, axis])
+    np.testing.assert_allclose(path[:, 1 - axis], path[0, 1 - axis], atol=1e-3)
+    if traj.info["success"][n].max() > 0:
+      continue
+    assert abs(path[-1, axis] - stop) < 0.01, (n, direction, line, path[-1])
+    crossed_cells += crossed
+  assert crossed_cells >= 10
+  expert = d4rl_rollouts["expert"]
+  assert ((expert.info["success"] * expert.valid).max(1) > 0).mean() >= 0.9
+
+
+def test_d4rl_random_kwargs():
+  env = envs.make("maze", layout="d4rl_random", num_layouts=4)
+  assert (env.rows, env.cols, len(env._wall_geoms)) == (20, 20, 12)
+  for kwargs, match in ((dict(layout="d4rl_random", size=6), "size"),
+                        (dict(layout="random", num_layouts=4), "num_layouts"),
+                        (dict(layout="d4rl_random", num_layouts=0), "num_layouts"),
+                        (dict(layout="large", max_goal_distance=5), "max_goal_distance"),
+                        (dict(layout="random", min_goal_distance=4, max_goal_distance=3),
+                         "max_goal_distance"),
+                        (dict(layout="d4rl_random", substeps=10), "slots")):
+    with pytest.raises(envs.EnvKwargError, match=match):
+      envs.make("maze", **kwargs)
+
+
+def test_d4rl_random_slots_move_like_every_wall_a_geom():
+  """The slot model against a brute-force one: the same D4RL layouts, starts and actions
+  stepped in an MJX model holding every possible unit segment as a geom (absent ones far below,
+  as the "random" env does; its merged border runs would give one contact where unit segments
+  give two, a mm difference that chaos then amplifies) give the same paths. Random actions are
+  held for 8 steps, so agents slide along walls and into corners."""
+  import mujoco
+  from mujoco import mjx
+  from helms_jax.envs import base as envs_base
+  slots = envs.make("maze", layout="d4rl_random", size=D4RL_SIZE, num_layouts=D4RL_LAYOUTS)
+  table = L.segment_table(D4RL_SIZE, D4RL_SIZE)
+  model = envs_base.mjx_put_model(mujoco.MjModel.from_xml_string(
+      maze_env._mjcf(table, 0.02, max_contact_points=4)))
+  wall_ids = np.array([mujoco.mj_name2id(slots.mj_model, mujoco.mjtObj.mjOBJ_GEOM, "wall0")]
+                      ) + np.arange(len(table))  # consecutive geoms, as in `_mjcf`
+  num_envs, num_steps = 16, 120
+  key_start, key_action = jax.random.split(jax.random.PRNGKey(5))
+  starts = jax.vmap(slots.spec.sample_start)(jax.random.split(key_start, num_envs))
+  actions = jax.random.uniform(key_action, (num_steps // 8, num_envs, 2), minval=-1, maxval=1)
+  actions = jnp.repeat(actions, 8, axis=0)
+
+  def brute_force_step(episode, data, action):
+    present = L.flat_walls(episode.layout)
+    pos = model.geom_pos[wall_ids]
+    pos = jnp.where(present[:, None], pos, pos.at[:, 2].set(-100.0))
+    m = model.replace(geom_pos=model.geom_pos.at[wall_ids].set(pos))
+    data = data.replace(ctrl=jnp.clip(action, -1.0, 1.0))
+    return jax.lax.fori_loop(0, slots.substeps, lambda _, d: mjx.step(m, d), data)
+
+  @jax.jit
+  def paths(starts, actions):
+    episodes = jax.vmap(slots.spec.episode_from_start)(starts)
+    state = jax.vmap(slots.state_from)(starts, episodes)
+    data = jax.vmap(lambda s: envs_base.mjx_make_data(model).replace(qpos=s))(starts)
+
+    def step(carry, action):
+      state, data = carry
+      state = jax.vmap(slots.step)(state, action)
+      data = jax.vmap(brute_force_step)(episodes, data, action)
+      return (state, data), (state.obs[:, :2], data.qpos[:, :2])
+
+    return jax.lax.scan(step, (state, data), actions)[1]
+
+  got, want = jax.device_get(paths(starts, actions))
+  np.testing.assert_allclose(got, want, atol=1e-4)
+  moved = np.linalg.norm(got[-1] - got[0], axis=-1)
+  assert np.median(moved) > 1.0  # the agents travelled, through several cells' slots

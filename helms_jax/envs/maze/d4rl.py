@@ -29,13 +29,14 @@ from __future__ import annotations
 
 import functools
 
+import jax.numpy as jnp
 import numpy as np
 from scipy.signal import convolve2d
 
 from helms_jax.envs.maze.layout import Layout
 
-__all__ = ["sample_blocks", "blocks_to_layout", "d4rl_cell", "paper_maze", "PAPER_SEED",
-           "PAPER_SIZE", "PAPER_START", "PAPER_GOAL"]
+__all__ = ["sample_blocks", "blocks_to_layout", "walls_around", "layout_bank", "d4rl_cell",
+           "paper_maze", "PAPER_SEED", "PAPER_SIZE", "PAPER_START", "PAPER_GOAL"]
 
 PAPER_SEED, PAPER_SIZE = 0, 40  # rand_layout(seed=0, size=40)
 PAPER_START, PAPER_GOAL = (10, 24), (18, 8)  # ACRandMaze0S40Env START_POS, TARGET_POS (D4RL x, y)
@@ -90,18 +91,40 @@ def sample_blocks(seed: int | None, size: int = 20, max_len_frac: float = 0.5,
   return blocks
 
 
+def walls_around(wall):
+  """Thin walls around the wall cells `wall [R, C]` (bool, our (row, col) orientation), plus the
+  outer border: a `Layout` (numpy in, numpy out; jax in, jax out, jittable and vmappable).
+
+  A boundary carries a wall when exactly one side is a wall cell, or it is the border."""
+  xp = np if isinstance(wall, np.ndarray) else jnp
+  wall = xp.asarray(wall, bool)
+  padded = xp.pad(wall, 1, constant_values=True)  # D4RL's wall ring
+  h = padded[:-1, 1:-1] != padded[1:, 1:-1]  # [R + 1, C]: between row i - 1 and row i
+  v = padded[1:-1, :-1] != padded[1:-1, 1:]  # [R, C + 1]
+  # The ring makes a border segment a wall only next to a free cell; the border is always one.
+  rows = xp.arange(h.shape[0])[:, None]
+  cols = xp.arange(v.shape[1])[None, :]
+  h = h | (rows == 0) | (rows == h.shape[0] - 1)
+  v = v | (cols == 0) | (cols == v.shape[1] - 1)
+  return Layout(h_walls=h, v_walls=v)
+
+
 def blocks_to_layout(blocks: np.ndarray) -> Layout:
   """Thin walls around the wall blocks of `blocks` [X, Y] (1 = wall; our cell (row=y, col=x)),
   plus the outer border: a numpy `Layout` of Y rows and X columns."""
-  wall = np.asarray(blocks, bool).T  # [rows = Y, cols = X]
-  rows, cols = wall.shape
-  padded = np.ones((rows + 2, cols + 2), bool)
-  padded[1:-1, 1:-1] = wall
-  # A boundary carries a wall when exactly one side is a wall block (or it is the border).
-  h = padded[:-1, 1:-1] != padded[1:, 1:-1]  # [rows + 1, cols]: between row i - 1 and row i
-  v = padded[1:-1, :-1] != padded[1:-1, 1:]  # [rows, cols + 1]
-  h[0], h[-1], v[:, 0], v[:, -1] = True, True, True, True
-  return Layout(h_walls=h, v_walls=v)
+  return walls_around(np.asarray(blocks, bool).T)
+
+
+@functools.lru_cache(maxsize=4)
+def layout_bank(size: int, count: int) -> np.ndarray:
+  """[count, size, size] bool: the wall cells (our (row, col) orientation) of D4RL's random
+  layouts `sample_blocks(seed, size)`, seeds 0 .. count - 1 (~1 ms each at size 20).
+
+  SPiRL's training data draws a new such layout per trajectory; the maze env draws one from
+  this bank per episode."""
+  if count < 1:
+    raise ValueError(f"a layout bank needs count >= 1, got {count}")
+  return np.stack([sample_blocks(seed, size).T.astype(bool) for seed in range(count)])
 
 
 def d4rl_cell(position: tuple[float, float]) -> tuple[int, int]:

@@ -21,6 +21,12 @@ Layouts (`layout.py`): cells of size 1, the maze spans [0, C] × [0, R].
     internal segment (plus four border capsules); `step` moves the episode's absent segments
     100 m below the plane (a traced `geom_pos`; MJX recomputes `geom_xpos` from it), so they
     can never touch the agent.
+  * `layout="d4rl_random"`: SPiRL's training-data mazes: a `size`×`size` (default 20) D4RL
+    random layout (`d4rl.sample_blocks`: walls of blocks with doorways, ~26 % of the cells
+    wall) every episode, drawn from a bank of `num_layouts` of them; the start cell is uniform
+    over the free cells. Thousands of possible segments would be too many geoms, so the MJX
+    model holds 12 wall slots, which `step` places on the present walls around the agent's cell
+    (every wall it can touch within a step; `_slot_positions`).
   * `layout="large"`: the fixed 10×10 `layout.LARGE_MAZE` (four times the area of the default
     random mazes), drawn from the same generator, with only its present walls as geoms
     (collinear segments merged); start cell (1, 2), goal cell (9, 9), 39 moves apart.
@@ -98,7 +104,8 @@ MAX_SPEED = GEAR / DAMPING  # cells/s at full force
 IMAGE_EXTENT = 1.5  # the image covers ±1.5 cells around the agent
 _FAR_BELOW = -100.0  # z of removed wall segments
 _LAYOUT_SALT = 0x6D617A65  # "maze": xor-ed into the start position bits to make the layout key
-LAYOUTS = ("random", "large", "d4rl")
+LAYOUTS = ("random", "d4rl_random", "large", "d4rl")
+RANDOM_LAYOUTS = ("random", "d4rl_random")  # a new layout per episode
 REWARDS = ("sparse", "dense")
 
 
@@ -126,7 +133,7 @@ def _fixed_maze(kind: str) -> tuple[Layout, tuple[int, int], tuple[int, int]]:
 
 
 def _goal_cell(goal_cell, layout: str) -> tuple[int, int]:
-  if layout == "random":
+  if layout in RANDOM_LAYOUTS:
     raise EnvKwargError("maze goal_cell applies to the fixed layouts only (random layouts draw "
                         "their goal)")
   rows = _fixed_maze(layout)[0].rows
@@ -143,10 +150,12 @@ def _goal_cell(goal_cell, layout: str) -> tuple[int, int]:
 class MazeSpec:
   """Static, hashable description of the episodes of a maze env (shared by env and expert).
 
-  kind: "random" or "large"; rows, cols: grid size; start_noise: uniform start noise (±, per
-  axis); min_goal_distance: fewest moves from the start cell to the goal cell (random layouts;
-  if no cell is that far, the farthest cells are used); line_prob, door_prob: generator
-  parameters (`layout.random_layout`).
+  kind: one of `LAYOUTS`; rows, cols: grid size; start_noise: uniform start noise (±, per
+  axis); min_goal_distance, max_goal_distance: fewest and most (0: any) moves from the start
+  cell to the goal cell (random layouts; if no reachable cell is within them, the farthest
+  reachable cells within `max_goal_distance` are used); line_prob,
+  door_prob: generator parameters (`layout.random_layout`, kind "random"); num_layouts: the
+  size of the bank of D4RL layouts (`d4rl.layout_bank`, kind "d4rl_random").
   """
   kind: str
   rows: int
@@ -156,16 +165,55 @@ class MazeSpec:
   line_prob: float
   door_prob: float
   large_goal: tuple[int, int] | None = None  # goal cell (row, col) of the large maze; None = G
+  num_layouts: int = 0
+  max_goal_distance: int = 0  # most moves from the start cell to the goal cell; 0: no limit
 
-  def sample_start(self, key: jax.Array) -> jax.Array:
-    """[2] start position (x, y): a cell centre (uniform cell for random layouts) plus noise."""
+  def _uniform_start(self, key: jax.Array) -> jax.Array:
     u = jax.random.uniform(key, (3,))
-    if self.kind == "random":
+    if self.kind in RANDOM_LAYOUTS:
       flat = jnp.minimum(jnp.floor(u[0] * self.rows * self.cols), self.rows * self.cols - 1)
       cell = jnp.stack([flat // self.cols, flat % self.cols])
     else:
       cell = jnp.asarray(_fixed_maze(self.kind)[1], jnp.int32)
     return maze_layout.cell_centre(cell) + (2.0 * u[1:] - 1.0) * self.start_noise
+
+  def sample_start(self, key: jax.Array) -> jax.Array:
+    """[2] start position (x, y): a cell centre (uniform cell for random layouts) plus noise.
+
+    D4RL layouts have wall cells, and the episode's layout derives from the start, so the start
+    is redrawn until its cell is free in the layout it selects (~74 % of draws are; capped at
+    64 draws, which all fail with probability ~1e-37)."""
+    if self.kind != "d4rl_random":
+      return self._uniform_start(key)
+
+    def body(carry):
+      key, _, it = carry
+      key, sub = jax.random.split(key)
+      return key, self._uniform_start(sub), it + 1
+
+    def blocked(carry):
+      _, start, it = carry
+      cell = maze_layout.cell_of(start, self.rows, self.cols)
+      wall = jnp.asarray(self._bank())[self._layout_index(start), cell[0], cell[1]]
+      return (it < 64) & (wall | (it == 0))
+
+    _, start, _ = jax.lax.while_loop(blocked, body, (key, jnp.zeros(2, jnp.float32), 0))
+    return start
+
+  def _bank(self) -> np.ndarray:
+    return d4rl.layout_bank(self.rows, self.num_layouts)
+
+  def _layout_index(self, start: jax.Array) -> jax.Array:
+    """The bank index of the D4RL layout of the episode that begins at `start`."""
+    layout_key, _ = jax.random.split(self._start_key(start))
+    return jax.random.randint(layout_key, (), 0, self.num_layouts)
+
+  @staticmethod
+  def _start_key(start: jax.Array) -> jax.Array:
+    """The episode key: the float32 bit pattern of the start (x, y), salted."""
+    return jax.random.wrap_key_data(
+        jax.lax.bitcast_convert_type(jnp.asarray(start, jnp.float32), jnp.uint32)
+        ^ jnp.uint32(_LAYOUT_SALT), impl="threefry2x32")
 
   def episode_from_start(self, start: jax.Array, active: jax.Array | bool = True) -> Episode:
     """The episode (layout, goal, distance field) that begins at `start` [2] (x, y).
@@ -176,27 +224,33 @@ class MazeSpec:
     is meaningless (see `layout.bfs_distances`; the expert uses it after its first step).
     """
     start = jnp.asarray(start, jnp.float32)
-    if self.kind != "random":
+    if self.kind not in RANDOM_LAYOUTS:
       lay, _, goal_cell = _fixed_maze(self.kind)
       goal_cell = self.large_goal or goal_cell
       lay = Layout(jnp.asarray(lay.h_walls), jnp.asarray(lay.v_walls))
       return self.episode_for(lay, jnp.asarray(goal_cell, jnp.int32), active)
-    key = jax.random.wrap_key_data(
-        jax.lax.bitcast_convert_type(start, jnp.uint32) ^ jnp.uint32(_LAYOUT_SALT),
-        impl="threefry2x32")
-    n = maze_layout.num_uniforms(self.rows, self.cols)
-    u = jax.random.uniform(key, (n + 1,))  # one PRNG call for the layout and the goal
-    lay = maze_layout.layout_from_uniforms(u[:n], self.rows, self.cols, self.line_prob,
-                                           self.door_prob, active)
+    key = self._start_key(start)
+    if self.kind == "d4rl_random":
+      _, goal_key = jax.random.split(key)
+      lay = d4rl.walls_around(jnp.asarray(self._bank())[self._layout_index(start)])
+      u_goal = jax.random.uniform(goal_key)
+    else:
+      n = maze_layout.num_uniforms(self.rows, self.cols)
+      u = jax.random.uniform(key, (n + 1,))  # one PRNG call for the layout and the goal
+      lay = maze_layout.layout_from_uniforms(u[:n], self.rows, self.cols, self.line_prob,
+                                             self.door_prob, active)
+      u_goal = u[n]
     from_start = maze_layout.bfs_distances(
         lay, maze_layout.cell_of(start, self.rows, self.cols), active)
     finite = jnp.isfinite(from_start)
+    if self.max_goal_distance:
+      finite = finite & (from_start <= self.max_goal_distance)
     far = finite & (from_start >= self.min_goal_distance)
     farthest = finite & (from_start == jnp.max(jnp.where(finite, from_start, -1.0)))
     allowed = jnp.where(jnp.any(far), far, farthest).ravel()
     # The goal: the k-th allowed cell (row-major), k uniform.
     count = jnp.cumsum(allowed)
-    flat = jnp.argmax(count > jnp.floor(u[n] * count[-1]))
+    flat = jnp.argmax(count > jnp.floor(u_goal * count[-1]))
     goal_cell = jnp.stack([flat // self.cols, flat % self.cols]).astype(jnp.int32)
     return self.episode_for(lay, goal_cell, active)
 
@@ -293,6 +347,43 @@ def grid_occupancy_image(pos: jax.Array, h_walls: jax.Array, v_walls: jax.Array,
   return cover.astype(jnp.float32)
 
 
+# Wall slots of D4RL random layouts (whose thousands of possible segments would be too many
+# geoms): the 12 unit segments an agent inside cell (r, c) can touch, as (line, segment)
+# offsets from (r, c): horizontal walls on the lines y = r, r + 1 at columns c - 1 .. c + 1, and
+# vertical walls on the lines x = c, c + 1 at rows r - 1 .. r + 1 (the cell's sides and the
+# walls meeting its corners; every other wall is >= 1 - AGENT_RADIUS away from the cell).
+_SLOT_H = np.array([(dr, dc) for dr in (0, 1) for dc in (-1, 0, 1)], np.int32)
+_SLOT_V = np.array([(dc, dr) for dc in (0, 1) for dr in (-1, 0, 1)], np.int32)
+_SLOT_SEGMENTS = np.array([[(0.0, 0.0), (1.0, 0.0)]] * len(_SLOT_H)
+                          + [[(0.0, 0.0), (0.0, 1.0)]] * len(_SLOT_V), np.float32)
+
+
+def _slot_positions(lay: Layout, position: jax.Array) -> jax.Array:
+  """[12, 3] geom centres of the wall slots around the cell of `position` [2] (x, y): a present
+  wall's centre at the agent's height, or `_FAR_BELOW` for absent (or off-grid) ones. A step
+  moves the agent < 0.35 cells, and the slots of the cell it starts in cover every wall it can
+  touch in the cell it may enter (that cell's sides across the move are among them, its far
+  side is >= 0.65 away)."""
+  h, v = jnp.asarray(lay.h_walls), jnp.asarray(lay.v_walls)
+  rows, cols = v.shape[0], h.shape[1]
+  cell = maze_layout.cell_of(position, rows, cols)
+
+  def slots(walls, offsets, line0, seg0, centre):
+    line, seg = line0 + offsets[:, 0], seg0 + offsets[:, 1]
+    valid = (line >= 0) & (line < walls.shape[0]) & (seg >= 0) & (seg < walls.shape[1])
+    present = valid & walls[jnp.clip(line, 0, walls.shape[0] - 1),
+                            jnp.clip(seg, 0, walls.shape[1] - 1)]
+    xyz = centre(line.astype(jnp.float32), seg.astype(jnp.float32))
+    return jnp.where(present[:, None], xyz, xyz.at[:, 2].set(_FAR_BELOW))
+
+  z = jnp.float32(AGENT_RADIUS)
+  horizontal = slots(h, _SLOT_H, cell[0], cell[1],  # line y = i, from x = j to j + 1
+                     lambda i, j: jnp.stack([j + 0.5, i, jnp.full_like(i, z)], -1))
+  vertical = slots(v.T, _SLOT_V, cell[1], cell[0],  # line x = j, from y = i to i + 1
+                   lambda j, i: jnp.stack([j, i + 0.5, jnp.full_like(j, z)], -1))
+  return jnp.concatenate([horizontal, vertical])
+
+
 def _capsule(name: str, seg: np.ndarray, rgba: str) -> str:
   (x0, y0), (x1, y1) = seg
   z = AGENT_RADIUS
@@ -331,9 +422,13 @@ class Maze(Env):
   """Point-mass maze in MJX with random or fixed layouts (see the module docstring).
 
   Args:
-    layout: "random" (a new layout per episode), "large" (the fixed 10×10 maze) or "d4rl"
-      (SPiRL's 40×40 maze).
-    size: side of the random layouts in cells (default 5; random layouts only).
+    layout: "random" (a new walls-with-doorways layout per episode), "d4rl_random" (a new
+      D4RL layout per episode, SPiRL's training data), "large" (the fixed 10×10 maze) or
+      "d4rl" (SPiRL's 40×40 task maze).
+    size: side of the random layouts in cells (default 5 for "random", 20 for "d4rl_random",
+      SPiRL's data mazes; random layouts only).
+    num_layouts: the bank of D4RL layouts "d4rl_random" draws from (default 1000; seeds
+      0 .. num_layouts - 1 of `d4rl.sample_blocks`).
     image: add the local occupancy image (group `image`) to the observation.
     reward: "sparse" or "dense".
     goal_tolerance: success radius around the goal (cells), in (0, 0.5]; D4RL's maze2d (and
@@ -342,6 +437,7 @@ class Maze(Env):
     start_noise: start position noise (± per axis around the start cell's centre), in
       (0, 0.35]; must be positive for random layouts (their layout derives from it).
     min_goal_distance: fewest moves between the start and goal cells (random layouts).
+    max_goal_distance: most moves between them (random layouts; default: any reachable cell).
     line_prob, door_prob: random layout generator parameters (`layout.random_layout`).
     goal_cell: (row, col) of the large maze's goal (row 0 at the bottom); None = its `G`, (9, 9).
     image_size: image pixels per side.
@@ -360,23 +456,33 @@ class Maze(Env):
                terminate_on_success: bool = True, start_noise: float = 0.2,
                min_goal_distance: int = 2, line_prob: float = 0.6, door_prob: float = 0.25,
                image_size: int = 16, timestep: float = 0.02, substeps: int = 5,
-               goal_cell: tuple[int, int] | None = None, image_frames: int = 1):
+               goal_cell: tuple[int, int] | None = None, image_frames: int = 1,
+               num_layouts: int | None = None, max_goal_distance: int | None = None):
     if layout not in LAYOUTS:
       raise EnvKwargError(f"maze layout must be one of {LAYOUTS}, got {layout!r}")
     if reward not in REWARDS:
       raise EnvKwargError(f"maze reward must be one of {REWARDS}, got {reward!r}")
-    if layout != "random" and size is not None:
-      raise EnvKwargError(f"maze size applies to layout='random' only; the {layout} maze is a "
-                          f"fixed layout")
-    size = 5 if size is None else size
-    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or not 2 <= size <= 32:
-      raise EnvKwargError(f"maze size must be an int in [2, 32], got {size!r}")
+    if layout not in RANDOM_LAYOUTS and size is not None:
+      raise EnvKwargError(f"maze size applies to the random layouts {RANDOM_LAYOUTS} only; the "
+                          f"{layout} maze is a fixed layout")
+    if layout != "d4rl_random" and num_layouts is not None:
+      raise EnvKwargError(f"maze num_layouts applies to layout='d4rl_random' only, not {layout!r}")
+    smallest = 7 if layout == "d4rl_random" else 2  # a D4RL wall and its 5-wide window
+    size = (20 if layout == "d4rl_random" else 5) if size is None else size
+    if (isinstance(size, bool) or not isinstance(size, (int, np.integer))
+        or not smallest <= size <= 32):
+      raise EnvKwargError(f"maze size must be an int in [{smallest}, 32] for layout={layout!r}, "
+                          f"got {size!r}")
+    num_layouts = 1000 if num_layouts is None else num_layouts
+    if (isinstance(num_layouts, bool) or not isinstance(num_layouts, (int, np.integer))
+        or num_layouts < 1):
+      raise EnvKwargError(f"maze num_layouts must be a positive int, got {num_layouts!r}")
     if not 0 < goal_tolerance <= 0.5:
       raise EnvKwargError(f"maze goal_tolerance must be in (0, 0.5] cells, got {goal_tolerance}")
     if not 0 <= start_noise <= 0.5 - AGENT_RADIUS - WALL_RADIUS:
       raise EnvKwargError(f"maze start_noise must be in [0, 0.35] (inside the start cell), got "
                           f"{start_noise}")
-    if layout == "random" and start_noise <= 0:
+    if layout in RANDOM_LAYOUTS and start_noise <= 0:
       raise EnvKwargError("maze start_noise must be > 0 for random layouts: each episode's layout "
                           "is drawn from a key derived from the start position")
     if not 0 <= line_prob <= 1 or not 0 <= door_prob <= 1:
@@ -384,18 +490,30 @@ class Maze(Env):
                           f"{door_prob}")
     if int(min_goal_distance) < 1:
       raise EnvKwargError(f"maze min_goal_distance must be >= 1, got {min_goal_distance}")
+    if max_goal_distance is not None and (layout not in RANDOM_LAYOUTS
+                                          or int(max_goal_distance) < int(min_goal_distance)):
+      raise EnvKwargError(f"maze max_goal_distance applies to the random layouts and must be >= "
+                          f"min_goal_distance ({min_goal_distance}), got {max_goal_distance!r} "
+                          f"for layout={layout!r}")
     if int(image_size) < 2:
       raise EnvKwargError(f"maze image_size must be >= 2, got {image_size}")
     if int(image_frames) < 1:
       raise EnvKwargError(f"maze image_frames must be >= 1, got {image_frames}")
     if timestep <= 0 or int(substeps) < 1:
       raise EnvKwargError(f"maze needs timestep > 0 and substeps >= 1, got {timestep}, {substeps}")
+    if layout == "d4rl_random" and MAX_SPEED * timestep * substeps > 0.35:
+      raise EnvKwargError(
+          f"maze layout='d4rl_random' places its wall slots once per step, which needs a step to "
+          f"move the agent < 0.35 cells; timestep x substeps = {timestep * substeps} s at "
+          f"{MAX_SPEED} cells/s moves up to {MAX_SPEED * timestep * substeps:.2f}")
     self.layout_kind = layout
-    rows = cols = int(size) if layout == "random" else _fixed_maze(layout)[0].rows
+    rows = cols = int(size) if layout in RANDOM_LAYOUTS else _fixed_maze(layout)[0].rows
     self.spec = MazeSpec(kind=layout, rows=rows, cols=cols, start_noise=float(start_noise),
                          min_goal_distance=int(min_goal_distance), line_prob=float(line_prob),
                          door_prob=float(door_prob),
-                         large_goal=None if goal_cell is None else _goal_cell(goal_cell, layout))
+                         large_goal=None if goal_cell is None else _goal_cell(goal_cell, layout),
+                         num_layouts=int(num_layouts) if layout == "d4rl_random" else 0,
+                         max_goal_distance=int(max_goal_distance or 0))
     self.rows, self.cols = rows, cols
     self.image = bool(image)
     self.image_size = int(image_size)
@@ -417,6 +535,9 @@ class Maze(Env):
       border_runs = maze_layout.merged_wall_segments(border)  # the four sides
       geoms = np.concatenate([border_runs, table[internal]])
       self._first_internal_geom = len(border_runs)
+    elif layout == "d4rl_random":
+      d4rl.layout_bank(rows, int(num_layouts))  # build it now rather than at the first trace
+      geoms = _SLOT_SEGMENTS  # placed each step by `model_for`
     else:
       geoms = maze_layout.merged_wall_segments(_fixed_maze(layout)[0])
     self.mj_model = mujoco.MjModel.from_xml_string(
@@ -449,8 +570,14 @@ class Maze(Env):
 
   # -- helpers -------------------------------------------------------------------------------------
 
-  def model_for(self, episode: Episode) -> mjx.Model:
-    """The MJX model of an episode: random layouts move their absent segments far below."""
+  def model_for(self, episode: Episode, position: jax.Array) -> mjx.Model:
+    """The MJX model of an episode with the agent at `position` [2] (x, y): random layouts move
+    their absent segments far below; D4RL random layouts put their wall slots on the walls
+    around the agent's cell (`_slot_positions`)."""
+    if self.layout_kind == "d4rl_random":
+      ids = self._wall_geoms
+      return self.mjx_model.replace(geom_pos=self.mjx_model.geom_pos.at[ids].set(
+          _slot_positions(episode.layout, position)))
     if self.layout_kind != "random":
       return self.mjx_model
     present = maze_layout.flat_walls(episode.layout)[self._internal]  # [n_internal]
@@ -523,7 +650,7 @@ class Maze(Env):
     """A state at rest at `start` [2] (x, y) in `episode`'s maze (`reset` uses it; tests and
     analyses build episodes by hand with `spec.episode_for(layout, goal_cell)`)."""
     start = jnp.asarray(start, jnp.float32)
-    model = self.model_for(episode)
+    model = self.model_for(episode, start)
     # Only qpos (and zero qvel) are set: the observation needs nothing else, and mjx.forward here
     # would compile the collision and constraint pipeline a second time (as much as `step`);
     # derived quantities (xpos, contacts) are computed by the first step.
@@ -544,7 +671,7 @@ class Maze(Env):
     if action.shape[-1:] != (2,):
       raise ValueError(f"maze action must have shape [2], got {action.shape}")
     episode = self._episode(state.info)
-    model = self.model_for(episode)
+    model = self.model_for(episode, state.pipeline_state.qpos[:2])
     data = state.pipeline_state.replace(ctrl=jnp.clip(action, -1.0, 1.0))
     data = jax.lax.fori_loop(0, self.substeps, lambda _, d: mjx.step(model, d), data)
     reward, success, dist, path = self._evaluate(data, episode)
