@@ -32,6 +32,10 @@ A variant is `<method>[,<modifier>...][,tiny]`:
                          critics the position and velocity (asymmetric), the flat baselines the
                          state. Without it (default): the prior reads the velocity, the skill
                          policy the position and velocity (a state-based variant).
+    d4rl_data            the paper's training mazes: D4RL random 20 x 20 layouts (rooms of
+                         block walls with doorways, `envs/maze/d4rl.py`), a new one per episode
+                         from a bank of 5,000, start uniform over the free cells, goal 4-12 moves
+                         away (default: our 5 x 5 walls-with-doorways layouts).
   task modifier
     near_goal            the large maze with its goal in the top-left cell, 16 moves from the
                          start instead of 39: a task the CPU budget can show learning on.
@@ -57,7 +61,7 @@ from experiments import _base
 
 METHODS = ("spirl", "ssp", "sac", "bc_sac", "flat_prior")
 MODIFIERS = ("random50", "random75", "h3", "h30", "z5", "z30", "closed_loop", "mixture_prior",
-             "image")
+             "image", "d4rl_data")
 TASK_MODIFIERS = ("near_goal", "d4rl_maze")  # downstream task only (skills are shared)
 # The paper's maze is D4RL's maze2d point mass (0.01 s per control step, speed clipped at 5
 # cells/s: ~0.05 cells per step, ~20 steps to cross a cell). Our env's default control step
@@ -66,6 +70,13 @@ TASK_MODIFIERS = ("near_goal", "d4rl_maze")  # downstream task only (skills are 
 # restores the paper's scale of skills, data episodes and downstream episodes.
 PHYSICS = {"substeps": 1}
 DATA_EPISODE_LENGTH = 300  # spirl configs/default_data_configs/maze.py: max_seq_len = 300
+# The paper's data: "85 000 goal-reaching trajectories in randomly generated, small maze
+# layouts" of D4RL's generator (20 x 20 blocks, a quarter of the downstream 40 x 40). Its goals
+# are unspecified; at ~20 steps per move the expert reaches goals up to 12 moves away within the
+# 300-step sequences (measured: 128 episodes, 92 % success in 600 steps without the cap, 15
+# moves median), so goals are 4 to 12 moves from the start, keeping the episodes goal-reaching.
+D4RL_DATA = {"layout": "d4rl_random", "size": 20, "num_layouts": 5000, "min_goal_distance": 4,
+             "max_goal_distance": 12}
 TASK_EPISODE_LENGTH = 2000  # spirl configs/hrl/maze/base_conf.py: max_rollout_len = 2000
 GOAL_TOLERANCE = 0.5  # D4RL maze2d's sparse reward: within 0.5 of the goal (corridors 1 wide)
 NEAR_GOAL = (9, 0)  # the top-left cell: 16 moves from the start (the default goal is 39)
@@ -85,10 +96,14 @@ def get_config(variant: str = "spirl") -> ml_collections.ConfigDict:
   c = _base.pipeline_config("spirl_maze", variant, METHODS + MODIFIERS + TASK_MODIFIERS)
   c.env.name = "maze"
   c.env.kwargs = {"layout": "random", "size": 5, "min_goal_distance": 4, **PHYSICS}
+  if "d4rl_data" in parts:
+    c.env.kwargs = {**D4RL_DATA, **PHYSICS,
+                    **({"size": 10, "num_layouts": 16} if tiny else {})}
   c.env.episode_length = DATA_EPISODE_LENGTH
   c.data.expert_noise = 0.2
   c.data.random_fraction = random_fraction
-  # The paper's 85,000 planner trajectories in random small layouts (~25 steps each here).
+  # The paper's 85,000 planner trajectories in random small layouts (~120 steps each in our
+  # 5 x 5 layouts, ~170 in the D4RL 20 x 20 ones).
   c.data.num_episodes = 32 if tiny else 85_000
   c.data.num_envs = 16 if tiny else 500
   c.data.episodes_per_shard = 32 if tiny else 5000
@@ -116,7 +131,7 @@ def get_config(variant: str = "spirl") -> ml_collections.ConfigDict:
     c.train.checkpoint_every = 2_000
   skill_parts = sorted(parts & set(MODIFIERS))
   if method in ("bc_sac", "flat_prior"):  # BC reads the state in either variant
-    skill_parts = sorted(parts & {"random50", "random75"}) + ["bc"]
+    skill_parts = sorted(parts & {"random50", "random75", "d4rl_data"}) + ["bc"]
 
   c.analysis.exploration = ml_collections.ConfigDict(dict(
       num_rollouts=16 if tiny else 256,  # rollouts per sampler for the Figure-5 maps
@@ -126,7 +141,9 @@ def get_config(variant: str = "spirl") -> ml_collections.ConfigDict:
   set_downstream(c, method, tiny, skill_name=",".join(skill_parts) or "default",
                  # The paper's reward: 1 on every step near the goal (the episode goes on).
                  env_kwargs={"layout": "d4rl" if "d4rl_maze" in parts else "large",
-                             "reward": "sparse", "size": None,
+                             "reward": "sparse",
+                             # the data's random-layout kwargs do not apply to a fixed maze
+                             "size": None, "num_layouts": None, "max_goal_distance": None,
                              "terminate_on_success": False, "goal_tolerance": GOAL_TOLERANCE,
                              **PHYSICS,
                              "goal_cell": NEAR_GOAL if "near_goal" in parts else None,

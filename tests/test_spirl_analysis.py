@@ -81,6 +81,24 @@ def test_maze_pipeline_draws_exploration_maps(tmp_path):
   assert "transfer" in metrics and "analysis" in metrics
 
 
+@pytest.mark.slow
+def test_maze_pipeline_in_the_papers_layouts(tmp_path):
+  """spirl_maze:spirl,image,d4rl_data,d4rl_maze,tiny end to end: data in D4RL random layouts
+  (10 x 10 when tiny), image skills, maps and SAC in the paper's 40 x 40 maze."""
+  config = configs.load_config(
+      f"{ROOT}/experiments/spirl_maze.py:spirl,image,d4rl_data,d4rl_maze,tiny")
+  config.compilation_cache_dir = "none"
+  workdir = str(tmp_path / "run")
+  pipeline.run_pipeline(config, workdir)
+  env = runs.make_env(config)
+  assert env.unwrapped.spec.kind == "d4rl_random" and env.unwrapped.rows == 10
+  with open(os.path.join(workdir, "analysis", "analysis.json")) as f:
+    rows = json.load(f)["metrics"]["exploration"]
+  assert all(r["goal_distance"] == 34 for r in rows.values())  # the paper's start and goal
+  with open(os.path.join(workdir, "report", "metrics.json")) as f:
+    assert "transfer" in json.load(f)
+
+
 def test_flat_prior_of_a_state_run_explores_the_image_maze(tmp_path):
   """The BC flat prior (trained on the maze's state) is restored with its own env and acts in
   the image variant's maze on the state part of the observation (Figure 5's third row)."""

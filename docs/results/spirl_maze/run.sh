@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The spirl_maze reproduction (issue 22): every command, in order, from the repository root.
-#   docs/results/spirl_maze/run.sh <runs dir> [<task modifier> <results subdir>]
-# e.g. `run.sh runs/maze_d4rl d4rl_maze .` (the paper's own maze; results here) or
+#   docs/results/spirl_maze/run.sh <runs dir> [<task modifier> <results subdir> [<data modifier>]]
+# e.g. `run.sh runs/maze_d4rl d4rl_maze .` (the paper's own maze, data in our 5 x 5 layouts;
+# results here), `run.sh runs/maze_d4rl_data d4rl_maze d4rl_data d4rl_data` (the paper's maze
+# and the paper's D4RL 20 x 20 data layouts; results in d4rl_data/) or
 # `run.sh runs/maze_repro "" our_maze` (our 10 x 10 corridor maze; results in our_maze/).
 # Data (85,000 planner episodes), the skills of both variants and the BC flat prior are trained
 # once; each downstream method then runs its 3 seeds together. The flat baselines read the state
@@ -12,24 +14,25 @@ set -euo pipefail
 R=${1:-runs/maze_repro}
 T=${2:+,$2}  # the downstream task modifier, appended to every downstream and analysis variant
 OUT=${3:-.}
+D=${4:+,$4}  # the data modifier, appended to every variant (data, skills, BC and downstream)
 C=experiments/spirl_maze.py
 start=$(date +%s)
 results() { python docs/results/spirl_maze/make_results.py "$R" $(( $(date +%s) - start )) "$OUT"; }
-helms-data  --config=$C:spirl --workdir=$R/skills
-helms-train --config=$C:spirl --workdir=$R/skills                     # state variant: velocity prior
-helms-eval  --config=$C:spirl --workdir=$R/skills
-helms-train --config=$C:spirl,image --workdir=$R/skills_image --config.data.dir=$R/skills/data
-helms-train --config=$C:bc_sac --workdir=$R/bc --config.data.dir=$R/skills/data
-helms-eval  --config=$C:bc_sac --workdir=$R/bc --config.data.dir=$R/skills/data
+helms-data  --config=$C:spirl$D --workdir=$R/skills
+helms-train --config=$C:spirl$D --workdir=$R/skills                   # state variant: velocity prior
+helms-eval  --config=$C:spirl$D --workdir=$R/skills
+helms-train --config=$C:spirl,image$D --workdir=$R/skills_image --config.data.dir=$R/skills/data
+helms-train --config=$C:bc_sac$D --workdir=$R/bc --config.data.dir=$R/skills/data
+helms-eval  --config=$C:bc_sac$D --workdir=$R/bc --config.data.dir=$R/skills/data
 # Figure 5: the priors', the flat prior's and uniform skills' exploration of the downstream maze.
 for s in skills skills_image; do
-  variant=spirl$T; [[ $s == skills_image ]] && variant=spirl,image$T
+  variant=spirl$D$T; [[ $s == skills_image ]] && variant=spirl,image$D$T
   helms-analyze --config=$C:$variant --workdir=$R/$s --config.data.dir=$R/skills/data \
       --config.analysis.exploration.flat_prior_dir=$R/bc \
       --config.analysis.exploration.num_steps=2000 --config.analysis.exploration.num_rollouts=128
 done
 run() {  # run <workdir name> <variant> <skills workdir>
-  helms-transfer --config=$C:$2$T --workdir=$R/$1 --config.transfer.skills_dir=$R/$3
+  helms-transfer --config=$C:$2$D$T --workdir=$R/$1 --config.transfer.skills_dir=$R/$3
   results
 }
 # The paper's setup first (the claim maze_only_spirl_succeeds), then its baselines, then the
