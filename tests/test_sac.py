@@ -158,6 +158,39 @@ def test_update_moves_alpha_towards_the_target(regularizer):
   assert float(new.log_alpha) == float(fixed_state.log_alpha)
 
 
+def test_policy_gradient_is_the_regularised_objective_at_the_new_alpha():
+  """The update's policy gradient (read from Adam's first moment, mu = 0.1 g after one step)
+  against closed forms: a nearly deterministic policy (std e^-12, so a = tanh(mean) for every
+  sample) far from a N(0, I) prior gets alpha_new * dKL/dtheta (per-dimension mean KL:
+  d/dmean = mean / D, d/dlog_std = (std^2 - 1) / D) plus the critics' pull on the action,
+  -mean_b d min_i q_i(s_b, tanh(mean)) / dmean, taken by autodiff of the critic network;
+  alpha_new is the temperature after this update's dual step (SPiRL's order)."""
+  space = _stub_space(prior=True)
+  agent = sac.make_agent(sac_config(critic_hidden=(8,)), space, 3)
+  state = jax.jit(agent.init)(jax.random.PRNGKey(0))
+  mean, log_std = jnp.array([0.7, -0.4]), jnp.full(D, -12.0)
+  state = state.replace(policy={"mean": mean, "log_std": log_std})
+  batch = _random_batch(3)
+  new, metrics = jax.jit(agent.update)(state, batch, jax.random.PRNGKey(4))
+  gradient = jax.tree.map(lambda mu: mu / 0.1, new.policy_opt[0].mu)
+  alpha_new = float(metrics["alpha"])
+  assert alpha_new != float(jnp.exp(state.log_alpha))  # the dual step moved it
+
+  critic = sac.ContinuousCritic((8,))
+  obs = jnp.asarray(batch.observation[:, 0])
+
+  def mean_min_q(m):
+    a = jnp.broadcast_to(jnp.tanh(m), (obs.shape[0], D))
+    q = jax.vmap(critic.apply, in_axes=(0, None, None))(state.critics, obs, a)
+    return jnp.mean(jnp.min(q, axis=0))
+
+  std2 = jnp.exp(2 * log_std)
+  want_mean = alpha_new * mean / D - jax.grad(mean_min_q)(mean)
+  want_log_std = alpha_new * (std2 - 1.0) / D
+  np.testing.assert_allclose(gradient["mean"], want_mean, rtol=1e-4, atol=1e-6)
+  np.testing.assert_allclose(gradient["log_std"], want_log_std, rtol=1e-4, atol=1e-6)
+
+
 # --- 2. the squashing Jacobian ----------------------------------------------------------------
 
 
