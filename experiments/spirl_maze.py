@@ -177,6 +177,9 @@ def set_downstream(c, method: str, tiny: bool, skill_name: str, env_kwargs: dict
   # maze needs to know where it is, as the flat baselines do: position and velocity. It starts
   # as the prior (the position inputs' first-layer weights are zero).
   t.policy_inputs = policy_inputs or ("prior" if "image" in env_kwargs else "position,velocity")
+  # The frozen prior's output is computed once per skill step and kept in the replay
+  # (`agents.spaces.with_cached_prior`) instead of at s and s' in every update.
+  t.cache_prior = method == "spirl"
   if method == "ssp":
     # spirl's SSP (configs/hrl/*/no_prior = base_conf): the high-level policy is a fresh
     # SplitObsMLPPolicy over the state (the maze's x, y, vx, vy), images split off;

@@ -8,6 +8,8 @@ from that optimum, and the omega schedule of behaviour actions drawn from the pr
 
 from __future__ import annotations
 
+import types
+
 import distrax
 import flax.linen as nn
 import jax
@@ -17,7 +19,7 @@ import numpy as np
 import optax
 import pytest
 
-from helms_jax.agents import sac
+from helms_jax.agents import sac, spaces
 from helms_jax.agents.spaces import ActionSpace
 from helms_jax.losses import sac as sac_lib
 from helms_jax.networks import GaussianParams
@@ -189,6 +191,49 @@ def test_policy_gradient_is_the_regularised_objective_at_the_new_alpha():
   want_log_std = alpha_new * (std2 - 1.0) / D
   np.testing.assert_allclose(gradient["mean"], want_mean, rtol=1e-4, atol=1e-6)
   np.testing.assert_allclose(gradient["log_std"], want_log_std, rtol=1e-4, atol=1e-6)
+
+
+def _state_prior(frozen, obs):
+  """A prior that depends on the state: N(obs W, diag exp(obs V)^2)."""
+  return distrax.MultivariateNormalDiag(obs @ frozen["w"], jnp.exp(obs @ frozen["v"]))
+
+
+def test_cached_prior_updates_and_acts_as_the_prior_itself():
+  """`spaces.with_cached_prior`: the prior read from the stored observation gives the same
+  actions, update metrics and parameters as the prior evaluated in the update."""
+  rng = np.random.default_rng(0)
+  obs_size = 3
+  frozen = {"w": jnp.asarray(rng.normal(size=(obs_size, D)), jnp.float32),
+            "v": jnp.asarray(0.3 * rng.normal(size=(obs_size, D)), jnp.float32)}
+  plain = network_space(obs_size=obs_size)._replace(prior=_state_prior, frozen=frozen)
+  cached = spaces.with_cached_prior(plain, obs_size)
+  config = sac_config(critic_hidden=(8,))
+  agents = [sac.make_agent(config, s, obs_size) for s in (plain, cached)]
+  states = [jax.jit(a.init)(jax.random.PRNGKey(0)) for a in agents]
+  batch = _random_batch(5, obs_size=obs_size)
+  observe = jax.vmap(jax.vmap(lambda x: cached.observe(types.SimpleNamespace(obs=x))))
+  stored = batch.replace(observation=observe(batch.observation),
+                          next_observation=observe(batch.next_observation))
+  assert set(stored.observation) == {"state", "prior_loc", "prior_scale"}
+  (new_plain, m_plain), (new_cached, m_cached) = (
+      jax.jit(a.update)(s, b, jax.random.PRNGKey(1))
+      for a, s, b in zip(agents, states, (batch, stored)))
+  for key in ("divergence", "alpha", "q_mean", "target_mean", "policy_loss"):
+    np.testing.assert_allclose(m_cached[key], m_plain[key], rtol=1e-5, atol=1e-6)
+  for got, want in zip(jax.tree.leaves(new_cached), jax.tree.leaves(new_plain)):
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+  act_plain = agents[0].act(new_plain, batch.observation[:, 0], jax.random.PRNGKey(2))
+  act_cached = agents[1].act(new_cached, jax.tree.map(lambda x: x[:, 0], stored.observation),
+                             jax.random.PRNGKey(2))
+  np.testing.assert_allclose(act_cached[1], act_plain[1], rtol=1e-5, atol=1e-6)
+  with pytest.raises(ValueError, match="needs a space with a prior"):
+    spaces.with_cached_prior(network_space(), 2)
+  mixture = lambda frozen, obs: distrax.MixtureSameFamily(
+      distrax.Categorical(logits=jnp.zeros(obs.shape[:-1] + (2,))),
+      distrax.MultivariateNormalDiag(jnp.zeros(obs.shape[:-1] + (2, D)),
+                                     jnp.ones(obs.shape[:-1] + (2, D))))
+  with pytest.raises(ValueError, match="Gaussian"):
+    spaces.with_cached_prior(plain._replace(prior=mixture), obs_size)
 
 
 # --- 2. the squashing Jacobian ----------------------------------------------------------------

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any, Callable, NamedTuple
 
+import distrax
 import jax
+import jax.numpy as jnp
 
 
 class ActionSpace(NamedTuple):
@@ -41,3 +43,44 @@ class ActionSpace(NamedTuple):
   observe: Callable[..., Any] | None = None
   observation_spec: Any = None
   critic_input: Callable[[Any], jax.Array] | None = None
+
+
+def with_cached_prior(space: ActionSpace, observation_size: int) -> ActionSpace:
+  """`space` with its frozen Gaussian prior evaluated once per env step, when observed, and
+  stored with the observation, instead of at every replayed state of every update.
+
+  A prior that nothing trains gives the same output whenever it is evaluated, so the agent can
+  read it from the replay: the observation becomes {"state": obs [O], "prior_loc": [D],
+  "prior_scale": [D]} and `prior` returns `MultivariateNormalDiag(prior_loc, prior_scale)`;
+  policy, decode and critic see "state" as before. For SPiRL's image prior this drops the two
+  conv passes of the prior (at s and s') from each SAC update, for one pass per env step.
+
+  Args:
+    space: a space over flat observations (no `observe`) whose `prior(frozen, obs)` returns a
+      `distrax.MultivariateNormalDiag` (event [D]).
+    observation_size: O, the env's flat observation size.
+  """
+  if space.prior is None or space.observe is not None:
+    raise ValueError("with_cached_prior needs a space with a prior over flat observations")
+  probe = jax.eval_shape(space.prior, space.frozen,
+                         jax.ShapeDtypeStruct((1, observation_size), jnp.float32))
+  if not isinstance(probe, distrax.MultivariateNormalDiag):
+    raise ValueError(f"with_cached_prior caches a Gaussian (MultivariateNormalDiag) prior, got "
+                     f"{type(probe).__name__}")
+  prior, frozen, size = space.prior, space.frozen, space.size
+  critic_input = space.critic_input or (lambda obs: obs)
+
+  def observe(env_state):
+    dist = prior(frozen, env_state.obs)
+    return {"state": env_state.obs, "prior_loc": dist.loc, "prior_scale": dist.scale_diag}
+
+  spec = {"state": jax.ShapeDtypeStruct((observation_size,), jnp.float32),
+          "prior_loc": jax.ShapeDtypeStruct((size,), jnp.float32),
+          "prior_scale": jax.ShapeDtypeStruct((size,), jnp.float32)}
+  return space._replace(
+      policy=lambda params, frozen, obs: space.policy(params, frozen, obs["state"]),
+      decode=lambda frozen, obs, u, key, det: space.decode(frozen, obs["state"], u, key, det),
+      prior=lambda frozen, obs: distrax.MultivariateNormalDiag(obs["prior_loc"],
+                                                               obs["prior_scale"]),
+      observe=observe, observation_spec=spec,
+      critic_input=lambda obs: critic_input(obs["state"]))

@@ -29,7 +29,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from helms_jax.agents import sac
+from helms_jax.agents import sac, spaces
 from helms_jax.agents.baselines import bc
 from helms_jax.agents.records import OfflineSkills
 from helms_jax.agents.spaces import ActionSpace
@@ -210,6 +210,8 @@ def skill_space(config: ml_collections.ConfigDict, env, spirl_params: Any
   space = ActionSpace(kind="gaussian", size=learner.z_dim, init_policy=init_policy,
                       policy=policy, decode=lambda frozen, obs, z, key, det: z, prior=prior,
                       frozen=spirl_params, critic_input=_state_critic(env))
+  if prior is not None and gaussian_prior and config.transfer.get("cache_prior", False):
+    space = spaces.with_cached_prior(space, env.observation_size)
   return space, skill_env
 
 
