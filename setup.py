@@ -32,6 +32,8 @@ setuptools.setup(
     version="0.1.0",
     description=__doc__,
     packages=setuptools.find_packages(include=["helms_jax", "helms_jax.*", "launch", "experiments"]),
+    # The RGB-Stacking test-object meshes (Apache-2.0, see their NOTICE).
+    package_data={"helms_jax.envs.manipulation": ["assets/rgb_test_triplets/*"]},
     python_requires=">=3.10",
     install_requires=INSTALL_REQUIRES,
     extras_require={"test": ["pytest>=8", "pytest-timeout>=2.3"]},
