@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from helms_jax import envs
-from helms_jax.envs.manipulation import scene, tasks
+from helms_jax.envs.manipulation import rgb_objects, scene, tasks
 from helms_jax.envs.manipulation.stacking import Stacking
 
 RED, GREEN, BLUE = 0, 1, 2
@@ -133,6 +133,29 @@ def test_object_set_geometry():
       assert 0.01 < shape.bottom < 0.05 and shape.top > 0.005
       # Fits between the open fingers (grasped along the object's y axis).
       assert shape.half_extents[1] < scene.FINGER_OPEN_HALF - scene.FINGERTIP_RADIUS
+
+
+def test_rgb_object_sets_stand_on_their_bases_at_the_benchmarks_mass():
+  """The "rgb" family: the benchmark's triplets, each object resting on its prism base (centre
+  at half its mesh height), boxes as MuJoCo boxes, 0.2 kg each in the built model."""
+  import mujoco  # pylint: disable=import-outside-toplevel
+  for index, ids in rgb_objects.TRIPLETS.items():
+    shapes = scene.object_set(index, "rgb")
+    assert tuple(s.kind for s in shapes) == ids
+    model = mujoco.MjModel.from_xml_string(scene.build_mjcf(index, family="rgb"))
+    for name, shape, object_id in zip(scene.OBJECT_NAMES, shapes, ids):
+      scz = rgb_objects.parse_parameters(rgb_objects.mesh_path(object_id))["scz"] / 1000
+      assert shape.bottom == pytest.approx(scz / 2) and shape.top == pytest.approx(scz / 2)
+      assert (shape.box_half is not None) == rgb_objects.is_box(object_id)
+      body = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, name)
+      assert model.body_mass[body] == pytest.approx(0.2)
+      geom = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_GEOM, name)
+      assert model.geom_type[geom] == (mujoco.mjtGeom.mjGEOM_BOX if shape.box_half is not None
+                                       else mujoco.mjtGeom.mjGEOM_MESH)
+  with pytest.raises(ValueError, match="valid: simple, rgb"):
+    scene.object_set(1, "lego")
+  with pytest.raises(ValueError, match="valid object families"):
+    envs.make("stacking", objects="lego")
 
 
 def test_bad_names_list_valid_ones():

@@ -14,7 +14,7 @@ import pytest
 
 from helms_jax import data as data_lib, envs
 from helms_jax.envs import experts
-from helms_jax.envs.manipulation import expert as expert_lib
+from helms_jax.envs.manipulation import expert as expert_lib, rgb_objects
 from helms_jax.envs.manipulation import scene, tasks
 from helms_jax.envs.manipulation.stacking import OBSERVATION_GROUPS
 
@@ -149,3 +149,33 @@ def test_grasp_geometry_closes_on_the_narrow_axis():
   tri = scene.object_set(5)[1]  # flat face at +y, vertex at -y: grasp centre below the origin
   offset, period, centre = expert_lib.grasp_geometry(tri)
   assert period == pytest.approx(2 * np.pi / 3) and centre[1] < 0
+
+
+def test_grasp_of_rgb_objects_closes_on_parallel_faces():
+  """RGB-Stacking objects: the fingers (gripper y, at yaw offset) close across two parallel
+  vertical faces, the narrowest such pair: brute force over yaw angles, the object's width along
+  a direction is parallel-face-constant (the same at every height and across the face) only
+  across such a pair, and among those the offset's is the smallest."""
+  for object_id in rgb_objects.OBJECT_IDS:
+    shape = scene.rgb_shape(object_id)
+    offset, period, _ = expert_lib.grasp_geometry(shape)
+    assert period == pytest.approx(np.pi)
+
+    def widths(yaw):  # width along gripper y of each horizontal slice (bottom, middle, top)
+      axis = np.array([-np.sin(yaw), np.cos(yaw), 0.0])
+      v = shape.vertices
+      out = []
+      for z in (v[:, 2].min(), 0.0, v[:, 2].max()):
+        ring = v[np.isclose(v[:, 2], np.sign(z) * np.abs(v[:, 2]).max())] if z else v
+        proj = ring @ axis
+        out.append(proj.max() - proj.min())
+      return np.array(out)
+
+    grid = np.radians(np.arange(0.0, 180.0, 0.5))
+    constant = [y for y in grid if np.ptp(widths(y)) < 1e-4]
+    assert constant, object_id
+    best = min(constant, key=lambda y: widths(y)[0])
+    got = widths(offset)
+    assert np.ptp(got) < 1e-4, (object_id, np.degrees(offset))
+    assert got[0] <= widths(best)[0] + 1e-4, (object_id, np.degrees(offset), np.degrees(best))
+    assert got[0] < 2 * (scene.FINGER_OPEN_HALF - scene.FINGERTIP_RADIUS)  # fits the fingers

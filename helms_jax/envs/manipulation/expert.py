@@ -53,9 +53,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import struct
+from scipy.spatial import ConvexHull
 
 from helms_jax.envs import experts
-from helms_jax.envs.manipulation import scene, tasks
+from helms_jax.envs.manipulation import rgb_objects, scene, tasks
 from helms_jax.envs.manipulation.stacking import MAX_SPEED, MAX_YAW_SPEED, OBSERVATION_GROUPS
 
 REACH, DESCEND, CLOSE, LIFT, CARRY, LOWER, RELEASE, RETREAT = range(8)
@@ -90,6 +91,25 @@ class ExpertState:
   release_steps: jax.Array
 
 
+def _parallel_face_yaw(vertices: np.ndarray) -> float:
+  """The yaw offset that closes the fingers on the closest pair of parallel vertical faces of a
+  convex object (the RGB prisms: a trapezoid's parallel sides, a parallelogram's unsheared
+  sides, a polygon's opposite flats), i.e. puts gripper y along their normal."""
+  hull = ConvexHull(vertices)
+  normals, offsets = hull.equations[:, :3], hull.equations[:, 3]
+  vertical = np.abs(normals[:, 2]) < 1e-6
+  best, yaw = np.inf, 0.0
+  for i in np.flatnonzero(vertical):
+    for j in np.flatnonzero(vertical):
+      if np.dot(normals[i], normals[j]) < -1 + 1e-6:  # opposite faces
+        width = -(offsets[i] + offsets[j])
+        if width < best - 1e-6:
+          best, yaw = width, float(np.arctan2(normals[i, 1], normals[i, 0]) - np.pi / 2)
+  if not np.isfinite(best):
+    raise ValueError("the object has no pair of parallel vertical faces to grasp")
+  return float(np.mod(yaw, np.pi))
+
+
 def grasp_geometry(shape: scene.ObjectShape) -> tuple[float, float, tuple[float, float]]:
   """(yaw offset, symmetry period, grasp centre [2] in the object frame) of a shape.
 
@@ -100,6 +120,8 @@ def grasp_geometry(shape: scene.ObjectShape) -> tuple[float, float, tuple[float,
   lo, hi = v[:, :2].min(0), v[:, :2].max(0)
   centre = tuple(float(c) for c in (lo + hi) / 2)
   hx, hy = (hi - lo) / 2
+  if shape.kind in rgb_objects.OBJECT_IDS:
+    return _parallel_face_yaw(v), np.pi, centre
   if shape.kind == "hexagonal_prism":
     return 0.0, np.pi / 3, centre
   if shape.kind == "triangular_prism":

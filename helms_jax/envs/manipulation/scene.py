@@ -20,7 +20,13 @@ fingers on slide joints, all driven by position actuators. The env turns end-eff
 commands into actuator targets, i.e. an end-effector velocity controller, which is what the
 HeLMS/RGB-stacking agents command at 20 Hz.
 
-Object sets (red, green, blue), in the spirit of RGB-stacking (Lee et al., 2021):
+Object sets (red, green, blue), family "rgb": the RGB-Stacking benchmark's five test triplets
+(Lee et al., 2021; `rgb_objects.py`, its own meshes): 1 (r3, s0, b2), 2 (r5, g2, b3),
+3 (r6, g3, b5), 4 (s0, g5, b6), 5 (r2, g6, s0), each object standing on its prism base (the
+mesh's z axis up) at 0.2 kg, the benchmark's mass. (The benchmark drops its objects in random
+orientations; standing them up keeps the scripted expert's top-down grasps.)
+Family "simple" (the default until the experiments move to "rgb"), invented in the spirit
+of RGB-stacking:
   1 slanted faces     red: box with a slanted top, green: wedge (ridge top), blue: frustum
   2 aspect ratios     red: tall box, green: flat wide box, blue: long bar
   3 sizes             red: small cube, green: medium cube, blue: large cube
@@ -36,9 +42,13 @@ import dataclasses
 
 import numpy as np
 
+from helms_jax.envs.manipulation import rgb_objects
+
 OBJECT_NAMES = ("red", "green", "blue")
 OBJECT_RGBA = {"red": "0.85 0.15 0.15 1", "green": "0.15 0.7 0.2 1", "blue": "0.15 0.3 0.85 1"}
 OBJECT_SETS = (1, 2, 3, 4, 5)
+OBJECT_FAMILIES = ("simple", "rgb")
+RGB_OBJECT_MASS = 0.2  # kg, every RGB-Stacking object (dm_robotics MeshProp's default)
 
 TABLE_HALF = 0.30  # the table plane spans [-0.3, 0.3]^2 (visual only; the plane is infinite)
 WORKSPACE_HALF = 0.16  # objects are placed in [-0.16, 0.16]^2
@@ -60,6 +70,7 @@ class ObjectShape:
   kind: str
   vertices: np.ndarray  # [V, 3]
   box_half: tuple[float, float, float] | None = None
+  mass: float | None = None  # kg; None: density 600 kg/m^3
 
   @property
   def bottom(self) -> float:
@@ -115,8 +126,26 @@ def _prism(n, radius, hz, kind) -> ObjectShape:
   return ObjectShape(kind, v)
 
 
-def object_set(index: int) -> tuple[ObjectShape, ObjectShape, ObjectShape]:
-  """The (red, green, blue) shapes of object set `index` (1..5)."""
+def rgb_shape(object_id: str) -> ObjectShape:
+  """An RGB-Stacking test object (`rgb_objects.OBJECT_IDS`), standing on its base."""
+  vertices = np.array(rgb_objects.mesh_vertices(object_id))
+  box_half = None
+  if rgb_objects.is_box(object_id):
+    box_half = tuple(float(h) for h in np.abs(vertices).max(axis=0))
+  return ObjectShape(object_id, vertices, box_half, mass=RGB_OBJECT_MASS)
+
+
+def object_set(index: int, family: str = "simple"
+               ) -> tuple[ObjectShape, ObjectShape, ObjectShape]:
+  """The (red, green, blue) shapes of object set `index` (1..5) of `family`."""
+  if family not in OBJECT_FAMILIES:
+    raise ValueError(f"unknown object family {family!r}; valid: {', '.join(OBJECT_FAMILIES)}")
+  if family == "rgb":
+    if index not in rgb_objects.TRIPLETS:
+      raise ValueError(f"unknown object_set {index!r}; valid object sets: "
+                       f"{', '.join(map(str, OBJECT_SETS))}")
+    red, green, blue = (rgb_shape(i) for i in rgb_objects.TRIPLETS[index])
+    return red, green, blue
   cube = _box(0.025, 0.025, 0.025, "cube")
   sets = {
       1: (_slanted_top(0.025, 0.025, 0.012, 0.030, 0.025), _wedge(0.025, 0.028, 0.022),
@@ -145,8 +174,9 @@ def _object_body(name: str, shape: ObjectShape, rgba: str, assets: list[str]) ->
   else:
     assets.append(f'<mesh name="{name}_mesh" vertex="{_fmt(shape.vertices)}"/>')
     geom = f'type="mesh" mesh="{name}_mesh"'
+  inertia = 'density="600"' if shape.mass is None else f'mass="{shape.mass:.5g}"'
   return (f'<body name="{name}" pos="0 0 {shape.bottom:.5g}"><freejoint name="{name}"/>'
-          f'<geom name="{name}" {geom} rgba="{rgba}" density="600" '
+          f'<geom name="{name}" {geom} rgba="{rgba}" {inertia} '
           f'friction="0.9 0.01 0.001"/></body>')
 
 
@@ -164,14 +194,14 @@ def _contact_pairs(names: tuple[str, ...], finger_solimp: str | None = None) -> 
   return pairs
 
 
-def build_mjcf(object_set_index: int, *, timestep: float = 0.01, solver_iterations: int = 1,
-               ls_iterations: int = 4) -> str:
+def build_mjcf(object_set_index: int, *, family: str = "simple", timestep: float = 0.01,
+               solver_iterations: int = 1, ls_iterations: int = 4) -> str:
   """The scene's MJCF as a string."""
-  shapes = object_set(object_set_index)
+  shapes = object_set(object_set_index, family)
   assets: list[str] = []
   objects = [_object_body(name, shape, OBJECT_RGBA[name], assets)
              for name, shape in zip(OBJECT_NAMES, shapes)]
-  return _scene_mjcf(f"helms_stacking_set{object_set_index}", assets, objects,
+  return _scene_mjcf(f"helms_stacking_{family}{object_set_index}", assets, objects,
                      _contact_pairs(OBJECT_NAMES), timestep=timestep,
                      solver_iterations=solver_iterations, ls_iterations=ls_iterations)
 

@@ -61,6 +61,7 @@ class Stacking(ArmEnv):
     task: one of `tasks.TASKS` (`red_on_blue`, ..., `pyramid`), or `all_pairs` (one of the six
       stacking pairs drawn per episode; `info['task_id']` indexes `tasks.TASKS`).
     object_set: 1..5 (see `scene.py`).
+    objects: the object family, "simple" (ours) or "rgb" (the RGB-Stacking test triplets).
     reward: `dense`, `staged` or `sparse`.
     image: also render a camera image into `state.info['image']` (see `vision.py`).
     image_size: side of the square image.
@@ -71,7 +72,8 @@ class Stacking(ArmEnv):
 
   def __init__(self, task: str = "red_on_blue", object_set: int = 4, reward: str = "staged",
                image: bool = False, image_size: int = 32, substeps: int = 5,
-               timestep: float = 0.01, solver_iterations: int = 1, ls_iterations: int = 4):
+               timestep: float = 0.01, solver_iterations: int = 1, ls_iterations: int = 4,
+               objects: str = "simple"):
     tasks.check_task(task)
     tasks.check_reward(reward)
     if object_set not in scene.OBJECT_SETS:
@@ -79,16 +81,20 @@ class Stacking(ArmEnv):
                        f"{', '.join(map(str, scene.OBJECT_SETS))}")
     if substeps < 1:
       raise ValueError(f"substeps must be >= 1, got {substeps}")
+    if objects not in scene.OBJECT_FAMILIES:
+      raise ValueError(f"unknown objects {objects!r}; valid object families: "
+                       f"{', '.join(scene.OBJECT_FAMILIES)}")
     self.task, self.object_set, self.reward_type = task, int(object_set), reward
+    self.objects = objects
     self.substeps = int(substeps)
     self.episode_tasks = tasks.episode_tasks(task)
     self._episode_task_ids = np.array([tasks.TASKS.index(t) for t in self.episode_tasks])
     self.mj_model = mujoco.MjModel.from_xml_string(scene.build_mjcf(
-        self.object_set, timestep=timestep, solver_iterations=solver_iterations,
+        self.object_set, family=objects, timestep=timestep, solver_iterations=solver_iterations,
         ls_iterations=ls_iterations))
     self.mjx_model = envs_base.mjx_put_model(self.mj_model)
     self.control_dt = timestep * self.substeps
-    shapes = scene.object_set(self.object_set)
+    shapes = scene.object_set(self.object_set, objects)
     self.shapes = shapes
     self.constants = tasks.ShapeConstants(
         bottom=np.array([s.bottom for s in shapes], np.float32),
