@@ -26,9 +26,10 @@ import os
 import re
 
 import numpy as np
+from scipy.spatial import ConvexHull
 
 __all__ = ["TRIPLETS", "OBJECT_IDS", "mesh_path", "parse_parameters", "read_stl",
-           "mesh_vertices", "is_box"]
+           "mesh_vertices", "is_box", "centre_of_mass", "resting_vertices"]
 
 TRIPLETS = {1: ("r3", "s0", "b2"), 2: ("r5", "g2", "b3"), 3: ("r6", "g3", "b5"),
             4: ("s0", "g5", "b6"), 5: ("r2", "g6", "s0")}
@@ -81,9 +82,67 @@ def mesh_vertices(object_id: str) -> np.ndarray:
   return vertices
 
 
-def is_box(object_id: str) -> bool:
-  """Whether the object is an axis-aligned box (s0 and the rectangles): 8 vertices at the
-  corners of its bounding box."""
-  v = mesh_vertices(object_id)
+def is_box(object_id_or_vertices) -> bool:
+  """Whether an object (an id, or its vertices [V, 3] centred on their bounding box) is an
+  axis-aligned box: 8 vertices at the corners of its bounding box (s0 and the rectangles)."""
+  v = (mesh_vertices(object_id_or_vertices) if isinstance(object_id_or_vertices, str)
+       else np.asarray(object_id_or_vertices))
   half = np.abs(v).max(axis=0)
   return len(v) == 8 and bool(np.allclose(np.abs(v), half, atol=1e-6))
+
+
+def centre_of_mass(vertices: np.ndarray) -> np.ndarray:
+  """[3] the centroid of the solid convex hull of `vertices` [V, 3] (uniform density)."""
+  hull = ConvexHull(vertices)
+  inner = vertices[hull.vertices].mean(axis=0)
+  a, b, c = (vertices[hull.simplices[:, k]] for k in range(3))
+  volumes = np.abs(np.einsum("ij,ij->i", a - inner, np.cross(b - inner, c - inner))) / 6
+  return (volumes[:, None] * (a + b + c + inner) / 4).sum(axis=0) / volumes.sum()
+
+
+def _rotation_to_down(normal: np.ndarray) -> np.ndarray:
+  """[3, 3] the rotation taking the unit vector `normal` to -z (the shortest arc)."""
+  down = np.array([0.0, 0.0, -1.0])
+  axis, cos = np.cross(normal, down), float(np.dot(normal, down))
+  if np.linalg.norm(axis) < 1e-9:
+    return np.eye(3) if cos > 0 else np.diag([1.0, -1.0, -1.0])  # pi about x
+  k = axis / np.linalg.norm(axis)
+  skew = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
+  sin = np.linalg.norm(axis)
+  return np.eye(3) + sin * skew + (1 - cos) * skew @ skew
+
+
+@functools.lru_cache(maxsize=None)
+def resting_vertices(object_id: str) -> np.ndarray:
+  """[V, 3] the object's vertices in its resting pose, centred on their bounding box.
+
+  The benchmark drops its objects in random orientations; where they settle is mostly a face
+  that holds the centre of mass low. The pose here: among the faces the object can rest on (the
+  centre of mass projects inside them), the one with the lowest centre of mass, the prism's own
+  base when that is within 0.5 mm of it (a polygon prism would otherwise lie on a side and roll);
+  e.g. b6 (32 x 48 x 96 mm) lies on its 48 x 96 face, r6 (29 x 29 x 150) on a long face.
+  """
+  v = mesh_vertices(object_id)
+  com = centre_of_mass(v)
+  hull = ConvexHull(v)
+  best = None
+  for equation in np.unique(np.round(hull.equations, 9), axis=0):
+    normal, offset = equation[:3] / np.linalg.norm(equation[:3]), equation[3]
+    face = v[np.abs(v @ normal + offset) < 1e-6]
+    rotation = _rotation_to_down(normal)
+    face_xy, com_xy = (face @ rotation.T)[:, :2], (com @ rotation.T)[:2]
+    edges = ConvexHull(face_xy).equations
+    if np.any(edges[:, :2] @ com_xy + edges[:, 2] > -1e-6):
+      continue  # the centre of mass is not over this face: it tips
+    height = -(float(com @ normal) + offset)
+    is_base = normal[2] < -1 + 1e-9
+    if best is None or height < best[0] - 1e-9:
+      best = (height, rotation, is_base)
+    if is_base:
+      base = (height, rotation, is_base)
+  if base[0] <= best[0] + 5e-4:
+    best = base
+  rested = v @ best[1].T
+  rested = rested - (rested.max(axis=0) + rested.min(axis=0)) / 2
+  rested.setflags(write=False)
+  return rested

@@ -22,9 +22,10 @@ HeLMS/RGB-stacking agents command at 20 Hz.
 
 Object sets (red, green, blue), family "rgb": the RGB-Stacking benchmark's five test triplets
 (Lee et al., 2021; `rgb_objects.py`, its own meshes): 1 (r3, s0, b2), 2 (r5, g2, b3),
-3 (r6, g3, b5), 4 (s0, g5, b6), 5 (r2, g6, s0), each object standing on its prism base (the
-mesh's z axis up) at 0.2 kg, the benchmark's mass. (The benchmark drops its objects in random
-orientations; standing them up keeps the scripted expert's top-down grasps.)
+3 (r6, g3, b5), 4 (s0, g5, b6), 5 (r2, g6, s0), at 0.2 kg each, the benchmark's mass. The
+benchmark drops its objects in random orientations; here each object rests on the face that
+holds its centre of mass lowest (`rgb_objects.resting_vertices`: e.g. the 96 mm b6 and the
+150 mm r6 lie on a long face), with a random yaw per episode.
 Family "simple" (the default until the experiments move to "rgb"), invented in the spirit
 of RGB-stacking:
   1 slanted faces     red: box with a slanted top, green: wedge (ridge top), blue: frustum
@@ -127,10 +128,10 @@ def _prism(n, radius, hz, kind) -> ObjectShape:
 
 
 def rgb_shape(object_id: str) -> ObjectShape:
-  """An RGB-Stacking test object (`rgb_objects.OBJECT_IDS`), standing on its base."""
-  vertices = np.array(rgb_objects.mesh_vertices(object_id))
+  """An RGB-Stacking test object (`rgb_objects.OBJECT_IDS`) in its resting pose."""
+  vertices = np.array(rgb_objects.resting_vertices(object_id))
   box_half = None
-  if rgb_objects.is_box(object_id):
+  if rgb_objects.is_box(vertices):
     box_half = tuple(float(h) for h in np.abs(vertices).max(axis=0))
   return ObjectShape(object_id, vertices, box_half, mass=RGB_OBJECT_MASS)
 
