@@ -34,7 +34,7 @@ def _summary(object_pos, grip=(0.3, 0.3, 0.3), grasped=(0, 0, 0)):
 
 def _rewards(task, summary, c):
   return {mode: tuple(float(x) for x in tasks.task_reward(task, mode, summary, c))
-          for mode in tasks.REWARDS}
+          for mode in tasks.rewards_for((task,))}
 
 
 C4 = _constants(4)
@@ -124,6 +124,79 @@ def test_pyramid():
   assert r["sparse"][1] == 0.0
 
 
+def _tanh_sq(d, margin):
+  return 1.0 - np.tanh(np.arctanh(np.sqrt(0.95)) / margin * d) ** 2
+
+
+def test_rgb_rewards_on_hand_built_states():
+  """The RGB-Stacking rewards (benchmark constants, set 4 cubes: stacked gap 5 cm) against
+  their closed forms, stage by stage: (k + r_k) / 5 shaped, (k + 1) / 5 for the last completed
+  sub-goal staged, and the contact test sparse."""
+  c = C4
+  blue, green = [0.1, 0.0, H], [-0.1, 0.1, H]
+  red = [-0.15, -0.15, H]  # > 27.5 cm from the stacked position when lifted: place stays < 0.01
+
+  def rewards(grip, red_pos, grasped=0.0, closure=0.0, **contacts):
+    summary = _summary([red_pos, green, blue], grip=grip, grasped=(grasped, 0, 0))
+    summary = summary._replace(finger_closure=np.float32(closure), **contacts)
+    return {r: float(tasks.task_reward("red_on_blue", r, summary, c)[0])
+            for r in tasks.RGB_REWARDS}
+
+  close_open = _tanh_sq(1.0, 1.0)  # 0.05: fingers open
+  # At red, fingers open: reach 1 > 0.9, grasp = 0.5 * 0.05 -> (0.5 + grasp / 2) / 5; no sub-goal.
+  r = rewards(red, red)
+  assert r["rgb_shaped"] == pytest.approx((0.5 + 0.25 * close_open) / 5, rel=1e-5)
+  assert r["rgb_staged"] == 0.0 and r["rgb_sparse"] == 0.0
+  # 6 cm away: reach < 0.9, value reach / 2.
+  r = rewards([-0.15, -0.09, H], red)
+  assert r["rgb_shaped"] == pytest.approx(0.5 * _tanh_sq(0.06, 0.15) / 5, rel=1e-4)
+  # Grasped at red: stage 1 complete.
+  r = rewards(red, red, grasped=1.0, closure=0.6)
+  assert r["rgb_shaped"] == pytest.approx(0.2) and r["rgb_staged"] == pytest.approx(0.2)
+  # Held 7.75 cm up (centre), half way up the lift ramp, far from blue: (1 + 0.5) / 5. (Closer
+  # to blue the place stage would already count: the stages are not gated.)
+  up = [-0.15, -0.15, 0.0775]
+  r = rewards(up, up, grasped=1.0, closure=0.6)
+  assert r["rgb_shaped"] == pytest.approx(1.5 / 5, rel=1e-4)
+  assert r["rgb_staged"] == pytest.approx(0.2)
+  up = [-0.15, -0.15, 0.12]  # above the ramp: lifted
+  r = rewards(up, up, grasped=1.0, closure=0.6)
+  assert r["rgb_shaped"] == pytest.approx(2 / 5, rel=1e-4)
+  assert r["rgb_staged"] == pytest.approx(0.4)
+  # Held 2 cm over the stacked position: place = tanh^2 at 2 cm (tolerance 1 cm, margin 0.2);
+  # its centre (9.5 cm) is under the 10 cm "lifted" height, so the last sub-goal is the grasp.
+  over = [blue[0], blue[1], 3 * H + 0.02]
+  r = rewards(over, over, grasped=1.0, closure=0.6)
+  assert r["rgb_shaped"] == pytest.approx((2 + _tanh_sq(0.02, 0.2)) / 5, rel=1e-4)
+  assert r["rgb_staged"] == pytest.approx(0.2)
+  # Stacked and released, gripper far: stack (binary) -> 4 / 5; the pinch 10 cm over red: 1.
+  stacked = [blue[0], blue[1], 3 * H]
+  r = rewards([0.3, 0.3, 0.3], stacked)
+  assert r["rgb_shaped"] == pytest.approx(0.8) and r["rgb_staged"] == pytest.approx(0.8)
+  r = rewards([blue[0], blue[1], 3 * H + 0.1], stacked)
+  assert r["rgb_shaped"] == pytest.approx(1.0) and r["rgb_staged"] == pytest.approx(1.0)
+  r = rewards([blue[0], blue[1], 3 * H + 0.14], stacked)  # 4 cm off the band: shaped
+  assert r["rgb_shaped"] == pytest.approx((4 + _tanh_sq(0.04, 0.05)) / 5, rel=1e-4)
+  assert r["rgb_staged"] == pytest.approx(0.8)
+  # Released 1.5 cm too high over blue (outside the 1 cm tolerances): neither placed nor stacked.
+  r = rewards([0.3, 0.3, 0.3], [blue[0], blue[1], 3 * H + 0.015])
+  assert r["rgb_shaped"] == pytest.approx((2 + _tanh_sq(0.015, 0.2)) / 5, rel=1e-4)
+  assert r["rgb_staged"] == 0.0
+  # Sparse: on blue and touching it, off the table, free of the fingers.
+  touch = np.zeros((3, 3), np.float32)
+  touch[RED, BLUE] = touch[BLUE, RED] = 1.0
+  table = np.array([0.0, 1.0, 1.0], np.float32)
+  assert rewards([0.3, 0.3, 0.3], stacked, object_contacts=touch,
+                 table_contacts=table)["rgb_sparse"] == 1.0
+  for contacts in (dict(object_contacts=np.zeros((3, 3), np.float32), table_contacts=table),
+                   dict(object_contacts=touch, table_contacts=np.ones(3, np.float32)),
+                   dict(object_contacts=touch, table_contacts=table,
+                        tip_contacts=np.array([1.0, 0, 0], np.float32))):
+    assert rewards([0.3, 0.3, 0.3], stacked, **contacts)["rgb_sparse"] == 0.0
+  with pytest.raises(ValueError, match="not pyramid"):
+    tasks.task_reward("pyramid", "rgb_staged", _summary([red, green, blue]), c)
+
+
 def test_object_set_geometry():
   for index in scene.OBJECT_SETS:
     shapes = scene.object_set(index)
@@ -174,7 +247,7 @@ def test_bad_names_list_valid_ones():
     envs.make("stacking", task="red_on_pink")
   with pytest.raises(ValueError, match="valid object sets: 1, 2, 3, 4, 5"):
     envs.make("stacking", object_set=6)
-  with pytest.raises(ValueError, match="valid rewards: dense, staged, sparse"):
+  with pytest.raises(ValueError, match="valid rewards: dense, staged, sparse, rgb_shaped"):
     envs.make("stacking", reward="shaped")
 
 
@@ -211,9 +284,16 @@ def test_stack_is_physically_stable_and_rewarded(sim):
   assert float(state.info["success"]) == 1.0
   state, rewards = run(state, jnp.array([0.0, 0.0, 0.0, 0.0, -1.0]))
   state, rewards = run(state, jnp.array([0.0, 0.0, 0.0, 0.0, -1.0]))
-  pos = np.asarray(env.summary(state.pipeline_state).object_pos)
+  summary = env.summary(state.pipeline_state)
+  pos = np.asarray(summary.object_pos)
   np.testing.assert_allclose(pos[RED], [0.05, 0.0, 3 * H], atol=3e-3)  # the stack stays put
   assert float(state.info["success"]) == 1.0 and np.all(np.asarray(rewards) == 1.0)
+  # The contact summary (RGB sparse reward): red touches blue only, green and blue the table.
+  np.testing.assert_array_equal(np.asarray(summary.object_contacts),
+                                [[0, 0, 1], [0, 0, 0], [1, 0, 0]])
+  np.testing.assert_array_equal(np.asarray(summary.table_contacts), [0, 1, 1])
+  np.testing.assert_array_equal(np.asarray(summary.tip_contacts), [0, 0, 0])
+  assert float(tasks.rgb_sparse_stack(summary, RED, BLUE)) == 1.0
 
 
 def test_grasp_sensor_and_lift(sim):
@@ -227,6 +307,9 @@ def test_grasp_sensor_and_lift(sim):
   state, _ = run(state, jnp.array([0.0, 0.0, 0.0, 0.0, 1.0]))  # close
   np.testing.assert_array_equal(np.asarray(state.info["grasped"]), [1.0, 0.0, 0.0])
   assert float(state.obs[11]) == 1.0  # the proprio grasp sensor
+  summary = env.summary(state.pipeline_state)
+  np.testing.assert_array_equal(np.asarray(summary.tip_contacts), [1, 0, 0])
+  assert 0.2 < float(summary.finger_closure) < 1.0  # closed on the 5 cm cube
   state, rewards = run(state, jnp.array([0.0, 0.0, 1.0, 0.0, 1.0]))  # lift while closed
   z = float(env.summary(state.pipeline_state).object_pos[RED, 2])
   assert z > H + 0.04, z  # red came up with the gripper

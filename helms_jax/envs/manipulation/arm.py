@@ -46,22 +46,31 @@ def joint_addresses(mj_model: mujoco.MjModel, names: Sequence[str]
   return np.array([mj_model.jnt_qposadr[i] for i in ids]), np.array([mj_model.jnt_dofadr[i] for i in ids])
 
 
-def fingertip_contact_slots(mj_model: mujoco.MjModel, mjx_model: mjx.Model,
-                            object_geoms: Sequence[str]) -> np.ndarray:
-  """[2, n, ncon] one-hot: the contact slot of each (fingertip, object geom) pair.
+def contact_slots(mj_model: mujoco.MjModel, mjx_model: mjx.Model,
+                  pairs: Sequence[tuple[str, str]]) -> np.ndarray:
+  """[P, ncon] 0/1: the contact slots of each geom pair (by name) among the explicit pairs.
 
-  MJX keeps a fixed contact slot per explicit pair; the slots' geoms are filled in by collision
-  detection, so it runs once (collision alone: the geoms do not depend on positions, and its
-  compile is several times cheaper than `mjx.forward`'s).
+  MJX keeps fixed contact slots per explicit pair (one for a sphere, up to several for boxes and
+  meshes); the slots' geoms are filled in by collision detection, so it runs once (collision
+  alone: the geoms do not depend on positions, and its compile is several times cheaper than
+  `mjx.forward`'s).
   """
   data = jax.jit(mjx.collision)(mjx_model, envs_base.mjx_make_data(mjx_model))
   geoms = np.asarray(data._impl.contact.geom)  # [ncon, 2]
   name = lambda n: mujoco.mj_name2id(mj_model, mujoco.mjtObj.mjOBJ_GEOM, n)
-  tips, objs = [name(t) for t in FINGERTIPS], [name(o) for o in object_geoms]
-  mask = np.zeros((2, len(objs), geoms.shape[0]), np.float32)
-  for t, tip in enumerate(tips):
-    for o, obj in enumerate(objs):
-      mask[t, o] = [{int(a), int(b)} == {tip, obj} for a, b in geoms]
+  mask = np.array([[{int(a), int(b)} == {name(g1), name(g2)} for a, b in geoms]
+                   for g1, g2 in pairs], np.float32).reshape(len(pairs), geoms.shape[0])
+  missing = [pair for pair, row in zip(pairs, mask) if not row.any()]
+  if missing:
+    raise RuntimeError(f"no contact slot for the geom pairs {missing} (not explicit pairs?)")
+  return mask
+
+
+def fingertip_contact_slots(mj_model: mujoco.MjModel, mjx_model: mjx.Model,
+                            object_geoms: Sequence[str]) -> np.ndarray:
+  """[2, n, ncon] one-hot: the contact slot of each (fingertip, object geom) pair."""
+  pairs = [(tip, obj) for tip in FINGERTIPS for obj in object_geoms]
+  mask = contact_slots(mj_model, mjx_model, pairs).reshape(2, len(object_geoms), -1)
   if not (mask.sum(-1) == 1).all():
     raise RuntimeError("expected exactly one contact slot per fingertip-object pair")
   return mask

@@ -16,9 +16,10 @@ Observation groups (for information asymmetry):
   image (optional, not in the flat observation): see `vision.py`.
 The grasp sensor is 1 when both fingertips touch the same object.
 
-Analyses: `reward_variants(state)` gives the dense, staged and sparse rewards of a state at once
-(one rollout instead of one env per reward type); `coverage_groups()` names the observation
-entries of the state-coverage measure (arm joints, grasp, object positions).
+Analyses: `reward_variants(state)` gives every reward type of a state at once (dense, staged,
+sparse and the RGB-Stacking ones, `tasks.RGB_REWARDS`; one rollout instead of one env per
+reward type); `coverage_groups()` names the observation entries of the state-coverage measure
+(arm joints, grasp, object positions).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from helms_jax.envs.manipulation import scene, tasks, vision
 # The arm's constants are re-exported here (the stacking expert and benchmarks read them).
 from helms_jax.envs.manipulation.arm import (  # pylint: disable=unused-import
     CONTACT_DIST, GRASP_CLOSURE_MIN, MAX_SPEED, MAX_YAW_SPEED, PROPRIO_SIZE, ArmEnv,
-    joint_addresses)
+    contact_slots, joint_addresses)
 
 OBSERVATION_GROUPS = ObservationGroups.from_sizes(
     ("proprio", PROPRIO_SIZE), ("objects", 39), ("task", len(tasks.TASKS)))
@@ -75,7 +76,7 @@ class Stacking(ArmEnv):
                timestep: float = 0.01, solver_iterations: int = 1, ls_iterations: int = 4,
                objects: str = "simple"):
     tasks.check_task(task)
-    tasks.check_reward(reward)
+    tasks.check_reward(reward, task)
     if object_set not in scene.OBJECT_SETS:
       raise ValueError(f"unknown object_set {object_set!r}; valid object sets: "
                        f"{', '.join(map(str, scene.OBJECT_SETS))}")
@@ -111,6 +112,17 @@ class Stacking(ArmEnv):
   def _index(self):
     self._index_arm(scene.OBJECT_NAMES)
     self._obj_qpos, self._obj_qvel = joint_addresses(self.mj_model, scene.OBJECT_NAMES)
+    names = scene.OBJECT_NAMES
+    # Contact slots for the benchmark's sparse reward: object-object [3, 3, ncon] (symmetric,
+    # empty diagonal) and object-table [3, ncon].
+    pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1:]]
+    pair_slots = contact_slots(self.mj_model, self.mjx_model, pairs)
+    object_slots = np.zeros((3, 3, pair_slots.shape[1]), np.float32)
+    for (a, b), row in zip(pairs, pair_slots):
+      object_slots[names.index(a), names.index(b)] = object_slots[names.index(b), names.index(a)] = row
+    self._object_slots = object_slots
+    self._table_slots = contact_slots(self.mj_model, self.mjx_model,
+                                      [(n, "table") for n in names])
 
   # -- brax Env interface --------------------------------------------------------------------------
 
@@ -126,8 +138,17 @@ class Stacking(ArmEnv):
 
   def summary(self, data: mjx.Data) -> tasks.SceneSummary:
     object_pos = data.qpos[self._obj_qpos[:, None] + jnp.arange(3)[None]]  # [3, 3]
-    return tasks.SceneSummary(grip_pos=data.site_xpos[self._grip_site], object_pos=object_pos,
-                              grasped=self._grasped(data))
+    touching = (data._impl.contact.dist < CONTACT_DIST).astype(jnp.float32)  # [ncon]
+    tips = jnp.einsum("toc,c->o", jnp.asarray(self._tip_slots), touching) > 0
+    return tasks.SceneSummary(
+        grip_pos=data.site_xpos[self._grip_site], object_pos=object_pos,
+        grasped=self._grasped(data),
+        finger_closure=jnp.mean(data.qpos[self._finger_qpos]) / scene.FINGER_TRAVEL,
+        object_contacts=(jnp.einsum("ijc,c->ij", jnp.asarray(self._object_slots), touching)
+                         > 0).astype(jnp.float32),
+        table_contacts=(jnp.einsum("ic,c->i", jnp.asarray(self._table_slots), touching)
+                        > 0).astype(jnp.float32),
+        tip_contacts=tips.astype(jnp.float32))
 
   def _observation(self, data: mjx.Data, summary: tasks.SceneSummary,
                    task_index: jax.Array) -> jax.Array:
@@ -156,7 +177,8 @@ class Stacking(ArmEnv):
                                    self.constants)
 
   def reward_variants(self, state: State) -> dict[str, jax.Array]:
-    """`{"dense", "staged", "sparse"}` -> scalar reward of `state` for its episode's task.
+    """`{reward name: scalar reward of `state` for its episode's task}` for every reward defined
+    for the env's tasks (`tasks.rewards_for`: dense, staged, sparse and the RGB ones).
 
     Exactly what `step` returns as `reward` for the env's `reward` type when it produced
     `state` (0 for all three when that step blew up and ended the episode), whatever the type
@@ -174,7 +196,8 @@ class Stacking(ArmEnv):
     summary = self.summary(data)
     bad = ~jnp.all(jnp.isfinite(self._observation(data, summary, task_index)))
     return {r: jnp.where(bad, 0.0, tasks.task_reward_by_id(
-        self.episode_tasks, task_index, r, summary, self.constants)[0]) for r in tasks.REWARDS}
+        self.episode_tasks, task_index, r, summary, self.constants)[0])
+        for r in tasks.rewards_for(self.episode_tasks)}
 
   def coverage_groups(self) -> dict[str, tuple[str, tuple[int, ...]]]:
     """State-coverage groups: name -> (observation group, offsets); see `COVERAGE_GROUPS`."""
