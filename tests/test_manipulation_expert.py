@@ -179,3 +179,19 @@ def test_grasp_of_rgb_objects_closes_on_parallel_faces():
     assert np.ptp(got) < 1e-4, (object_id, np.degrees(offset))
     assert got[0] <= widths(best)[0] + 1e-4, (object_id, np.degrees(offset), np.degrees(best))
     assert got[0] < 2 * (scene.FINGER_OPEN_HALF - scene.FINGERTIP_RADIUS)  # fits the fingers
+
+
+def test_top_face_and_mass_centres_of_sheared_objects():
+  """The parallelograms (r5, g5, b5) rest as parallelepipeds: the centroid of a parallelogram
+  face is the mean of its corners, a parallelepiped's centre of mass the mean of its 8 corners;
+  the lying parallelograms' top faces are off their bounding-box centre. Symmetric shapes and
+  the "simple" family have no offsets."""
+  for object_id in ("r5", "g5", "b5"):
+    shape = scene.rgb_shape(object_id)
+    v = shape.vertices
+    top, mass = expert_lib.top_and_mass_centres(shape)
+    np.testing.assert_allclose(top, v[v[:, 2] > v[:, 2].max() - 1e-6, :2].mean(0), atol=1e-9)
+    np.testing.assert_allclose(mass, v[:, :2].mean(0), atol=1e-9)
+    assert np.linalg.norm(top) > 0.005
+  for shape in (scene.rgb_shape("s0"), scene.rgb_shape("b2"), scene.object_set(5)[1]):
+    np.testing.assert_allclose(expert_lib.top_and_mass_centres(shape), 0.0, atol=1e-9)

@@ -167,6 +167,12 @@ class StackingExpertConfig:
   yaw_period: tuple[float, float, float]
   grasp_centre: tuple[tuple[float, float], ...]
   noise_scale: float
+  # Object frame xy of the top face's centroid and of the centre of mass: a sheared object (an
+  # RGB parallelogram lying on its slanted face) has neither over its bounding-box centre, so a
+  # stack puts the carried object's centre of mass over the support's top face. Zeros for the
+  # "simple" family (placement centre over centre, as measured in the module docstring).
+  top_centre: tuple[tuple[float, float], ...] = ((0.0, 0.0),) * 3
+  mass_centre: tuple[tuple[float, float], ...] = ((0.0, 0.0),) * 3
 
 
 @dataclasses.dataclass(frozen=True)
@@ -229,8 +235,10 @@ class StackingPolicy:
     others_top = jnp.max(jnp.where(jnp.arange(3) == obj, -1.0, tops))
     carry_obj_z = others_top + ps.carry_clear + bottom[obj]
 
-    # Placement of the object's centre.
-    stack_xy = pos[a, :2]
+    # Placement of the object's centre: its centre of mass over the support's top face.
+    rotation = lambda t: jnp.array([[jnp.cos(t), -jnp.sin(t)], [jnp.sin(t), jnp.cos(t)]])
+    stack_xy = (pos[a, :2] + rotation(obj_yaw[a]) @ jnp.asarray(c.top_centre)[a]
+                - rotation(oyaw) @ jnp.asarray(c.mass_centre)[obj])
     stack_z = pos[a, 2] + top[a] + bottom[obj]
     side = ps.anchor - pos[a, :2]
     side = side / jnp.maximum(jnp.linalg.norm(side), 1e-6)
@@ -312,16 +320,36 @@ class StackingPolicy:
     return action, ps.replace(phase=nxt, move=move, count=count, anchor=anchor)
 
 
+def top_and_mass_centres(shape: scene.ObjectShape
+                         ) -> tuple[tuple[float, float], tuple[float, float]]:
+  """(xy of the top face's area centroid, xy of the centre of mass) in the object frame, for
+  the RGB objects; zeros for the "simple" family (see `StackingExpertConfig`)."""
+  if shape.kind not in rgb_objects.OBJECT_IDS:
+    return (0.0, 0.0), (0.0, 0.0)
+  v = shape.vertices
+  face = v[v[:, 2] > v[:, 2].max() - 1e-6, :2]
+  face = face[ConvexHull(face).vertices]  # counter-clockwise
+  x, y = face.T
+  cross = x * np.roll(y, -1) - np.roll(x, -1) * y
+  area = cross.sum() / 2
+  top_x = ((x + np.roll(x, -1)) * cross).sum() / (6 * area)
+  top_y = ((y + np.roll(y, -1)) * cross).sum() / (6 * area)
+  mass = rgb_objects.centre_of_mass(v)[:2]
+  return (float(top_x), float(top_y)), (float(mass[0]), float(mass[1]))
+
+
 def make_expert(env, noise_scale: float = 0.2) -> experts.Expert:
   """The stacking expert for `env` (a `Stacking` env, possibly wrapped)."""
   constants, shapes = env.constants, env.shapes
   geometry = [grasp_geometry(s) for s in shapes]
+  centres = [top_and_mass_centres(s) for s in shapes]
   cfg = StackingExpertConfig(
       bottom=tuple(map(float, constants.bottom)), top=tuple(map(float, constants.top)),
       half_width=tuple(map(float, constants.half_width)),
       yaw_offset=tuple(float(g[0]) for g in geometry),
       yaw_period=tuple(float(g[1]) for g in geometry),
-      grasp_centre=tuple(g[2] for g in geometry), noise_scale=float(noise_scale))
+      grasp_centre=tuple(g[2] for g in geometry), noise_scale=float(noise_scale),
+      top_centre=tuple(t for t, _ in centres), mass_centre=tuple(m for _, m in centres))
   return experts.Expert(init=StackingInit(cfg), policy=StackingPolicy(cfg),
                         name="stacking_state_machine")
 
