@@ -309,13 +309,18 @@ def test_local_views_equal_the_every_segment_image(layout, size):
   every segment of the maze, at random positions inside and around it, for image sizes down to
   the coarse ones where a pixel reaches the next grid line."""
   env = envs.make("maze", layout=layout, size=size, image=True, image_size=32)
-  walls = env.reset(jax.random.PRNGKey(3)).info["walls"]
+  walls = jax.jit(env.reset)(jax.random.PRNGKey(3)).info["walls"]
   assert 0 < int(jnp.sum(walls)) < walls.size  # some segments present, some absent
   table = jnp.asarray(L.segment_table(env.rows, env.cols))
   pos = jnp.asarray(np.random.default_rng(0).uniform(-0.5, env.rows + 0.5, (64, 2)), jnp.float32)
-  for pixels in (2, 4, 32):
+  @functools.partial(jax.jit, static_argnums=0)  # one small compile beats eager vmaps 20x here
+  def both(pixels, pos, walls):
     fast = jax.vmap(lambda p: env.local_views(p[None], walls, pixels))(pos)
     brute = jax.vmap(lambda p: maze_env.occupancy_image(p, table, walls, pixels).reshape(-1))(pos)
+    return fast, brute
+
+  for pixels in (2, 4, 32):
+    fast, brute = both(pixels, pos, walls)
     assert float(jnp.max(brute)) > 0
     np.testing.assert_allclose(np.asarray(fast), np.asarray(brute), atol=1e-6, err_msg=pixels)
   with pytest.raises(ValueError, match="walls must be"):
@@ -523,6 +528,7 @@ def d4rl_rollouts():
           for name, key, use in (("expert", 2, True), ("drive", 3, False))}
 
 
+@pytest.mark.slow
 def test_d4rl_random_episodes_come_from_the_bank(d4rl_rollouts):
   """Each episode's walls are one of the bank's D4RL layouts, its start cell is free there, its
   goal is reachable within [min, max] moves (brute-force BFS), and several layouts occur."""
@@ -544,6 +550,7 @@ def test_d4rl_random_episodes_come_from_the_bank(d4rl_rollouts):
   assert len(used) >= 20
 
 
+@pytest.mark.slow
 def test_d4rl_random_wall_slots_block_and_doorways_pass(d4rl_rollouts):
   """Full force along an axis: the agent stops at the first present wall on its line, never
   beyond it, having crossed the open boundaries before it (the slots follow the agent); the
@@ -626,9 +633,21 @@ def test_d4rl_random_slots_move_like_every_wall_a_geom():
       data = jax.vmap(brute_force_step)(episodes, data, action)
       return (state, data), (state.obs[:, :2], data.qpos[:, :2])
 
-    return jax.lax.scan(step, (state, data), actions)[1]
+    return jax.lax.scan(step, (state, data), actions)[1], episodes
 
-  got, want = jax.device_get(paths(starts, actions))
+  (got, want), episodes = jax.device_get(paths(starts, actions))
   np.testing.assert_allclose(got, want, atol=1e-4)
   moved = np.linalg.norm(got[-1] - got[0], axis=-1)
   assert np.median(moved) > 1.0  # the agents travelled, through several cells' slots
+  # The episodes (the slow tests check more, with the expert): each start's cell is free in its
+  # layout, which is one of the bank's, and the goal is reachable in [min, max] moves.
+  bank = d4rl.layout_bank(D4RL_SIZE, D4RL_LAYOUTS)
+  for n, start in enumerate(np.asarray(starts)):
+    index = [k for k, w in enumerate(bank)
+             if np.array_equal(d4rl.walls_around(w).h_walls, episodes.h_walls[n])
+             and np.array_equal(d4rl.walls_around(w).v_walls, episodes.v_walls[n])]
+    cell = (int(start[1]), int(start[0]))
+    assert index and not bank[index[0]][cell], n
+    distance = numpy_bfs(episodes.h_walls[n], episodes.v_walls[n], cell)[
+        tuple(episodes.goal_cell[n])]
+    assert slots.spec.min_goal_distance <= distance, n
