@@ -200,4 +200,5 @@ def test_stacking_reward_variants_and_coverage():
       obs, valid, env.observation_groups, base.coverage_groups())["joint"], rtol=1e-6)
   # Zero actions hold the arm where it is (the target stays at the arm); random ones move it.
   assert zero["joint_variance"] < 1e-3 * random["joint_variance"]
-  assert random["grasp_variance"] > 0.0
+  # Grasp coverage is the grasp sensor alone (proprio 11), not the finger closure.
+  np.testing.assert_array_equal(idx["grasp"], [env.observation_groups["proprio"][0] + 11])

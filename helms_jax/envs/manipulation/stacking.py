@@ -44,12 +44,14 @@ OBSERVATION_GROUPS = ObservationGroups.from_sizes(
 # State coverage (`analysis/exploration.py`): name -> (observation group, offsets in the group).
 #   joint:  the arm's joint positions as observed: the gantry slide joints x, y, z (proprio 0-2,
 #           metres) and the yaw hinge as sin/cos (proprio 3-4); not the velocities (6-10).
-#   grasp:  finger closure in [0, 1] (proprio 5) and the grasp sensor (proprio 11).
+#   grasp:  the grasp sensor (proprio 11), as the paper's "grasp (a simulated grasp sensor)";
+#           finger closure (proprio 5) is left out: opening and closing the empty gripper is
+#           not a grasp state.
 #   object: the red, green and blue centres (objects 0-2, 13-15, 26-28); not orientations,
 #           gripper-relative positions (which move with the arm) or velocities.
 COVERAGE_GROUPS = {
     "joint": ("proprio", (0, 1, 2, 3, 4)),
-    "grasp": ("proprio", (5, 11)),
+    "grasp": ("proprio", (11,)),
     "object": ("objects", tuple(13 * o + i for o in range(3) for i in range(3))),
 }
 
