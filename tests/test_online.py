@@ -21,7 +21,8 @@ from helms_jax.agents import mpo, spaces
 from helms_jax.envs.base import Env, State
 from helms_jax.losses.returns import n_step_bootstrap
 from helms_jax.training.checkpoint import Checkpointer
-from helms_jax.training.online_loop import OnlineConfig, make_online_fns, over_seeds, train_online
+from helms_jax.training.online_loop import (OnlineConfig, Transition, make_online_fns, over_seeds,
+                                            train_online)
 
 TARGET = np.array([0.5, -0.3], np.float32)
 
@@ -152,6 +153,41 @@ def test_categorical_mpo_finds_best_arm_and_huge_eta_keeps_prior():
   probs = jax.nn.softmax(jax.vmap(lambda p: categorical_space().policy(
       p, (), jnp.array([[1.0, 0.0]])))(state.agent.policy), axis=-1)[:, 0]
   np.testing.assert_allclose(np.asarray(probs), 0.25, atol=0.03)
+
+
+def test_kl_enters_the_critics_return():
+  """With kl_in_return the critic's target is the task target minus eta times the target
+  policy's KL to the prior at every later state of the n-step sequence, each discounted like
+  the reward it follows (gamma KL(x_1) + gamma^2 KL(x_2) for two steps), none after a
+  termination; closed form on a state-independent categorical policy against a fixed prior."""
+  logits = jnp.log(jnp.array([0.1, 0.2, 0.3, 0.4]))
+  prior_logits = jnp.zeros(4)
+  space = spaces.ActionSpace(
+      kind="categorical", size=4, init_policy=lambda key: {"logits": logits},
+      policy=lambda params, frozen, obs: jnp.broadcast_to(params["logits"], obs.shape[:-1] + (4,)),
+      decode=lambda frozen, obs, u, key, det: u,
+      prior=lambda frozen, obs: jnp.broadcast_to(prior_logits, obs.shape[:-1] + (4,)))
+  p = jax.nn.softmax(logits)
+  kl = float(jnp.sum(p * (jnp.log(p) - jax.nn.log_softmax(prior_logits))))
+  eta, gamma = 0.7, 0.9
+  rng = np.random.default_rng(0)
+  obs = rng.normal(size=(1, 2, 2)).astype(np.float32)
+
+  def target(kl_in_return, discount, end):
+    agent = mpo.make_agent(agent_config(eta_y=eta, discount=gamma, kl_in_return=kl_in_return),
+                           space, observation_size=2)
+    state = agent.init(jax.random.PRNGKey(0))
+    batch = Transition(observation=obs, agent_action=np.zeros((1, 2), np.int32),
+                       reward=np.array([[1.0, 2.0]], np.float32),
+                       discount=np.array([discount], np.float32),
+                       end=np.array([end], np.float32), next_observation=obs + 1.0)
+    return float(agent.update(state, batch, jax.random.PRNGKey(1))[1]["target_mean"])
+
+  for discount, end, want in (([1.0, 1.0], [0.0, 0.0], gamma * kl + gamma ** 2 * kl),
+                              ([1.0, 1.0], [1.0, 0.0], gamma * kl),  # time limit after step 0
+                              ([0.0, 1.0], [1.0, 0.0], 0.0)):  # termination after step 0
+    np.testing.assert_allclose(target(False, discount, end) - target(True, discount, end),
+                               eta * want, rtol=1e-5, atol=1e-6)
 
 
 def test_train_online_resumes_exactly(tmp_path):

@@ -13,7 +13,12 @@ decoupled M-step with trust-region duals (`losses.mpo`), and the KL-to-prior ter
   loss_policy += eta_y * KL(pi(y|x) || p(y|x)) + eta_z * sum_y pi(y|x) KL(pi(z|y,x) || p(z|y,x))
 
 (equations 4 and 5 of the HeLMS paper; eta_y alone for a categorical policy, eta_z alone for a
-single Gaussian). The critic is the plain task critic; the regulariser acts on the policy.
+single Gaussian). The paper's objective puts the KL into the return,
+J = E[sum_t gamma^t (r_t - eta KL_t)], so with `kl_in_return` (default) the critic learns that
+return: Q(x_0, u_0) = r_0 + sum_{k>=1} gamma^k (r_k - eta KL(x_k)) up to the bootstrap
+gamma^m (V(x_m) - eta KL(x_m)), the KL of the target policy to the prior (as SAC's entropy
+enters its soft Q). Without it the critic is the plain task critic and the regulariser acts on
+the policy update alone.
 """
 
 from __future__ import annotations
@@ -64,6 +69,7 @@ def default_config() -> ml_collections.ConfigDict:
       policy_states="first",
       eta_y=0.0,  # weight of KL(pi(y|x) || prior(y|x))
       eta_z=0.0,  # weight of sum_y pi(y|x) KL(pi(z|y,x) || prior(z|y,x))
+      kl_in_return=True,  # the critic's return includes -eta KL at every later state (eq. 4, 5)
   ))
 
 
@@ -177,8 +183,27 @@ def make_agent(config: ml_collections.ConfigDict, space: ActionSpace,
     q = jax.vmap(lambda a: q_values(critic_params, obs, a))(u)
     return jnp.mean(q, axis=0)
 
+  def kl_penalty(policy_params, state, obs):
+    """[...] eta_y KL_y + eta_z KL_z of the policy to the prior at `obs` [..., obs]."""
+    online = space.policy(policy_params, state.frozen, obs)
+    prior = space.prior(state.frozen, obs)
+    if categorical:
+      kl_y, kl_z = kl_lib.categorical_kl(online, prior), 0.0
+    else:
+      kl_y, kl_z = kl_lib.mixture_kl_to_prior(*online, *prior)
+    return state.kl_weights[0] * kl_y + state.kl_weights[1] * kl_z
+
+  kl_returns = bool(config.get("kl_in_return", False)) and space.prior is not None
+
   def critic_loss(critic_params, state, batch: Transition, key):
-    partial, coefficient, last = n_step_bootstrap(batch.reward, batch.discount, batch.end, gamma)
+    rewards = batch.reward
+    if kl_returns:
+      # The KL at each step's next state x_{k+1}, discounted into the step's reward: the
+      # bootstrap state's KL then carries the bootstrap coefficient, a terminal one none.
+      flat = jax.tree.map(lambda x: x.reshape((-1,) + x.shape[2:]), batch.next_observation)
+      penalty = kl_penalty(state.target_policy, state, flat).reshape(rewards.shape)
+      rewards = rewards - gamma * batch.discount * jax.lax.stop_gradient(penalty)
+    partial, coefficient, last = n_step_bootstrap(rewards, batch.discount, batch.end, gamma)
     next_obs = jax.tree.map(lambda x: x[jnp.arange(x.shape[0]), last], batch.next_observation)
     v_next = state_value(state.target_critic, state.target_policy, state.frozen, next_obs, key)
     target = jax.lax.stop_gradient(partial + coefficient * v_next)
