@@ -8,7 +8,6 @@ policy stays at its prior, exact resume of a killed run, and clear errors for ba
 from __future__ import annotations
 
 import json
-import os
 
 import jax
 import jax.numpy as jnp
