@@ -168,6 +168,7 @@ def test_concurrent_ant_tiny_pipeline(tmp_path):
   assert table["original"]["final_mse/forward+turn"]["n"] == 2
 
 
+@pytest.mark.slow  # 26 s; issue 25 rewrites the MI term (eq. 5) and where its gradient goes
 def test_mi_term_reaches_the_encoder_and_only_optionally_the_decoder():
   """Same batch and key: the regulariser adds gradient to the encoder; the state decoder's
   gradient is the ELBO's alone unless `mi_trains_decoder`."""

@@ -39,6 +39,8 @@ def _train_and_check(config, workdir):
   assert 0.0 <= rows[-1]["skill_usage_entropy"] <= np.log(k) + 1e-5
 
 
+@pytest.mark.slow  # 16 s; HeLMS training runs in the default suite in test_helms and the
+# point_reach pipeline below (the suite's 15 min budget)
 def test_helms_trains_on_stacking_data(red_on_blue_dataset, tmp_path):
   _train_and_check(_stacking_config(red_on_blue_dataset[0]), str(tmp_path / "helms"))
 
