@@ -183,14 +183,16 @@ def make_agent(config: ml_collections.ConfigDict, space: ActionSpace,
     q = jax.vmap(lambda a: q_values(critic_params, obs, a))(u)
     return jnp.mean(q, axis=0)
 
-  def kl_penalty(policy_params, state, obs):
-    """[...] eta_y KL_y + eta_z KL_z of the policy to the prior at `obs` [..., obs]."""
-    online = space.policy(policy_params, state.frozen, obs)
-    prior = space.prior(state.frozen, obs)
+  def kl_to_prior(online, prior):
+    """(KL_y [B], KL_z [B]) of policy parameters `online` to the prior's (equations 4 and 5)."""
     if categorical:
-      kl_y, kl_z = kl_lib.categorical_kl(online, prior), 0.0
-    else:
-      kl_y, kl_z = kl_lib.mixture_kl_to_prior(*online, *prior)
+      return kl_lib.categorical_kl(online, prior), jnp.zeros(online.shape[:1])
+    return kl_lib.mixture_kl_to_prior(*online, *prior)
+
+  def kl_penalty(policy_params, state, obs):
+    """[B] eta_y KL_y + eta_z KL_z of the policy to the prior at `obs` [B, obs]."""
+    kl_y, kl_z = kl_to_prior(space.policy(policy_params, state.frozen, obs),
+                             space.prior(state.frozen, obs))
     return state.kl_weights[0] * kl_y + state.kl_weights[1] * kl_z
 
   kl_returns = bool(config.get("kl_in_return", False)) and space.prior is not None
@@ -237,10 +239,7 @@ def make_agent(config: ml_collections.ConfigDict, space: ActionSpace,
     metrics.update(temperature=temperature, temperature_loss=temp_loss)
     if space.prior is not None:
       prior = jax.tree.map(jax.lax.stop_gradient, space.prior(state.frozen, obs))
-      if categorical:
-        kl_y, kl_z = kl_lib.categorical_kl(online, prior), jnp.zeros(online.shape[:1])
-      else:
-        kl_y, kl_z = kl_lib.mixture_kl_to_prior(*online, *prior)
+      kl_y, kl_z = kl_to_prior(online, prior)
       eta_y, eta_z = state.kl_weights[0], state.kl_weights[1]
       loss = loss + eta_y * jnp.mean(kl_y) + eta_z * jnp.mean(kl_z)
       metrics.update(kl_y_to_prior=jnp.mean(kl_y), kl_z_to_prior=jnp.mean(kl_z))
