@@ -194,7 +194,7 @@ class MazeSpec:
     def blocked(carry):
       _, start, it = carry
       cell = maze_layout.cell_of(start, self.rows, self.cols)
-      wall = jnp.asarray(self._bank())[self._layout_index(start), cell[0], cell[1]]
+      wall = jnp.asarray(self._bank())[self._d4rl_draw(start)[0], cell[0], cell[1]]
       return (it < 64) & (wall | (it == 0))
 
     _, start, _ = jax.lax.while_loop(blocked, body, (key, jnp.zeros(2, jnp.float32), 0))
@@ -203,10 +203,10 @@ class MazeSpec:
   def _bank(self) -> np.ndarray:
     return d4rl.layout_bank(self.rows, self.num_layouts)
 
-  def _layout_index(self, start: jax.Array) -> jax.Array:
-    """The bank index of the D4RL layout of the episode that begins at `start`."""
-    layout_key, _ = jax.random.split(self._start_key(start))
-    return jax.random.randint(layout_key, (), 0, self.num_layouts)
+  def _d4rl_draw(self, start: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """(bank index of the D4RL layout, goal key) of the episode that begins at `start`."""
+    layout_key, goal_key = jax.random.split(self._start_key(start))
+    return jax.random.randint(layout_key, (), 0, self.num_layouts), goal_key
 
   @staticmethod
   def _start_key(start: jax.Array) -> jax.Array:
@@ -229,14 +229,14 @@ class MazeSpec:
       goal_cell = self.large_goal or goal_cell
       lay = Layout(jnp.asarray(lay.h_walls), jnp.asarray(lay.v_walls))
       return self.episode_for(lay, jnp.asarray(goal_cell, jnp.int32), active)
-    key = self._start_key(start)
     if self.kind == "d4rl_random":
-      _, goal_key = jax.random.split(key)
-      lay = d4rl.walls_around(jnp.asarray(self._bank())[self._layout_index(start)])
+      index, goal_key = self._d4rl_draw(start)
+      lay = d4rl.walls_around(jnp.asarray(self._bank())[index])
       u_goal = jax.random.uniform(goal_key)
     else:
       n = maze_layout.num_uniforms(self.rows, self.cols)
-      u = jax.random.uniform(key, (n + 1,))  # one PRNG call for the layout and the goal
+      # one PRNG call for the layout and the goal
+      u = jax.random.uniform(self._start_key(start), (n + 1,))
       lay = maze_layout.layout_from_uniforms(u[:n], self.rows, self.cols, self.line_prob,
                                              self.door_prob, active)
       u_goal = u[n]
