@@ -109,10 +109,14 @@ class ArmEnv(Env):
   def dt(self) -> float:
     return self.control_dt
 
+  def _tip_touches(self, data: mjx.Data) -> jax.Array:
+    """[2, n] bool: which object each fingertip touches (a contact slot within CONTACT_DIST)."""
+    touching = (data._impl.contact.dist < CONTACT_DIST).astype(jnp.float32)  # [ncon]
+    return jnp.einsum("toc,c->to", jnp.asarray(self._tip_slots), touching) > 0
+
   def _grasped(self, data: mjx.Data) -> jax.Array:
     """[n] 1.0 where both fingertips touch that object and the fingers are closing."""
-    touching = (data._impl.contact.dist < CONTACT_DIST).astype(jnp.float32)  # [ncon]
-    per_tip = jnp.einsum("toc,c->to", jnp.asarray(self._tip_slots), touching) > 0  # [2, n]
+    per_tip = self._tip_touches(data)  # [2, n]
     closing = jnp.min(data.qpos[self._finger_qpos]) > GRASP_CLOSURE_MIN
     return (per_tip[0] & per_tip[1] & closing).astype(jnp.float32)
 

@@ -118,13 +118,13 @@ class Stacking(ArmEnv):
     # Contact slots for the benchmark's sparse reward: object-object [3, 3, ncon] (symmetric,
     # empty diagonal) and object-table [3, ncon].
     pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1:]]
-    pair_slots = contact_slots(self.mj_model, self.mjx_model, pairs)
-    object_slots = np.zeros((3, 3, pair_slots.shape[1]), np.float32)
-    for (a, b), row in zip(pairs, pair_slots):
+    table_pairs = [(n, "table") for n in names]
+    slots = contact_slots(self.mj_model, self.mjx_model, pairs + table_pairs)  # one search
+    object_slots = np.zeros((3, 3, slots.shape[1]), np.float32)
+    for (a, b), row in zip(pairs, slots):
       object_slots[names.index(a), names.index(b)] = object_slots[names.index(b), names.index(a)] = row
     self._object_slots = object_slots
-    self._table_slots = contact_slots(self.mj_model, self.mjx_model,
-                                      [(n, "table") for n in names])
+    self._table_slots = slots[len(pairs):]
 
   # -- brax Env interface --------------------------------------------------------------------------
 
@@ -141,7 +141,6 @@ class Stacking(ArmEnv):
   def summary(self, data: mjx.Data) -> tasks.SceneSummary:
     object_pos = data.qpos[self._obj_qpos[:, None] + jnp.arange(3)[None]]  # [3, 3]
     touching = (data._impl.contact.dist < CONTACT_DIST).astype(jnp.float32)  # [ncon]
-    tips = jnp.einsum("toc,c->o", jnp.asarray(self._tip_slots), touching) > 0
     return tasks.SceneSummary(
         grip_pos=data.site_xpos[self._grip_site], object_pos=object_pos,
         grasped=self._grasped(data),
@@ -150,7 +149,7 @@ class Stacking(ArmEnv):
                          > 0).astype(jnp.float32),
         table_contacts=(jnp.einsum("ic,c->i", jnp.asarray(self._table_slots), touching)
                         > 0).astype(jnp.float32),
-        tip_contacts=tips.astype(jnp.float32))
+        tip_contacts=jnp.any(self._tip_touches(data), axis=0).astype(jnp.float32))
 
   def _observation(self, data: mjx.Data, summary: tasks.SceneSummary,
                    task_index: jax.Array) -> jax.Array:
