@@ -91,6 +91,11 @@ class ExpertState:
   release_steps: jax.Array
 
 
+def _rotation(yaw: jax.Array) -> jax.Array:
+  """[2, 2] the rotation by `yaw` in the horizontal plane (object frame -> world)."""
+  return jnp.array([[jnp.cos(yaw), -jnp.sin(yaw)], [jnp.sin(yaw), jnp.cos(yaw)]])
+
+
 def _parallel_face_yaw(vertices: np.ndarray) -> float:
   """The yaw offset that closes the fingers on the closest pair of parallel vertical faces of a
   convex object (the RGB prisms: a trapezoid's parallel sides, a parallelogram's unsheared
@@ -223,8 +228,7 @@ class StackingPolicy:
     # Grasp pose: the object's grasp centre (rotated into the world) plus a random offset.
     oyaw = obj_yaw[obj]
     centre = jnp.asarray(c.grasp_centre)[obj]
-    rot = jnp.array([[jnp.cos(oyaw), -jnp.sin(oyaw)], [jnp.sin(oyaw), jnp.cos(oyaw)]])
-    grasp_xy = p_obj[:2] + rot @ centre + ps.grasp_xy
+    grasp_xy = p_obj[:2] + _rotation(oyaw) @ centre + ps.grasp_xy
     period = jnp.asarray(c.yaw_period)[obj]
     grasp_yaw = _wrap(oyaw + jnp.asarray(c.yaw_offset)[obj], period)
     grasp_z = jnp.maximum(p_obj[2] + ps.grasp_dz, 0.008)
@@ -236,9 +240,8 @@ class StackingPolicy:
     carry_obj_z = others_top + ps.carry_clear + bottom[obj]
 
     # Placement of the object's centre: its centre of mass over the support's top face.
-    rotation = lambda t: jnp.array([[jnp.cos(t), -jnp.sin(t)], [jnp.sin(t), jnp.cos(t)]])
-    stack_xy = (pos[a, :2] + rotation(obj_yaw[a]) @ jnp.asarray(c.top_centre)[a]
-                - rotation(oyaw) @ jnp.asarray(c.mass_centre)[obj])
+    stack_xy = (pos[a, :2] + _rotation(obj_yaw[a]) @ jnp.asarray(c.top_centre)[a]
+                - _rotation(oyaw) @ jnp.asarray(c.mass_centre)[obj])
     stack_z = pos[a, 2] + top[a] + bottom[obj]
     side = ps.anchor - pos[a, :2]
     side = side / jnp.maximum(jnp.linalg.norm(side), 1e-6)
