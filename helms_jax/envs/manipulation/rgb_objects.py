@@ -125,7 +125,7 @@ def resting_vertices(object_id: str) -> np.ndarray:
   v = mesh_vertices(object_id)
   com = centre_of_mass(v)
   hull = ConvexHull(v)
-  best = None
+  best = base = None  # (height of the centre of mass, rotation) of the lowest face, of the base
   for equation in np.unique(np.round(hull.equations, 9), axis=0):
     normal, offset = equation[:3] / np.linalg.norm(equation[:3]), equation[3]
     face = v[np.abs(v @ normal + offset) < 1e-6]
@@ -135,12 +135,11 @@ def resting_vertices(object_id: str) -> np.ndarray:
     if np.any(edges[:, :2] @ com_xy + edges[:, 2] > -1e-6):
       continue  # the centre of mass is not over this face: it tips
     height = -(float(com @ normal) + offset)
-    is_base = normal[2] < -1 + 1e-9
     if best is None or height < best[0] - 1e-9:
-      best = (height, rotation, is_base)
-    if is_base:
-      base = (height, rotation, is_base)
-  if base[0] <= best[0] + 5e-4:
+      best = (height, rotation)
+    if normal[2] < -1 + 1e-9:  # the prism's own base
+      base = (height, rotation)
+  if base is not None and base[0] <= best[0] + 5e-4:
     best = base
   rested = v @ best[1].T
   rested = rested - (rested.max(axis=0) + rested.min(axis=0)) / 2
