@@ -8,10 +8,9 @@ and how MPO uses them:
   bc_mpo     flat BC (helms_stacking:bc), then MPO fine-tuning.
   helms_cat  HeLMS-cat over the K = 5 skills (helms_stacking:default); KL to uniform, eta_y.
   helms_mix  HeLMS-mix over the same skills; KL to the offline skills, eta_y and eta_z.
-  npmp_kl    the continuous-only skill space (helms_stacking:continuous_only, K = 1) with a
-             Gaussian latent policy KL-regularised to q(z | x): NPMP + KL.
-  hier_bc    the hierarchy trained as hierarchical BC (helms_stacking:hier_bc), fine-tuned as a
-             mixture without KL (eta = 0).
+  npmp_kl    NPMP (helms_stacking:npmp) with a new Gaussian policy over z, KL-regularised to the
+             AR(1) latent prior (eta_z): NPMP + KL.
+  hier_bc    hierarchical BC (helms_stacking:hier_bc), the whole model fine-tuned by MPO.
 
 Skills are trained once per skill config and shared: pass `--config.transfer.skills_dir`.
 """
@@ -25,8 +24,8 @@ from experiments import _base, helms_stacking
 METHODS = ("mpo", "bc_mpo", "helms_cat", "helms_mix", "npmp_kl", "hier_bc")
 # method -> (helms_stacking skill modifier or None, transfer.method)
 SKILLS = {"mpo": (None, "mpo"), "bc_mpo": ("bc", "bc_mpo"), "helms_cat": (None, "helms_cat"),
-          "helms_mix": (None, "helms_mix"), "npmp_kl": ("continuous_only", "helms_mix"),
-          "hier_bc": ("hier_bc", "helms_mix")}
+          "helms_mix": (None, "helms_mix"), "npmp_kl": ("npmp", "npmp_kl"),
+          "hier_bc": ("hier_bc", "hier_bc")}
 LABELS = {"mpo": "MPO", "bc_mpo": "BC+MPO", "helms_cat": "HeLMS-cat", "helms_mix": "HeLMS-mix",
           "npmp_kl": "NPMP+KL", "hier_bc": "Hier. BC"}
 # KL weights (equations 4 and 5); ours, chosen so the KL term is comparable to a per-step reward.

@@ -2,12 +2,13 @@
 out for 1000 episodes on red-on-blue, set 4: mean return under the dense and the staged reward,
 and state coverage (per-episode variance of arm joints, grasp and object states).
 
-Rows: MPO (a freshly initialised Gaussian policy), NPMP (the continuous-only skill space's
-latent prior), BC (the flat BC policy), Hier. BC (the hierarchy trained as hierarchical BC) and
-HeLMS (uniform over the K = 5 skills). The skills load from `<exploration.skills_root>/<name>`
-with names `default`, `continuous_only`, `bc`, `hier_bc` (the `helms_stacking` variants), e.g.
+Rows: MPO (a freshly initialised Gaussian policy), NPMP (NPMP + KL's new Gaussian policy over
+z through the NPMP low level), BC (the flat BC policy), Hier. BC (hierarchical BC's high and low
+level) and HeLMS (uniform over the K = 5 skills). The skills load from
+`<exploration.skills_root>/<name>` with names `default`, `npmp`, `bc`, `hier_bc` (the
+`helms_stacking` variants), e.g.
 
-  for v in default continuous_only bc hier_bc; do
+  for v in default npmp bc hier_bc; do
     helms-pipeline --config=experiments/helms_stacking.py:$v --workdir=runs/skills/$v \
         --config.data.dir=runs/skills/default/data; done
   helms-explore --config=experiments/exploration_stacking.py --workdir=runs/exploration \

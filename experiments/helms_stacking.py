@@ -10,10 +10,13 @@ Variants (modifiers combine with `tiny`, e.g. `discrete_only,tiny`):
                    of batch 64 x 16 steps, 128-unit networks (≈20 updates/s here).
   tiny             end to end in a few minutes on CPU (tests): 16 episodes, 40 updates.
   discrete_only    zero-variance skill components (z = component mean, no KL on z).
-  continuous_only  K = 1: the NPMP+KL continuous skill space (a baseline for transfer).
-  hier_bc          the same hierarchy as plain hierarchical behaviour cloning: no KL terms
-                   (beta_y = beta_z = 0) and no information asymmetry (every level sees
-                   proprio + objects); the hierarchical-BC transfer baseline.
+  continuous_only  K = 1: a single Gaussian for the high and mid level (the paper's
+                   continuous-only ablation).
+  npmp             NPMP (agents/npmp: look-ahead encoder, AR(1) latent prior, proprioceptive
+                   low level): the NPMP+KL transfer baseline.
+  hier_bc          hierarchical BC (agents/baselines/hier_bc: a latent Gaussian high level on
+                   proprio + objects over a proprioceptive low level, trained by BC): the
+                   hierarchical-BC transfer baseline (fine-tuned as a whole).
   bc               flat Gaussian BC (256 x 256) on the same data: the BC(+MPO) baseline.
 Full-scale data and training are `red_on_blue_stacking.py` (K=5) and `all_pairs_stacking.py`
 (K=10).
@@ -25,7 +28,7 @@ Usage:
 
 from experiments._base import pipeline_config, set_helms_learner, variant_parts
 
-MODIFIERS = ("discrete_only", "continuous_only", "hier_bc", "bc")
+MODIFIERS = ("discrete_only", "continuous_only", "npmp", "hier_bc", "bc")
 
 
 def get_config(variant: str = "default"):
@@ -52,9 +55,19 @@ def get_config(variant: str = "default"):
   if "continuous_only" in parts:
     c.learner.components = "continuous_only"
     c.learner.num_skills = 1
+  hidden = c.learner.low_level_hidden  # HeLMS's network sizes for the latent baselines
+  if "npmp" in parts:
+    from helms_jax.agents.npmp import offline as npmp  # pylint: disable=import-outside-toplevel
+    latent_size, c.learner = c.learner.latent_size, npmp.default_config()
+    c.learner.latent_size = latent_size
+    c.learner.encoder_hidden = c.learner.low_level_hidden = hidden
+    c.learner.learning_rate = 1e-3 if tiny else 3e-4
   if "hier_bc" in parts:
-    c.learner.beta_y = c.learner.beta_z = 0.0
-    c.learner.low_level_groups = ("proprio", "objects")
+    from helms_jax.agents.baselines import hier_bc  # pylint: disable=import-outside-toplevel
+    latent_size, c.learner = c.learner.latent_size, hier_bc.default_config()
+    c.learner.latent_size = latent_size
+    c.learner.high_level_hidden = c.learner.low_level_hidden = hidden
+    c.learner.learning_rate = 1e-3 if tiny else 3e-4
   if "bc" in parts:
     from helms_jax.agents.baselines import bc  # pylint: disable=import-outside-toplevel
     c.learner = bc.default_config()
@@ -69,18 +82,21 @@ def get_config(variant: str = "default"):
 def set_short_transfer(c, tiny: bool) -> None:
   """The pipeline's last stage: a short RL run on the same task from the skills just learnt.
 
-  HeLMS-cat over the mixture / discrete skills, HeLMS-mix over continuous-only (NPMP + KL) and
-  hierarchical-BC skills, MPO fine-tuning of BC; 3 seeds (2 in tiny) trained together. The
-  full transfer experiments are `experiments/transfer_*.py`.
+  HeLMS-cat over the mixture / discrete skills, HeLMS-mix over continuous-only skills, NPMP +
+  KL over NPMP, hierarchical BC and BC fine-tuned by MPO; 3 seeds (2 in tiny) trained together.
+  The full transfer experiments are `experiments/transfer_*.py`.
   """
   from helms_jax.agents.helms import downstream as transfer  # pylint: disable=import-outside-toplevel
   c.transfer = transfer.default_config()
   t = c.transfer
   if c.learner.name == "bc":
     t.method = "bc_mpo"
-  elif c.learner.components == "continuous_only" or c.learner.beta_z == 0.0:
-    t.method = "helms_mix"  # NPMP + KL, or hierarchical BC fine-tuned (eta = 0)
-    t.agent.eta_z = 0.0 if c.learner.beta_z == 0.0 else 0.01
+  elif c.learner.name == "hier_bc":
+    t.method = "hier_bc"
+  elif c.learner.name == "npmp":
+    t.method, t.agent.eta_z = "npmp_kl", 0.01
+  elif c.learner.components == "continuous_only":
+    t.method, t.agent.eta_z = "helms_mix", 0.01
   else:
     t.method, t.agent.eta_y = "helms_cat", 0.01
   t.env_kwargs = {"reward": "staged"}

@@ -2,7 +2,9 @@
 
   discrete_only   HeLMS-cat over skills with zero-variance components (helms_stacking:
                   discrete_only): the discrete part alone;
-  continuous_only = the npmp_kl method (K = 1): the continuous part alone;
+  continuous_only HeLMS-mix over skills with one Gaussian component (helms_stacking:
+                  continuous_only, K = 1): the continuous part alone (the paper calls it
+                  equivalent to NPMP+KL; ours keeps HeLMS's networks and look-ahead);
   both            = helms_mix (the full mixture);
   eta_z_0, eta_z_0.1   HeLMS-mix with eta_z = 0 / 0.1 (default 0.01);
   beta_z_0.001, beta_z_0.1   HeLMS-mix over skills trained with beta_z = 0.001 / 0.1 (their
@@ -27,14 +29,14 @@ def get_config(variant: str = "both"):
   parts = variant_parts("transfer_ablations", variant, ABLATIONS)
   ablation = choose_one(variant, parts, ABLATIONS, "both", "ablations")
   tiny = ",tiny" if "tiny" in parts else ""
-  method = {"discrete_only": "helms_cat", "continuous_only": "npmp_kl"}.get(ablation, "helms_mix")
+  method = {"discrete_only": "helms_cat"}.get(ablation, "helms_mix")
   c, _ = transfer_config("transfer_ablations", method + tiny)
   c.variant = variant
   c.transfer.label = ablation
   c.transfer.env_kwargs = {"object_set": 4, "reward": "staged"}
-  if ablation == "discrete_only":
-    skills = helms_stacking.get_config("discrete_only" + tiny)
-    c.learner = skills.learner
+  if ablation in ("discrete_only", "continuous_only"):
+    c.learner = helms_stacking.get_config(ablation + tiny).learner
+    c.transfer.skills_name = ablation
   if ablation.startswith("eta_z_"):
     c.transfer.agent.eta_z = float(ablation[len("eta_z_"):])
   if ablation.startswith("beta_z_"):

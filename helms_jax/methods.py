@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 import ml_collections
 
-from helms_jax.agents import baselines, concurrent, helms, lsp, spirl
+from helms_jax.agents import baselines, concurrent, helms, lsp, npmp, spirl
 from helms_jax.agents.records import Method, OfflineLearner, OfflineSkills
 from helms_jax.configs import ConfigError
 from helms_jax.training.train_state import Learner
@@ -94,10 +94,10 @@ def make_learner(config: ml_collections.ConfigDict, observation_size: int, actio
       observation_stats=observation_stats, lookahead=lookahead)
 
 
-for _package in (baselines, helms, spirl, concurrent):
+for _package in (baselines, helms, npmp, spirl, concurrent):
   for _record in _package.LEARNERS.values():
     register_learner(_record)
-for _package in (helms, spirl, lsp):
+for _package in (helms, npmp, spirl, lsp):
   for _record in _package.METHODS.values():
     register_method(_record)
 

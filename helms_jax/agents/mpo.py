@@ -4,7 +4,11 @@ One algorithm, several policy families and action spaces (`ActionSpace`):
   raw actions     a Gaussian policy on the env's actions (MPO from scratch; BC + fine-tuning);
   categorical     pi(y | x) over K frozen skills (HeLMS-cat; categorical MPO, exact E-step);
   mixture         pi(z | x) = sum_y pi(y | x) pi(z | y, x) over the frozen low level (HeLMS-mix,
-                  RHPO-style; K = 1 is the Gaussian latent policy of NPMP + KL).
+                  RHPO-style; K = 1 is the Gaussian latent policy of NPMP + KL);
+  latent_gaussian pi(z | x) p(a | z, x) with both levels trained (hierarchical BC fine-tuned):
+                  MPO on the joint action u = (z, a), the E-step weighting joint samples by
+                  Q(x, u), the M-step fitting the joint density with each sample's a-part
+                  evaluated at its own z (`losses.mpo.gaussian_mstep`, per-sample parameters).
 The action space supplies the policy network, the decoder from the agent's action to the env's
 action (through frozen skills) and the prior of the KL regulariser; this module supplies the
 learner: an n-step critic Q(x, u) with a target network, the E-step (temperature dual), the
@@ -38,7 +42,7 @@ from helms_jax.losses.returns import n_step_bootstrap
 from helms_jax.networks.critics import ContinuousCritic, DiscreteCritic
 from helms_jax.training.train_state import OnlineAgent, Transition
 
-POLICY_KINDS = ("mixture", "categorical")
+POLICY_KINDS = ("mixture", "categorical", "latent_gaussian")
 
 
 def default_config() -> ml_collections.ConfigDict:
@@ -113,6 +117,32 @@ def _policy_samples(key, dist, num: int):
   return jax.vmap(lambda k: sample_mixture(k, logits, means, stds))(keys)
 
 
+def _latent_gaussian_parts(space: ActionSpace, policy_params, frozen, obs, z):
+  """(mean, std) [..., B, Z + A] of the joint u = (z, a) at latent samples z [..., B, Z]: the
+  latent's parameters (broadcast) beside the action's given each z."""
+  z_mean, z_std = space.policy(policy_params, frozen, obs)
+  a_mean, a_std = space.low_level(policy_params, frozen, obs, z)
+  wide = lambda x: jnp.broadcast_to(x, z.shape)
+  return (jnp.concatenate([wide(z_mean), a_mean], -1),
+          jnp.concatenate([wide(z_std), a_std], -1))
+
+
+def _latent_gaussian_samples(space: ActionSpace, key, policy_params, frozen, obs, shape=(),
+                             deterministic: bool = False):
+  """Joint samples u = (z, a) [*shape, B, Z + A] (deterministic: the latent's mean, then the
+  action mean given it)."""
+  z_key, a_key = jax.random.split(key)
+  z_mean, z_std = space.policy(policy_params, frozen, obs)
+  z_mean = jnp.broadcast_to(z_mean, tuple(shape) + z_mean.shape)
+  if deterministic:
+    z = z_mean
+  else:
+    z = z_mean + z_std * jax.random.normal(z_key, z_mean.shape)
+  a_mean, a_std = space.low_level(policy_params, frozen, obs, z)
+  a = a_mean if deterministic else a_mean + a_std * jax.random.normal(a_key, a_mean.shape)
+  return jnp.concatenate([z, a], -1)
+
+
 def make_agent(config: ml_collections.ConfigDict, space: ActionSpace,
                observation_size: int) -> OnlineAgent:
   """The MPO learner over `space` as an `OnlineAgent` (init/act/update)."""
@@ -126,6 +156,10 @@ def make_agent(config: ml_collections.ConfigDict, space: ActionSpace,
   if config.eta_y < 0 or config.eta_z < 0:
     raise ValueError(f"eta_y and eta_z must be >= 0, got {config.eta_y}, {config.eta_z}")
   categorical = space.kind == "categorical"
+  latent = space.kind == "latent_gaussian"
+  if latent and (space.low_level is None or space.prior is not None):
+    raise ValueError("a latent_gaussian action space needs `low_level` and no prior (its KL "
+                     "regulariser is not implemented)")
   hidden = tuple(config.critic_hidden)
   critic = (DiscreteCritic(hidden, space.size) if categorical else ContinuousCritic(hidden))
   mpo_config = mpo_lib.MPOConfig(
@@ -170,12 +204,18 @@ def make_agent(config: ml_collections.ConfigDict, space: ActionSpace,
     if categorical:
       u = (jnp.argmax(dist, axis=-1) if deterministic
            else jax.random.categorical(policy_key, dist, axis=-1)).astype(jnp.int32)
+    elif latent:
+      u = _latent_gaussian_samples(space, policy_key, state.policy, state.frozen, obs,
+                                   deterministic=deterministic)
     else:
       u = sample_mixture(policy_key, *dist, deterministic=deterministic)
     return u, space.decode(state.frozen, obs, u, decode_key, deterministic)
 
   def state_value(critic_params, policy_params, frozen, obs, key):
     """V(x) = E_{u ~ pi}[Q(x, u)]: exact for categorical, `num_samples` draws otherwise. [B]."""
+    if latent:
+      u = _latent_gaussian_samples(space, key, policy_params, frozen, obs, (num_samples,))
+      return jnp.mean(jax.vmap(lambda a: q_values(critic_params, obs, a))(u), axis=0)
     dist = space.policy(policy_params, frozen, obs)
     if categorical:
       return jnp.sum(jax.nn.softmax(dist) * q_values(critic_params, obs), axis=-1)
@@ -228,6 +268,18 @@ def make_agent(config: ml_collections.ConfigDict, space: ActionSpace,
       temp_loss, weights, temperature = mpo_lib.categorical_estep(
           q, target, duals.log_temperature, config.epsilon)
       m_loss, metrics = mpo_lib.categorical_mstep(online, target, weights, duals, mpo_config)
+    elif latent:
+      u = jax.lax.stop_gradient(_latent_gaussian_samples(
+          space, key, state.target_policy, state.frozen, obs, (num_samples,)))  # [N, B, Z + A]
+      q = jax.vmap(lambda a: q_values(state.target_critic, obs, a))(u)  # [N, B]
+      temp_loss, weights, temperature = mpo_lib.temperature_loss_and_weights(
+          q, duals.log_temperature, config.epsilon)
+      z = u[..., :online[0].shape[-1]]
+      on_mean, on_std = _latent_gaussian_parts(space, policy_params, state.frozen, obs, z)
+      tg_mean, tg_std = jax.lax.stop_gradient(_latent_gaussian_parts(
+          space, state.target_policy, state.frozen, obs, z))
+      m_loss, metrics = mpo_lib.gaussian_mstep(on_mean, on_std, tg_mean, tg_std, u, weights,
+                                               duals, mpo_config)
     else:
       u = jax.lax.stop_gradient(_policy_samples(key, target, num_samples))  # [N, B, D]
       q = jax.vmap(lambda a: q_values(state.target_critic, obs, a))(u)  # [N, B]
@@ -246,6 +298,8 @@ def make_agent(config: ml_collections.ConfigDict, space: ActionSpace,
     if categorical:
       metrics["policy_entropy"] = -jnp.mean(jnp.sum(jax.nn.softmax(online) *
                                                     jax.nn.log_softmax(online), axis=-1))
+    elif latent:
+      metrics["policy_std"] = jnp.mean(online[1])  # the latent's
     else:
       metrics["policy_std"] = jnp.mean(online[2])
     return loss, metrics

@@ -14,14 +14,16 @@ class ActionSpace(NamedTuple):
   """What an agent acts in, and how that becomes an env action.
 
   kind: "mixture" (continuous u [D], policy = mixture of K diagonal Gaussians; K = 1 is a
-    Gaussian) or "categorical" (u = an index in [0, K)), both for MPO; or "gaussian" for SAC
+    Gaussian), "categorical" (u = an index in [0, K)) or "latent_gaussian" (u = (z, a) [Z + A]:
+    a Gaussian latent z, then a Gaussian action given z from `low_level`; every parameter is
+    trained, e.g. hierarchical BC fine-tuned as a whole), all for MPO; or "gaussian" for SAC
     (`agents.sac`): a diagonal Gaussian over a pre-squash u [D], the agent's action being
     a = bound * tanh(u).
-  size: D for mixture and gaussian, K for categorical.
+  size: D for mixture and gaussian, K for categorical, Z + A for latent_gaussian.
   init_policy: `key -> policy params` (may copy offline skills).
   policy: `(policy_params, frozen, obs [B, obs]) -> dist params`: (logits [B, K], means [B, K, D],
     stds [B, K, D]) for mixture, logits [B, K] for categorical, (mean [B, D], std [B, D]) of the
-    pre-squash u for gaussian.
+    pre-squash u for gaussian, (mean [B, Z], std [B, Z]) of the latent for latent_gaussian.
   decode: `(frozen, obs [N, obs], u [N, *u], key, deterministic) -> env action [N, act]`; for
     gaussian it receives the squashed action a = bound * tanh(u).
   prior: `(frozen, obs [B, obs]) -> dist params like policy`, or None (no KL regulariser); for
@@ -32,6 +34,8 @@ class ActionSpace(NamedTuple):
     With a pytree observation (e.g. {"state", "image"}) every function above receives it.
   critic_input: `obs -> [B, C]` the critic's input (the asymmetric actor-critic gives it the
     state while the policy sees pixels); None = `obs` itself.
+  low_level: latent_gaussian only: `(policy_params, frozen, obs [B, obs], z [..., B, Z]) ->
+    (mean, std) [..., B, A]` of the action given z (trained with the policy); None otherwise.
   """
   kind: str
   size: int
@@ -43,6 +47,7 @@ class ActionSpace(NamedTuple):
   observe: Callable[..., Any] | None = None
   observation_spec: Any = None
   critic_input: Callable[[Any], jax.Array] | None = None
+  low_level: Callable[..., Any] | None = None
 
 
 def with_cached_prior(space: ActionSpace, observation_size: int) -> ActionSpace:

@@ -297,6 +297,27 @@ class WindowSampler:
 # Data-parallel shards: each device (and so each process) holds only its own episodes.
 
 
+def lookahead_frames(x: jax.Array, obs_mask: jax.Array, lookahead: int) -> jax.Array:
+  """Each window step's look-ahead observations, masked and flattened (a high-level encoder's
+  input: HeLMS's q(y_t | y_{t-1}, x_{t:t+L}), NPMP's q(z_t | z_{t-1}, x_{t:t+L})).
+
+  Args:
+    x: [W + L, D] the window's (selected, normalised) observations.
+    obs_mask: [W + L] 1 for observations inside the episode, 0 for clamped ones.
+    lookahead: L >= 0.
+  Returns:
+    [W, (L + 1) * (D + 1)]: for step t the frames t..t+L, each followed by its mask bit (a
+    masked frame is zeros).
+  """
+  lookahead = int(lookahead)
+  if lookahead < 0 or x.shape[0] <= lookahead:
+    raise ValueError(f"lookahead_frames needs 0 <= L < W + L = {x.shape[0]}, got L = {lookahead}")
+  frame = jnp.arange(x.shape[0] - lookahead)[:, None] + jnp.arange(lookahead + 1)[None, :]
+  frames, mask = x[frame], obs_mask[frame][..., None].astype(x.dtype)  # [W, L+1, D], [W, L+1, 1]
+  feats = jnp.concatenate([frames * mask, mask], axis=-1)
+  return feats.reshape(feats.shape[0], -1)
+
+
 def subset_episodes(dataset: Dataset, episodes: np.ndarray) -> Dataset:
   """The episodes `episodes` ([E'] indices) of `dataset` as a `Dataset` of their own."""
   episodes = np.asarray(episodes, np.int64)

@@ -184,6 +184,10 @@ def selected_indices(observation_groups: ObservationGroups | None, names: Sequen
   if observation_groups.obs_size != observation_size:
     raise ValueError(f"observation groups describe {observation_groups.obs_size} observations, "
                      f"not {observation_size}")
+  unknown = [n for n in names if n not in observation_groups]
+  if unknown:
+    raise ValueError(f"{config_key}={names}: {unknown} not in the observation groups "
+                     f"{list(observation_groups)}")
   return observation_groups.indices(names)
 
 

@@ -29,7 +29,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from helms_jax.envs.base import Env, State, Wrapper
+from helms_jax.envs.base import Env, ObservationGroups, State, Wrapper
 
 
 class SkillEnv(Wrapper):
@@ -102,3 +102,66 @@ def _entry(state: State, key: str) -> jax.Array:
 def _expand(mask: jax.Array, like: jax.Array) -> jax.Array:
   """`mask` [...] broadcast against a leaf [..., *rest]."""
   return mask.reshape(mask.shape + (1,) * (like.ndim - mask.ndim)) > 0
+
+
+class LatentActionEnv(Wrapper):
+  """An env whose action is the latent z of a frozen low-level controller, one env step per z,
+  and whose observation carries the previous latent (NPMP + KL transfer: the KL to the AR(1)
+  latent prior p(z_t | z_{t-1}) must be computable from the replayed observation).
+
+    env = LatentActionEnv(task_env, decode=lambda obs, z: low_level_mean(obs, z), latent_size=8)
+    state = env.step(state, z)   # a = decode(obs_t, z_t); obs_{t+1} ++ [z_t, 0]
+
+  Observation: the wrapped env's [O] followed by `previous_latent` [Z] (zeros after a reset) and
+  `first_step` [1] (1 after a reset, else 0), both added to `observation_groups`.
+
+  Args:
+    env: the task env (unbatched; auto-reset wrappers go outside this one).
+    decode: `(obs [O], z [Z]) -> action [A]`, the frozen low level (its parameters closed over).
+    latent_size: Z.
+  """
+
+  def __init__(self, env: Env, decode, latent_size: int):
+    super().__init__(env)
+    if int(latent_size) != latent_size or latent_size < 1:
+      raise ValueError(f"latent_size must be a positive int, got {latent_size!r}")
+    self.latent_size = int(latent_size)
+    self.decode = decode
+    inner = env.observation_size
+    groups = getattr(env, "observation_groups", None)
+    if not isinstance(groups, ObservationGroups):
+      raise ValueError(f"LatentActionEnv needs an env with observation_groups; {env!r} has none")
+    if "previous_latent" in groups or "first_step" in groups:
+      raise ValueError(f"the env's observation groups {list(groups)} already hold a latent")
+    self._inner_size = inner
+    self._groups = ObservationGroups(
+        {**dict(groups), "previous_latent": (inner, inner + self.latent_size),
+         "first_step": (inner + self.latent_size, inner + self.latent_size + 1)})
+
+  @property
+  def observation_groups(self) -> ObservationGroups:
+    return self._groups
+
+  @property
+  def observation_size(self) -> int:
+    return self._inner_size + self.latent_size + 1
+
+  @property
+  def action_size(self) -> int:
+    return self.latent_size
+
+  def _observe(self, state: State, z: jax.Array, first: float) -> State:
+    first = jnp.full(state.obs.shape[:-1] + (1,), first, state.obs.dtype)
+    return state.replace(obs=jnp.concatenate([state.obs, z.astype(state.obs.dtype), first], -1))
+
+  def reset(self, rng: jax.Array) -> State:
+    state = self.env.reset(rng)
+    return self._observe(state, jnp.zeros(state.obs.shape[:-1] + (self.latent_size,)), 1.0)
+
+  def step(self, state: State, action: jax.Array) -> State:
+    if action.shape[-1:] != (self.latent_size,):
+      raise ValueError(f"LatentActionEnv.step takes a latent z [{self.latent_size}], got shape "
+                       f"{action.shape}")
+    inner_obs = state.obs[..., :self._inner_size]
+    next_state = self.env.step(state.replace(obs=inner_obs), self.decode(inner_obs, action))
+    return self._observe(next_state, action, 0.0)

@@ -290,9 +290,14 @@ def gaussian_mstep(online_mean: jax.Array, online_std: jax.Array, target_mean: j
   of the samples under its own trust region KL(target || part) <= epsilon_mean / epsilon_stddev,
   per dimension if `config.per_dim_constraining` (else on the KL summed over D).
 
+  An autoregressive policy (e.g. a latent z then an action a given z, u = (z, a)) passes its
+  parameters per sample, [N, B, D]: each sample's density is then evaluated under the
+  parameters its own prefix gives, and the trust-region KLs are the KLs of the conditionals
+  averaged over the target's samples (a Monte Carlo estimate of the chain rule's expectation).
+
   Args:
-    online_mean, online_std: [B, D] the policy being trained.
-    target_mean, target_std: [B, D] the target policy (stop-gradiented here).
+    online_mean, online_std: [B, D] (or [N, B, D] per sample) the policy being trained.
+    target_mean, target_std: the target policy, same shape (stop-gradiented here).
     actions: [N, B, D] samples from the target policy.
     weights: [N, B] E-step weights, normalised over N (stop-gradiented here).
     duals: uses log_alpha_mean and log_alpha_stddev, [D] if per_dim_constraining else [].
@@ -308,10 +313,15 @@ def gaussian_mstep(online_mean: jax.Array, online_std: jax.Array, target_mean: j
   """
   kl_lib._check_same_shape(online_mean=online_mean, online_std=online_std,
                            target_mean=target_mean, target_std=target_std)
-  if jnp.ndim(online_mean) != 2:
-    raise ValueError(f"online_mean must be [B, D], got shape {jnp.shape(online_mean)}")
-  b, d = online_mean.shape
+  if jnp.ndim(online_mean) not in (2, 3):
+    raise ValueError(f"online_mean must be [B, D] or [N, B, D], got shape "
+                     f"{jnp.shape(online_mean)}")
+  b, d = online_mean.shape[-2:]
   _check_samples(actions, weights, b, d)
+  per_sample = jnp.ndim(online_mean) == 3
+  if per_sample and online_mean.shape[0] != actions.shape[0]:
+    raise ValueError(f"per-sample parameters [N, B, D] need N = {actions.shape[0]} (the "
+                     f"samples'), got {online_mean.shape}")
   _check_alphas(duals, d, config.per_dim_constraining)
   checks.assert_floating("gaussian_mstep", online_mean=online_mean, online_std=online_std,
                          target_mean=target_mean, target_std=target_std, actions=actions,
@@ -323,8 +333,10 @@ def gaussian_mstep(online_mean: jax.Array, online_std: jax.Array, target_mean: j
   log_prob_std = kl_lib.diag_gaussian_log_prob(actions, target_mean, online_std)
   loss_policy_mean = _weighted_nll(log_prob_mean, weights)
   loss_policy_std = _weighted_nll(log_prob_std, weights)
-  kl_mean = kl_lib.gaussian_kl(target_mean, target_std, online_mean, target_std)  # [B, D]
+  kl_mean = kl_lib.gaussian_kl(target_mean, target_std, online_mean, target_std)  # [(N,) B, D]
   kl_std = kl_lib.gaussian_kl(target_mean, target_std, target_mean, online_std)
+  if per_sample:
+    kl_mean, kl_std = jnp.mean(kl_mean, axis=0), jnp.mean(kl_std, axis=0)
 
   metrics = {}
   penalty, dual_loss = _mean_std_constraints(kl_mean, kl_std, duals, config, metrics)

@@ -11,8 +11,9 @@ from typing import Sequence
 
 import flax.linen as nn
 import jax
+import jax.numpy as jnp
 
-from helms_jax.networks.heads import GaussianParams
+from helms_jax.networks.heads import GaussianHead, GaussianParams
 from helms_jax.networks.mlp import MLP
 
 
@@ -46,3 +47,19 @@ class GaussianComponents(nn.Module):
                       axis_size=self.num_components)
     return vmapped(self.event_size, tuple(self.hidden_sizes), self.init_scale,
                    name="components")(x)
+
+
+class LatentController(nn.Module):
+  """A latent-conditioned low-level controller p(a | z, x): `z [..., Z], x [..., X] ->
+  MultivariateNormalDiag over [..., A]`; `x` is broadcast to z's batch shape (e.g. one state,
+  K latents). The proprioceptive low level of NPMP and hierarchical BC."""
+  action_size: int
+  hidden_sizes: Sequence[int]
+  init_scale: float = 0.5
+
+  @nn.compact
+  def __call__(self, z: jax.Array, x: jax.Array):
+    x = jnp.broadcast_to(x, z.shape[:-1] + x.shape[-1:])
+    features = MLP(tuple(self.hidden_sizes), activate_final=True, name="torso")(
+        jnp.concatenate([z, x], axis=-1))
+    return GaussianHead(self.action_size, init_scale=self.init_scale, name="head")(features)

@@ -1,9 +1,10 @@
 """Zero-shot exploration (HeLMS Table 1): each method's policy at the start of RL.
 
 `explore(config, workdir)` rolls out, for every row of `exploration.methods` (a label -> a full
-transfer config), the agent its record builds, and writes returns under the dense / staged /
-sparse rewards and state coverage into `<workdir>/exploration.json`
-(`analysis.exploration`).
+transfer config), the agent its record builds in the env the record returns (e.g. NPMP + KL acts
+on latents through its low level, `envs.LatentActionEnv`), and writes returns under the dense /
+staged / sparse rewards and state coverage into `<workdir>/exploration.json`
+(`analysis.exploration`). Every row sees the same episode resets (the same key).
 """
 
 from __future__ import annotations
@@ -41,17 +42,18 @@ def explore(config: ml_collections.ConfigDict, workdir: str) -> list[dict]:
     skills_dir = (method_config.transfer.skills_dir or
                   os.path.join(ex.skills_root, method_config.transfer.skills_name))
     with configs.values_checked_by_builders():
-      agents_by_label.append((label, runs.make_transfer_agent(method_config, env, skills_dir)[0]))
+      agents_by_label.append((label, *runs.make_transfer_agent(method_config, env, skills_dir)))
   prepare_workdir(config, workdir)
-  policies = []
-  for i, (label, agent) in enumerate(agents_by_label):
+  rows = []
+  for i, (label, agent, agent_env) in enumerate(agents_by_label):
     agent_state = agent.init(jax.random.PRNGKey(config.seed + i))
-    policies.append(exploration_lib.ExplorationPolicy(
+    policy = exploration_lib.ExplorationPolicy(
         name=label, policy_fn=functools.partial(_agent_action, act=agent.act),
-        params=agent_state))
-  rows = exploration_lib.explore(env, policies, num_episodes=ex.num_episodes,
-                                 num_steps=config.env.episode_length, batch_size=ex.batch_size,
-                                 key=jax.random.PRNGKey(config.seed))
+        params=agent_state)
+    rows += exploration_lib.explore(agent_env, [policy], num_episodes=ex.num_episodes,
+                                    num_steps=config.env.episode_length,
+                                    batch_size=ex.batch_size,
+                                    key=jax.random.PRNGKey(config.seed))
   if jax.process_index() == 0:
     exploration_lib.write_exploration(
         os.path.join(workdir, "exploration.json"), rows,

@@ -3,8 +3,9 @@
 model.py       the three-level model (linen) and the transition prior
 offline.py     the offline learner (forward-filtered mixture ELBO), skill-conditioned acting,
                posterior skill inference
-downstream.py  transfer with MPO: HeLMS-cat, HeLMS-mix (NPMP + KL with K = 1) and the MPO
-               baselines (from scratch, BC + MPO, the asymmetric actor-critic from pixels)
+downstream.py  transfer with MPO: HeLMS-cat, HeLMS-mix and the MPO baselines (from scratch,
+               BC + MPO, hierarchical BC fine-tuned, the asymmetric actor-critic from pixels;
+               NPMP + KL is `agents/npmp`)
 
 LEARNERS and METHODS are the records the pipeline reads (`agents/records.py`).
 """
@@ -26,6 +27,8 @@ METHODS = {
                         make_agent=downstream.mpo_agent(downstream.helms_mix_space)),
     "asymmetric_ac": Method(name="asymmetric_ac", label="Asymmetric AC",
                             make_agent=downstream.mpo_agent(downstream.asymmetric_ac_space)),
+    "hier_bc": Method(name="hier_bc", label="Hier. BC", offline_learner="hier_bc",
+                      make_agent=downstream.mpo_agent(downstream.hier_bc_space)),
 }
 
 __all__ = ["downstream", "model", "offline", "LEARNERS", "METHODS"]

@@ -10,12 +10,13 @@ offline skills, and the paper's MPO-based baselines; one `Method` record each (`
   helms_mix  HeLMS-mix: a mixture pi(z | x) = sum_y pi(y | x) pi(z | y, x) whose components start
              as the offline q(z | y, x) and are KL-regularised to them (equation 5, eta_y, eta_z);
              actions through the frozen low level. With a continuous-only skill model (K = 1) it
-             is NPMP + KL; with a hierarchy trained without KL terms and eta = 0 it is
-             hierarchical BC fine-tuned (mid level and weights; the low level stays frozen).
-             With `transfer.vision`, its weights and components read camera pixels +
+             is the paper's continuous-only ablation (NPMP + KL itself is `agents/npmp`). With `transfer.vision`, its weights and components read camera pixels +
              proprioception (new networks) while the KL still targets the state-based skills.
   asymmetric_ac  the vision baseline: a Gaussian policy on pixels + proprioception, the critic
              on the full state (needs `transfer.vision`).
+  hier_bc    hierarchical BC (`agents.baselines.hier_bc`) fine-tuned as a whole: MPO on the joint
+             (z, a) of its latent Gaussian high level and its low level, both initialised from
+             the checkpoint and both trained (no KL regulariser).
 
 Vision (`transfer.vision=True`, env kwarg `image=True`): the agent observes
 `{"state": obs, "image": info['image']}`; policies read `image` and the `proprio` group, the
@@ -215,6 +216,36 @@ def helms_mixture_space(transfer: ml_collections.ConfigDict, learner: ml_collect
 
   return ActionSpace(kind="mixture", size=learner.latent_size, init_policy=init_policy,
                      policy=policy, decode=decode, prior=prior, frozen=params)
+
+
+def hier_bc_space(config: ml_collections.ConfigDict, env, skills: OfflineSkills) -> ActionSpace:
+  """Hierarchical BC fine-tuned: pi(z | x) and p(a | z, x) from the checkpoint, all trained."""
+  _no_vision(config)
+  check_observation_size(skills.params, env.observation_size)
+  functions, params = skills.learner.model, skills.params
+  z_size = functions.latent_size
+
+  def with_model(frozen, model):
+    return {**frozen, "model": model}
+
+  def init_policy(key):
+    del key
+    return params["model"]  # the whole offline model, copied (then trained)
+
+  def policy(policy_params, frozen, obs):
+    return functions.latent(with_model(frozen, policy_params), obs)
+
+  def low_level(policy_params, frozen, obs, z):
+    dist = functions.action_distribution(with_model(frozen, policy_params), z, obs)
+    return dist.mean(), dist.stddev()
+
+  def decode(frozen, obs, u, key, deterministic):
+    del frozen, obs, key, deterministic
+    return u[..., z_size:]  # envs clip to their action range
+
+  return ActionSpace(kind="latent_gaussian", size=z_size + env.action_size,
+                     init_policy=init_policy, policy=policy, decode=decode, prior=None,
+                     frozen={"normalizer": params["normalizer"]}, low_level=low_level)
 
 
 def _no_vision(config: ml_collections.ConfigDict) -> None:

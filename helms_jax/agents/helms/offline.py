@@ -28,6 +28,7 @@ import optax
 
 from helms_jax import losses
 from helms_jax.agents.helms.model import COMPONENT_MODES, HelmsModel
+from helms_jax.data.sampler import lookahead_frames
 from helms_jax.losses.kl import kl_to_standard_normal
 from helms_jax.envs.base import ObservationGroups
 from helms_jax.training import normalizer as normalizer_lib
@@ -157,11 +158,7 @@ def make_helms(config: ml_collections.ConfigDict, observation_size: int, action_
 
   def high_level_inputs(params, obs, obs_mask):
     """Look-ahead frames t..t+L of the high-level groups, masked, flattened: [W, (L+1)(D+1)]."""
-    x = normalize(params, obs)[:, hl_idx]  # [W + L, D_H]
-    frame = jnp.arange(obs.shape[0] - lookahead)[:, None] + jnp.arange(lookahead + 1)[None, :]
-    frames, mask = x[frame], obs_mask[frame][..., None]  # [W, L+1, D_H], [W, L+1, 1]
-    feats = jnp.concatenate([frames * mask, mask], axis=-1)
-    return feats.reshape(feats.shape[0], -1)
+    return lookahead_frames(normalize(params, obs)[:, hl_idx], obs_mask, lookahead)
 
   def log_q_trans(params, obs, obs_mask):
     x_hl = high_level_inputs(params, obs, obs_mask)
