@@ -14,7 +14,7 @@ from helms_jax.agents import mpo
 from helms_jax.agents.records import OfflineSkills
 from helms_jax.envs.base import ObservationGroups
 from helms_jax.losses import mpo as mpo_lib
-from tests.test_online import LOOP, TARGET, ContinuousBandit, agent_config, run_loop
+from tests.test_online import TARGET, ContinuousBandit, agent_config, run_loop
 
 GROUPS = ObservationGroups.from_sizes(proprio=2, objects=2)
 

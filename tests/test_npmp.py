@@ -7,7 +7,6 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from helms_jax.agents import mpo
 from helms_jax.agents.npmp import downstream, model, offline
 from helms_jax.agents.records import OfflineSkills
 from helms_jax.data.sampler import lookahead_frames
