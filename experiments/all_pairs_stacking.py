@@ -26,11 +26,11 @@ def get_config(variant: str = "default"):
   c = pipeline_config("all_pairs_stacking", variant)
   c.env.name = "stacking"
   c.env.kwargs = {"task": "all_pairs", "object_set": 4, "reward": "staged"}
-  c.env.episode_length = 150  # the expert stacks in ~80 steps (4 s at 20 Hz)
+  # The expert stacks in ~80 steps (4 s at 20 Hz).
+  c.env.episode_length = 100 if variant == "tiny" else 150
   c.data.object_sets = (1, 2, 3, 4, 5)  # overrides env.kwargs.object_set, set by set
   set_helms_learner(c, num_skills=10, tiny=variant == "tiny")
   if variant == "tiny":
-    c.env.episode_length = 100
     c.data.object_sets = (3, 4)  # two sets: the per-set path at two compilations
   else:
     c.data.num_episodes = 5000  # 1000 per object set, ~167 per (pair, set)

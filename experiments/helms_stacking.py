@@ -37,11 +37,9 @@ def get_config(variant: str = "default"):
   c = pipeline_config("helms_stacking", variant, MODIFIERS)
   c.env.name = "stacking"
   c.env.kwargs = {"task": "red_on_blue", "object_set": 4, "reward": "staged"}
-  c.env.episode_length = 150  # the expert stacks in ~80 steps (4 s at 20 Hz)
+  c.env.episode_length = 60 if tiny else 150  # the expert stacks in ~80 steps (4 s at 20 Hz)
   set_helms_learner(c, num_skills=5, tiny=tiny)
-  if tiny:
-    c.env.episode_length = 60
-  else:
+  if not tiny:
     c.data.num_episodes = 512
     c.data.episodes_per_shard = 128
     c.train.num_steps = 6000

@@ -21,7 +21,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def _stacking_config(data_config):
   config = configs.load_config(f"{ROOT}/experiments/helms_stacking.py:tiny")
   config.data.dir = data_config.data.dir
-  config.env.episode_length = data_config.env.episode_length
+  config.env.episode_length = config.train.window = data_config.env.episode_length
   config.compilation_cache_dir = "none"
   return config
 
@@ -91,6 +91,7 @@ def test_helms_pipeline_on_point_reach_evaluates_and_transfers(tmp_path):
   config.learner.high_level_groups = config.learner.mid_level_groups = ("proprio", "goal")
   config.learner.low_level_groups = ("proprio",)
   config.train = tiny_helms.train
+  config.train.window = config.env.episode_length  # whole episodes, as the HeLMS configs
   config.eval.baselines = ("random",)
   config.compilation_cache_dir = "none"
   config.transfer = tiny_helms.transfer
