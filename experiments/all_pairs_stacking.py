@@ -25,7 +25,7 @@ from experiments._base import VARIANTS, pipeline_config, set_helms_learner  # py
 def get_config(variant: str = "default"):
   c = pipeline_config("all_pairs_stacking", variant)
   c.env.name = "stacking"
-  c.env.kwargs = {"task": "all_pairs", "object_set": 4, "reward": "staged"}
+  c.env.kwargs = {"task": "all_pairs", "object_set": 4, "objects": "rgb", "reward": "rgb_staged"}
   # The expert stacks in ~80 steps (4 s at 20 Hz).
   c.env.episode_length = 100 if variant == "tiny" else 150
   c.data.object_sets = (1, 2, 3, 4, 5)  # overrides env.kwargs.object_set, set by set

@@ -36,7 +36,7 @@ def get_config(variant: str = "default"):
   tiny = "tiny" in parts
   c = pipeline_config("helms_stacking", variant, MODIFIERS)
   c.env.name = "stacking"
-  c.env.kwargs = {"task": "red_on_blue", "object_set": 4, "reward": "staged"}
+  c.env.kwargs = {"task": "red_on_blue", "object_set": 4, "objects": "rgb", "reward": "rgb_staged"}
   c.env.episode_length = 60 if tiny else 150  # the expert stacks in ~80 steps (4 s at 20 Hz)
   set_helms_learner(c, num_skills=5, tiny=tiny)
   if not tiny:
@@ -97,7 +97,7 @@ def set_short_transfer(c, tiny: bool) -> None:
     t.method, t.agent.eta_z = "helms_mix", 0.01
   else:
     t.method, t.agent.eta_y = "helms_cat", 0.01
-  t.env_kwargs = {"reward": "staged"}
+  t.env_kwargs = {"reward": "rgb_staged"}
   loop = t.loop
   if tiny:
     t.policy_hidden = t.agent.critic_hidden = (32, 32)

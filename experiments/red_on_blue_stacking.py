@@ -22,7 +22,7 @@ from experiments._base import VARIANTS, pipeline_config, set_helms_learner  # py
 def get_config(variant: str = "default"):
   c = pipeline_config("red_on_blue_stacking", variant)
   c.env.name = "stacking"
-  c.env.kwargs = {"task": "red_on_blue", "object_set": 4, "reward": "staged"}
+  c.env.kwargs = {"task": "red_on_blue", "object_set": 4, "objects": "rgb", "reward": "rgb_staged"}
   # The expert stacks in ~80 steps (4 s at 20 Hz).
   c.env.episode_length = 100 if variant == "tiny" else 150
   set_helms_learner(c, num_skills=5, tiny=variant == "tiny")

@@ -33,7 +33,7 @@ def get_config(variant: str = "both"):
   c, _ = transfer_config("transfer_ablations", method + tiny)
   c.variant = variant
   c.transfer.label = ablation
-  c.transfer.env_kwargs = {"object_set": 4, "reward": "staged"}
+  c.transfer.env_kwargs = {"object_set": 4, "reward": "rgb_staged"}
   if ablation in ("discrete_only", "continuous_only"):
     c.learner = helms_stacking.get_config(ablation + tiny).learner
     c.transfer.skills_name = ablation

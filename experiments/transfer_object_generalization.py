@@ -25,5 +25,5 @@ SETS = ("set1", "set2", "set3", "set4", "set5")
 def get_config(variant: str = "helms_cat"):
   c, parts = transfer_config("transfer_object_generalization", variant, SETS)
   object_set = int(choose_one(variant, parts, SETS, "set4", "object sets")[-1])
-  c.transfer.env_kwargs = {"object_set": object_set, "reward": "staged"}
+  c.transfer.env_kwargs = {"object_set": object_set, "reward": "rgb_staged"}
   return c

@@ -1,5 +1,8 @@
-"""Reward sparsity (HeLMS paper 4.3): red-on-blue on object set 4 with a dense, staged (the
-default) or sparse reward, RL from the set-4 skills.
+"""Reward sparsity (HeLMS paper 4.3, Figure 7): red-on-blue on object set 4 with a dense, staged
+(the default) or sparse reward, RL from the set-4 skills. The rewards are the RGB-Stacking
+benchmark's (`envs.manipulation.tasks`): dense = `rgb_shaped` (five shaped stages), staged =
+`rgb_staged` (reward only as each sub-goal completes), sparse = `rgb_sparse` (red stacked on blue
+with the gripper away).
 
 Variants: `<method>[,dense|staged|sparse][,tiny]`; methods in `experiments/_transfer.py`.
 
@@ -12,10 +15,11 @@ from experiments._base import choose_one
 from experiments._transfer import transfer_config
 
 REWARDS = ("dense", "staged", "sparse")
+ENV_REWARD = {"dense": "rgb_shaped", "staged": "rgb_staged", "sparse": "rgb_sparse"}
 
 
 def get_config(variant: str = "helms_cat"):
   c, parts = transfer_config("transfer_reward_sparsity", variant, REWARDS)
-  c.transfer.env_kwargs = {"object_set": 4,
-                           "reward": choose_one(variant, parts, REWARDS, "staged", "rewards")}
+  reward = choose_one(variant, parts, REWARDS, "staged", "rewards")
+  c.transfer.env_kwargs = {"object_set": 4, "reward": ENV_REWARD[reward]}
   return c

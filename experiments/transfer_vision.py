@@ -33,7 +33,7 @@ def get_config(variant: str = "helms_mix"):
     t.method, t.label = "asymmetric_ac", "Asymmetric AC"
   else:
     t.label = "HeLMS-mix (vision)"
-  t.env_kwargs = {"object_set": 4, "reward": "staged", "image": True,
+  t.env_kwargs = {"object_set": 4, "reward": "rgb_staged", "image": True,
                   "image_size": 8 if tiny else 32}
   if not tiny:
     t.loop.env_steps = 32_000
