@@ -15,6 +15,7 @@ from helms_jax.analysis.run_curves import RunCurves
 
 # Known exploration columns, in display order; `<name>_std` is shown as `<name>` ± std.
 EXPLORATION_COLUMNS = ("method", "dense_return", "staged_return", "sparse_return",
+                       "rgb_shaped_return", "rgb_staged_return", "rgb_sparse_return",
                        "joint_variance", "grasp_variance", "object_variance", "num_episodes")
 
 STYLE = ("body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
