@@ -12,6 +12,8 @@ start=$(date +%s)
 default=default; [[ -n $T ]] && default=tiny
 helms-data  --config=$C:$default --workdir=$R/skills/default
 helms-train --config=$C:$default --workdir=$R/skills/default
+# Figure 3 on these data: the learned transition prior (unbiased start), skill usage, fixed skills.
+helms-analyze --config=$C:$default --workdir=$R/skills/default
 for v in npmp hier_bc bc; do
   helms-train --config=$C:$v$T --workdir=$R/skills/$v --config.data.dir=$R/skills/default/data
 done
