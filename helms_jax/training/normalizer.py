@@ -47,6 +47,13 @@ def freeze_normalizer(optimizer: optax.GradientTransformation) -> optax.Gradient
   return optax.multi_transform({"train": optimizer, "frozen": optax.set_to_zero()}, labels)
 
 
+def clipped_adam(config) -> optax.GradientTransformation:
+  """Adam at `config.learning_rate` after global-norm clipping at `config.max_grad_norm`, on
+  every params entry but the normaliser's dataset statistics (the offline learners' optimiser)."""
+  return freeze_normalizer(optax.chain(optax.clip_by_global_norm(config.max_grad_norm),
+                                       optax.adam(config.learning_rate)))
+
+
 def check_observation_size(params, observation_size: int) -> None:
   """Raises ValueError unless the offline params' normaliser (`params['normalizer']['mean']`,
   [O]) was fit to observations of `observation_size` (e.g. the transfer env's)."""

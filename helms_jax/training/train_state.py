@@ -58,6 +58,23 @@ def apply_gradients(state: TrainState, grads: Params, optimizer: optax.GradientT
   return state.replace(step=state.step + 1, params=params, opt_state=opt_state), optax.global_norm(grads)
 
 
+def gradient_learner(init_params: Callable[[jax.Array], Params], loss_fn: Callable[..., Any],
+                     optimizer: optax.GradientTransformation):
+  """`(init, update)` of a learner taking one `optimizer` step per batch on
+  `loss_fn(params, batch, key) -> (loss [], metrics)`; update's metrics add `loss` and
+  `grad_norm`."""
+
+  def init(key):
+    return TrainState.create(init_params(key), optimizer)
+
+  def update(state: TrainState, batch, key):
+    (loss, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params, batch, key)
+    state, grad_norm = apply_gradients(state, grads, optimizer)
+    return state, {"loss": loss, "grad_norm": grad_norm, **metrics}
+
+  return init, update
+
+
 @flax.struct.dataclass
 class Transition:
   """One env step for N envs (leaves [N, ...]) or a sampled sequence (leaves [B, n, ...]).

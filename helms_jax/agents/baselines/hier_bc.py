@@ -23,13 +23,11 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
-import optax
-
 from helms_jax.envs.base import ObservationGroups, selected_indices
 from helms_jax.losses.kl import kl_to_standard_normal
 from helms_jax.networks import GaussianComponent, LatentController
 from helms_jax.training import normalizer as normalizer_lib
-from helms_jax.training.train_state import Learner, TrainState, apply_gradients
+from helms_jax.training.train_state import Learner, gradient_learner
 
 
 def default_config() -> ml_collections.ConfigDict:
@@ -132,8 +130,6 @@ def make_learner(config: ml_collections.ConfigDict, observation_size: int, actio
   del lookahead
   functions, init_params = make_hier_bc(config, observation_size, action_size,
                                         observation_groups, observation_stats)
-  optimizer = normalizer_lib.freeze_normalizer(optax.chain(
-      optax.clip_by_global_norm(config.max_grad_norm), optax.adam(config.learning_rate)))
   beta = float(config.beta)
 
   def loss_fn(params, batch, key):
@@ -149,13 +145,7 @@ def make_learner(config: ml_collections.ConfigDict, observation_size: int, actio
                   "latent_std": jnp.mean(std),
                   "action_mse": jnp.mean(jnp.square(dist.mean() - batch["action"]))}
 
-  def init(key):
-    return TrainState.create(init_params(key), optimizer)
-
-  def update(state: TrainState, batch, key):
-    (loss, aux), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params, batch, key)
-    state, grad_norm = apply_gradients(state, grads, optimizer)
-    return state, {"loss": loss, "grad_norm": grad_norm, **aux}
+  init, update = gradient_learner(init_params, loss_fn, normalizer_lib.clipped_adam(config))
 
   def policy(params, obs, key, deterministic=False):
     z_key, a_key = jax.random.split(key)

@@ -2,7 +2,7 @@
 
 Composition: `model` (encoder, WaveNet state decoder, action decoder, generation) +
 `losses.concurrent` (ELBO, summed-subskill Gaussian, closed-form H(V), MI estimate) +
-`training.TrainState`. The objective (`learner.objective`):
+`training.train_state.gradient_learner`. The objective (`learner.objective`):
 
   original          loss = -ELBO / T
   variational       loss = -ELBO / T - mi_weight * I_hat,  Q = auxiliary encoder Q_psi (eq. 4)
@@ -47,7 +47,6 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
-import optax
 
 from helms_jax.agents.concurrent import model as cvae
 from helms_jax.data import grouped
@@ -56,7 +55,7 @@ from helms_jax.envs.base import selected_indices
 from helms_jax.losses import concurrent as losses
 from helms_jax.losses.kl import diag_gaussian_log_prob
 from helms_jax.training import normalizer as normalizer_lib
-from helms_jax.training.train_state import Learner, TrainState, apply_gradients
+from helms_jax.training.train_state import Learner, gradient_learner
 
 OBJECTIVES = ("original", "variational", "non_variational")
 
@@ -308,19 +307,11 @@ def make_learner(config: ml_collections.ConfigDict, observation_size: int, actio
   if window < 2:
     raise ValueError(f"the concurrent CVAE needs learner.window >= 2 steps, got {window}")
   functions = make_functions(config, observation_size, action_size, observation_groups)
-  optimizer = normalizer_lib.freeze_normalizer(optax.chain(
-      optax.clip_by_global_norm(config.max_grad_norm), optax.adam(config.learning_rate)))
-
-  def init(key):
-    return TrainState.create(init_params(functions, key, int(window), action_size,
-                                         observation_stats, observation_size,
-                                         config.min_obs_std), optimizer)
-
-  def update(state: TrainState, batch, key):
-    (loss, metrics), grads = jax.value_and_grad(
-        lambda p: batch_loss(functions, config, p, batch, key), has_aux=True)(state.params)
-    state, grad_norm = apply_gradients(state, grads, optimizer)
-    return state, {**metrics, "grad_norm": grad_norm}
+  init, update = gradient_learner(
+      lambda key: init_params(functions, key, int(window), action_size, observation_stats,
+                              observation_size, config.min_obs_std),
+      lambda p, batch, key: batch_loss(functions, config, p, batch, key),
+      normalizer_lib.clipped_adam(config))
 
   return Learner(init=init, update=update, model=functions)
 

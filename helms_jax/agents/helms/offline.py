@@ -1,7 +1,7 @@
 """HeLMS offline learning: the hierarchical mixture model fit by the forward-filtered ELBO.
 
 Composition: `model.HelmsModel` (networks) + `losses.mixture_elbo_terms` (the loss kernel) +
-`training.TrainState`/`apply_gradients`. Batches are dataset windows (`data.WindowSampler` with
+`training.train_state.gradient_learner`. Batches are dataset windows (`data.WindowSampler` with
 `lookahead` = the high level's look-ahead): `observation [B, W + L, obs]`, `obs_mask [B, W + L]`,
 `action [B, W, act]`.
 
@@ -24,7 +24,6 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
-import optax
 
 from helms_jax import losses
 from helms_jax.agents.helms.model import COMPONENT_MODES, HelmsModel
@@ -32,7 +31,7 @@ from helms_jax.data.sampler import lookahead_frames
 from helms_jax.losses.kl import kl_to_standard_normal
 from helms_jax.envs.base import ObservationGroups
 from helms_jax.training import normalizer as normalizer_lib
-from helms_jax.training.train_state import Learner, TrainState, apply_gradients
+from helms_jax.training.train_state import Learner, gradient_learner
 
 
 
@@ -213,12 +212,6 @@ def make_helms(config: ml_collections.ConfigDict, observation_size: int, action_
   return functions, init_params
 
 
-def _optimizer(config) -> optax.GradientTransformation:
-  """Adam on the model; the normaliser's dataset statistics are constants (zero updates)."""
-  return normalizer_lib.freeze_normalizer(optax.chain(
-      optax.clip_by_global_norm(config.max_grad_norm), optax.adam(config.learning_rate)))
-
-
 def _entropy(p: jax.Array) -> jax.Array:
   return -jnp.sum(jnp.where(p > 0, p * jnp.log(jnp.where(p > 0, p, 1.0)), 0.0), axis=-1)
 
@@ -261,16 +254,10 @@ def make_learner(config: ml_collections.ConfigDict, observation_size: int, actio
   """
   functions, init_params = make_helms(config, observation_size, action_size, observation_groups,
                                       observation_stats, lookahead, model_cls)
-  optimizer = _optimizer(config)
-
-  def init(key):
-    return TrainState.create(init_params(key), optimizer)
-
-  def update(state: TrainState, batch, key):
-    (loss, metrics), grads = jax.value_and_grad(
-        lambda p: batch_loss(functions, p, batch, key), has_aux=True)(state.params)
-    state, grad_norm = apply_gradients(state, grads, optimizer)
-    return state, {"loss": loss, "grad_norm": grad_norm, **metrics}
+  # Adam on the model; the normaliser's dataset statistics are constants (zero updates).
+  init, update = gradient_learner(
+      init_params, lambda p, batch, key: batch_loss(functions, p, batch, key),
+      normalizer_lib.clipped_adam(config))
 
   def policy_init(key):
     return {"skill": jax.random.randint(key, (), 0, functions.num_skills)}

@@ -28,14 +28,12 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
-import optax
-
 from helms_jax.agents.npmp.model import NpmpModel, ar1_prior
 from helms_jax.data.sampler import lookahead_frames
 from helms_jax.envs.base import ObservationGroups, selected_indices
 from helms_jax.losses.kl import gaussian_kl
 from helms_jax.training import normalizer as normalizer_lib
-from helms_jax.training.train_state import Learner, TrainState, apply_gradients
+from helms_jax.training.train_state import Learner, gradient_learner
 
 
 def default_config() -> ml_collections.ConfigDict:
@@ -177,18 +175,10 @@ def make_learner(config: ml_collections.ConfigDict, observation_size: int, actio
   """
   functions, init_params = make_npmp(config, observation_size, action_size, observation_groups,
                                      observation_stats, lookahead)
-  optimizer = normalizer_lib.freeze_normalizer(optax.chain(
-      optax.clip_by_global_norm(config.max_grad_norm), optax.adam(config.learning_rate)))
   beta = float(config.beta)
-
-  def init(key):
-    return TrainState.create(init_params(key), optimizer)
-
-  def update(state: TrainState, batch, key):
-    (loss, metrics), grads = jax.value_and_grad(
-        lambda p: batch_loss(functions, beta, p, batch, key), has_aux=True)(state.params)
-    state, grad_norm = apply_gradients(state, grads, optimizer)
-    return state, {"loss": loss, "grad_norm": grad_norm, **metrics}
+  init, update = gradient_learner(
+      init_params, lambda p, batch, key: batch_loss(functions, beta, p, batch, key),
+      normalizer_lib.clipped_adam(config))
 
   def policy_init(key):
     del key

@@ -86,13 +86,12 @@ def flat_space(config: ml_collections.ConfigDict, env, offline_params: Any | Non
     del frozen
     return _gaussian(network.apply(params, jnp.take(obs, state, axis=-1)))
 
-  prior = None
-  if method == "flat_prior":
-    def prior(frozen, obs):
-      return network.apply(frozen, jnp.take(obs, state, axis=-1))
+  def bc_prior(frozen, obs):
+    return network.apply(frozen, jnp.take(obs, state, axis=-1))
 
   return ActionSpace(kind="gaussian", size=env.action_size, init_policy=init_policy,
-                     policy=policy, decode=lambda frozen, obs, a, key, det: a, prior=prior,
+                     policy=policy, decode=lambda frozen, obs, a, key, det: a,
+                     prior=bc_prior if method == "flat_prior" else None,
                      frozen=offline_params if method == "flat_prior" else (),
                      critic_input=_state_critic(env))
 

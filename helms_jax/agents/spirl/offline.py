@@ -1,7 +1,7 @@
 """SPiRL offline learning: the skill VAE and the learned skill prior, trained together.
 
 Composition: `model` (encoder, decoder, prior networks) + `losses.skill_vae` (kernels) +
-`training.TrainState`/`apply_gradients`. Batches are dataset windows of H = `learner.horizon`
+`training.train_state.gradient_learner`. Batches are dataset windows of H = `learner.horizon`
 steps (`train.window` must equal it; `train.lookahead` observations past the window are
 ignored): `observation [B, H + L, O]`, `action [B, H, A]`. Windows never cross an episode and
 hold H real steps, so no masking is needed. Per window:
@@ -52,7 +52,7 @@ from helms_jax.data.reader import offsets_from_lengths
 from helms_jax.envs.base import selected_indices
 from helms_jax.losses import skill_vae
 from helms_jax.training import normalizer as normalizer_lib
-from helms_jax.training.train_state import Learner, TrainState, apply_gradients
+from helms_jax.training.train_state import Learner, gradient_learner
 
 ENCODER_INPUTS = ("auto", "actions", "actions_and_states")
 OPTIMIZERS = ("adam", "radam")
@@ -455,14 +455,8 @@ def make_learner(config: ml_collections.ConfigDict, observation_size: int, actio
   optimizer = _optimizer(config)
   h = functions.horizon
 
-  def init(key):
-    return TrainState.create(init_params(key), optimizer)
-
-  def update(state: TrainState, batch, key):
-    (loss, metrics), grads = jax.value_and_grad(
-        lambda p: batch_loss(functions, config, p, batch, key), has_aux=True)(state.params)
-    state, grad_norm = apply_gradients(state, grads, optimizer)
-    return state, {"loss": loss, "grad_norm": grad_norm, **metrics}
+  init, update = gradient_learner(
+      init_params, lambda p, batch, key: batch_loss(functions, config, p, batch, key), optimizer)
 
   def policy_init(key):
     del key
