@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# HeLMS Figure 7, reward sparsity (issue 23): every command, in order, from the repository root.
+#   docs/results/reward_sparsity/run.sh <runs dir> [<sparse env steps> [<other env steps>]]
+# Skills: <runs dir>/skills/{default,npmp,hier_bc,bc}, as docs/results/exploration_stacking/run.sh
+# trains them (same runs dir). Transfer: red on blue, RGB-Stacking set 4, each method's 3 seeds
+# together, the sparse reward first (the claim sparse_only_helms), then staged, then dense.
+# curves.csv / claims.json / report are rebuilt after each run; every run resumes.
+set -euo pipefail
+R=${1:-runs/exploration_stacking}
+SPARSE_STEPS=${2:-1000000}
+OTHER_STEPS=${3:-300000}
+C=experiments/transfer_reward_sparsity.py
+start=$(date +%s)
+skills() {  # the skills workdir a method reads
+  case $1 in
+    npmp_kl) echo "$R/skills/npmp" ;; hier_bc) echo "$R/skills/hier_bc" ;;
+    bc_mpo) echo "$R/skills/bc" ;; *) echo "$R/skills/default" ;;
+  esac
+}
+for reward in sparse staged dense; do
+  steps=$OTHER_STEPS; [[ $reward == sparse ]] && steps=$SPARSE_STEPS
+  for m in helms_cat helms_mix mpo npmp_kl bc_mpo hier_bc; do
+    helms-transfer --config=$C:$m,$reward --workdir=$R/sparsity/${m}_$reward \
+        --config.transfer.skills_dir=$(skills $m) --config.transfer.loop.env_steps=$steps \
+        --config.transfer.loop.replay_capacity=1000000
+    python docs/results/reward_sparsity/make_results.py "$R/sparsity" $(( $(date +%s) - start ))
+  done
+done
