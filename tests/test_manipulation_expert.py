@@ -196,3 +196,20 @@ def test_top_face_and_mass_centres_of_sheared_objects():
     assert np.linalg.norm(top) > 0.005
   for shape in (scene.rgb_shape("s0"), scene.rgb_shape("b2"), scene.object_set(5)[1]):
     np.testing.assert_allclose(expert_lib.top_and_mass_centres(shape), 0.0, atol=1e-9)
+
+
+def test_per_episode_noise_is_drawn_in_its_range():
+  env = envs.make("stacking", task="red_on_blue", object_set=4)
+  fixed = expert_lib.make_expert(env, noise_scale=0.2)
+  ranged = expert_lib.make_expert(env, noise_scale=0.2, noise_max=1.0)
+  keys = jax.random.split(jax.random.PRNGKey(0), 2000)
+  np.testing.assert_array_equal(jax.vmap(fixed.init)(keys).noise, np.float32(0.2))
+  noise = np.asarray(jax.vmap(ranged.init)(keys).noise)
+  assert noise.min() >= 0.2 and noise.max() <= 1.0
+  # Uniform on [0.2, 1.0]: mean 0.6, std 0.8 / sqrt(12) = 0.231 (2000 draws).
+  assert abs(noise.mean() - 0.6) < 0.02 and abs(noise.std() - 0.231) < 0.02
+  # The other per-episode draws are unchanged by the option (same keys, same sub-goals).
+  np.testing.assert_array_equal(jax.vmap(fixed.init)(keys).approach,
+                                jax.vmap(ranged.init)(keys).approach)
+  with pytest.raises(ValueError, match="noise_max"):
+    expert_lib.make_expert(env, noise_scale=0.5, noise_max=0.2)

@@ -94,11 +94,14 @@ class _Stateless:
     return self.expert(obs, key, noise_scale=self.noise_scale), pstate
 
 
-def expert_for(env_name: str, env, noise_scale: float = 0.1) -> Expert:
-  """The expert of `env_name` for the instance `env` (possibly wrapped), as `Expert`."""
+def expert_for(env_name: str, env, noise_scale: float = 0.1, **factory_kwargs) -> Expert:
+  """The expert of `env_name` for the instance `env` (possibly wrapped), as `Expert`;
+  `factory_kwargs` go to a registered factory (e.g. the stacking expert's `noise_max`)."""
   _load(env_name)
   if env_name in _FACTORIES:
-    return _FACTORIES[env_name](env, noise_scale=noise_scale)
+    return _FACTORIES[env_name](env, noise_scale=noise_scale, **factory_kwargs)
+  if factory_kwargs:
+    raise ValueError(f"the {env_name!r} expert takes no options {sorted(factory_kwargs)}")
   if env_name in _EXPERTS:
     fn = _EXPERTS[env_name]
     return Expert(init=_no_state, policy=_Stateless(fn, float(noise_scale)),

@@ -66,7 +66,11 @@ def _record_info(state, keys):
 
 def _data_policy(config: ml_collections.ConfigDict, env) -> experts.Expert:
   """The scripted expert, acting at random in a `data.random_fraction` of the episodes."""
-  expert = experts.expert_for(config.env.name, env, noise_scale=config.data.expert_noise)
+  options = {}
+  if config.data.get("expert_noise_max", 0.0):
+    options["noise_max"] = float(config.data.expert_noise_max)
+  expert = experts.expert_for(config.env.name, env, noise_scale=config.data.expert_noise,
+                              **options)
   return experts.with_random_episodes(expert, float(config.data.get("random_fraction", 0.0)),
                                       env.action_size)
 
@@ -163,7 +167,8 @@ def _generate_data(config: ml_collections.ConfigDict, path: str, env, expert) ->
     metadata["groups"] = [{"env_kwargs": o, "num_episodes": n} for o, n in groups]
   with data_lib.DatasetWriter(
       path, schema, env_name=config.env.name, env_kwargs=config.env.kwargs.to_dict(),
-      generator=f"scripted expert {expert.name} (noise {cfg.expert_noise})",
+      generator=f"scripted expert {expert.name} (noise {cfg.expert_noise}"
+                f"{'-' + str(cfg.expert_noise_max) if cfg.get('expert_noise_max', 0.0) else ''})",
       episodes_per_shard=cfg.episodes_per_shard, metadata=metadata) as writer:
     done = writer.num_committed_episodes
     if done:

@@ -1,6 +1,7 @@
 """claims.json, curves.csv and table.md of HeLMS Table 1 (zero-shot exploration; REPRODUCTION.md).
 
-  python docs/results/exploration_stacking/make_results.py <exploration workdir> [<wall time s>]
+  python docs/results/exploration_stacking/make_results.py <exploration workdir> [<wall time s>
+      [<subdir>]]
 
 Reads `<workdir>/exploration.json` (`helms-explore`): one row per method's initial RL policy,
 1000 episodes each. Every number is a zero-shot statistic (env_steps 0 in curves.csv, seed 0:
@@ -45,13 +46,15 @@ def verdict(stats) -> str:
                                                         "not reproduced")
 
 
-def main(workdir: str, wall_time_s: float | None = None) -> None:
+def main(workdir: str, wall_time_s: float | None = None, subdir: str = ".") -> None:
+  out_dir = os.path.normpath(os.path.join(HERE, subdir))
+  os.makedirs(out_dir, exist_ok=True)
   with open(os.path.join(workdir, "exploration.json")) as f:
     exploration = json.load(f)
   rows = {METHODS[r["method"]]: r for r in exploration["rows"] if r["method"] in METHODS}
   stats = {m: {c: float(r[c]) * SCALE.get(c, 1.0) for c in COLUMNS} for m, r in rows.items()}
   curves = [(m, 0, 0, c, v) for m, s in stats.items() for c, v in s.items()]
-  reproduction.write_curves_csv(os.path.join(HERE, "curves.csv"), curves)
+  reproduction.write_curves_csv(os.path.join(out_dir, "curves.csv"), curves)
   complete = set(rows) == set(METHODS.values())
   claim_verdict = verdict(stats) if complete else "not reproduced"
   episodes = {m: int(r["num_episodes"]) for m, r in rows.items()}
@@ -81,7 +84,7 @@ def main(workdir: str, wall_time_s: float | None = None) -> None:
               f"{claim_verdict}." if complete else "Not every method's row exists yet.")}]
   commit = exploration.get("commit", "unknown")
   reproduction.write_claims(
-      os.path.join(HERE, "claims.json"), experiment="exploration_stacking",
+      os.path.join(out_dir, "claims.json"), experiment="exploration_stacking",
       paper="HeLMS (papers/helms.txt), Table 1", command=(
           "docs/results/exploration_stacking/run.sh <runs dir> (helms-explore --config="
           "experiments/exploration_stacking.py ...)"), commit=commit,
@@ -93,10 +96,11 @@ def main(workdir: str, wall_time_s: float | None = None) -> None:
     ours = " | ".join(f"{s[c]:.3g}" for c in COLUMNS)
     lines.append(f"| {m} (ours) | {ours} |")
     lines.append(f"| {m} (paper) | " + " | ".join(f"{v:g}" for v in PAPER[m]) + " |")
-  with open(os.path.join(HERE, "table.md"), "w") as f:
+  with open(os.path.join(out_dir, "table.md"), "w") as f:
     f.write("\n".join(lines) + "\n")
   print(claims[0]["verdict"], claims[0]["why"])
 
 
 if __name__ == "__main__":
-  main(sys.argv[1], float(sys.argv[2]) if len(sys.argv) > 2 else None)
+  main(sys.argv[1], float(sys.argv[2]) if len(sys.argv) > 2 else None,
+       sys.argv[3] if len(sys.argv) > 3 else ".")

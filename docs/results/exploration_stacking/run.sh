@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
 # HeLMS Table 1 (issue 23): every command, in order, from the repository root.
-#   docs/results/exploration_stacking/run.sh <runs dir> [tiny]
+#   docs/results/exploration_stacking/run.sh <runs dir> [<expert noise max> [tiny]]
 # Red-on-blue expert data on the RGB-Stacking set 4 objects; HeLMS, NPMP, hierarchical BC and BC
 # trained on the same data; then every method's initial RL policy rolled out for 1000 episodes
 # (helms-explore) and claims.json / table.md written (make_results.py). Every stage resumes.
+# <expert noise max> > 0: each data episode's expert noise std ~ U[0.2, it] (data.expert_noise_max;
+# results then go to noise_<it>/), 0 or absent: 0.2 in every episode (results here).
 set -euo pipefail
 R=${1:-runs/exploration_stacking}
-T=${2:+,$2}
+NOISE=${2:-0}
+T=${3:+,$3}
+OUT=.; [[ $NOISE != 0 ]] && OUT=noise_$NOISE
 C=experiments/helms_stacking.py
 start=$(date +%s)
 default=default; [[ -n $T ]] && default=tiny
-helms-data  --config=$C:$default --workdir=$R/skills/default
+helms-data  --config=$C:$default --workdir=$R/skills/default --config.data.expert_noise_max=$NOISE
 helms-train --config=$C:$default --workdir=$R/skills/default
 # Figure 3 on these data: the learned transition prior (unbiased start), skill usage, fixed skills.
 helms-analyze --config=$C:$default --workdir=$R/skills/default
@@ -21,4 +25,4 @@ explore=default; [[ -n $T ]] && explore=tiny
 helms-explore --config=experiments/exploration_stacking.py:$explore --workdir=$R/exploration \
     --config.exploration.skills_root=$R/skills
 python docs/results/exploration_stacking/make_results.py "$R/exploration" \
-    $(( $(date +%s) - start ))
+    $(( $(date +%s) - start )) "$OUT"

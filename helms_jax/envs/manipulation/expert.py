@@ -25,7 +25,10 @@ For `all_pairs` the pair is read from the `task` observation group.
 
 Coverage: per-episode random sub-goals (approach height, grasp height and xy offset, carry
 clearance, placement offset, speed, close/release durations) and Gaussian action noise
-(`noise_scale` std on the four motion dims; 1/5 of it on the gripper command).
+(`noise_scale` std on the four motion dims; 1/5 of it on the gripper command). With
+`noise_max` > `noise_scale` each episode draws its own noise std uniformly from [noise_scale,
+noise_max] (data from agents of different competence, as an RL agent's exploration noise shrinks
+during training).
 
 Measured success (noise 0.2, 64 episodes per row, one jitted vmapped rollout each, on the
 2-core CPU, 2026-11): "any" = the goal held at some step (what `episode/success` records),
@@ -80,7 +83,7 @@ class ExpertState:
   phase: int32 in [0, 8); move: int32 index into the task's moves; count: steps in this phase.
   anchor: [2] the object's xy when it was grasped (the side a BESIDE placement goes to).
   approach, grasp_dz, carry_clear: metres; grasp_xy, place_xy: [2] metres; speed: in (0, 1];
-  close_steps, release_steps: int32.
+  close_steps, release_steps: int32; noise: the episode's action noise std.
   """
   phase: jax.Array
   move: jax.Array
@@ -94,6 +97,7 @@ class ExpertState:
   speed: jax.Array
   close_steps: jax.Array
   release_steps: jax.Array
+  noise: jax.Array
 
 
 def _rotation(yaw: jax.Array) -> jax.Array:
@@ -177,6 +181,7 @@ class StackingExpertConfig:
   yaw_period: tuple[float, float, float]
   grasp_centre: tuple[tuple[float, float], ...]
   noise_scale: float
+  noise_max: float  # each episode's noise std ~ U[noise_scale, noise_max]
   # Object frame xy of the top face's centroid and of the centre of mass: a sheared object (an
   # RGB parallelogram lying on its slanted face) has neither over its bounding-box centre, so a
   # stack puts the carried object's centre of mass over the support's top face. Zeros for the
@@ -200,7 +205,8 @@ class StackingInit:
         grasp_xy=u(2, -0.004, 0.004, (2,)), place_xy=u(3, -0.006, 0.006, (2,)),
         carry_clear=u(4, 0.025, 0.06), speed=u(5, 0.6, 1.0),
         close_steps=jax.random.randint(k[6], (), 3, 7),
-        release_steps=jax.random.randint(k[7], (), 2, 5))
+        release_steps=jax.random.randint(k[7], (), 2, 5),
+        noise=u(8, self.cfg.noise_scale, self.cfg.noise_max))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -322,8 +328,8 @@ class StackingPolicy:
     # Noise.
     k_move, k_grip = jax.random.split(key)
     motion = jnp.concatenate([vel, yaw_cmd[None]])
-    motion = motion + c.noise_scale * jax.random.normal(k_move, (4,))
-    gripper = gripper + 0.2 * c.noise_scale * jax.random.normal(k_grip, ())
+    motion = motion + ps.noise * jax.random.normal(k_move, (4,))
+    gripper = gripper + 0.2 * ps.noise * jax.random.normal(k_grip, ())
     action = jnp.clip(jnp.concatenate([motion, gripper[None]]), -1.0, 1.0)
     return action, ps.replace(phase=nxt, move=move, count=count, anchor=anchor)
 
@@ -346,8 +352,14 @@ def top_and_mass_centres(shape: scene.ObjectShape
   return (float(top_x), float(top_y)), (float(mass[0]), float(mass[1]))
 
 
-def make_expert(env, noise_scale: float = 0.2) -> experts.Expert:
-  """The stacking expert for `env` (a `Stacking` env, possibly wrapped)."""
+def make_expert(env, noise_scale: float = 0.2, noise_max: float | None = None
+                ) -> experts.Expert:
+  """The stacking expert for `env` (a `Stacking` env, possibly wrapped); per-episode noise std
+  uniform in [noise_scale, noise_max] (None: noise_scale in every episode)."""
+  noise_max = float(noise_scale if noise_max is None else noise_max)
+  if not 0.0 <= noise_scale <= noise_max:
+    raise ValueError(f"the expert's noise needs 0 <= noise_scale <= noise_max, got "
+                     f"{noise_scale}, {noise_max}")
   constants, shapes = env.constants, env.shapes
   geometry = [grasp_geometry(s) for s in shapes]
   centres = [top_and_mass_centres(s) for s in shapes]
@@ -357,6 +369,7 @@ def make_expert(env, noise_scale: float = 0.2) -> experts.Expert:
       yaw_offset=tuple(float(g[0]) for g in geometry),
       yaw_period=tuple(float(g[1]) for g in geometry),
       grasp_centre=tuple(g[2] for g in geometry), noise_scale=float(noise_scale),
+      noise_max=noise_max,
       top_centre=tuple(t for t, _ in centres), mass_centre=tuple(m for _, m in centres))
   return experts.Expert(init=StackingInit(cfg), policy=StackingPolicy(cfg),
                         name="stacking_state_machine")
