@@ -5,8 +5,9 @@
 
 Reads `<workdir>/exploration.json` (`helms-explore`): one row per method's initial RL policy,
 1000 episodes each. Every number is a zero-shot statistic (env_steps 0 in curves.csv, seed 0:
-one skill-training seed per method); `std` in claims.json is the std over episodes for returns
-and None for coverages (exploration.json keeps the per-episode means only). The criterion is
+one skill-training seed per method); `std` in claims.json (over seeds) is therefore None, and
+`episode_std` is the std over episodes for returns (None for coverages: exploration.json keeps
+their means only). The criterion is
 the one fixed in issue 23 before the run.
 """
 
@@ -60,10 +61,9 @@ def main(workdir: str, wall_time_s: float | None = None, subdir: str = ".") -> N
   episodes = {m: int(r["num_episodes"]) for m, r in rows.items()}
 
   def entry(column):
-    return {m: {"mean": s[column],
-                "std": rows[m].get(column.replace("_return", "_return_std")) if
-                column.endswith("_return") else None, "seeds": 1, "episodes": episodes[m]}
-            for m, s in stats.items()}
+    # One skill-training seed per method: no std over seeds; returns add the std over episodes.
+    return {m: {"mean": s[column], "std": None, "seeds": 1, "episodes": episodes[m],
+                "episode_std": rows[m].get(f"{column}_std")} for m, s in stats.items()}
 
   staged, grasp = entry("rgb_staged_return"), entry("grasp_variance")
   numbers = ("staged return " + ", ".join(f"{m} {staged[m]['mean']:.3g}" for m in staged) +
