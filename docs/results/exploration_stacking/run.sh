@@ -11,18 +11,20 @@ R=${1:-runs/exploration_stacking}
 NOISE=${2:-0}
 T=${3:+,$3}
 OUT=.; [[ $NOISE != 0 ]] && OUT=noise_$NOISE
+DATA=--config.data.expert_noise_max=$NOISE  # every stage records the data it was trained on
 C=experiments/helms_stacking.py
 start=$(date +%s)
 default=default; [[ -n $T ]] && default=tiny
-helms-data  --config=$C:$default --workdir=$R/skills/default --config.data.expert_noise_max=$NOISE
-helms-train --config=$C:$default --workdir=$R/skills/default
+helms-data  --config=$C:$default --workdir=$R/skills/default $DATA
+helms-train --config=$C:$default --workdir=$R/skills/default $DATA
 # Figure 3 on these data: the learned transition prior (unbiased start), skill usage, fixed skills.
-helms-analyze --config=$C:$default --workdir=$R/skills/default
+helms-analyze --config=$C:$default --workdir=$R/skills/default $DATA
 for v in npmp hier_bc bc; do
-  helms-train --config=$C:$v$T --workdir=$R/skills/$v --config.data.dir=$R/skills/default/data
+  helms-train --config=$C:$v$T --workdir=$R/skills/$v --config.data.dir=$R/skills/default/data \
+      $DATA
 done
 explore=default; [[ -n $T ]] && explore=tiny
 helms-explore --config=experiments/exploration_stacking.py:$explore --workdir=$R/exploration \
-    --config.exploration.skills_root=$R/skills
+    --config.exploration.skills_root=$R/skills $DATA
 python docs/results/exploration_stacking/make_results.py "$R/exploration" \
     $(( $(date +%s) - start )) "$OUT"
