@@ -29,7 +29,7 @@ from helms_jax import losses
 from helms_jax.agents.helms.model import COMPONENT_MODES, HelmsModel
 from helms_jax.data.sampler import lookahead_frames
 from helms_jax.losses.kl import kl_to_standard_normal
-from helms_jax.envs.base import ObservationGroups
+from helms_jax.envs.base import ObservationGroups, selected_indices
 from helms_jax.training import normalizer as normalizer_lib
 from helms_jax.training.train_state import Learner, gradient_learner
 
@@ -76,23 +76,6 @@ def check_config(config: ml_collections.ConfigDict) -> None:
                      f"{', '.join(losses.FILTER_METHODS)}")
 
 
-def _group_indices(groups: ObservationGroups | None, names, observation_size: int,
-                   what: str) -> np.ndarray:
-  names = tuple(names)
-  if groups is None:
-    raise ValueError(f"HeLMS needs the env's observation groups to select its {what} inputs "
-                     f"({names}); pass observation_groups to make_learner")
-  missing = [n for n in names if n not in groups]
-  if missing:
-    raise ValueError(f"learner.{what}_groups names {missing} not in the observation groups "
-                     f"{list(groups)}")
-  idx = np.concatenate([np.arange(*groups[n]) for n in names])
-  if idx.max() >= observation_size:
-    raise ValueError(f"observation groups {dict(groups)} exceed the observation size "
-                     f"{observation_size}")
-  return idx
-
-
 class HelmsFunctions(NamedTuple):
   """The model as pure functions of `params` (the learner's `state.params`).
 
@@ -133,12 +116,10 @@ def make_helms(config: ml_collections.ConfigDict, observation_size: int, action_
     (functions: HelmsFunctions, init_params: key -> params).
   """
   check_config(config)
-  hl_idx = _group_indices(observation_groups, config.high_level_groups, observation_size,
-                          "high_level")
-  ml_idx = _group_indices(observation_groups, config.mid_level_groups, observation_size,
-                          "mid_level")
-  ll_idx = _group_indices(observation_groups, config.low_level_groups, observation_size,
-                          "low_level")
+  hl_idx, ml_idx, ll_idx = (
+      selected_indices(observation_groups, config[f"{level}_groups"], observation_size,
+                       f"learner.{level}_groups")
+      for level in ("high_level", "mid_level", "low_level"))
   normalizer = normalizer_lib.observation_normalizer(observation_stats, observation_size,
                                                     config.min_observation_std)
   k, discrete = config.num_skills, config.components == "discrete_only"
