@@ -67,10 +67,10 @@ def test_mi_estimate_with_the_exact_posterior_recovers_the_known_mi():
   r = _SV ** 2 / (_SV ** 2 + _SN ** 2)
   sp = np.sqrt(_SV ** 2 * _SN ** 2 / (_SV ** 2 + _SN ** 2))
   h_v = concurrent.gaussian_entropy(jnp.full((_D,), _SV))
-  estimate = concurrent.mi_estimate(h_v, _log_q(v, tau, r, sp))
+  estimate = concurrent.variational_mi_estimate(h_v, _log_q(v, tau, r, sp))
   assert float(estimate) == pytest.approx(_true_mi(), abs=0.02)
   # Any other Q is a strictly lower bound (Barber-Agakov): here a too-wide, biased one.
-  worse = concurrent.mi_estimate(h_v, _log_q(v, tau, 0.5 * r, 2 * sp))
+  worse = concurrent.variational_mi_estimate(h_v, _log_q(v, tau, 0.5 * r, 2 * sp))
   assert float(worse) < _true_mi() - 0.3
 
 
@@ -79,7 +79,7 @@ def test_fitting_q_by_maximising_the_estimate_reaches_the_known_mi():
   estimate converges to the posterior, and the estimate to the MI."""
   v, tau = _joint_samples(20_000, seed=1)
   h_v = concurrent.gaussian_entropy(jnp.full((_D,), _SV))
-  loss = lambda p: -concurrent.mi_estimate(h_v, _log_q(v, tau, p[0], jnp.exp(p[1])))
+  loss = lambda p: -concurrent.variational_mi_estimate(h_v, _log_q(v, tau, p[0], jnp.exp(p[1])))
   params, opt = jnp.array([0.0, 0.0]), optax.adam(0.05)
 
   @jax.jit
@@ -118,3 +118,27 @@ def test_trajectory_elbo_matches_its_terms():
   expected = gauss(s_next, s_mean, 1.0) + gauss(acts, a_mean, 0.5) - 0.3 * kl
   assert float(out["elbo"]) == pytest.approx(float(expected), rel=1e-5)
   assert float(out["kl"]) == pytest.approx(float(kl), rel=1e-5)
+
+
+def test_subskill_estimate_matches_its_closed_form_on_gaussians():
+  """Equation 6 with z_{n,i} ~ q(z | tau~): its expectation is H(V) - M H(q(z | tau~)) (Gaussian
+  entropies in closed form), here for composites of 2 and 3 of K = 3 subskills."""
+  n, k, d = 50_000, 3, 4
+  rng = np.random.default_rng(0)
+  sub_stds = jnp.asarray(rng.uniform(0.3, 1.5, (k, d)), jnp.float32)
+  q_mean = jnp.asarray(rng.normal(size=d), jnp.float32)
+  q_std = jnp.asarray(rng.uniform(0.2, 0.8, d), jnp.float32)
+  members = jnp.asarray(np.where(np.arange(n)[:, None] % 2, [1, 1, 0], [1, 1, 1]), jnp.float32)
+  _, v_std = concurrent.masked_sum_of_gaussians(jnp.zeros((n, k, d)),
+                                                jnp.broadcast_to(sub_stds, (n, k, d)), members)
+  h_v = concurrent.gaussian_entropy(v_std)  # [N]
+  z = q_mean + q_std * jax.random.normal(jax.random.PRNGKey(0), (n, k, d))
+  log_q = concurrent.diag_gaussian_log_prob(z, q_mean, q_std)  # [N, K]
+  estimate = concurrent.subskill_mi_estimate(h_v, log_q, members)
+  h_q = 0.5 * np.sum(np.log(2 * np.pi * np.e * np.asarray(q_std) ** 2))
+  h_v2 = 0.5 * np.sum(np.log(2 * np.pi * np.e * np.sum(np.asarray(sub_stds[:2]) ** 2, 0)))
+  h_v3 = 0.5 * np.sum(np.log(2 * np.pi * np.e * np.sum(np.asarray(sub_stds) ** 2, 0)))
+  closed = 0.5 * (h_v3 - 3 * h_q) + 0.5 * (h_v2 - 2 * h_q)
+  assert float(estimate) == pytest.approx(closed, abs=0.03)
+  with pytest.raises(ValueError, match="members"):
+    concurrent.subskill_mi_estimate(h_v, log_q, members[:, :2])

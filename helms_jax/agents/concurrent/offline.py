@@ -8,10 +8,14 @@ Composition: `model` (encoder, WaveNet state decoder, action decoder, generation
   variational       loss = -ELBO / T - mi_weight * I_hat,  Q = auxiliary encoder Q_psi (eq. 4)
   non_variational   loss = -ELBO / T - mi_weight * I_hat,  Q = the CVAE's encoder q_phi (eq. 5)
 
-with I_hat = H(V) + mean log Q(V | tau~) (eq. 6, H(V) in closed form, eq. 7): for each composite
-demonstration in the batch, z_c ~ q(z | tau_c) (reparameterised), tau~ = the state decoder's
-rollout from tau_c's first state conditioned on z_c (reparameterised noise), and V ~ the sum of
-the embeddings of one demonstration of each of the composite's subskills. Gradients of I_hat
+with H(V) in closed form (eq. 7) from one demonstration of each of the composite's subskills
+(V = the sum of their embeddings), and for each composite demonstration in the batch
+z_c ~ q(z | tau_c) (reparameterised), tau~ = the state decoder's rollout from tau_c's first
+state conditioned on z_c (reparameterised noise). Variational: I_hat = H(V) + mean log
+Q_psi(V | tau~) at V drawn from the subskill sum (eq. 4's L_I). Non-variational: I_hat = H(V) +
+mean sum_i log q_phi(z_i | tau~), one z_i ~ q_phi(z | tau~) per member subskill (eq. 5 / 6, as
+Appendix A derives it; `losses/concurrent.py` states how we read q_phi(z_i | tau~)). The original
+objective logs the non-variational estimate without training on it. Gradients of I_hat
 flow through tau~ into z_c, but reach the decoder's parameters only with
 `learner.mi_trains_decoder` (off by default: the decoder is trained by equation 1 alone). See
 `losses/concurrent.py` for the equations.
@@ -29,7 +33,7 @@ statistics stored in `params['normalizer']`, `modelled_states`):
   eval_states [E, T+1, O], eval_composite [E], eval_subskill_states [E, K, T+1, O]
                                                fixed held-out episodes, for the metrics
 Metrics: loss, elbo/T, state_nll/T, action_nll/T, kl, mi (the objective's I_hat; for the
-original objective the encoder-as-Q estimate, not trained), h_v, log_q_v, grad_norm, and per
+original objective the eq. 6 estimate, not trained), h_v, log_q (its second term), grad_norm, and per
 composite c on the held-out episodes: `mse/<c>` (mean squared error, in normalised units,
 between the state decoder's mean rollout from z = the posterior mean of the demonstration and
 the demonstrated states, over all T steps and state dims; Figure 3 of the paper), `mse_sum/<c>`
@@ -273,20 +277,25 @@ def batch_loss(functions: Functions, config, params, batch, key):
   sub_mean, sub_std = posterior["subskill_states"]  # [Bc, K, Z]
   members = jnp.asarray(b.members)[batch["composite"]]  # [Bc, K]
   v_mean, v_std = losses.masked_sum_of_gaussians(sub_mean, sub_std, members)
-  v = v_mean + v_std * jax.random.normal(keys[3], v_mean.shape)
   h_v = losses.gaussian_entropy(v_std)
-  q_module, q_params = functions.encoder, params["encoder"]
-  if functions.auxiliary is not None:
-    q_module, q_params = functions.auxiliary, params["auxiliary"]
-  q_mean, q_std, _ = _encode(q_module, q_params, generated)
-  log_q = diag_gaussian_log_prob(v, q_mean, q_std)
-  mi = losses.mi_estimate(h_v, log_q)
+  if functions.auxiliary is not None:  # eq. 4: Q_psi(V | tau~) at V from the subskill sum
+    v = v_mean + v_std * jax.random.normal(keys[3], v_mean.shape)
+    q_mean, q_std, _ = _encode(functions.auxiliary, params["auxiliary"], generated)
+    log_q = diag_gaussian_log_prob(v, q_mean, q_std)  # [Bc]
+    mi = losses.variational_mi_estimate(h_v, log_q)
+  else:  # eq. 5 / 6: one z_i ~ q_phi(z | tau~) per member subskill, scored under it
+    q_mean, q_std, _ = _encode(functions.encoder, params["encoder"], generated)  # [Bc, Z]
+    eps = jax.random.normal(keys[3], members.shape + q_mean.shape[-1:])  # [Bc, K, Z]
+    z_i = q_mean[:, None] + q_std[:, None] * eps
+    log_q_i = diag_gaussian_log_prob(z_i, q_mean[:, None], q_std[:, None])  # [Bc, K]
+    log_q = jnp.sum(members * log_q_i, axis=-1)
+    mi = losses.subskill_mi_estimate(h_v, log_q_i, members.astype(log_q_i.dtype))
   if config.objective != "original":
     loss = loss - config.mi_weight * mi
 
   metrics = {"loss": loss, "elbo": terms["elbo"] / t, "state_nll": -terms["state_log_prob"] / t,
              "action_nll": -terms["action_log_prob"] / t, "kl": terms["kl"], "mi": mi,
-             "h_v": jnp.mean(h_v), "log_q_v": jnp.mean(log_q),
+             "h_v": jnp.mean(h_v), "log_q": jnp.mean(log_q),
              **eval_metrics(functions, params, states["eval_states"], batch["eval_composite"],
                             posterior["eval_states"][0], posterior["eval_subskill_states"][0])}
   return loss, metrics
