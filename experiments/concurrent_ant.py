@@ -44,10 +44,9 @@ def get_config(variant: str = "non_variational") -> ml_collections.ConfigDict:
 
   c.learner = offline.default_config()
   c.learner.objective = objective
-  # 0.1: at 1 the regularised runs pulled the embeddings together until the decoder barely used
-  # them (docs/results/concurrent_ant); 0.1 kept the composite embeddings near their sums
-  # without that.
-  c.learner.mi_weight = 0.1
+  # lambda against the per-trajectory ELBO (summed over the window): 0.1 per step, the weight
+  # the earlier runs used against a per-step ELBO (at 1 per step the regularised runs pulled the
+  # embeddings together until the decoder barely used them, docs/results/concurrent_ant).
   c.learner.behaviours = tuple(skills.BEHAVIOURS)
   c.learner.state_groups = ("root_xy", "proprio")
   c.learner.window = 16 if tiny else 32
@@ -60,6 +59,7 @@ def get_config(variant: str = "non_variational") -> ml_collections.ConfigDict:
     c.learner.dilations = (1, 2)
     c.learner.action_hidden = (16,)
     c.learner.composite_batch = 4
+  c.learner.mi_weight = 0.1 * c.learner.window
   c.train.window = c.learner.window
   c.train.num_seeds = 2 if tiny else 5
   c.train.batch_size = 8 if tiny else 32

@@ -4,9 +4,12 @@ Composition: `model` (encoder, WaveNet state decoder, action decoder, generation
 `losses.concurrent` (ELBO, summed-subskill Gaussian, closed-form H(V), MI estimate) +
 `training.train_state.gradient_learner`. The objective (`learner.objective`):
 
-  original          loss = -ELBO / T
-  variational       loss = -ELBO / T - mi_weight * I_hat,  Q = auxiliary encoder Q_psi (eq. 4)
-  non_variational   loss = -ELBO / T - mi_weight * I_hat,  Q = the CVAE's encoder q_phi (eq. 5)
+  original          loss = -ELBO
+  variational       loss = -ELBO - mi_weight * I_hat,  Q = auxiliary encoder Q_psi (eq. 4)
+  non_variational   loss = -ELBO - mi_weight * I_hat,  q_phi's entropy bound (eq. 5)
+
+(ELBO summed over the window's T steps, batch mean: the paper's per-trajectory objective, so
+mi_weight is its lambda on that scale)
 
 with H(V) in closed form (eq. 7) from one demonstration of each of the composite's subskills
 (V = the sum of their embeddings), and for each composite demonstration in the batch
@@ -16,8 +19,9 @@ Q_psi(V | tau~) at V drawn from the subskill sum (eq. 4's L_I). Non-variational:
 mean sum_i log q_phi(z_i | tau~), one z_i ~ q_phi(z | tau~) per member subskill (eq. 5 / 6, as
 Appendix A derives it; `losses/concurrent.py` states how we read q_phi(z_i | tau~)). The original
 objective logs the non-variational estimate without training on it. Gradients of I_hat
-flow through tau~ into z_c, but reach the decoder's parameters only with
-`learner.mi_trains_decoder` (off by default: the decoder is trained by equation 1 alone). See
+flow through tau~ into z_c and into the state decoder's parameters (the paper trains encoder,
+state decoder and action decoder together on the regularised objective);
+`learner.mi_trains_decoder=False` is the ablation that trains the decoder by equation 1 alone. See
 `losses/concurrent.py` for the equations.
 
 Behaviours are named in `learner.behaviours` in the order of the dataset's `episode/task_id`;
@@ -82,11 +86,10 @@ def default_config() -> ml_collections.ConfigDict:
       action_hidden=(128, 128),
       beta=1.0,
       mi_weight=1.0,
-      # Whether the MI term's gradient also trains the state decoder's parameters. Off: the
-      # regulariser moves the embeddings (z_c through tau~, the subskills' V) and Q only; with
-      # it on, the decoder learned rollouts that encode to V but stop looking like the
-      # composite (docs/RESULTS.md, concurrent_ant).
-      mi_trains_decoder=False,
+      # Whether the MI term's gradient also trains the state decoder's parameters (the paper's
+      # objective: on). Off is an ablation: the regulariser then moves the embeddings (z_c
+      # through tau~, the subskills' V) and Q only.
+      mi_trains_decoder=True,
       generation_noise=1.0,  # std multiplier of tau~'s reparameterised noise (0: mean rollout)
       composite_batch=16,  # composite demonstrations per update for the regulariser
       learning_rate=1e-3,
@@ -264,7 +267,7 @@ def batch_loss(functions: Functions, config, params, batch, key):
   terms = jax.vmap(lambda *a: losses.trajectory_elbo(*a, beta=config.beta))(
       s_mean, s_std, x[:, 1:], a_mean, a_std, batch["actions"], mean, std)
   terms = jax.tree_util.tree_map(jnp.mean, terms)
-  loss = -terms["elbo"] / t
+  loss = -terms["elbo"]  # per trajectory, summed over its T steps (equations 1, 4, 5)
 
   # The regulariser: tau~ from the composite demonstrations' embeddings, V from subskills'.
   xc = states["composite_states"]  # [Bc, T+1, S]
