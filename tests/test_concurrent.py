@@ -63,13 +63,26 @@ def test_attention_weights_sum_to_one_and_respect_the_mask():
 
 
 def test_generation_is_the_decoders_own_rollout():
-  decoder = model.StateDecoder(state_size=4, channels=8, dilations=(1, 2))
+  decoder = model.StateDecoder(state_size=4, channels=8, dilations=(1, 2), num_components=3)
   states, z = jax.random.normal(jax.random.PRNGKey(0), (9, 4)), jnp.ones(3)
   params = decoder.init(jax.random.PRNGKey(1), states, z)
+  # Break the zero-initialised logits' tie so the chosen component differs across dimensions.
+  params = jax.tree_util.tree_map_with_path(
+      lambda path, p: (jax.random.normal(jax.random.PRNGKey(5), p.shape)
+                       if "logits" in jax.tree_util.keystr(path) else p), params)
   noise = 0.3 * jax.random.normal(jax.random.PRNGKey(2), (8, 4))
   generated = model.generate(decoder, params, states[0], z, noise)
-  mean, std = decoder.apply(params, generated[:-1], z)  # teacher-forced on its own rollout
-  np.testing.assert_allclose(generated[1:], mean + std * noise, atol=1e-5)
+  logits, means, stds = decoder.apply(params, generated[:-1], z)  # teacher-forced on its rollout
+  assert logits.shape == means.shape == stds.shape == (8, 4, 3)
+  # Brute force: per step and dimension, the largest-weight component's mean + std * noise.
+  logits, means, stds = map(np.asarray, (logits, means, stds))
+  want = np.empty((8, 4))
+  for t in range(8):
+    for d in range(4):
+      k = int(np.argmax(logits[t, d]))
+      want[t, d] = means[t, d, k] + stds[t, d, k] * float(noise[t, d])
+  assert len(set(np.argmax(logits, -1).ravel().tolist())) > 1
+  np.testing.assert_allclose(generated[1:], want, atol=1e-5)
   # Reparameterised: tau~ is differentiable in z.
   grad = jax.grad(lambda zz: jnp.sum(model.generate(decoder, params, states[0], zz, noise)))(z)
   assert float(jnp.abs(grad).sum()) > 0

@@ -111,8 +111,9 @@ def test_trajectory_elbo_matches_its_terms():
   s_mean, s_next = jax.random.normal(ks[0], (4, 2)), jax.random.normal(ks[1], (4, 2))
   a_mean, acts = jax.random.normal(ks[2], (4, 3)), jax.random.normal(ks[3], (4, 3))
   z_mean, z_std = jax.random.normal(ks[4], (2,)), jnp.array([0.5, 2.0])
-  out = concurrent.trajectory_elbo(s_mean, jnp.ones((4, 2)), s_next, a_mean, 0.5 * jnp.ones((4, 3)),
-                                   acts, z_mean, z_std, beta=0.3)
+  out = concurrent.trajectory_elbo(jnp.zeros((4, 2, 1)), s_mean[..., None], jnp.ones((4, 2, 1)),
+                                   s_next, a_mean, 0.5 * jnp.ones((4, 3)), acts, z_mean, z_std,
+                                   beta=0.3)
   gauss = lambda x, m, s: np.sum(-0.5 * ((x - m) / s) ** 2 - np.log(s) - 0.5 * np.log(2 * np.pi))
   kl = 0.5 * np.sum(z_mean ** 2 + z_std ** 2 - 1 - 2 * np.log(z_std))
   expected = gauss(s_next, s_mean, 1.0) + gauss(acts, a_mean, 0.5) - 0.3 * kl
@@ -142,3 +143,16 @@ def test_subskill_estimate_matches_its_closed_form_on_gaussians():
   assert float(estimate) == pytest.approx(closed, abs=0.03)
   with pytest.raises(ValueError, match="members"):
     concurrent.subskill_mi_estimate(h_v, log_q, members[:, :2])
+
+
+def test_state_mixture_density_matches_a_brute_force_sum():
+  rng = np.random.default_rng(2)
+  x = rng.normal(size=(5, 3))
+  logits, means = rng.normal(size=(5, 3, 4)), rng.normal(size=(5, 3, 4))
+  stds = rng.uniform(0.2, 1.5, size=(5, 3, 4))
+  got = concurrent.state_mixture_log_prob(*(jnp.asarray(a, jnp.float32)
+                                            for a in (x, logits, means, stds)))
+  w = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
+  dens = np.exp(-0.5 * ((x[..., None] - means) / stds) ** 2) / (stds * np.sqrt(2 * np.pi))
+  want = np.log((w * dens).sum(-1)).sum(-1)
+  np.testing.assert_allclose(got, want, rtol=1e-5)

@@ -102,25 +102,35 @@ def subskill_mi_estimate(entropy_v: jax.Array, log_q_subskills: jax.Array,
                      f"{log_q_subskills.shape} and {members.shape}")
   return jnp.mean(entropy_v) + jnp.mean(jnp.sum(members * log_q_subskills, axis=-1))
 
-def trajectory_elbo(state_mean: jax.Array, state_std: jax.Array, next_states: jax.Array,
-                    action_mean: jax.Array, action_std: jax.Array, actions: jax.Array,
-                    z_mean: jax.Array, z_std: jax.Array, beta: float = 1.0
+def state_mixture_log_prob(x: jax.Array, logits: jax.Array, means: jax.Array,
+                           stds: jax.Array) -> jax.Array:
+  """log p(x) under independent per-dimension mixtures of M Gaussians: `x [..., S]`,
+  `logits, means, stds [..., S, M]` -> [...] (summed over S)."""
+  mixture = distrax.MixtureSameFamily(distrax.Categorical(logits=logits),
+                                      distrax.Normal(means, stds))
+  return jnp.sum(mixture.log_prob(x), axis=-1)
+
+
+def trajectory_elbo(state_logits: jax.Array, state_means: jax.Array, state_stds: jax.Array,
+                    next_states: jax.Array, action_mean: jax.Array, action_std: jax.Array,
+                    actions: jax.Array, z_mean: jax.Array, z_std: jax.Array, beta: float = 1.0
                     ) -> dict[str, jax.Array]:
   """Equation 1 for one demonstration (batch with vmap), one reparameterised z sample.
 
   Args:
-    state_mean, state_std, next_states: [T, S] the state decoder's Gaussian over s_{t+1} and
-      the demonstrated s_{1:T}.
+    state_logits, state_means, state_stds: [T, S, M] the state decoder's per-dimension mixture
+      over s_{t+1}; next_states: [T, S] the demonstrated s_{1:T}.
     action_mean, action_std, actions: [T, A] the action decoder's Gaussian and a_{0:T-1}.
     z_mean, z_std: [Z] the encoder's posterior.
     beta: weight of the KL.
   Returns:
     {'elbo', 'state_log_prob', 'action_log_prob', 'kl'}: scalars, sums over the T steps.
   """
-  if state_mean.shape != next_states.shape or action_mean.shape != actions.shape:
-    raise ValueError(f"decoder outputs and targets must match: states {state_mean.shape} vs "
-                     f"{next_states.shape}, actions {action_mean.shape} vs {actions.shape}")
-  state_lp = jnp.sum(diag_gaussian_log_prob(next_states, state_mean, state_std))
+  if state_means.shape[:-1] != next_states.shape or action_mean.shape != actions.shape:
+    raise ValueError(f"decoder outputs and targets must match: states {state_means.shape} "
+                     f"(without the components) vs {next_states.shape}, actions "
+                     f"{action_mean.shape} vs {actions.shape}")
+  state_lp = jnp.sum(state_mixture_log_prob(next_states, state_logits, state_means, state_stds))
   action_lp = jnp.sum(diag_gaussian_log_prob(actions, action_mean, action_std))
   kl = kl_to_standard_normal(z_mean, z_std)
   return {"elbo": state_lp + action_lp - beta * kl, "state_log_prob": state_lp,

@@ -4,12 +4,15 @@
                      outputs, MLP, diagonal Gaussian [Z]. Also the auxiliary Q_psi(V | tau~) of
                      the variational regulariser (a second instance).
   StateDecoder       P(s_{t+1} | s_{<=t}, z): WaveNet (dilated causal convolutions, globally
-                     conditioned on z), Gaussian over the next state, mean = s_t + delta.
-                     `__call__` teacher-forced over a sequence; `step` for generation.
+                     conditioned on z) ending in a mixture of M Gaussians per state dimension
+                     (the multimodal next-state density the paper uses a WaveNet for; M = 1 is
+                     a Gaussian), component means = s_t + delta. `__call__` teacher-forced over
+                     a sequence; `step` for generation.
   ActionDecoder      pi(a_t | s_t, z): MLP on [s_t, z], diagonal Gaussian [A].
   generate(...)      tau~: s_0 and z -> s_0..s_T by stepping the state decoder in a `lax.scan`,
-                     each next state reparameterised (mean + std * noise), so tau~ is
-                     differentiable in z and the decoder's parameters.
+                     per dimension the most probable component, reparameterised (its mean + its
+                     std * noise), so tau~ is differentiable in z and the decoder's parameters
+                     (not in the choice of component: a discrete choice has no gradient).
 
 States here are already normalised (the learner normalises with dataset statistics).
 """
@@ -47,14 +50,16 @@ class TrajectoryEncoder(nn.Module):
 
 
 class StateDecoder(nn.Module):
-  """Gaussian over s_{t+1}: teacher-forced `(states [..., T, S], z [..., Z]) -> (mean, std)
-  [..., T, S]`; `step(carry, s_t [..., S], z) -> (carry, (mean, std) [..., S])`."""
+  """A mixture of M Gaussians per dimension of s_{t+1}: teacher-forced `(states [..., T, S],
+  z [..., Z]) -> (logits, means, stds) [..., T, S, M]`; `step(carry, s_t [..., S], z) ->
+  (carry, (logits, means, stds) [..., S, M])`."""
   state_size: int
   channels: int = 64
   dilations: Sequence[int] = (1, 2, 4, 8)
   kernel_size: int = 2
   min_std: float = 1e-2
   init_std: float = 0.5
+  num_components: int = 1
 
   def _wavenet_module(self, **module_kwargs) -> WaveNet:
     return WaveNet(channels=self.channels, dilations=tuple(self.dilations),
@@ -63,12 +68,16 @@ class StateDecoder(nn.Module):
 
   def setup(self):
     self.wavenet = self._wavenet_module()
-    self.head = GaussianParams(self.state_size, min_scale=self.min_std,
+    m = self.num_components
+    self.head = GaussianParams(self.state_size * m, min_scale=self.min_std,
                                init_scale=self.init_std)
+    self.logits = nn.Dense(self.state_size * m, kernel_init=nn.initializers.zeros)
 
   def _next(self, states: jax.Array, features: jax.Array):
+    shape = features.shape[:-1] + (self.state_size, self.num_components)
     delta, std = self.head(features)
-    return states + delta, std
+    logits = self.logits(features).reshape(shape)
+    return logits, states[..., None] + delta.reshape(shape), std.reshape(shape)
 
   def __call__(self, states: jax.Array, z: jax.Array):
     return self._next(states, self.wavenet(states, z))
@@ -98,13 +107,22 @@ class ActionDecoder(nn.Module):
     return GaussianParams(self.action_size, min_scale=self.min_std, name="policy")(features)
 
 
+def most_probable_component(logits: jax.Array, means: jax.Array, stds: jax.Array
+                            ) -> tuple[jax.Array, jax.Array]:
+  """Per dimension, the (mean, std) [..., S] of the component with the largest weight, from
+  a mixture's `(logits, means, stds) [..., S, M]`."""
+  pick = jnp.argmax(logits, axis=-1)[..., None]
+  return (jnp.take_along_axis(means, pick, -1)[..., 0],
+          jnp.take_along_axis(stds, pick, -1)[..., 0])
+
 def generate(decoder: StateDecoder, params, initial_state: jax.Array, z: jax.Array,
              noise: jax.Array) -> jax.Array:
   """tau~ for one demonstration: `initial_state [S]`, `z [Z]`, `noise [T, S]` (standard normal
   draws times the generation noise scale; zeros give the mean rollout) -> states [T+1, S].
 
-  s_{t+1} = mean_t + std_t * noise_t, clipped to the normaliser's range so that an untrained
-  decoder's rollout stays finite (the data never leaves it).
+  s_{t+1} = mean_t + std_t * noise_t of each dimension's most probable component, clipped to
+  the normaliser's range so that an untrained decoder's rollout stays finite (the data never
+  leaves it).
   """
   if initial_state.ndim != 1 or noise.ndim != 2 or noise.shape[1] != initial_state.shape[0]:
     raise ValueError(f"generate expects initial_state [S], noise [T, S]; got "
@@ -112,8 +130,9 @@ def generate(decoder: StateDecoder, params, initial_state: jax.Array, z: jax.Arr
 
   def body(carry, eps):
     wavenet_carry, state = carry
-    wavenet_carry, (mean, std) = decoder.apply(params, wavenet_carry, state, z,
-                                               method=StateDecoder.step)
+    wavenet_carry, dist = decoder.apply(params, wavenet_carry, state, z,
+                                        method=StateDecoder.step)
+    mean, std = most_probable_component(*dist)
     next_state = jnp.clip(mean + std * eps, -NORMALIZED_CLIP, NORMALIZED_CLIP)
     return (wavenet_carry, next_state), next_state
 

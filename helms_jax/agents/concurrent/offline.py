@@ -81,6 +81,7 @@ def default_config() -> ml_collections.ConfigDict:
       attention_size=64,
       auxiliary_hidden=32,  # Q_psi (variational objective only)
       wavenet_channels=64,
+      state_mixture_components=5,  # Gaussians per state dimension at the WaveNet's output
       dilations=(1, 2, 4, 8),
       kernel_size=2,
       action_hidden=(128, 128),
@@ -146,7 +147,8 @@ def make_functions(config, observation_size: int, action_size: int,
   return Functions(
       encoder=encoder,
       state_decoder=cvae.StateDecoder(len(indices), config.wavenet_channels,
-                                      tuple(config.dilations), config.kernel_size),
+                                      tuple(config.dilations), config.kernel_size,
+                                      num_components=int(config.state_mixture_components)),
       action_decoder=cvae.ActionDecoder(action_size, tuple(config.action_hidden)),
       auxiliary=auxiliary, state_indices=indices,
       behaviours=parse_behaviours(config.behaviours))
@@ -261,11 +263,11 @@ def batch_loss(functions: Functions, config, params, batch, key):
   t = x.shape[1] - 1
   mean, std = posterior["states"]
   z = mean + std * jax.random.normal(keys[0], mean.shape)
-  s_mean, s_std = functions.state_decoder.apply({"params": params["state_decoder"]}, x[:, :-1], z)
+  s_dist = functions.state_decoder.apply({"params": params["state_decoder"]}, x[:, :-1], z)
   a_mean, a_std = functions.action_decoder.apply({"params": params["action_decoder"]},
                                                  x[:, :-1], z)
   terms = jax.vmap(lambda *a: losses.trajectory_elbo(*a, beta=config.beta))(
-      s_mean, s_std, x[:, 1:], a_mean, a_std, batch["actions"], mean, std)
+      *s_dist, x[:, 1:], a_mean, a_std, batch["actions"], mean, std)
   terms = jax.tree_util.tree_map(jnp.mean, terms)
   loss = -terms["elbo"]  # per trajectory, summed over its T steps (equations 1, 4, 5)
 
