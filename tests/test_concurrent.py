@@ -127,6 +127,13 @@ def test_sampler_splits_and_labels_windows():
   # and each composite trains on its next 3 episodes only.
   np.testing.assert_array_equal(data["counts"], [6, 6, 6, 3, 3])
   assert set(np.asarray(data["all_train"]).tolist()).isdisjoint(range(10))
+  # Equation 1 sees the subskills' episodes only (labels 0-2), unless composites are asked for.
+  labels = np.arange(40) % 5
+  assert set(labels[np.asarray(data["all_train"])].tolist()) == {0, 1, 2}
+  c.reconstruct_composites = True
+  _, with_composites = offline.make_sampler(c, _fake_dataset(), batch_size=6)
+  assert set(labels[np.asarray(with_composites["all_train"])].tolist()) == {0, 1, 2, 3, 4}
+  c.reconstruct_composites = False
   with pytest.raises(ValueError, match="episodes of behaviour 'a'"):
     offline.make_sampler(c, _fake_dataset(num_episodes=10), batch_size=6)
 

@@ -4,7 +4,8 @@ A dataset whose episodes carry a behaviour label (`episode/task_id`, the index o
 behaviour in `Behaviours.names`) is split into groups of episodes, one per behaviour. Some
 behaviours are subskills, the others composites of several subskills (`forward+turn`). The
 concurrent-skill CVAE (`agents/concurrent`) learns from batches of
-  * windows of training episodes of every behaviour,
+  * windows of training episodes of the subskills (and of the composites with
+    `reconstruct_composites`),
   * composite windows, each with one window of every subskill (the composite's membership mask
     selects the ones it joins),
   * fixed held-out windows: start 0 of the first `eval_episodes` episodes of each composite,
@@ -127,7 +128,8 @@ def random_windows(data: dict[str, Any], episodes, key: jax.Array, window: int
 
 def grouped_sample_fn(dataset, behaviours: Behaviours, window: int, batch_size: int,
                       composite_batch: int, eval_episodes: int, composite_train_episodes: int,
-                      label: str = "task_id") -> tuple[Callable[[Any, jax.Array], dict], dict]:
+                      label: str = "task_id", reconstruct_composites: bool = True
+                      ) -> tuple[Callable[[Any, jax.Array], dict], dict]:
   """`(sample_fn(data, key) -> batch, data)`: the label-grouped batches (module docstring).
 
   Args:
@@ -137,15 +139,18 @@ def grouped_sample_fn(dataset, behaviours: Behaviours, window: int, batch_size: 
     window: T, steps per window.
     batch_size: B; composite_batch: Bc.
     eval_episodes, composite_train_episodes: the split (`split_episodes`).
+    reconstruct_composites: whether the `states` windows include the composites' training
+      episodes (else subskills only; composites then appear only as `composite_states`).
 
   Returns:
     sample_fn: pure and jittable; its batch:
-      states [B, T+1, O], actions [B, T, A]     windows of training episodes of every behaviour
+      states [B, T+1, O], actions [B, T, A]     windows of training episodes (`all_train`)
       composite_states [Bc, T+1, O], composite [Bc] int32 (index into behaviours.composites),
       subskill_states [Bc, K, T+1, O]           a training window of each of the K subskills
       eval_states [E, T+1, O], eval_composite [E] int32,
       eval_subskill_states [E, K, T+1, O]       the held-out windows (E = C * eval_episodes)
-    data: numpy arrays: `window_data`'s, plus `all_train [N]` (every training episode),
+    data: numpy arrays: `window_data`'s, plus `all_train [N]` (the training episodes the
+      `states` windows come from: every behaviour's, or the subskills' only),
       `by_behaviour [NB, max_n]` (each behaviour's training episodes, repeated to max_n),
       `counts [NB]`, `eval_episodes [E]`, `eval_composite [E]`, `eval_subskill_episodes [E, K]`.
 
@@ -164,7 +169,9 @@ def grouped_sample_fn(dataset, behaviours: Behaviours, window: int, batch_size: 
   eval_sub = np.stack([np.resize(held[k], len(eval_ep)) for k in behaviours.subskills], axis=1)
   data = {
       **window_data(dataset, window),
-      "all_train": np.concatenate(train).astype(np.int32),
+      "all_train": np.concatenate(
+          train if reconstruct_composites else [train[k] for k in behaviours.subskills]
+      ).astype(np.int32),
       "by_behaviour": np.stack([np.resize(t, max_n) for t in train]).astype(np.int32),
       "counts": np.array([len(t) for t in train], np.int32),
       "eval_episodes": eval_ep.astype(np.int32), "eval_composite": eval_c.astype(np.int32),

@@ -30,7 +30,8 @@ a name with '+' is a composite of the subskills it joins (`forward+turn` = forwa
 Batches (`make_sampler` = `data.grouped.grouped_sample_fn`, episodes of any lengths; per seed;
 raw observations, the learner selects `learner.state_groups` and normalises them with dataset
 statistics stored in `params['normalizer']`, `modelled_states`):
-  states [B, T+1, O], actions [B, T, A]        windows of training episodes of every behaviour
+  states [B, T+1, O], actions [B, T, A]        windows of training episodes of the subskills
+                                               (and composites: `reconstruct_composites`)
   composite_states [Bc, T+1, O], composite [Bc] (index into the composites),
   subskill_states [Bc, K, T+1, O]              one window of each subskill (K = all subskills;
                                                the composite's membership mask selects)
@@ -93,6 +94,10 @@ def default_config() -> ml_collections.ConfigDict:
       mi_trains_decoder=True,
       generation_noise=1.0,  # std multiplier of tau~'s reparameterised noise (0: mean rollout)
       composite_batch=16,  # composite demonstrations per update for the regulariser
+      # Equation 1's windows: subskills only, as the paper ("we train ... VAEs on the
+      # subskills"; the composites enter through tau~, generated from their embedding, and the
+      # evaluation). True adds the composites' training episodes to the reconstruction data.
+      reconstruct_composites=False,
       learning_rate=1e-3,
       max_grad_norm=10.0,
       min_obs_std=1e-2,
@@ -341,7 +346,8 @@ def make_sampler(config: ml_collections.ConfigDict, dataset, batch_size: int):
   return grouped.grouped_sample_fn(
       dataset, parse_behaviours(config.behaviours), int(config.window), batch_size,
       int(config.composite_batch), int(config.eval_episodes),
-      int(config.composite_train_episodes))
+      int(config.composite_train_episodes),
+      reconstruct_composites=bool(config.reconstruct_composites))
 
 
 def make_run_sampler(config: ml_collections.ConfigDict, dataset, env=None):
