@@ -1,4 +1,5 @@
-"""brax's own PPO trainer runs on the MJX stacking env unchanged (tiny budget, finite metrics).
+"""brax and our envs: every env is found through brax's registry, and brax's own PPO trainer runs
+on the MJX stacking env unchanged (tiny budget, finite metrics).
 
 Cost: ppo.train compiles the env step at least twice (the training unroll and the evaluation
 rollout), each a few minutes of XLA compilation of the MJX step on a 2-core CPU. Measured on the
@@ -45,3 +46,30 @@ def test_brax_ppo_trains_on_stacking(use_our_wrappers):
   # Staged reward is in [0, 1] per step, so an episode's return is bounded by its length.
   assert 0.0 <= float(metrics["eval/episode_reward"]) <= EPISODE_LENGTH
   assert 0 < float(metrics["eval/avg_episode_length"]) <= EPISODE_LENGTH
+
+
+def test_brax_finds_our_envs_by_name():
+  """Every env is registered with brax's registry too; brax's own names stay brax's."""
+  import brax.envs  # pylint: disable=import-outside-toplevel
+  from helms_jax.envs.point_mass import PointReach  # pylint: disable=import-outside-toplevel
+  env = brax.envs.get_environment("point_reach", reward="sparse")
+  assert isinstance(env, PointReach) and env.reward_type == "sparse"
+  assert set(envs.registered_names()) <= set(brax.envs._envs)  # pylint: disable=protected-access
+  assert brax.envs.get_environment("ant").__class__.__module__.startswith("brax.")
+
+
+@pytest.mark.slow  # ~10 s of PPO compilation
+def test_brax_ppo_trains_on_an_env_found_through_brax():
+  import brax.envs  # pylint: disable=import-outside-toplevel
+  from brax.training.agents.ppo import networks as ppo_networks  # pylint: disable=import-outside-toplevel
+  from brax.training.agents.ppo import train as ppo  # pylint: disable=import-outside-toplevel
+  env = brax.envs.get_environment("point_reach")
+  _, params, metrics = ppo.train(
+      environment=env, num_timesteps=2000, num_envs=4, episode_length=EPISODE_LENGTH,
+      num_evals=1, unroll_length=5, batch_size=4, num_minibatches=2, num_updates_per_batch=1,
+      num_eval_envs=4, seed=0,
+      network_factory=functools.partial(
+          ppo_networks.make_ppo_networks, policy_hidden_layer_sizes=(16,),
+          value_hidden_layer_sizes=(16,)))
+  assert params is not None
+  assert all(np.all(np.isfinite(np.asarray(v))) for v in metrics.values())

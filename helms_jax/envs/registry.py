@@ -2,6 +2,7 @@
 
     register("point_reach", PointReach)
     env = make("point_reach", reward="sparse")
+    env = brax.envs.get_environment("point_reach", reward="sparse")   # the same, through brax
 
 Factories are any callables returning an `Env` (usually the env class); keyword
 arguments given to `make` are checked against the factory's signature so that a typo
@@ -47,6 +48,17 @@ def register(name: str, factory: Callable[..., Env], *, overwrite: bool = False)
     raise ValueError(
         f"env {name!r} is already registered (to {existing!r}); pass overwrite=True to replace it")
   _REGISTRY[name] = factory
+  _register_with_brax(name, factory)
+
+
+def _register_with_brax(name: str, factory: Callable[..., Env]) -> None:
+  """Makes `brax.envs.get_environment(name, **kwargs)` build our env too (brax users, brax's
+  train scripts and tools that look envs up by name). A name brax already uses for one of its
+  own envs is left to brax: ours stays reachable through `make`."""
+  from brax import envs as brax_envs  # pylint: disable=import-outside-toplevel
+  theirs = brax_envs._envs.get(name)  # pylint: disable=protected-access  (brax has no lookup API)
+  if theirs is None or theirs is factory or theirs is _REGISTRY.get(name):
+    brax_envs.register_environment(name, factory)
 
 
 def registered_names() -> list[str]:
