@@ -56,6 +56,15 @@ def test_brax_finds_our_envs_by_name():
   assert isinstance(env, PointReach) and env.reward_type == "sparse"
   assert set(envs.registered_names()) <= set(brax.envs._envs)  # pylint: disable=protected-access
   assert brax.envs.get_environment("ant").__class__.__module__.startswith("brax.")
+  # Playground-style settings: a ConfigDict of the env's defaults, edited, keywords on top.
+  config = envs.default_config("point_reach")
+  assert config.reward == "dense" and config.dt == 0.05
+  config.reward, config.dt = "sparse", 0.1
+  env = brax.envs.get_environment("point_reach", config=config, damping=2.0)
+  assert (env.reward_type, env.dt, env.damping) == ("sparse", 0.1, 2.0)
+  config.not_a_setting = 1
+  with pytest.raises(envs.EnvKwargError, match="not_a_setting"):
+    envs.make("point_reach", config=config)
 
 
 @pytest.mark.slow  # ~10 s of PPO compilation

@@ -5,7 +5,7 @@
 
 from helms_jax.envs.base import Env, ObservationGroups, State, Wrapper
 from helms_jax.envs.registry import (
-    EnvKwargError, UnknownEnvError, make, register, registered_names)
+    EnvKwargError, UnknownEnvError, default_config, make, register, registered_names)
 from helms_jax.envs.wrappers import (
     AutoResetWrapper, EpisodeMetricsWrapper, EpisodeWrapper, SelectObservationWrapper,
     VmapWrapper, wrap_for_training)
@@ -18,7 +18,8 @@ from helms_jax.envs.point_mass import PointReach, point_reach_expert
 
 __all__ = [
     "Env", "State", "Wrapper", "ObservationGroups",
-    "make", "register", "registered_names", "UnknownEnvError", "EnvKwargError",
+    "make", "default_config", "register", "registered_names", "UnknownEnvError",
+    "EnvKwargError",
     "VmapWrapper", "EpisodeWrapper", "AutoResetWrapper", "EpisodeMetricsWrapper",
     "SelectObservationWrapper", "wrap_for_training",
     "Trajectory", "rollout", "episode_lengths",

@@ -3,6 +3,9 @@
     register("point_reach", PointReach)
     env = make("point_reach", reward="sparse")
     env = brax.envs.get_environment("point_reach", reward="sparse")   # the same, through brax
+    config = default_config("point_reach")   # Playground-style settings (a ConfigDict)
+    config.reward = "sparse"
+    env = make("point_reach", config=config)   # keywords still win over the config
 
 Factories are any callables returning an `Env` (usually the env class); keyword
 arguments given to `make` are checked against the factory's signature so that a typo
@@ -11,13 +14,17 @@ fails loudly instead of being silently ignored.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from typing import Callable
+
+import ml_collections
 
 from helms_jax.envs.base import Env
 from helms_jax.errors import HelmsError
 
-__all__ = ["register", "make", "registered_names", "UnknownEnvError", "EnvKwargError"]
+__all__ = ["register", "make", "default_config", "registered_names", "UnknownEnvError",
+           "EnvKwargError"]
 
 _REGISTRY: dict[str, Callable[..., Env]] = {}
 
@@ -51,14 +58,41 @@ def register(name: str, factory: Callable[..., Env], *, overwrite: bool = False)
   _register_with_brax(name, factory)
 
 
+@dataclasses.dataclass(frozen=True)
+class _BraxFactory:
+  """What brax's registry calls for one of our envs: `make(name, **kwargs)` (so brax users get
+  our keyword checking and `config=`)."""
+  name: str
+
+  def __call__(self, **kwargs) -> Env:
+    return make(self.name, **kwargs)
+
+
 def _register_with_brax(name: str, factory: Callable[..., Env]) -> None:
   """Makes `brax.envs.get_environment(name, **kwargs)` build our env too (brax users, brax's
   train scripts and tools that look envs up by name). A name brax already uses for one of its
   own envs is left to brax: ours stays reachable through `make`."""
+  del factory  # brax calls `make`, which reads the registry
   from brax import envs as brax_envs  # pylint: disable=import-outside-toplevel
   theirs = brax_envs._envs.get(name)  # pylint: disable=protected-access  (brax has no lookup API)
-  if theirs is None or theirs is factory or theirs is _REGISTRY.get(name):
-    brax_envs.register_environment(name, factory)
+  if theirs is None or theirs == _BraxFactory(name):
+    brax_envs.register_environment(name, _BraxFactory(name))
+
+
+def default_config(name: str) -> ml_collections.ConfigDict:
+  """The settings of env `name` with their defaults (its factory's keyword arguments), as a
+  `ConfigDict` to edit and pass back as `make(name, config=...)` (MuJoCo Playground style).
+  Settings without a default are not included: pass them as keywords."""
+  if name not in _REGISTRY:
+    raise UnknownEnvError(
+        f"unknown environment {name!r}; registered environments: {registered_names()}")
+  try:
+    params = inspect.signature(_REGISTRY[name]).parameters.values()
+  except (TypeError, ValueError):
+    params = ()
+  return ml_collections.ConfigDict({
+      p.name: p.default for p in params
+      if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.default is not p.empty})
 
 
 def registered_names() -> list[str]:
@@ -83,8 +117,9 @@ def _accepted_kwargs(factory: Callable[..., Env]) -> tuple[list[str] | None, lis
   return names, required
 
 
-def make(name: str, **kwargs) -> Env:
-  """Creates the environment registered as `name` with keyword arguments `kwargs`.
+def make(name: str, config: ml_collections.ConfigDict | None = None, **kwargs) -> Env:
+  """Creates the environment registered as `name` with keyword arguments `kwargs`, on top of
+  the settings in `config` (e.g. an edited `default_config(name)`; keywords win).
 
   Raises:
     UnknownEnvError (a ValueError): `name` is not registered; lists registered names.
@@ -94,6 +129,8 @@ def make(name: str, **kwargs) -> Env:
   if name not in _REGISTRY:
     raise UnknownEnvError(
         f"unknown environment {name!r}; registered environments: {registered_names()}")
+  if config is not None:
+    kwargs = {**config.to_dict(), **kwargs}
   factory = _REGISTRY[name]
   valid, required = _accepted_kwargs(factory)
   if valid is not None:
