@@ -148,6 +148,7 @@ LOOP = OnlineConfig(num_envs=4, unroll_length=10, updates_per_iteration=2, batch
                     env_steps=1600, iterations_per_call=10, checkpoint_every_calls=1)
 
 
+@pytest.mark.slow  # 39 s; the suite's 15 min budget; issue 26 rewrites LSP (and this test)
 def test_lsp_learns_acts_with_memory_and_transfers(tmp_path):
   """One compilation of the loop on point_reach (2 seeds): the world model's loss falls, skills
   are re-planned only every K steps, and a second run warm-starts from the first with its
