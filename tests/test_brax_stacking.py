@@ -20,15 +20,10 @@ from helms_jax.envs.wrappers import wrap_for_training
 EPISODE_LENGTH = 20
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("use_our_wrappers", [False, True])
-def test_brax_ppo_trains_on_stacking(use_our_wrappers):
+def _tiny_ppo(env, **extra):
+  """brax's ppo.train on `env` at a tiny budget: (params, metrics)."""
   from brax.training.agents.ppo import networks as ppo_networks  # pylint: disable=import-outside-toplevel
   from brax.training.agents.ppo import train as ppo  # pylint: disable=import-outside-toplevel
-
-  env = envs.make("stacking", task="red_on_blue", object_set=4, reward="staged")
-  extra = {"wrap_env_fn": wrap_for_training} if use_our_wrappers else {}
-  t0 = time.time()
   _, params, metrics = ppo.train(
       environment=env, num_timesteps=2000, num_envs=4, episode_length=EPISODE_LENGTH,
       num_evals=1, unroll_length=5, batch_size=4, num_minibatches=2, num_updates_per_batch=1,
@@ -37,6 +32,16 @@ def test_brax_ppo_trains_on_stacking(use_our_wrappers):
           ppo_networks.make_ppo_networks, policy_hidden_layer_sizes=(16,),
           value_hidden_layer_sizes=(16,)),
       **extra)
+  return params, metrics
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("use_our_wrappers", [False, True])
+def test_brax_ppo_trains_on_stacking(use_our_wrappers):
+  env = envs.make("stacking", task="red_on_blue", object_set=4, reward="staged")
+  extra = {"wrap_env_fn": wrap_for_training} if use_our_wrappers else {}
+  t0 = time.time()
+  params, metrics = _tiny_ppo(env, **extra)
   elapsed = time.time() - t0
   print(f"ppo.train on stacking (our wrappers={use_our_wrappers}): {elapsed:.1f}s")
   assert params is not None
@@ -70,15 +75,6 @@ def test_brax_finds_our_envs_by_name():
 @pytest.mark.slow  # ~10 s of PPO compilation
 def test_brax_ppo_trains_on_an_env_found_through_brax():
   import brax.envs  # pylint: disable=import-outside-toplevel
-  from brax.training.agents.ppo import networks as ppo_networks  # pylint: disable=import-outside-toplevel
-  from brax.training.agents.ppo import train as ppo  # pylint: disable=import-outside-toplevel
-  env = brax.envs.get_environment("point_reach")
-  _, params, metrics = ppo.train(
-      environment=env, num_timesteps=2000, num_envs=4, episode_length=EPISODE_LENGTH,
-      num_evals=1, unroll_length=5, batch_size=4, num_minibatches=2, num_updates_per_batch=1,
-      num_eval_envs=4, seed=0,
-      network_factory=functools.partial(
-          ppo_networks.make_ppo_networks, policy_hidden_layer_sizes=(16,),
-          value_hidden_layer_sizes=(16,)))
+  params, metrics = _tiny_ppo(brax.envs.get_environment("point_reach"))
   assert params is not None
   assert all(np.all(np.isfinite(np.asarray(v))) for v in metrics.values())
