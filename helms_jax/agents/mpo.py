@@ -117,22 +117,23 @@ def _policy_samples(key, dist, num: int):
   return jax.vmap(lambda k: sample_mixture(k, logits, means, stds))(keys)
 
 
-def _latent_gaussian_parts(space: ActionSpace, policy_params, frozen, obs, z):
+def _latent_gaussian_parts(space: ActionSpace, latent, policy_params, frozen, obs, z):
   """(mean, std) [..., B, Z + A] of the joint u = (z, a) at latent samples z [..., B, Z]: the
-  latent's parameters (broadcast) beside the action's given each z."""
-  z_mean, z_std = space.policy(policy_params, frozen, obs)
+  latent's parameters `latent` = (mean, std) [B, Z] (`space.policy`'s, broadcast) beside the
+  action's given each z."""
+  z_mean, z_std = latent
   a_mean, a_std = space.low_level(policy_params, frozen, obs, z)
   wide = lambda x: jnp.broadcast_to(x, z.shape)
   return (jnp.concatenate([wide(z_mean), a_mean], -1),
           jnp.concatenate([wide(z_std), a_std], -1))
 
 
-def _latent_gaussian_samples(space: ActionSpace, key, policy_params, frozen, obs, shape=(),
-                             deterministic: bool = False):
-  """Joint samples u = (z, a) [*shape, B, Z + A] (deterministic: the latent's mean, then the
-  action mean given it)."""
+def _latent_gaussian_samples(space: ActionSpace, key, latent, policy_params, frozen, obs,
+                             shape=(), deterministic: bool = False):
+  """Joint samples u = (z, a) [*shape, B, Z + A] given the latent's (mean, std) [B, Z]
+  (`space.policy`'s; deterministic: its mean, then the action mean given it)."""
   z_key, a_key = jax.random.split(key)
-  z_mean, z_std = space.policy(policy_params, frozen, obs)
+  z_mean, z_std = latent
   z_mean = jnp.broadcast_to(z_mean, tuple(shape) + z_mean.shape)
   if deterministic:
     z = z_mean
@@ -205,7 +206,7 @@ def make_agent(config: ml_collections.ConfigDict, space: ActionSpace,
       u = (jnp.argmax(dist, axis=-1) if deterministic
            else jax.random.categorical(policy_key, dist, axis=-1)).astype(jnp.int32)
     elif latent:
-      u = _latent_gaussian_samples(space, policy_key, state.policy, state.frozen, obs,
+      u = _latent_gaussian_samples(space, policy_key, dist, state.policy, state.frozen, obs,
                                    deterministic=deterministic)
     else:
       u = sample_mixture(policy_key, *dist, deterministic=deterministic)
@@ -213,10 +214,10 @@ def make_agent(config: ml_collections.ConfigDict, space: ActionSpace,
 
   def state_value(critic_params, policy_params, frozen, obs, key):
     """V(x) = E_{u ~ pi}[Q(x, u)]: exact for categorical, `num_samples` draws otherwise. [B]."""
-    if latent:
-      u = _latent_gaussian_samples(space, key, policy_params, frozen, obs, (num_samples,))
-      return jnp.mean(jax.vmap(lambda a: q_values(critic_params, obs, a))(u), axis=0)
     dist = space.policy(policy_params, frozen, obs)
+    if latent:
+      u = _latent_gaussian_samples(space, key, dist, policy_params, frozen, obs, (num_samples,))
+      return jnp.mean(jax.vmap(lambda a: q_values(critic_params, obs, a))(u), axis=0)
     if categorical:
       return jnp.sum(jax.nn.softmax(dist) * q_values(critic_params, obs), axis=-1)
     u = _policy_samples(key, dist, num_samples)  # [N, B, D]
@@ -270,14 +271,16 @@ def make_agent(config: ml_collections.ConfigDict, space: ActionSpace,
       m_loss, metrics = mpo_lib.categorical_mstep(online, target, weights, duals, mpo_config)
     elif latent:
       u = jax.lax.stop_gradient(_latent_gaussian_samples(
-          space, key, state.target_policy, state.frozen, obs, (num_samples,)))  # [N, B, Z + A]
+          space, key, target, state.target_policy, state.frozen, obs,
+          (num_samples,)))  # [N, B, Z + A]
       q = jax.vmap(lambda a: q_values(state.target_critic, obs, a))(u)  # [N, B]
       temp_loss, weights, temperature = mpo_lib.temperature_loss_and_weights(
           q, duals.log_temperature, config.epsilon)
       z = u[..., :online[0].shape[-1]]
-      on_mean, on_std = _latent_gaussian_parts(space, policy_params, state.frozen, obs, z)
+      on_mean, on_std = _latent_gaussian_parts(space, online, policy_params, state.frozen, obs,
+                                               z)
       tg_mean, tg_std = jax.lax.stop_gradient(_latent_gaussian_parts(
-          space, state.target_policy, state.frozen, obs, z))
+          space, target, state.target_policy, state.frozen, obs, z))
       m_loss, metrics = mpo_lib.gaussian_mstep(on_mean, on_std, tg_mean, tg_std, u, weights,
                                                duals, mpo_config)
     else:

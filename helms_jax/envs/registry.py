@@ -55,7 +55,7 @@ def register(name: str, factory: Callable[..., Env], *, overwrite: bool = False)
     raise ValueError(
         f"env {name!r} is already registered (to {existing!r}); pass overwrite=True to replace it")
   _REGISTRY[name] = factory
-  _register_with_brax(name, factory)
+  _register_with_brax(name)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,11 +68,10 @@ class _BraxFactory:
     return make(self.name, **kwargs)
 
 
-def _register_with_brax(name: str, factory: Callable[..., Env]) -> None:
+def _register_with_brax(name: str) -> None:
   """Makes `brax.envs.get_environment(name, **kwargs)` build our env too (brax users, brax's
   train scripts and tools that look envs up by name). A name brax already uses for one of its
   own envs is left to brax: ours stays reachable through `make`."""
-  del factory  # brax calls `make`, which reads the registry
   from brax import envs as brax_envs  # pylint: disable=import-outside-toplevel
   theirs = brax_envs._envs.get(name)  # pylint: disable=protected-access  (brax has no lookup API)
   if theirs is None or theirs == _BraxFactory(name):

@@ -115,6 +115,7 @@ def most_probable_component(logits: jax.Array, means: jax.Array, stds: jax.Array
   return (jnp.take_along_axis(means, pick, -1)[..., 0],
           jnp.take_along_axis(stds, pick, -1)[..., 0])
 
+
 def generate(decoder: StateDecoder, params, initial_state: jax.Array, z: jax.Array,
              noise: jax.Array) -> jax.Array:
   """tau~ for one demonstration: `initial_state [S]`, `z [Z]`, `noise [T, S]` (standard normal

@@ -17,12 +17,12 @@ z_c ~ q(z | tau_c) (reparameterised), tau~ = the state decoder's rollout from ta
 state conditioned on z_c (reparameterised noise). Variational: I_hat = H(V) + mean log
 Q_psi(V | tau~) at V drawn from the subskill sum (eq. 4's L_I). Non-variational: I_hat = H(V) +
 mean sum_i log q_phi(z_i | tau~), one z_i ~ q_phi(z | tau~) per member subskill (eq. 5 / 6, as
-Appendix A derives it; `losses/concurrent.py` states how we read q_phi(z_i | tau~)). The original
-objective logs the non-variational estimate without training on it. Gradients of I_hat
-flow through tau~ into z_c and into the state decoder's parameters (the paper trains encoder,
-state decoder and action decoder together on the regularised objective);
-`learner.mi_trains_decoder=False` is the ablation that trains the decoder by equation 1 alone. See
-`losses/concurrent.py` for the equations.
+Appendix A derives it; `losses/concurrent.py` states how we read q_phi(z_i | tau~)). The
+original objective logs the non-variational estimate without training on it. Gradients of
+I_hat flow through tau~ into z_c and into the state decoder's parameters (the paper trains
+encoder, state decoder and action decoder together on the regularised objective);
+`learner.mi_trains_decoder=False` is the ablation that trains the decoder by equation 1 alone.
+See `losses/concurrent.py` for the equations.
 
 Behaviours are named in `learner.behaviours` in the order of the dataset's `episode/task_id`;
 a name with '+' is a composite of the subskills it joins (`forward+turn` = forward and turn).
@@ -38,8 +38,8 @@ statistics stored in `params['normalizer']`, `modelled_states`):
   eval_states [E, T+1, O], eval_composite [E], eval_subskill_states [E, K, T+1, O]
                                                fixed held-out episodes, for the metrics
 Metrics: loss, elbo/T, state_nll/T, action_nll/T, kl, mi (the objective's I_hat; for the
-original objective the eq. 6 estimate, not trained), h_v, log_q (its second term), grad_norm, and per
-composite c on the held-out episodes: `mse/<c>` (mean squared error, in normalised units,
+original objective the eq. 6 estimate, not trained), h_v, log_q (its second term), grad_norm,
+and per composite c on the held-out episodes: `mse/<c>` (mean squared error, in normalised units,
 between the state decoder's mean rollout from z = the posterior mean of the demonstration and
 the demonstrated states, over all T steps and state dims; Figure 3 of the paper), `mse_sum/<c>`
 (the same from z = the sum of the posterior means of held-out demonstrations of its subskills:

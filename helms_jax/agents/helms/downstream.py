@@ -10,7 +10,8 @@ offline skills, and the paper's MPO-based baselines; one `Method` record each (`
   helms_mix  HeLMS-mix: a mixture pi(z | x) = sum_y pi(y | x) pi(z | y, x) whose components start
              as the offline q(z | y, x) and are KL-regularised to them (equation 5, eta_y, eta_z);
              actions through the frozen low level. With a continuous-only skill model (K = 1) it
-             is the paper's continuous-only ablation (NPMP + KL itself is `agents/npmp`). With `transfer.vision`, its weights and components read camera pixels +
+             is the paper's continuous-only ablation (NPMP + KL itself is `agents/npmp`).
+             With `transfer.vision`, its weights and components read camera pixels +
              proprioception (new networks) while the KL still targets the state-based skills.
   asymmetric_ac  the vision baseline: a Gaussian policy on pixels + proprioception, the critic
              on the full state (needs `transfer.vision`).
