@@ -365,6 +365,15 @@ def test_only_keys_that_saved_state_depends_on_block_a_relaunch(tmp_path):
   with pytest.raises(configs.ConfigError, match=r"data.expert_noise \(the dataset\)"):
     pipeline.prepare_workdir(config, str(workdir))
   config.data.expert_noise = _config().data.expert_noise
+  # A key added to the configs later resumes a run recorded without it only at its neutral value.
+  recorded = json.loads((workdir / workdir_lib.CONFIG_FILE).read_text())
+  del recorded["data"]["expert_noise_max"]
+  (workdir / workdir_lib.CONFIG_FILE).write_text(json.dumps(recorded))
+  config.data.expert_noise_max = 0.5
+  with pytest.raises(configs.ConfigError, match="data.expert_noise_max"):
+    pipeline.prepare_workdir(config, str(workdir))
+  config.data.expert_noise_max = workdir_lib.ADDED_KEYS["data.expert_noise_max"]
+  pipeline.prepare_workdir(config, str(workdir))
   # Offline checkpoints: learner keys block; extending the run does not.
   (workdir / "checkpoints" / "100").mkdir(parents=True)
   config.train.num_steps = 400

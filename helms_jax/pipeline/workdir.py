@@ -56,6 +56,10 @@ MUTABLE_KEYS = ("eval.", "analysis.", "report.", "exploration.", "train.num_step
                 "transfer.loop.env_steps", "transfer.loop.log_every_calls",
                 "transfer.loop.checkpoint_every_calls", "transfer.loop.tensorboard",
                 "transfer.loop.max_to_keep", "experiment", "variant")
+# Keys added to the configs after runs were recorded, with the value that reproduces the behaviour
+# those runs had without them: a recorded run that lacks such a key resumes when the new config
+# holds exactly this value (any other value blocks as usual).
+ADDED_KEYS = {"data.expert_noise_max": 0.0}
 # The config keys each stage's saved state depends on (prefixes; a bare name matches itself).
 STAGE_INPUTS = {
     "dataset": ("seed", "env.", "data."),
@@ -95,6 +99,9 @@ def blocking_changes(old: dict, new: dict, workdir: str) -> dict[str, list[str]]
   blocking = {}
   for key in configs.diff(old, new):
     if _matches(key, MUTABLE_KEYS):
+      continue
+    if (key in ADDED_KEYS and _lookup(old, key) == "<absent>"
+        and _lookup(new, key) == ADDED_KEYS[key]):
       continue
     depends = [s for s in stages if _matches(key, STAGE_INPUTS[s])]
     if depends:
