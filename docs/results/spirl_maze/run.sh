@@ -35,12 +35,12 @@ run() {  # run <workdir name> <variant> <skills workdir>
   helms-transfer --config=$C:$2$D$T --workdir=$R/$1 --config.transfer.skills_dir=$R/$3
   results
 }
-# The paper's setup first (the claim maze_only_spirl_succeeds), then its baselines, then the
-# state-based variant.
+# The paper's setup first (the claim maze_only_spirl_succeeds), then its baselines (the cheap
+# flat ones before SSP's ~2 h of image updates), then the state-based variant.
 run spirl spirl,image skills_image
 run sac sac skills
-run ssp ssp,image skills_image
 run flat_prior flat_prior bc
 run bc_sac bc_sac bc
+run ssp ssp,image skills_image
 run spirl_state spirl skills
 run ssp_state ssp skills
