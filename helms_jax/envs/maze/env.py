@@ -431,8 +431,9 @@ class Maze(Env):
       0 .. num_layouts - 1 of `d4rl.sample_blocks`).
     image: add the local occupancy image (group `image`) to the observation.
     reward: "sparse" or "dense".
-    goal_tolerance: success radius around the goal (cells), in (0, 0.5]; D4RL's maze2d (and
-      so SPiRL's maze) rewards within 0.5 of the goal, where its corridors are 1 wide.
+    goal_tolerance: success radius around the goal (cells, Euclidean, walls ignored), in
+      (0, 5]. Upstream D4RL's maze2d rewards within 0.5 of the goal; the D4RL fork SPiRL runs on
+      (kpertsch/d4rl) widened it to 1.0 on 2020-05-19 and to 2.0 on 2021-01-04.
     terminate_on_success: `done` on reaching the goal.
     start_noise: start position noise (± per axis around the start cell's centre), in
       (0, 0.35]; must be positive for random layouts (their layout derives from it).
@@ -477,8 +478,8 @@ class Maze(Env):
     if (isinstance(num_layouts, bool) or not isinstance(num_layouts, (int, np.integer))
         or num_layouts < 1):
       raise EnvKwargError(f"maze num_layouts must be a positive int, got {num_layouts!r}")
-    if not 0 < goal_tolerance <= 0.5:
-      raise EnvKwargError(f"maze goal_tolerance must be in (0, 0.5] cells, got {goal_tolerance}")
+    if not 0 < goal_tolerance <= 5.0:
+      raise EnvKwargError(f"maze goal_tolerance must be in (0, 5] cells, got {goal_tolerance}")
     if not 0 <= start_noise <= 0.5 - AGENT_RADIUS - WALL_RADIUS:
       raise EnvKwargError(f"maze start_noise must be in [0, 0.35] (inside the start cell), got "
                           f"{start_noise}")
