@@ -3,7 +3,7 @@
 Offline: planner-expert episodes in random 5x5 "walls with doorways" layouts (a new layout per
 episode) train the skill VAE (H = 10, z = 10) and the state-conditioned skill prior. Downstream:
 the fixed 10x10 large maze (four times the area) with the paper's sparse reward (1 on every step
-within 0.5 of the goal; the episode runs its full 2,000 steps), learned with
+within 1.0 of the goal; the episode runs its full 2,000 steps), learned with
 prior-regularised SAC in skill space.
 
 A variant is `<method>[,<modifier>...][,tiny]`:
@@ -24,8 +24,9 @@ A variant is `<method>[,<modifier>...][,tiny]`:
     closed_loop          decoder on [s_t, z] (default open loop).
     mixture_prior        a Gaussian-mixture skill prior (KL by samples; the policy is a new
                          Gaussian network, with the omega schedule of sampling from the prior).
-    image                the paper's state: two stacked 32 x 32 local top-down views (the
-                         current and the previous step's). The prior reads them alone, through
+    image                the paper's state: two stacked 32 x 32 local top-down views of
+                         +- 2.07 cells (the current and the previous step's; D4RL's camera).
+                         The prior reads them alone, through
                          the paper's conv encoder (3 layers, kernel 3, 8/16/32 channels); the
                          datasets store positions and walls and the sampler renders the views;
                          downstream the SPiRL / SSP policy reads what the prior reads, the
@@ -34,8 +35,9 @@ A variant is `<method>[,<modifier>...][,tiny]`:
                          policy the position and velocity (a state-based variant).
     d4rl_data            the paper's training mazes: D4RL random 20 x 20 layouts (rooms of
                          block walls with doorways, `envs/maze/d4rl.py`), a new one per episode
-                         from a bank of 5,000, start uniform over the free cells, goal 4-12 moves
-                         away (default: our 5 x 5 walls-with-doorways layouts).
+                         from a bank of 5,000, start and goal uniform over the free cells,
+                         episodes of up to 500 steps (default: our 5 x 5 walls-with-doorways
+                         layouts, 300 steps).
   task modifier
     near_goal            the large maze with its goal in the top-left cell, 16 moves from the
                          start instead of 39: a task the CPU budget can show learning on.
@@ -71,14 +73,24 @@ TASK_MODIFIERS = ("near_goal", "d4rl_maze")  # downstream task only (skills are 
 PHYSICS = {"substeps": 1}
 DATA_EPISODE_LENGTH = 300  # spirl configs/default_data_configs/maze.py: max_seq_len = 300
 # The paper's data: "85 000 goal-reaching trajectories in randomly generated, small maze
-# layouts" of D4RL's generator (20 x 20 blocks, a quarter of the downstream 40 x 40). Its goals
-# are unspecified; at ~20 steps per move the expert reaches goals up to 12 moves away within the
-# 300-step sequences (measured: 128 episodes, 92 % success in 600 steps without the cap, 15
-# moves median), so goals are 4 to 12 moves from the start, keeping the episodes goal-reaching.
-D4RL_DATA = {"layout": "d4rl_random", "size": 20, "num_layouts": 5000, "min_goal_distance": 4,
-             "max_goal_distance": 12}
+# layouts" of D4RL's generator (20 x 20 blocks, a quarter of the downstream 40 x 40), made by the
+# D4RL fork SPiRL runs on (kpertsch/d4rl `scripts/generate_randMaze2d_datasets.py` as of
+# 2020-06-12, commit 5208112, the paper's time): a new `rand_layout()` per episode, start and
+# goal each uniform over the free cells (`env.reset()`, `env.set_target()`), the waypoint
+# controller until it reaches the goal or 500 steps pass (`max_episode_steps = 500` when the
+# agent-centric images are saved), every episode longer than 20 steps kept (cut ones too).
+D4RL_DATA = {"layout": "d4rl_random", "size": 20, "num_layouts": 5000, "min_goal_distance": 1,
+             "max_goal_distance": None}
+D4RL_DATA_EPISODE_LENGTH = 500
 TASK_EPISODE_LENGTH = 2000  # spirl configs/hrl/maze/base_conf.py: max_rollout_len = 2000
-GOAL_TOLERANCE = 0.5  # D4RL maze2d's sparse reward: within 0.5 of the goal (corridors 1 wide)
+# The sparse reward's radius. Upstream D4RL rewards within 0.5 of the goal; SPiRL's fork widened
+# it to 1.0 on 2020-05-19 (kpertsch/d4rl 9f26fb7 "increase goal radius", before the paper's
+# randMaze envs and data existed) and to 2.0 on 2021-01-04 (49c3eb4, after the paper, in the
+# code released with it). The paper's runs had 1.0.
+GOAL_TOLERANCE = 1.0
+# The paper's views: D4RL's agent-centric camera, 5 units above the agent with MuJoCo's default
+# 45 degree field of view, sees +- 5 tan(22.5 deg) = +- 2.07 cells (32 x 32 pixels).
+D4RL_VIEW_EXTENT = 2.07
 NEAR_GOAL = (9, 0)  # the top-left cell: 16 moves from the start (the default goal is 39)
 LABELS = {"spirl": "SPiRL", "ssp": "SSP (no prior)", "sac": "SAC", "bc_sac": "BC+SAC",
           "flat_prior": "Flat prior"}
@@ -96,10 +108,13 @@ def get_config(variant: str = "spirl") -> ml_collections.ConfigDict:
   c = _base.pipeline_config("spirl_maze", variant, METHODS + MODIFIERS + TASK_MODIFIERS)
   c.env.name = "maze"
   c.env.kwargs = {"layout": "random", "size": 5, "min_goal_distance": 4, **PHYSICS}
+  c.env.episode_length = DATA_EPISODE_LENGTH
   if "d4rl_data" in parts:
     c.env.kwargs = {**D4RL_DATA, **PHYSICS,
                     **({"size": 10, "num_layouts": 16} if tiny else {})}
-  c.env.episode_length = DATA_EPISODE_LENGTH
+    c.env.episode_length = D4RL_DATA_EPISODE_LENGTH
+  if "image" in parts:  # the sampler renders the prior's views with the data env's settings
+    c.env.kwargs = {**c.env.kwargs, "image_extent": D4RL_VIEW_EXTENT}
   c.data.expert_noise = 0.2
   c.data.random_fraction = random_fraction
   # The paper's 85,000 planner trajectories in random small layouts (~120 steps each in our
@@ -148,7 +163,8 @@ def get_config(variant: str = "spirl") -> ml_collections.ConfigDict:
                              **PHYSICS,
                              "goal_cell": NEAR_GOAL if "near_goal" in parts else None,
                              **({"image": True, "image_frames": 2,
-                                 "image_size": 8 if tiny else 32} if "image" in parts else {})},
+                                 "image_size": 8 if tiny else 32,
+                                 "image_extent": D4RL_VIEW_EXTENT} if "image" in parts else {})},
                  episode_length=200 if tiny else TASK_EPISODE_LENGTH)  # the expert: ~700
   if method == "spirl" and "mixture_prior" in parts:
     # The policy cannot start as the mixture: behave as the prior early on (omega schedule).

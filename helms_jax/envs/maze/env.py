@@ -45,7 +45,7 @@ the observation). The goal is the centre of a cell drawn uniformly among those a
 Observation: groups `position` [2] = (x, y) and `velocity` [2] = (vx, vy); with `image=True`
 also group `image` [image_frames × image_size²] (default 1 × 16 × 16): local top-down occupancy
 images centred on the agent's current and previous positions (newest first; SPiRL stacks two
-32 × 32 views, which show the velocity), each covering ±1.5 cells (`IMAGE_EXTENT`), row-major
+32 × 32 views, which show the velocity), each covering ±1.5 cells (`image_extent`), row-major
 with row 0 at the top (+y) and column 0 at -x. `info['walls']` (the episode's present segments,
 stored by datasets as `episode/walls`) and `local_views` render the views of any stored state.
 A pixel's value is the fraction of its width covered by the nearest present wall (thickness 0.1;
@@ -442,6 +442,9 @@ class Maze(Env):
     line_prob, door_prob: random layout generator parameters (`layout.random_layout`).
     goal_cell: (row, col) of the large maze's goal (row 0 at the bottom); None = its `G`, (9, 9).
     image_size: image pixels per side.
+    image_extent: each view covers the agent's position ± this (cells), in [0.5, 5]; default
+      `IMAGE_EXTENT` (1.5). D4RL's agent-centric camera (SPiRL's views: 5 units above the agent,
+      MuJoCo's default 45 degree field of view) covers ± 5 tan(22.5 deg) = ± 2.07.
     image_frames: views in the image group: the current one and the previous steps' (SPiRL
       stacks 2, which shows the velocity); at reset the earlier frames repeat the first.
     timestep, substeps: physics step (s) and physics steps per env step.
@@ -458,7 +461,8 @@ class Maze(Env):
                min_goal_distance: int = 2, line_prob: float = 0.6, door_prob: float = 0.25,
                image_size: int = 16, timestep: float = 0.02, substeps: int = 5,
                goal_cell: tuple[int, int] | None = None, image_frames: int = 1,
-               num_layouts: int | None = None, max_goal_distance: int | None = None):
+               num_layouts: int | None = None, max_goal_distance: int | None = None,
+               image_extent: float = IMAGE_EXTENT):
     if layout not in LAYOUTS:
       raise EnvKwargError(f"maze layout must be one of {LAYOUTS}, got {layout!r}")
     if reward not in REWARDS:
@@ -498,6 +502,8 @@ class Maze(Env):
                           f"for layout={layout!r}")
     if int(image_size) < 2:
       raise EnvKwargError(f"maze image_size must be >= 2, got {image_size}")
+    if not 0.5 <= image_extent <= 5.0:
+      raise EnvKwargError(f"maze image_extent must be in [0.5, 5] cells, got {image_extent}")
     if int(image_frames) < 1:
       raise EnvKwargError(f"maze image_frames must be >= 1, got {image_frames}")
     if timestep <= 0 or int(substeps) < 1:
@@ -519,6 +525,7 @@ class Maze(Env):
     self.image = bool(image)
     self.image_size = int(image_size)
     self.image_frames = int(image_frames)
+    self.image_extent = float(image_extent)
     self.reward_type = reward
     self.goal_tolerance = float(goal_tolerance)
     self.terminate_on_success = bool(terminate_on_success)
@@ -610,7 +617,8 @@ class Maze(Env):
                        f"{rows} x {cols} maze's segments, `info['walls']`), got {walls.shape}")
     h_walls = walls[:(rows + 1) * cols].reshape(rows + 1, cols)
     v_walls = walls[(rows + 1) * cols:].reshape(rows, cols + 1)
-    views = jax.vmap(lambda p: grid_occupancy_image(p, h_walls, v_walls, size))(positions)
+    views = jax.vmap(lambda p: grid_occupancy_image(p, h_walls, v_walls, size,
+                                                    self.image_extent))(positions)
     return views.reshape(-1).astype(jnp.float32)
 
   def _observation(self, data: mjx.Data, episode: Episode,
