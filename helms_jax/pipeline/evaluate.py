@@ -31,14 +31,6 @@ def _episode_stats(traj) -> dict[str, float]:
           "success_rate": float(success.mean()), "length_mean": float(valid.sum(axis=1).mean())}
 
 
-def _learner_action(params, obs, key, *, policy, deterministic):
-  return policy(params, obs, key, deterministic=deterministic)
-
-
-def _stateful_learner_action(params, obs, key, pstate, *, policy, deterministic):
-  return policy(params, obs, key, pstate, deterministic=deterministic)
-
-
 def _random_action(obs, key, *, action_size):
   del obs
   return jax.random.uniform(key, (action_size,), minval=-1.0, maxval=1.0)
@@ -62,13 +54,12 @@ def evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any] 
   prepare_workdir(config, workdir)
   key = jax.random.fold_in(jax.random.PRNGKey(config.seed), 0xE7A1)
   n, horizon = config.eval.num_episodes, config.env.episode_length
-  policy = functools.partial(
-      _learner_action if learner.policy_init is None else _stateful_learner_action,
-      policy=learner.policy, deterministic=config.eval.deterministic)
+  # The policy `helms_jax.load_policy` returns for this run (runs.learner_policy).
+  policy = runs.learner_policy(learner, config.eval.deterministic)
   results = {
       "policy": _episode_stats(envs.rollout(env, policy, key, n, horizon,
                                             policy_params=state.learner.params,
-                                            policy_init=learner.policy_init)),
+                                            policy_init=policy.policy_init)),
   }
   if "expert" in config.eval.baselines:
     expert = experts.expert_for(config.env.name, env, noise_scale=config.data.expert_noise)

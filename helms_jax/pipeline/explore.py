@@ -23,11 +23,6 @@ from helms_jax.pipeline.stage import stage
 from helms_jax.pipeline.workdir import prepare_workdir
 
 
-def _agent_action(agent_state, obs, key, *, act):
-  """One env's action from a batched `OnlineAgent.act` (the form `envs.rollout` takes)."""
-  return act(agent_state, obs[None], key, False)[1][0]
-
-
 @stage
 def explore(config: ml_collections.ConfigDict, workdir: str) -> list[dict]:
   """Zero-shot exploration of `config.exploration.methods`; skills load from
@@ -48,7 +43,8 @@ def explore(config: ml_collections.ConfigDict, workdir: str) -> list[dict]:
   for i, (label, agent, agent_env) in enumerate(agents_by_label):
     agent_state = agent.init(jax.random.PRNGKey(config.seed + i))
     policy = exploration_lib.ExplorationPolicy(
-        name=label, policy_fn=functools.partial(_agent_action, act=agent.act),
+        name=label, policy_fn=functools.partial(runs.agent_action, act=agent.act,
+                                                deterministic=False),
         params=agent_state)
     rows += exploration_lib.explore(agent_env, [policy], num_episodes=ex.num_episodes,
                                     num_steps=config.env.episode_length,

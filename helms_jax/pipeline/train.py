@@ -24,6 +24,7 @@ from helms_jax.io import atomic_write_json
 from helms_jax.pipeline.stage import DATA_PLACEMENTS, stage
 from helms_jax.pipeline.workdir import prepare_workdir
 from helms_jax.training import devices, distributed, population
+from helms_jax.training.metric_writers import ProgressFn
 from helms_jax.training.offline_loop import LoopConfig, train_offline
 
 DATA_LAYOUT_FILE = "data_layout.json"
@@ -102,8 +103,13 @@ def record_data_layout(workdir: str, layout: dict) -> None:
 
 
 @stage
-def train(config: ml_collections.ConfigDict, workdir: str):
-  """Trains the configured offline learner on the dataset; resumes from the latest checkpoint."""
+def train(config: ml_collections.ConfigDict, workdir: str, *,
+          progress_fn: ProgressFn | None = None):
+  """Trains the configured offline learner on the dataset; resumes from the latest checkpoint.
+
+  `progress_fn(step, metrics)`, if given, is called on process 0 at every logging point with
+  the values written to `<workdir>/metrics.jsonl` (`training.offline_loop.train_offline`).
+  """
   with configs.values_checked_by_builders():  # everything the config decides, before writing
     dataset = data_lib.load_dataset(runs.dataset_dir(config, workdir))
     env = runs.make_env(config) if runs.has_env(config) else runs.DataSpec(dataset)
@@ -141,4 +147,4 @@ def train(config: ml_collections.ConfigDict, workdir: str):
   prepare_workdir(config, workdir)
   record_data_layout(workdir, layout)
   return train_offline(learner, sample_fn, sampler_data, workdir=workdir, seed=config.seed,
-                       loop=loop, mesh=mesh, data_sharded=sharded)
+                       loop=loop, mesh=mesh, data_sharded=sharded, progress_fn=progress_fn)

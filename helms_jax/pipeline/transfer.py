@@ -17,6 +17,7 @@ from helms_jax import configs, methods, runs
 from helms_jax.io import git_commit
 from helms_jax.pipeline.stage import stage
 from helms_jax.pipeline.workdir import prepare_workdir
+from helms_jax.training.metric_writers import ProgressFn
 from helms_jax.training.online_loop import check_run, train_online
 
 
@@ -33,10 +34,13 @@ def source_warm_start(config: ml_collections.ConfigDict, env):
 
 
 @stage
-def transfer(config: ml_collections.ConfigDict, workdir: str):
+def transfer(config: ml_collections.ConfigDict, workdir: str, *,
+             progress_fn: ProgressFn | None = None):
   """RL on the transfer task (`config.transfer`) from the offline skills, all seeds at once.
 
   Writes `<workdir>/transfer/` (curves.jsonl, run.json, checkpoints/); resumes exactly.
+  `progress_fn(env_steps, metrics)`, if given, is called on process 0 at every logging point
+  with the seed-averaged values written to `<workdir>/transfer/metrics.jsonl`.
   """
   if "transfer" not in config:
     raise configs.ConfigError(f"{config.experiment} has no transfer section: nothing to transfer")
@@ -58,4 +62,4 @@ def transfer(config: ml_collections.ConfigDict, workdir: str):
     info["source_dir"] = config.transfer.source_dir
   prepare_workdir(config, workdir)
   return train_online(agent, env, loop, workdir=workdir, seeds=tuple(config.transfer.seeds),
-                      run_info=info, warm_start=warm_start)
+                      run_info=info, warm_start=warm_start, progress_fn=progress_fn)

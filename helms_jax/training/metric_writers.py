@@ -13,13 +13,29 @@ import math
 import os
 import sys
 import time
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import jax
 import numpy as np
 from absl import logging
 
 from helms_jax.io import atomic_write
+
+
+# `progress_fn(step, metrics)`: a caller's hook at every logging point of the training loops
+# (process 0 only), with the values `metrics.jsonl` records for that step (`host_values`).
+ProgressFn = Callable[[int, dict[str, Any]], None]
+
+
+def host_values(metrics: Mapping[str, Any]) -> dict[str, Any]:
+  """Host-side metrics as Python numbers, the values a `metrics.jsonl` row records: a float (or
+  int) per scalar, a list for a seed population's `[S]` metrics; NaN and inf stay floats here
+  (the JSONL file spells them as strings). No device transfer: pass fetched values."""
+  out = {}
+  for name, value in metrics.items():
+    array = np.asarray(value)
+    out[name] = array.reshape(()).item() if array.size == 1 else array.tolist()
+  return out
 
 
 def _to_python(value: Any) -> Any:

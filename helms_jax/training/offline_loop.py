@@ -27,7 +27,7 @@ from absl import logging
 from helms_jax import configs
 from helms_jax.training import devices, guard, precision
 from helms_jax.training.checkpoint import Checkpointer
-from helms_jax.training.metric_writers import MetricWriter, Progress
+from helms_jax.training.metric_writers import MetricWriter, Progress, ProgressFn, host_values
 from helms_jax.training.train_state import Learner
 
 # `sample_fn(data, key) -> batch`: pure, jittable; `data` is a pytree of (device) arrays.
@@ -97,7 +97,8 @@ def make_chunk_fn(learner: Learner, sample_fn: SampleFn, num_updates: int,
 
 def train_offline(learner: Learner, sample_fn: SampleFn, data: Any, *, workdir: str, seed: int,
                   loop: LoopConfig, mesh: jax.sharding.Mesh | None = None,
-                  progress_desc: str = "train", data_sharded: bool = False) -> LoopState:
+                  progress_desc: str = "train", data_sharded: bool = False,
+                  progress_fn: ProgressFn | None = None) -> LoopState:
   """Trains (or resumes training) `learner` for `loop.num_steps` updates.
 
   Args:
@@ -112,6 +113,9 @@ def train_offline(learner: Learner, sample_fn: SampleFn, data: Any, *, workdir: 
     loop: step counts and frequencies.
     mesh: device mesh (default: all devices of all processes).
     data_sharded: see `data`.
+    progress_fn: optional `progress_fn(step, metrics)`, called on process 0 at every logging
+      point after the metrics are written, with the values of that `metrics.jsonl` row
+      (`metric_writers.host_values`: floats; lists of `[S]` for a seed population).
 
   Returns:
     The final LoopState.
@@ -181,6 +185,8 @@ def train_offline(learner: Learner, sample_fn: SampleFn, data: Any, *, workdir: 
         last_time = now
         writer.write(step, metrics)
         progress.update(step, metrics)
+        if progress_fn is not None and jax.process_index() == 0:
+          progress_fn(step, host_values(metrics))  # already on the host: no extra transfer
       if save_now:
         checkpointer.save(step, state, force=True)  # every process calls: orbax coordinates
   finally:

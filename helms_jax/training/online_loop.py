@@ -43,7 +43,8 @@ from helms_jax.io import atomic_write_json
 from helms_jax.training import devices, distributed, guard, precision
 from helms_jax.training.checkpoint import Checkpointer
 from helms_jax.training.train_state import OnlineAgent, Transition  # pylint: disable=unused-import  (the loop's protocol, re-exported)
-from helms_jax.training.metric_writers import MetricWriter, Progress, truncate_jsonl
+from helms_jax.training.metric_writers import (MetricWriter, Progress, ProgressFn, host_values,
+                                               truncate_jsonl)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -347,7 +348,8 @@ def train_online(agent: OnlineAgent, env: Env, config: OnlineConfig, *, workdir:
                  seeds: tuple[int, ...], subdir: str = "transfer",
                  run_info: dict | None = None, mesh: jax.sharding.Mesh | None = None,
                  progress_desc: str = "transfer",
-                 warm_start: Callable[[OnlineState], OnlineState] | None = None) -> OnlineState:
+                 warm_start: Callable[[OnlineState], OnlineState] | None = None,
+                 progress_fn: ProgressFn | None = None) -> OnlineState:
   """Trains `agent` on `env` for `config.env_steps` env steps per seed, for all `seeds` at once.
 
   Resumes from `<workdir>/<subdir>/checkpoints` when present (the seed list and config must
@@ -356,6 +358,9 @@ def train_online(agent: OnlineAgent, env: Env, config: OnlineConfig, *, workdir:
   agent and relabelled replay of a source-task run); it is not applied when resuming, because
   the checkpoint already holds its effect.
   Env steps are low-level steps (see `make_online_fns`).
+  `progress_fn(env_steps, metrics)`, if given, is called on process 0 at every logging point
+  after the metrics are written, with env steps per seed and the seed-averaged values of that
+  `<subdir>/metrics.jsonl` row (floats; per-seed values are in curves.jsonl).
   """
   steps_per_call, seeds = check_run(agent, env, config, seeds)
   out_dir = os.path.join(workdir, subdir)
@@ -443,6 +448,8 @@ def train_online(agent: OnlineAgent, env: Env, config: OnlineConfig, *, workdir:
         means["env_steps_per_sec"] = sps
         writer.write(env_steps, means)
         progress.update(env_steps, {k: means[k] for k in ("episode_return", "success")})
+        if progress_fn is not None and jax.process_index() == 0:
+          progress_fn(env_steps, host_values(means))
       if save_now:
         checkpointer.save(env_steps, state, force=True)
   finally:
