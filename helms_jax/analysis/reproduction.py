@@ -186,12 +186,16 @@ def _numbers_why(claim: Claim, stats: Mapping[str, Mapping[str, Any]], window: S
 
 def write_claims(path: str, *, experiment: str, paper: str, command: str, commit: str,
                  machine: str, wall_time_s: float | None, env_steps_per_seed: int,
-                 paper_env_steps_per_seed: int, claims: Sequence[dict[str, Any]]) -> dict:
-  """Writes `claims.json` (the protocol's layout) and returns it."""
+                 paper_env_steps_per_seed: int | None,
+                 claims: Sequence[dict[str, Any]]) -> dict:
+  """Writes `claims.json` (the protocol's layout) and returns it; `paper_env_steps_per_seed`
+  None: the paper does not give its budget."""
   out = {"experiment": experiment, "paper": paper, "command": command, "commit": commit,
          "machine": machine, "wall_time_s": wall_time_s,
          "env_steps_per_seed": int(env_steps_per_seed),
-         "paper_env_steps_per_seed": int(paper_env_steps_per_seed), "claims": list(claims)}
+         "paper_env_steps_per_seed": (None if paper_env_steps_per_seed is None
+                                      else int(paper_env_steps_per_seed)),
+         "claims": list(claims)}
   io.atomic_write_json(path, io.json_safe(out), sort_keys=False)
   return out
 
@@ -220,8 +224,9 @@ def claims_html(claims: Mapping[str, Any]) -> str:
         f"<td>{ours}</td><td>{html.escape(claim['criterion'])}</td>"
         f"<td><b>{html.escape(claim['verdict'])}</b></td><td>{html.escape(claim['why'])}</td>"
         "</tr>")
+  paper_budget = claims["paper_env_steps_per_seed"]
   budget = (f"{claims['env_steps_per_seed']:,} env steps per seed (paper: "
-            f"{claims['paper_env_steps_per_seed']:,})")
+            f"{'not given' if paper_budget is None else format(paper_budget, ',')})")
   return ("<h2>Paper vs ours</h2>"
           f"<p>{html.escape(claims['paper'])}; {budget}; {html.escape(claims['machine'])}.</p>"
           "<table><tr><th>claim</th><th>paper</th><th>ours (final window, mean ± std over "
@@ -231,19 +236,24 @@ def claims_html(claims: Mapping[str, Any]) -> str:
 
 def publish(out_dir: str, runs: Mapping[str, str], claims: Sequence[Claim], *,
             metrics: Sequence[str], experiment: str, paper: str, command: str, title: str,
-            paper_env_steps_per_seed: int, wall_time_s: float | None = None,
-            machine: str = "2-core CPU, no accelerator") -> dict:
+            paper_env_steps_per_seed: int | None, wall_time_s: float | None = None,
+            machine: str = "2-core CPU, no accelerator", commit: str | None = None,
+            derive: Callable[[list[Row]], list[Row]] | None = None) -> dict:
   """The protocol's files for the runs `{method: run_dir}` that exist: `out_dir/curves.csv`
   (`metrics` of every seed and logged point), `claims.json` (each claim evaluated; the commit
   read from the first run's `transfer/run.json`) and `report/` (curves with the paper-vs-ours
-  table). Methods not run yet are absent and make their claims "not reproduced". Returns the
-  claims.json content."""
+  table). Methods not run yet are absent and make their claims "not reproduced". `commit`: the
+  code's commit when the runs do not record it (offline runs). `derive(rows) -> more rows`:
+  metrics computed from the logged ones (e.g. a mean over tasks), added before anything is
+  written. Returns the claims.json content."""
   from helms_jax.analysis import compare  # pylint: disable=import-outside-toplevel  (it imports this module)
   rows = curves_rows(runs, metrics=metrics)
+  if derive is not None:
+    rows = rows + list(derive(rows))
   write_curves_csv(os.path.join(out_dir, "curves.csv"), rows)
   entries = [evaluate_claim(c, rows) for c in claims]
-  commit = "unknown"
-  for run_dir in runs.values():
+  commit = commit or "unknown"
+  for run_dir in runs.values() if commit == "unknown" else ():
     info = os.path.join(run_dir, run_curves.TRANSFER_DIR, "run.json")
     if os.path.isfile(info):
       with open(info) as f:

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Figure 3 of the concurrent-skill CVAE (issue 25): every command, in order, from the repository
+# root.   docs/results/concurrent_ant/run.sh <runs dir> [tiny]
+# 1. The data (640 ant episodes of the designed experts).
+# 2. lambda (learner.mi_weight, a weight on the per-trajectory ELBO's scale) for each regularised
+#    objective, on a grid of per-step weights, with one seed (100) that is not among the reported
+#    ones; `make_results.py sweep` picks the grid point of lowest held-out composite MSE (own
+#    embedding, both composites, the last 10 % of training) and writes `sweep.json`.
+# 3. Five seeds (0-4) per objective, the regularised ones at their chosen lambda, trained as
+#    vmapped populations, then the simulator's closed-loop check (`helms-analyze`).
+# 4. `make_results.py results`: curves.csv, claims.json, report/ (REPRODUCTION.md).
+# Every stage resumes from its checkpoints when the script is started again.
+set -euo pipefail
+R=${1:-runs/cvae_fig3}
+TINY=${2:+,tiny}
+C=experiments/concurrent_ant.py
+HERE=docs/results/concurrent_ant
+OUT=$HERE; [[ -n $TINY ]] && OUT=$R/results  # a tiny check writes beside its runs
+mkdir -p "$R" "$OUT"
+git rev-parse HEAD > "$R/commit.txt"
+start=$(date +%s)
+WINDOW=$(python -c "from experiments import concurrent_ant as c; print(c.get_config('original$TINY').learner.window)" | tail -1)
+helms-data --config=$C:original$TINY --workdir=$R/data_run --config.data.dir=$R/data
+for obj in variational non_variational; do
+  for w in 0.01 0.03 0.1 0.3; do
+    helms-train --config=$C:$obj$TINY --workdir=$R/sweep/${obj}_w$w --config.data.dir=$R/data \
+        --config.seed=100 --config.train.num_seeds=1 \
+        --config.learner.mi_weight=$(python -c "print($w * $WINDOW)")
+  done
+done
+python $HERE/make_results.py sweep "$R" "$OUT"
+helms-train --config=$C:original$TINY --workdir=$R/original --config.data.dir=$R/data
+for obj in variational non_variational; do
+  weight=$(python -c "import json; print(json.load(open('$OUT/sweep.json'))['chosen']['$obj']['mi_weight'])")
+  helms-train --config=$C:$obj$TINY --workdir=$R/$obj --config.data.dir=$R/data \
+      --config.learner.mi_weight=$weight
+done
+for obj in original variational non_variational; do
+  extra=""
+  [[ $obj != original ]] && extra="--config.learner.mi_weight=$(python -c "import json; print(json.load(open('$OUT/sweep.json'))['chosen']['$obj']['mi_weight'])")"
+  helms-analyze --config=$C:$obj$TINY --workdir=$R/$obj --config.data.dir=$R/data $extra
+done
+python $HERE/make_results.py results "$R" "$OUT" $(( $(date +%s) - start ))
