@@ -179,6 +179,29 @@ def test_plots_write_pngs(tmp_path):
     _assert_png(d, name)
 
 
+def test_skill_trajectories_wrap_into_rows_and_name_the_colours(tmp_path, monkeypatch):
+  figures, save = [], skills.save_figure
+
+  def keep(fig, path, dpi=None):
+    figures.append((fig.get_size_inches().copy(), [ax.get_visible() and ax.axison
+                                                   for ax in fig.axes],
+                    [t.get_text() for legend in fig.legends for t in legend.get_texts()]))
+    return save(fig, path, dpi)
+
+  monkeypatch.setattr(skills, "save_figure", keep)
+  k, n, t, o = 5, 1, 4, 3
+  rng = np.random.default_rng(1)
+  skills.plot_skill_trajectories(rng.normal(size=(k, n, t, 3)), rng.normal(size=(k, n, t, o, 3)),
+                                 np.ones((k, n, t), bool), str(tmp_path / "traj.png"),
+                                 max_columns=4)
+  size, shown, legend = figures[0]
+  # 5 skills in at most 4 columns: two rows of skills (3 + 2), each a top over a side view;
+  # the sixth place is left empty, and the figure is no wider than 4 columns.
+  assert len(shown) == 4 * 3 and sum(shown) == 2 * k
+  assert size[0] <= 2.8 * 4 + 0.4
+  assert legend == ["gripper", "red object", "green object", "blue object", "start", "end"]
+
+
 def test_plots_reject_wrong_shapes(tmp_path):
   d = str(tmp_path)
   with pytest.raises(ValueError, match=r"matrix: expected shape \[K, K\], got \[2, 3\]"):

@@ -9,7 +9,8 @@ import sys
 import numpy as np
 import pytest
 
-from helms_jax.analysis import compare, report, run_curves, statistics
+from helms_jax.analysis import compare, metric_info, plots, report, run_curves
+from helms_jax.analysis import statistics
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -300,3 +301,43 @@ def test_launcher_compares_runs(tmp_path):
   assert [r["label"] for r in summary["runs"]] == ["MPO", "HeLMS-cat", "HeLMS-cat"]
   assert summary["smoothing"] == 3
 
+
+# ----------------------------------------------------------------------------------------------
+# What the figures show: which way is better, bands inside a metric's bounds.
+
+
+def test_metric_names_say_direction_bounds_and_group():
+  assert metric_info.direction("episode_return") == metric_info.direction("elbo") == "higher"
+  assert metric_info.direction("loss") == metric_info.direction("action_mse") == "lower"
+  assert metric_info.direction("learner/critic_loss") is None  # a learner's internals
+  assert metric_info.bounds("success") == metric_info.bounds("success_rate") == (0.0, 1.0)
+  assert metric_info.bounds("learner/prior_sampling_prob") == (0.0, 1.0)
+  assert metric_info.bounds("log_prob") is None and metric_info.bounds("episode_return") is None
+  assert metric_info.group("steps_per_sec") == metric_info.THROUGHPUT
+  assert metric_info.unit("steps_per_sec") == "updates/s"
+  assert metric_info.order(["steps_per_sec", "kl_y", "action_mse", "loss", "success"]) == [
+      "success", "loss", "action_mse", "kl_y", "steps_per_sec"]
+
+
+def _bands(fig):
+  """The y values of every shaded band of a figure."""
+  ys = [p.vertices[:, 1] for ax in fig.axes for c in ax.collections for p in c.get_paths()]
+  return np.concatenate(ys) if ys else np.zeros(0)
+
+
+def test_bands_of_unit_interval_metrics_stay_in_it(tmp_path, monkeypatch):
+  bands, save = {}, plots.save_figure
+
+  def keep_bands(fig, path, dpi=None):
+    bands[os.path.basename(path)] = _bands(fig)
+    return save(fig, path, dpi)
+
+  monkeypatch.setattr(plots, "save_figure", keep_bands)
+  # One seed in three succeeds (mean 1/3, std 0.47): mean ± std leaves [0, 1] on both sides
+  # at some point; the return's band (same values, unbounded) is left alone.
+  success = np.array([[0, 0, 1], [1, 1, 0], [0, 0, 1], [1, 1, 0]], float)
+  run = run_curves.load_run(_write_run(str(tmp_path / "run"), "A", success, success))
+  plots.plot_learning_curves([run], "success", str(tmp_path / "s.png"))
+  plots.plot_learning_curves([run], "episode_return", str(tmp_path / "r.png"))
+  assert bands["s.png"].min() == 0.0 and bands["s.png"].max() == 1.0
+  assert bands["r.png"].min() < 0.0 and bands["r.png"].max() > 1.0
