@@ -36,7 +36,7 @@ def _summary(runs, names, performance, last_fraction: float, claims) -> str:
     ran.append(f"{name} ({run.num_seeds} seeds, {fmt(done)}"
                + (f" of {fmt(target)}" if target not in (None, done) else "")
                + " env steps per seed)")
-  items = [f"<b>What ran.</b> {len(runs)} runs"
+  items = [f"<b>What ran.</b> {len(runs)} run{'s' if len(runs) != 1 else ''}"
            + (f" of {html.escape(', '.join(experiments))}" if experiments else "")
            + (f" on the {html.escape(', '.join(envs))} env" if envs else "")
            + f": {html.escape('; '.join(ran))}."]

@@ -53,6 +53,7 @@ STYLE = (
     "figure{display:inline-table;margin:8px;vertical-align:top}"
     "figcaption{display:table-caption;caption-side:bottom;font-size:0.9em;color:#333}"
     "code{overflow-wrap:anywhere;font-size:0.9em}code.commit{white-space:nowrap}"
+    "code.command{display:inline-block;min-width:24em}"
     "details{margin:8px 0}summary{cursor:pointer;font-weight:bold}"
     ".summary{background:#f4f6f8;border-left:4px solid #3a7;padding:4px 16px;margin:8px 0}"
     ".note{color:#555;font-size:0.9em}")
@@ -299,13 +300,14 @@ def runs_html(runs: Sequence[RunCurves], names: Sequence[str],
     target = run.info.get("env_steps_per_seed")
     command = run.info.get("command")
     commit = run.info.get("commit")
+    variant = f"{fmt(run.info.get('experiment'))}: {fmt(run.info.get('variant'))}"
     cells.append((
-        name, f"{fmt(run.info.get('experiment'))}: {fmt(run.info.get('variant'))}",
+        name, Html(html.escape(variant).replace(",", ",<wbr>")),  # may break after a comma
         ", ".join(map(str, run.seeds)),
         fmt(done) + (f" / {fmt(target)}" if target is not None and target != done else ""),
         Html(f"<code class='commit'>{html.escape(commit[:10])}</code>")
         if isinstance(commit, str) else "–",
         display_path(os.path.abspath(run.run_dir), roots),
-        Html(f"<code>{html.escape(display_command(command, roots))}</code>")
+        Html(f"<code class='command'>{html.escape(display_command(command, roots))}</code>")
         if isinstance(command, str) else "–"))
   return html_table(header, cells)
