@@ -6,6 +6,8 @@ import logging
 import math
 import os
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -179,6 +181,29 @@ def test_plots_write_pngs(tmp_path):
     _assert_png(d, name)
 
 
+def test_skill_trajectories_wrap_into_rows_and_name_the_colours(tmp_path, monkeypatch):
+  figures, save = [], skills.save_figure
+
+  def keep(fig, path, dpi=None):
+    figures.append((fig.get_size_inches().copy(), [ax.get_visible() and ax.axison
+                                                   for ax in fig.axes],
+                    [t.get_text() for legend in fig.legends for t in legend.get_texts()]))
+    return save(fig, path, dpi)
+
+  monkeypatch.setattr(skills, "save_figure", keep)
+  k, n, t, o = 5, 1, 4, 3
+  rng = np.random.default_rng(1)
+  skills.plot_skill_trajectories(rng.normal(size=(k, n, t, 3)), rng.normal(size=(k, n, t, o, 3)),
+                                 np.ones((k, n, t), bool), str(tmp_path / "traj.png"),
+                                 max_columns=4)
+  size, shown, legend = figures[0]
+  # 5 skills in at most 4 columns: two rows of skills (3 + 2), each a top over a side view;
+  # the sixth place is left empty, and the figure is no wider than 4 columns.
+  assert len(shown) == 4 * 3 and sum(shown) == 2 * k
+  assert size[0] <= 2.8 * 4 + 0.4
+  assert legend == ["gripper", "red object", "green object", "blue object", "start", "end"]
+
+
 def test_plots_reject_wrong_shapes(tmp_path):
   d = str(tmp_path)
   with pytest.raises(ValueError, match=r"matrix: expected shape \[K, K\], got \[2, 3\]"):
@@ -216,7 +241,9 @@ def test_report_includes_analysis(tmp_path, caplog):
   workdir = _workdir_with_metrics(tmp_path)
   analysis_dir = os.path.join(workdir, analysis_index.ANALYSIS_DIR)
   figure = skills.plot_transition_matrix(np.eye(2), os.path.join(analysis_dir, "transition.png"))
-  metrics = {"purity": 0.75, "usage": [0.5, 0.5], "nested": {"a": 1}}
+  metrics = {"purity": 0.75, "usage": [0.5, 0.5], "nested": {"a": 1, "deeper": {"b": 0.123456789}},
+             "rollouts": [{"skill": 0, "return_mean": 2.0}, {"skill": 1, "return_mean": 0.066412}],
+             "matrix": [[0.1, 0.9], [0.25, 0.75]]}
   analysis_index.write_analysis_index(
       analysis_dir, [(figure, "Learned transition prior <K=2>"), ("missing.png", "gone")],
       {**metrics, "count": np.int64(3)})
@@ -235,6 +262,15 @@ def test_report_includes_analysis(tmp_path, caplog):
   assert "Learned transition prior &lt;K=2&gt;" in page  # caption shown, escaped
   assert page.index("curve_loss.png") < page.index("Analysis") < page.index("<h2>Config")
   assert "missing.png" not in page and "purity" in page
+  # The metrics are tables (nested dicts nested tables, a list of dicts one row per item, a
+  # matrix a grid), never JSON text; numbers to 3 significant figures.
+  section = page[page.index("<h3>Analysis metrics</h3>"):page.index("<h2>Config")]
+  assert "{" not in section and "&quot;" not in section and "0.123456789" not in section
+  assert "<th>nested</th><td><table><tr><th>a</th><td>1</td></tr><tr><th>deeper</th><td><table>" \
+         "<tr><th>b</th><td>0.123</td>" in section
+  assert "<tr><th>return_mean</th><th>skill</th></tr><tr><td>2</td><td>0</td></tr>" \
+         "<tr><td>0.0664</td><td>1</td></tr>" in section  # (analysis.json sorts the keys)
+  assert "<tr><th>1</th><td>0.25</td><td>0.75</td></tr>" in section
   with open(os.path.join(analysis_dir, "transition.png"), "rb") as a, \
        open(os.path.join(out_dir, "transition.png"), "rb") as b:
     assert a.read() == b.read()
@@ -256,3 +292,40 @@ def test_report_without_analysis_is_unchanged(tmp_path):
 def test_write_analysis_index_rejects_paths(tmp_path):
   with pytest.raises(ValueError, match="plain file name"):
     analysis_index.write_analysis_index(str(tmp_path), [("../x.png", "c")], {})
+
+
+def test_run_report_summary_names_the_run_and_its_numbers(tmp_path):
+  workdir = _workdir_with_metrics(tmp_path)
+  with open(os.path.join(workdir, "metrics.jsonl"), "a") as f:  # a diagnostic and a rate
+    f.write(json.dumps({"step": 30, "time": 3.0, "loss": 0.25, "kl_y": 0.1,
+                        "steps_per_sec": 123.456}) + "\n")
+  config = {"experiment": "helms_stacking", "variant": "tiny", "seed": 0,
+            "env": {"name": "stacking", "kwargs": {"task": "red_on_blue"}},
+            "learner": {"name": "helms"}, "train": {"num_steps": 30},
+            "data": {"dir": os.path.join(workdir, "data")},
+            "compilation_cache_dir": os.path.dirname(sys.executable)}
+  with open(os.path.join(workdir, "config.json"), "w") as f:
+    json.dump(config, f)
+  evaluation = {"checkpoint_step": 30, "num_episodes": 8,
+                "policy": {"return_mean": 0.0, "return_std": 0.0, "success_rate": 0.0},
+                "expert": {"return_mean": 19.5123, "return_std": 3.151, "success_rate": 0.5},
+                "random": {"return_mean": 0.066412, "return_std": 0.07793, "success_rate": 0.0}}
+  with open(os.path.join(workdir, "eval.json"), "w") as f:
+    json.dump(evaluation, f)
+  with open(os.path.join(report.write_run_report(workdir), "index.html")) as f:
+    page = f.read()
+  summary = page[page.index('<div class="summary">'):page.index("</div>")]
+  assert "Experiment helms_stacking (tiny) on the stacking env (task red_on_blue)" in summary
+  assert "Offline learner HeLMS trained for 30 updates" in summary  # the record's label
+  assert ("The policy scores a mean return of 0 against the expert baseline&#x27;s 19.5 and the "
+          "random baseline&#x27;s 0.0664") in summary
+  assert "loss went from 1 (update 10) to 0.25 (update 30); lower is better." in summary
+  assert "19.5 ± 3.15" in page and "0.0664 ± 0.0779" in page  # the evaluation table
+  # No path of this machine: the run directory is a placeholder, the interpreter's is gone.
+  assert str(tmp_path) not in page and os.path.dirname(sys.executable) not in page
+  assert "&lt;workdir&gt;/data" in page
+  # The learning signal is shown, diagnostics and throughput folded away, the rate in words.
+  details = page.index("<details><summary>Diagnostics")
+  assert page.index("curve_loss.png") < details < page.index("curve_kl_y.png")
+  assert page.index("curve_steps_per_sec.png") > details
+  assert "<b>Throughput:</b> 123 updates/s" in page

@@ -3,13 +3,15 @@
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 
-from helms_jax.analysis import compare, report, run_curves, statistics
+from helms_jax.analysis import compare, html_pages, metric_info, plots, report, run_curves
+from helms_jax.analysis import statistics
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -242,7 +244,7 @@ def test_comparison_report(tmp_path):
   with open(index) as f:
     page = f.read()
   assert "Transfer &lt;test&gt;" in page and "<h2>Exploration</h2>" in page
-  assert "3 ± 0.5" in page and "2000 / 4000" in page
+  assert "3 ± 0.5" in page and "2,000 / 4,000" in page  # counts exact, with separators
   assert page.index("curve_episode_return.png") < page.index("Final episode_return")
   assert not [f for f in os.listdir(out) if f.startswith(".tmp")]
 
@@ -264,7 +266,7 @@ def test_run_report_has_transfer_section(tmp_path):
   with open(os.path.join(out_dir, "index.html")) as f:
     page = f.read()
   assert "<h2>Transfer: HeLMS-mix</h2>" in page and "<h2>Exploration</h2>" in page
-  assert page.index("curve_loss.png") < page.index("Transfer") < page.index("<h2>Config")
+  assert page.index("curve_loss.png") < page.index("<h2>Transfer") < page.index("<h2>Config")
   for name in ("transfer_curve_episode_return.png", "transfer_curve_success.png"):
     assert name in page
     with open(os.path.join(out_dir, name), "rb") as f:
@@ -300,3 +302,94 @@ def test_launcher_compares_runs(tmp_path):
   assert [r["label"] for r in summary["runs"]] == ["MPO", "HeLMS-cat", "HeLMS-cat"]
   assert summary["smoothing"] == 3
 
+
+# ----------------------------------------------------------------------------------------------
+# What the reports show: numbers, bands, paths, the summary.
+
+
+@pytest.mark.parametrize("value, text", [
+    (0.066412, "0.0664"), (55.123, "55.1"), (1234.5, "1,230"), (123456.7, "123,000"),
+    (1234567.0, "1.23e+06"), (0.00012345, "1.23e-04"), (999.7, "1,000"), (-3.1512, "-3.15"),
+    (1.0, "1"), (0.0, "0"), (np.float32(0.5), "0.5"), (float("nan"), "–"), (None, "–"),
+    # Integers are counts: exact, with thousands separators.
+    (1234567, "1,234,567"), (np.int64(3), "3")])
+def test_report_numbers_have_three_significant_figures(value, text):
+  assert html_pages.fmt(value) == text
+
+
+def test_mean_and_std_are_formatted_alike():
+  assert html_pages.pm(0.066412, 0.077934) == "0.0664 ± 0.0779"
+  assert html_pages.pm(55.123, 3.1512) == "55.1 ± 3.15"
+  assert html_pages.pm(2.0, None) == html_pages.pm(2.0, float("nan")) == "2"
+
+
+def test_metric_names_say_direction_bounds_and_group():
+  assert metric_info.direction("episode_return") == metric_info.direction("elbo") == "higher"
+  assert metric_info.direction("loss") == metric_info.direction("action_mse") == "lower"
+  assert metric_info.direction("learner/critic_loss") is None  # a learner's internals
+  assert metric_info.bounds("success") == metric_info.bounds("success_rate") == (0.0, 1.0)
+  assert metric_info.bounds("learner/prior_sampling_prob") == (0.0, 1.0)
+  assert metric_info.bounds("log_prob") is None and metric_info.bounds("episode_return") is None
+  assert metric_info.group("steps_per_sec") == metric_info.THROUGHPUT
+  assert metric_info.unit("steps_per_sec") == "updates/s"
+  assert metric_info.order(["steps_per_sec", "kl_y", "action_mse", "loss", "success"]) == [
+      "success", "loss", "action_mse", "kl_y", "steps_per_sec"]
+
+
+def _bands(fig):
+  """The y values of every shaded band of a figure."""
+  ys = [p.vertices[:, 1] for ax in fig.axes for c in ax.collections for p in c.get_paths()]
+  return np.concatenate(ys) if ys else np.zeros(0)
+
+
+def test_bands_of_unit_interval_metrics_stay_in_it(tmp_path, monkeypatch):
+  bands, save = {}, plots.save_figure
+
+  def keep_bands(fig, path, dpi=None):
+    bands[os.path.basename(path)] = _bands(fig)
+    return save(fig, path, dpi)
+
+  monkeypatch.setattr(plots, "save_figure", keep_bands)
+  # One seed in three succeeds (mean 1/3, std 0.47): mean ± std leaves [0, 1] on both sides
+  # at some point; the return's band (same values, unbounded) is left alone.
+  success = np.array([[0, 0, 1], [1, 1, 0], [0, 0, 1], [1, 1, 0]], float)
+  run = run_curves.load_run(_write_run(str(tmp_path / "run"), "A", success, success))
+  plots.plot_learning_curves([run], "success", str(tmp_path / "s.png"))
+  plots.plot_learning_curves([run], "episode_return", str(tmp_path / "r.png"))
+  assert bands["s.png"].min() == 0.0 and bands["s.png"].max() == 1.0
+  assert bands["r.png"].min() < 0.0 and bands["r.png"].max() > 1.0
+  # Offline metrics logged per seed (lists) in the run report's training curves.
+  rows = [{"step": 10 * (i + 1), "success_rate": list(s), "loss": list(-s)}
+          for i, s in enumerate(success)]
+  report.plot_curves(rows, ["success_rate", "loss"], str(tmp_path))
+  assert bands["curve_success_rate.png"].min() == 0.0
+  assert bands["curve_success_rate.png"].max() == 1.0
+  assert bands["curve_loss.png"].min() < -1.0
+
+
+def test_comparison_report_says_what_ran_without_machine_paths(tmp_path):
+  dirs, _, _ = _three_runs(tmp_path)
+  entry_point = os.path.join(os.path.dirname(sys.executable), "helms-transfer")
+  for d in dirs:
+    path = os.path.join(d, "transfer", "run.json")
+    with open(path) as f:
+      info = json.load(f)
+    info["command"] = (f"{entry_point} --config=experiments/transfer_test.py --workdir={d} "
+                       f"--config.transfer.skills_dir={tmp_path}/skills")
+    with open(path, "w") as f:
+      json.dump(info, f)
+  index = compare.write_comparison_report(dirs, str(tmp_path / "cmp"))
+  with open(index) as f:
+    page = f.read()
+  assert str(tmp_path) not in page and sys.executable not in page
+  assert os.path.dirname(sys.executable) not in page
+  assert ("helms-transfer --config=experiments/transfer_test.py --workdir=&lt;runs&gt;/cat "
+          "--config.transfer.skills_dir=&lt;runs&gt;/skills") in page
+  assert "<th>label</th>" not in page  # the run's name already is its label
+  summary = page[page.index('<div class="summary">'):page.index("</div>")]
+  assert page.index('<div class="summary">') < page.index("<h2>Runs</h2>")
+  rows = _strict_json(os.path.join(tmp_path, "cmp", "metrics.json"))["final_performance"]
+  for row in rows["episode_return"]:  # every run's final return, as in the tables
+    assert f"{row['name']} {html_pages.pm(row['mean'], row['std'])}" in summary
+  assert "3 runs of transfer_test" in summary and "higher is better" in summary
+  assert not re.search(r"\.\d{6,}", page)  # no raw floats: 3 significant figures at most

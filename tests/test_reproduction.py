@@ -57,7 +57,7 @@ def test_claims_verdict_file_and_table(tmp_path):
   missing = reproduction.Claim(**{**claim.__dict__, "methods": ("a", "c")})
   missing_entry = reproduction.evaluate_claim(missing, rows)
   assert missing_entry["verdict"] == "not reproduced"  # c never ran
-  assert "No success points of c in env steps 900-1000" in missing_entry["why"]
+  assert "No success points of c in env steps 900-1,000" in missing_entry["why"]
   written = reproduction.Claim(**{**claim.__dict__, "why": "Because."})
   assert reproduction.evaluate_claim(written, rows)["why"] == "Because."
   out = reproduction.write_claims(
@@ -70,6 +70,12 @@ def test_claims_verdict_file_and_table(tmp_path):
   page = open(index).read()
   assert page.index("Paper vs ours") < page.index("Learning curves")
   assert "a_beats_b" in page and "reproduced" in page
+  # The summary gives the verdicts in words, ours against the paper's numbers.
+  summary = page[page.index('<div class="summary">'):page.index("</div>")]
+  assert (f"1 of 1 claims reproduced. a_beats_b (reproduced, success): a {a_mean:.3g} (paper 1), "
+          "b 0 (paper 0).") in summary
+  assert "c: not run" in reproduction.claims_html(
+      {**out, "claims": [missing_entry]})
 
 
 def test_publish_writes_the_protocol_files(tmp_path):

@@ -3,7 +3,10 @@
 `write_comparison_report(run_dirs, out_dir)` writes `out_dir/index.html`, one PNG per metric
 (`curve_<metric>.png`: one line per run, mean ± std over seeds shaded, `plots`), the
 final-performance tables (`statistics`) and `out_dir/metrics.json` (the tables; NaN written as
-null). The run files it reads are described in `analysis.run_curves`.
+null). The page opens with a summary in words (what ran, the final numbers per run, the
+paper-vs-ours verdicts with a claims.json); run directories and commands are shown relative to
+the runs' common directory ("<runs>") and the repository (`html_pages`). The run files it reads
+are described in `analysis.run_curves`.
 """
 
 from __future__ import annotations
@@ -16,8 +19,40 @@ from typing import Sequence
 from absl import logging
 
 from helms_jax import io
-from helms_jax.analysis import html_pages, plots, reproduction, statistics
+from helms_jax.analysis import html_pages, metric_info, plots, reproduction, statistics
 from helms_jax.analysis import run_curves as runs_lib
+from helms_jax.analysis.html_pages import fmt, pm
+
+
+def _summary(runs, names, performance, last_fraction: float, claims) -> str:
+  """What ran and the final numbers per run, in sentences (the comparison's opening)."""
+  experiments = sorted({str(r.info.get("experiment")) for r in runs if r.info.get("experiment")})
+  envs = sorted({str((r.info.get("env") or {}).get("name")) for r in runs
+                 if isinstance(r.info.get("env"), dict) and r.info["env"].get("name")})
+  ran = []
+  for name, run in zip(names, runs):
+    done = int(run.env_steps[-1]) if run.num_points else 0
+    target = run.info.get("env_steps_per_seed")
+    ran.append(f"{name} ({run.num_seeds} seeds, {fmt(done)}"
+               + (f" of {fmt(target)}" if target not in (None, done) else "")
+               + " env steps per seed)")
+  items = [f"<b>What ran.</b> {len(runs)} run{'s' if len(runs) != 1 else ''}"
+           + (f" of {html.escape(', '.join(experiments))}" if experiments else "")
+           + (f" on the {html.escape(', '.join(envs))} env" if envs else "")
+           + f": {html.escape('; '.join(ran))}."]
+  for metric, rows in performance.items():
+    values = ", ".join(
+        f"{r['name']} {pm(r['mean'], r['std']) if r['num_points'] else 'no value yet'}"
+        for r in rows)
+    note = metric_info.direction_note(metric)
+    items.append(f"<b>Final {html.escape(metric.replace('_', ' '))}.</b> "
+                 + html.escape(f"{values} (each seed's mean over the last {last_fraction:.0%} "
+                               "of logged points, then mean ± std over seeds"
+                               + (f"; {note}" if note else "") + ")."))
+  if claims is not None:
+    items.append("<b>Paper vs ours.</b> " + html.escape(reproduction.claims_summary(claims)))
+  return ('<div class="summary"><h2>Summary</h2><ul>'
+          + "".join(f"<li>{item}</li>" for item in items) + "</ul></div>")
 
 
 def write_comparison_report(run_dirs: Sequence[str], out_dir: str,
@@ -71,17 +106,27 @@ def write_comparison_report(run_dirs: Sequence[str], out_dir: str,
   io.atomic_write_json(os.path.join(out_dir, "metrics.json"), io.json_safe(summary),
                        sort_keys=False)
 
-  parts = [f"<h1>{html.escape(title)}</h1>"]
+  claims = None
   if claims_path:
     with open(claims_path) as f:
-      parts.append(reproduction.claims_html(json.load(f)))
-  parts += ["<h2>Runs</h2>", html_pages.runs_html(runs, names)]
+      claims = json.load(f)
+  root = html_pages.runs_root([r.run_dir for r in runs])
+  roots = html_pages.path_roots((root, "<runs>"))
+  parts = [f"<h1>{html.escape(title)}</h1>",
+           _summary(runs, names, performance, last_fraction, claims)]
+  if claims is not None:
+    parts.append(reproduction.claims_html(claims))
+  parts += ["<h2>Runs</h2>", html_pages.runs_html(runs, names, roots)]
+  if root:
+    parts.append("<p class='note'>&lt;runs&gt;: the directory holding the runs; paths in the "
+                 "repository are shown relative to it.</p>")
   if figures:
     parts.append("<h2>Learning curves</h2>")
-    parts.append("<p>Mean ± std over seeds (shaded) against env steps per seed"
+    parts.append("<p>Mean ± std over seeds (shaded; a success rate's band kept inside [0, 1]) "
+                 "against env steps per seed"
                  + (f"; each seed smoothed by a trailing mean of {smoothing} points"
                     if smoothing > 1 else "") + ".</p>")
-    parts.extend(f'<img src="{html.escape(f)}" alt="{html.escape(f)}">' for f in figures)
+    parts.append(html_pages.figures_html(figures))
   else:
     parts.append(f"<p>None of {', '.join(map(html.escape, metrics))} was logged yet.</p>")
   for metric, rows in performance.items():
@@ -90,7 +135,7 @@ def write_comparison_report(run_dirs: Sequence[str], out_dir: str,
                  f"then mean ± std (ddof=0) over seeds.</p>"
                  f"{html_pages.final_performance_html(rows)}")
   if exploration:
-    parts.append(f"<h2>Exploration</h2>{html_pages.exploration_html(exploration)}")
+    parts.append(f"<h2>Exploration</h2>{html_pages.exploration_html(exploration, roots)}")
   index = os.path.join(out_dir, "index.html")
   io.atomic_write_text(index, html_pages.page(title, parts))
   return index

@@ -335,7 +335,7 @@ def compare_objectives(run_dirs: Sequence[str], out_dir: str, last_fraction: flo
                        sort_keys=False)
   columns = [f"final_{p}/{c}" for p in METRIC_PREFIXES for c in composites] + [
       f"{k}/{c}" for k in ("relative_gap", "gap_ratio") for c in composites]
-  cell = lambda row, k: f"{row[k]['mean']:.3f} ± {row[k]['std']:.3f}" if k in row else "-"
+  cell = lambda row, k: html_pages.pm(row[k]["mean"], row[k]["std"]) if k in row else "–"
   rows = [[label, row["objective"]] + [cell(row, k) for k in columns]
           for label, row in table.items()]
   index = os.path.join(out_dir, "index.html")

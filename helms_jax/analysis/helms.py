@@ -146,7 +146,7 @@ def analyze(config: ml_collections.ConfigDict, workdir: str, env, params, functi
         os.path.join(out_dir, "skill_trajectories.png")),
         f"Each skill held fixed for {cfg.episodes_per_skill} episodes of "
         f"{config.env.episode_length} steps from the same initial states: gripper (black) and "
-        f"object paths, top and side views."))
+        f"object paths (colours in the legend), top and side views."))
   if renderable:
     horizon = int(valid[0, 0].sum())
     frames_at = np.linspace(0, horizon - 1, cfg.image_frames).astype(int)

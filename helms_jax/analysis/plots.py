@@ -1,7 +1,10 @@
 """Figures shared by the analyses and reports: atomic PNG writing and learning curves over seeds.
 
 `save_figure` is how every analysis writes a figure (atomically: a killed run never leaves a torn
-PNG). Everything here is numpy + matplotlib (Agg) on host arrays.
+PNG). Curves against steps have integer step ticks (`step_axis`, written compactly: 20k, 1.5M),
+std bands that stay inside a bounded metric's range (`band`: success and probabilities in
+[0, 1], `metric_info.bounds`) and say which way is better in their title where the metric's name
+tells (`metric_info.direction`). Everything here is numpy + matplotlib (Agg) on host arrays.
 """
 
 from __future__ import annotations
@@ -14,6 +17,10 @@ import matplotlib
 matplotlib.use("Agg")  # headless: analyses and reports are written on servers
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 
+import numpy as np
+from matplotlib import ticker
+
+from helms_jax.analysis import metric_info
 from helms_jax.analysis.run_curves import RunCurves, run_names
 from helms_jax.analysis.statistics import seed_statistics, smooth
 from helms_jax.io import atomic_write
@@ -32,13 +39,55 @@ def save_figure(fig: plt.Figure, path: str, dpi: float | None = None) -> str:
   return os.path.basename(path)
 
 
+def band(mean: np.ndarray, std: np.ndarray, metric: str) -> tuple[np.ndarray, np.ndarray]:
+  """(mean - std, mean + std), clipped to the metric's bounds when it has some (a success rate
+  or probability band never leaves [0, 1]). mean, std: [P]."""
+  low, high = np.asarray(mean) - np.asarray(std), np.asarray(mean) + np.asarray(std)
+  limits = metric_info.bounds(metric)
+  if limits is not None:
+    low, high = np.clip(low, *limits), np.clip(high, *limits)
+  return low, high
+
+
+def bounded_axis(ax: plt.Axes, metric: str) -> None:
+  """A bounded learning-signal metric's y axis spans its bounds (success from 0 to 1, with a
+  small margin); a bounded diagnostic (a probability mass) keeps the axis fitted to its values,
+  whose small changes are the point of the plot."""
+  limits = metric_info.bounds(metric)
+  if limits is not None and metric_info.group(metric) == metric_info.LEARNING:
+    margin = 0.04 * (limits[1] - limits[0])
+    ax.set_ylim(limits[0] - margin, limits[1] + margin)
+
+
+def _compact(value: float, _=None) -> str:
+  """A step count as a tick label: 0, 500, 5,000, 20k, 1.5M."""
+  if abs(value) < 10_000:
+    return f"{round(value) or 0:,.0f}"  # `or 0`: no "-0"
+  size, suffix = next((s, x) for s, x in ((1e9, "G"), (1e6, "M"), (1e3, "k")) if abs(value) >= s)
+  return f"{value / size:.4g}{suffix}"
+
+
+def step_axis(ax: plt.Axes, label: str) -> None:
+  """An x axis of step counts: integer ticks written compactly (20k, 1M), labelled `label`."""
+  ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True, nbins=6))
+  ax.xaxis.set_major_formatter(ticker.FuncFormatter(_compact))
+  ax.set_xlabel(label)
+
+
+def metric_title(metric: str, detail: str = "") -> str:
+  """A curve's title: the metric, `detail`, and which way is better when known."""
+  note = metric_info.direction_note(metric)
+  return metric + (f": {detail}" if detail else "") + (f" ({note})" if note else "")
+
+
 def plot_learning_curves(runs: Sequence[RunCurves], metric: str, out_path: str,
                          title: str | None = None, smoothing: int = 1,
                          names: Sequence[str] | None = None) -> str:
   """Mean ± std over seeds of `metric` against env steps per seed, one line per run (std shaded),
   written as a PNG to `out_path` (atomically); returns `out_path`.
 
-  Each seed's curve is first smoothed with a trailing mean over `smoothing` points; points where
+  The std band of a bounded metric (success, probabilities) is clipped to its bounds. Each
+  seed's curve is first smoothed with a trailing mean over `smoothing` points; points where
   no seed has a value are left out. Raises ValueError if no run has the metric.
   """
   if not any(metric in r.metrics for r in runs):
@@ -46,18 +95,29 @@ def plot_learning_curves(runs: Sequence[RunCurves], metric: str, out_path: str,
                      f"{', '.join(r.run_dir for r in runs)})")
   names = run_names(runs) if names is None else names
   fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=100)
+  plotted = 0
   for i, (name, run) in enumerate(zip(names, runs)):
     if metric not in run.metrics:
       continue
     mean, std, count = seed_statistics(smooth(run.metrics[metric], smoothing))
     keep = count > 0
     x, mean, std = run.env_steps[keep], mean[keep], std[keep]
+    plotted += len(x)
     color = f"C{i % 10}"
-    ax.plot(x, mean, color=color, lw=1.5, label=f"{name} ({run.num_seeds} seeds)")
-    ax.fill_between(x, mean - std, mean + std, color=color, alpha=0.2, lw=0)
-  ax.set_xlabel("env steps per seed")
-  ax.set_ylabel(metric + (f" (trailing mean of {smoothing})" if smoothing > 1 else ""))
-  ax.set_title(title if title is not None else f"{metric}: mean ± std over seeds")
+    ax.plot(x, mean, color=color, lw=1.5, marker="o" if len(x) == 1 else None, ms=3,
+            label=f"{name} ({run.num_seeds} seeds)")
+    ax.fill_between(x, *band(mean, std, metric), color=color, alpha=0.2, lw=0)
+  step_axis(ax, "env steps per seed")
+  bounded_axis(ax, metric)
+  if not plotted:  # e.g. no episode finished yet: say so rather than draw empty axes
+    ax.text(0.5, 0.5, "no values logged yet", transform=ax.transAxes, ha="center",
+            va="center", color="gray")
+    ax.set_xticks([])
+    ax.set_yticks([])
+  ax.set_ylabel(metric_info.axis_label(metric)
+                + (f" (trailing mean of {smoothing})" if smoothing > 1 else ""))
+  ax.set_title(title if title is not None else metric_title(metric, "mean ± std over seeds"),
+               fontsize=10)
   ax.grid(alpha=0.3)
   ax.legend(fontsize=8)
   fig.tight_layout()

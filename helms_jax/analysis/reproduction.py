@@ -29,6 +29,7 @@ import numpy as np
 
 from helms_jax import io
 from helms_jax.analysis import run_curves
+from helms_jax.analysis.html_pages import fmt
 
 CSV_HEADER = ("method", "seed", "env_steps", "metric", "value")
 VERDICTS = ("reproduced", "partial", "not reproduced")
@@ -174,13 +175,13 @@ def _numbers_why(claim: Claim, stats: Mapping[str, Mapping[str, Any]], window: S
   """A claim's `why` when none was written: what the window holds, in numbers."""
   missing = [m for m in claim.methods if stats[m]["seeds"] == 0]
   if missing:
-    return (f"No {claim.metric} points of {', '.join(missing)} in env steps {window[0]}-"
-            f"{window[1]} (not run, or not that far yet): not reproduced until they exist.")
+    return (f"No {claim.metric} points of {', '.join(missing)} in env steps {window[0]:,}-"
+            f"{window[1]:,} (not run, or not that far yet): not reproduced until they exist.")
   numbers = "; ".join(
       f"{m} {stats[m]['mean']:.3g}" + (f" +- {stats[m]['std']:.2g}" if stats[m]["std"] is not None
                                       else "") + f" ({stats[m]['seeds']} seeds)"
       for m in claim.methods)
-  return (f"{claim.metric} over env steps {window[0]}-{window[1]}: {numbers}. Criterion "
+  return (f"{claim.metric} over env steps {window[0]:,}-{window[1]:,}: {numbers}. Criterion "
           f"{claim.criterion}: {verdict}.")
 
 
@@ -200,23 +201,40 @@ def write_claims(path: str, *, experiment: str, paper: str, command: str, commit
   return out
 
 
-def _fmt(value: Any) -> str:
-  if value is None:
-    return "–"
-  if isinstance(value, float):
-    return f"{value:.3g}"
-  return html.escape(str(value))
+def _ours(stats: Mapping[str, Any]) -> str:
+  if not stats.get("seeds"):
+    return "not run"
+  std = f" ± {fmt(stats['std'])}" if stats.get("std") is not None else ""
+  return f"{fmt(stats['mean'])}{std} ({stats['seeds']} seeds)"
+
+
+def claims_summary(claims: Mapping[str, Any]) -> str:
+  """The verdicts in a sentence per claim, ours against the paper's numbers, e.g. "0 of 1
+  claims reproduced. a_beats_b (not reproduced, success): a 0.2 (paper 1), b 0 (paper 0); not
+  run: c."."""
+  entries = claims["claims"]
+  reproduced = sum(c["verdict"] == "reproduced" for c in entries)
+  sentences = [f"{reproduced} of {len(entries)} claims reproduced."]
+  for claim in entries:
+    ran = {m: s for m, s in claim["methods"].items() if s.get("seeds")}
+    missing = [m for m in claim["methods"] if m not in ran]
+    numbers = ", ".join(f"{m} {fmt(s['mean'])} (paper {fmt(claim['paper'].get(m))})"
+                        for m, s in ran.items())
+    sentences.append(f"{claim['id']} ({claim['verdict']}, {claim['metric']}): "
+                     + (numbers or "no method ran")
+                     + (f"; not run: {', '.join(missing)}" if missing else "") + ".")
+  return " ".join(sentences)
 
 
 def claims_html(claims: Mapping[str, Any]) -> str:
   """The paper-vs-ours table of a `claims.json` (claim, paper, ours mean ± std (seeds),
-  criterion, verdict, why)."""
+  criterion, verdict, why); numbers to 3 significant figures (`html_pages.fmt`)."""
   rows = []
   for claim in claims["claims"]:
-    paper = "<br>".join(f"{html.escape(m)}: {_fmt(v)}" for m, v in claim["paper"].items())
-    ours = "<br>".join(
-        f"{html.escape(m)}: {_fmt(s['mean'])} ± {_fmt(s['std'])} ({s['seeds']} seeds)"
-        for m, s in claim["methods"].items())
+    paper = "<br>".join(f"{html.escape(m)}: {html.escape(fmt(v))}"
+                        for m, v in claim["paper"].items())
+    ours = "<br>".join(f"{html.escape(m)}: {html.escape(_ours(s))}"
+                       for m, s in claim["methods"].items())
     rows.append(
         f"<tr><td><b>{html.escape(claim['id'])}</b><br>{html.escape(claim['text'])}<br>"
         f"<small>{html.escape(claim['source'])}; {html.escape(claim['metric'])} over env steps "
@@ -229,9 +247,9 @@ def claims_html(claims: Mapping[str, Any]) -> str:
             f"{'not given' if paper_budget is None else format(paper_budget, ',')})")
   return ("<h2>Paper vs ours</h2>"
           f"<p>{html.escape(claims['paper'])}; {budget}; {html.escape(claims['machine'])}.</p>"
-          "<table><tr><th>claim</th><th>paper</th><th>ours (final window, mean ± std over "
-          "seeds)</th><th>criterion (fixed before the run)</th><th>verdict</th><th>why</th></tr>"
-          + "".join(rows) + "</table>")
+          '<div class="scroll"><table><tr><th>claim</th><th>paper</th><th>ours (final window, '
+          "mean ± std over seeds)</th><th>criterion (fixed before the run)</th><th>verdict</th>"
+          "<th>why</th></tr>" + "".join(rows) + "</table></div>")
 
 
 def publish(out_dir: str, runs: Mapping[str, str], claims: Sequence[Claim], *,

@@ -20,6 +20,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # headless: analyses run on servers
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+from matplotlib.lines import Line2D  # pylint: disable=g-import-not-at-top
 import numpy as np
 
 from helms_jax.analysis.plots import save_figure
@@ -277,12 +278,17 @@ def _plot_path(ax: plt.Axes, xs: np.ndarray, ys: np.ndarray, valid: np.ndarray, 
 
 def plot_skill_trajectories(grip_pos: np.ndarray, object_pos: np.ndarray | None,
                             valid: np.ndarray, path: str,
-                            object_colors: Sequence[str] = ("red", "green", "blue")) -> str:
+                            object_colors: Sequence[str] = ("red", "green", "blue"),
+                            object_names: Sequence[str] | None = None,
+                            max_columns: int = 4) -> str:
   """Gripper and object paths while each skill is executed, one column per skill.
 
-  Top row: top view (x-y); bottom row: side view (x-z). Axis limits are shared by all skills so
-  columns are comparable. Each path starts at a circle and ends at a cross; only valid steps are
-  drawn (a path with gaps is drawn in pieces).
+  Each skill has a top view (x-y) above a side view (x-z); skills are laid out at most
+  `max_columns` per row of views (more skills wrap onto further rows, balanced, so the figure
+  stays about a page wide).
+  Axis limits are shared by all skills so they are comparable. Each path starts at a circle and
+  ends at a cross; only valid steps are drawn (a path with gaps is drawn in pieces). A legend
+  names the gripper's and each object's colour and the start/end markers.
 
   Args:
     grip_pos: [K, N, T, 3] gripper positions of N rollouts of T steps per skill.
@@ -290,6 +296,8 @@ def plot_skill_trajectories(grip_pos: np.ndarray, object_pos: np.ndarray | None,
     valid: [K, N, T] bool or 0/1, which steps to draw.
     path: PNG file to write.
     object_colors: at least O colours; object o is drawn in `object_colors[o]`.
+    object_names: the legend's name of each object; None: "<colour> object".
+    max_columns: skills per row of views (>= 1).
 
   Returns:
     The written file's base name.
@@ -312,6 +320,13 @@ def plot_skill_trajectories(grip_pos: np.ndarray, object_pos: np.ndarray | None,
                        f"{object_pos.shape[3]} objects")
   if k == 0:
     raise _shape_error("grip_pos", "[K, N, T, 3] with K >= 1", grip_pos.shape)
+  if max_columns < 1:
+    raise ValueError(f"max_columns must be >= 1, got {max_columns}")
+  num_objects = 0 if object_pos is None else object_pos.shape[3]
+  names = (list(object_names) if object_names is not None
+           else [f"{c} object" for c in object_colors])
+  if len(names) < num_objects:
+    raise ValueError(f"object_names: {len(names)} names for {num_objects} objects")
 
   grip = _masked(grip_pos, valid)  # [K, N, T, 3]
   objects = None
@@ -323,9 +338,13 @@ def plot_skill_trajectories(grip_pos: np.ndarray, object_pos: np.ndarray | None,
     everything = np.concatenate([everything, objects.reshape(-1, 3)], axis=0)
   limits = [_limits(everything[:, axis]) for axis in range(3)]
 
-  fig, axes = plt.subplots(2, k, figsize=(2.8 * k + 0.4, 5.6), dpi=100, squeeze=False)
+  blocks = -(-k // max_columns)  # rows of skills, each a top-view row over a side-view row
+  columns = -(-k // blocks)  # balanced: 5 skills in 4 columns are 3 + 2, not 4 + 1
+  fig, axes = plt.subplots(2 * blocks, columns, figsize=(2.8 * columns + 0.4, 5.6 * blocks + 0.5),
+                           dpi=100, squeeze=False)
   for skill in range(k):
-    top, side = axes[0, skill], axes[1, skill]
+    block, column = divmod(skill, columns)
+    top, side = axes[2 * block, column], axes[2 * block + 1, column]
     for rollout in range(n):
       mask = valid[skill, rollout]
       g = grip[skill, rollout]
@@ -337,17 +356,28 @@ def plot_skill_trajectories(grip_pos: np.ndarray, object_pos: np.ndarray | None,
           _plot_path(top, o[:, 0], o[:, 1], mask, color, 1.0, 0.6)
           _plot_path(side, o[:, 0], o[:, 2], mask, color, 1.0, 0.6)
     top.set_title(f"skill {skill}")
-    for ax, (first, second), names in ((top, (0, 1), ("x", "y")), (side, (0, 2), ("x", "z"))):
+    for ax, (first, second), axis_names in ((top, (0, 1), ("x", "y")),
+                                            (side, (0, 2), ("x", "z"))):
       if limits[first] is not None:
         ax.set_xlim(*limits[first])
       if limits[second] is not None:
         ax.set_ylim(*limits[second])
-      ax.set_xlabel(names[0])
-      if skill == 0:
-        ax.set_ylabel(f"{names[1]}  ({'top' if ax is top else 'side'} view)")
+      ax.set_xlabel(axis_names[0])
+      if column == 0:
+        ax.set_ylabel(f"{axis_names[1]}  ({'top' if ax is top else 'side'} view)")
       ax.grid(alpha=0.3)
       ax.tick_params(labelsize=7)
-  fig.tight_layout()
+  for skill in range(k, blocks * columns):  # the last row's unused places
+    block, column = divmod(skill, columns)
+    axes[2 * block, column].axis("off")
+    axes[2 * block + 1, column].axis("off")
+  handles = [Line2D([], [], color="black", lw=1.0, label="gripper")]
+  handles += [Line2D([], [], color=color, lw=1.5, label=name)
+              for color, name in zip(object_colors[:num_objects], names)]
+  handles += [Line2D([], [], color="gray", ls="", marker="o", mfc="none", label="start"),
+              Line2D([], [], color="gray", ls="", marker="x", label="end")]
+  fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=8, frameon=False)
+  fig.tight_layout(rect=(0, 0.5 / (5.6 * blocks + 0.5), 1, 1))
   return save_figure(fig, path)
 
 

@@ -143,13 +143,18 @@ def plot_exploration_maps(positions: Sequence[np.ndarray], valid: Sequence[np.nd
     for (x0, y0), (x1, y1) in walls:
       ax.plot([x0, x1], [y0, y1], color="white", linewidth=2)
     if start is not None:
-      ax.plot(*np.asarray(start)[:2], marker="o", color="orange", markersize=8)
+      ax.plot(*np.asarray(start)[:2], marker="o", color="orange", markersize=8, ls="",
+              label="start")
     if goal is not None:
-      ax.plot(*np.asarray(goal)[:2], marker="*", color="red", markersize=12)
+      ax.plot(*np.asarray(goal)[:2], marker="*", color="red", markersize=12, ls="", label="goal")
     ax.set_title(label)
     ax.set_xticks([])
     ax.set_yticks([])
-  fig.tight_layout()
+  handles, _ = axes[0, 0].get_legend_handles_labels()
+  fig.legend(handles=handles, loc="lower center", ncol=max(1, len(handles)), fontsize=8,
+             frameon=False, title="walls: white lines; colour: log(1 + visits) per bin",
+             title_fontsize=8)
+  fig.tight_layout(rect=(0, 0.14, 1, 1))
   save_figure(fig, path, dpi=80)
   return path
 
