@@ -1,11 +1,12 @@
 """The reproduction protocol's files: curves.csv rows, window statistics, claims.json, its table."""
 
 import json
+import os
 
 import numpy as np
 import pytest
 
-from helms_jax.analysis import compare, reproduction
+from helms_jax.analysis import compare, reproduction, run_curves
 from tests.test_curves import _write_run
 
 
@@ -105,3 +106,39 @@ def test_a_predicate_must_give_a_known_verdict(tmp_path):
                              paper={}, criterion="", predicate=lambda s: "yes")
   with pytest.raises(ValueError, match="not one of"):
     reproduction.evaluate_claim(claim, rows)
+
+
+def _offline_run(run_dir, seed, values, scalar):
+  """A `helms-train` workdir of a 2-seed population: `values` [P, 2] of metric `mse/x` at updates
+  100, 200, ...; a shared scalar `steps_per_sec`; the first point written twice (a resume)."""
+  os.makedirs(run_dir)
+  with open(os.path.join(run_dir, "config.json"), "w") as f:
+    json.dump({"seed": seed, "experiment": "toy", "variant": "v", "env": {"name": "e"},
+               "learner": {"objective": "original"}, "train": {"num_seeds": 2, "num_steps": 300}},
+              f)
+  with open(os.path.join(run_dir, "metrics.jsonl"), "w") as f:
+    f.write(json.dumps({"step": 100, "mse/x": [99.0, 99.0], "steps_per_sec": 1.0}) + "\n")
+    for p, row in enumerate(values):
+      f.write(json.dumps({"step": 100 * (p + 1), "mse/x": list(row), "steps_per_sec": scalar})
+              + "\n")
+  return run_dir
+
+
+def test_offline_runs_give_rows_against_updates_and_a_comparison_page(tmp_path):
+  values = np.array([[3.0, 4.0], [2.0, 3.5], [1.0, 1.5]])
+  runs = {"original": _offline_run(str(tmp_path / "o"), 0, values, 7.0),
+          "other": _offline_run(str(tmp_path / "r"), 10, values + 1.0, 7.0)}
+  run = run_curves.load_run(runs["original"])
+  assert run.step_unit == "updates" and run.seeds == [0, 1] and run.label == "original"
+  np.testing.assert_array_equal(run.env_steps, [100, 200, 300])
+  np.testing.assert_array_equal(run.metrics["mse/x"], values)  # the resumed point: last wins
+  assert "steps_per_sec" not in run.metrics  # one shared value for two seeds: left out
+  rows = reproduction.curves_rows(runs)
+  assert len(rows) == 2 * 2 * 3
+  assert ("other", 11, 300, "mse/x", 2.5) in rows
+  stats = reproduction.window_statistics(rows, "original", "mse/x", (300, 300))
+  np.testing.assert_allclose([stats["mean"], stats["std"]], [1.25, np.std([1.0, 1.5], ddof=1)])
+  out = tmp_path / "report"
+  compare.write_comparison_report(list(runs.values()), str(out), metrics=("mse/x",))
+  page = open(out / "index.html").read()
+  assert "updates per seed" in page and "env steps per seed" not in page

@@ -35,7 +35,7 @@ def _summary(runs, names, performance, last_fraction: float, claims) -> str:
     target = run.info.get("env_steps_per_seed")
     ran.append(f"{name} ({run.num_seeds} seeds, {fmt(done)}"
                + (f" of {fmt(target)}" if target not in (None, done) else "")
-               + " env steps per seed)")
+               + f" {run.step_unit} per seed)")
   items = [f"<b>What ran.</b> {len(runs)} run{'s' if len(runs) != 1 else ''}"
            + (f" of {html.escape(', '.join(experiments))}" if experiments else "")
            + (f" on the {html.escape(', '.join(envs))} env" if envs else "")
@@ -120,10 +120,11 @@ def write_comparison_report(run_dirs: Sequence[str], out_dir: str,
   if root:
     parts.append("<p class='note'>&lt;runs&gt;: the directory holding the runs; paths in the "
                  "repository are shown relative to it.</p>")
+  units = sorted({r.step_unit for r in runs})
   if figures:
     parts.append("<h2>Learning curves</h2>")
     parts.append("<p>Mean ± std over seeds (shaded; a success rate's band kept inside [0, 1]) "
-                 "against env steps per seed"
+                 f"against {' / '.join(units)} per seed"
                  + (f"; each seed smoothed by a trailing mean of {smoothing} points"
                     if smoothing > 1 else "") + ".</p>")
     parts.append(html_pages.figures_html(figures))
@@ -133,7 +134,7 @@ def write_comparison_report(run_dirs: Sequence[str], out_dir: str,
     parts.append(f"<h2>Final {html.escape(metric)}</h2>"
                  f"<p>Per seed, the mean over the last {last_fraction:.0%} of logged points; "
                  f"then mean ± std (ddof=0) over seeds.</p>"
-                 f"{html_pages.final_performance_html(rows)}")
+                 f"{html_pages.final_performance_html(rows, ' / '.join(units))}")
   if exploration:
     parts.append(f"<h2>Exploration</h2>{html_pages.exploration_html(exploration, roots)}")
   index = os.path.join(out_dir, "index.html")

@@ -222,9 +222,10 @@ def value_html(value: Any) -> str:
   return html.escape(fmt(value))
 
 
-def final_performance_html(rows: Sequence[dict[str, Any]]) -> str:
-  """The rows of `statistics.final_performance_table` as a table."""
-  header = ("run", "seeds", "env steps per seed", "averaged over", "mean ± std over seeds",
+def final_performance_html(rows: Sequence[dict[str, Any]], step_unit: str = "env steps") -> str:
+  """The rows of `statistics.final_performance_table` as a table (steps counted in
+  `step_unit`: env steps, or an offline run's updates)."""
+  header = ("run", "seeds", f"{step_unit} per seed", "averaged over", "mean ± std over seeds",
             "per seed")
   cells = []
   for r in rows:
@@ -292,7 +293,8 @@ def runs_html(runs: Sequence[RunCurves], names: Sequence[str],
   `roots`, by default the runs' common directory as "<runs>")."""
   if roots is None:
     roots = path_roots((runs_root([r.run_dir for r in runs]), "<runs>"))
-  header = ("run", "experiment: variant", "seeds", "env steps per seed", "commit", "directory",
+  unit = " / ".join(sorted({r.step_unit for r in runs})) or "env steps"
+  header = ("run", "experiment: variant", "seeds", f"{unit} per seed", "commit", "directory",
             "command")
   cells = []
   for name, run in zip(names, runs):

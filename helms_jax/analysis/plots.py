@@ -107,7 +107,8 @@ def plot_learning_curves(runs: Sequence[RunCurves], metric: str, out_path: str,
     ax.plot(x, mean, color=color, lw=1.5, marker="o" if len(x) == 1 else None, ms=3,
             label=f"{name} ({run.num_seeds} seeds)")
     ax.fill_between(x, *band(mean, std, metric), color=color, alpha=0.2, lw=0)
-  step_axis(ax, "env steps per seed")
+  units = {r.step_unit for r in runs if metric in r.metrics}
+  step_axis(ax, "env steps per seed" if units == {"env steps"} else " / ".join(sorted(units)))
   bounded_axis(ax, metric)
   if not plotted:  # e.g. no episode finished yet: say so rather than draw empty axes
     ax.text(0.5, 0.5, "no values logged yet", transform=ax.transAxes, ha="center",

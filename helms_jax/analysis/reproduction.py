@@ -37,49 +37,20 @@ Row = tuple[str, int, int, str, float]
 
 
 def curves_rows(runs: Mapping[str, str], metrics: Sequence[str] | None = None) -> list[Row]:
-  """Long-format rows of the runs `{method: run_dir}` (all seeds, all logged points, NaN and
-  missing points left out); `metrics` None = every metric the runs logged."""
+  """Long-format rows of the runs `{method: run_dir}` (transfer runs against env steps, offline
+  runs against updates; all seeds, all logged points, NaN and missing points left out);
+  `metrics` None = every metric the runs logged."""
   rows: list[Row] = []
   for method, run_dir in runs.items():
-    curves = os.path.join(run_curves.transfer_dir(run_dir), run_curves.CURVES_FILE) \
-        if os.path.isdir(os.path.join(run_dir, run_curves.TRANSFER_DIR)) else None
-    if curves and os.path.isfile(curves):
-      run = run_curves.load_run(run_dir)
-      for metric, values in run.metrics.items():  # [P, S]
-        if metrics is not None and metric not in metrics:
-          continue
-        for p, step in enumerate(run.env_steps):
-          for s, seed in enumerate(run.seeds):
-            value = float(values[p, s])
-            if math.isfinite(value):
-              rows.append((method, int(seed), int(step), metric, value))
-      continue
-    rows.extend(_offline_rows(method, run_dir, metrics))
-  return rows
-
-
-def _offline_rows(method: str, run_dir: str, metrics: Sequence[str] | None) -> list[Row]:
-  path = os.path.join(run_dir, "metrics.jsonl")
-  if not os.path.isfile(path):
-    raise ValueError(f"{run_dir}: neither transfer/curves.jsonl nor metrics.jsonl")
-  config = json.load(open(os.path.join(run_dir, "config.json")))
-  num_seeds = int(config.get("train", {}).get("num_seeds", 1))
-  seeds = [int(config.get("seed", 0)) + s for s in range(num_seeds)]
-  rows: list[Row] = []
-  with open(path) as f:
-    for line in f:
-      if not line.strip():
+    run = run_curves.load_run(run_dir)
+    for metric, values in run.metrics.items():  # [P, S]
+      if metrics is not None and metric not in metrics:
         continue
-      row = json.loads(line)
-      for metric, value in row.items():
-        if metric in ("step", "time") or (metrics is not None and metric not in metrics):
-          continue
-        values = value if isinstance(value, list) else [value]
-        if len(values) != len(seeds):
-          continue
-        for seed, v in zip(seeds, values):
-          if isinstance(v, (int, float)) and math.isfinite(v):
-            rows.append((method, seed, int(row["step"]), metric, float(v)))
+      for p, step in enumerate(run.env_steps):
+        for s, seed in enumerate(run.seeds):
+          value = float(values[p, s])
+          if math.isfinite(value):
+            rows.append((method, int(seed), int(step), metric, value))
   return rows
 
 
@@ -284,5 +255,5 @@ def publish(out_dir: str, runs: Mapping[str, str], claims: Sequence[Claim], *,
                      paper_env_steps_per_seed=paper_env_steps_per_seed, claims=entries)
   if runs:
     compare.write_comparison_report(list(runs.values()), os.path.join(out_dir, "report"),
-                                    title=title, claims_path=claims_path)
+                                    title=title, claims_path=claims_path, metrics=metrics)
   return out

@@ -1,4 +1,4 @@
-"""Transfer run directories: what a transfer run writes, read into `RunCurves`.
+"""Run directories read into `RunCurves`: a transfer run's curves, or an offline run's.
 
 What a transfer run writes (`training.online_loop.train_online`, `pipeline.transfer`):
   <workdir>/transfer/curves.jsonl  one JSON object per logging point, appended as training runs:
@@ -12,6 +12,11 @@ What a transfer run writes (`training.online_loop.train_online`, `pipeline.trans
   <workdir>/exploration.json  (optional, `analysis.exploration.write_exploration`)
       {"rows": [{"method", "dense_return", "dense_return_std", "staged_return", ...,
       "num_episodes"}, ...]}
+
+An offline run (a `helms-train` workdir without transfer curves) is read from its
+`metrics.jsonl` (`{"step": updates, "<metric>": value or [S] per seed}`) and `config.json`:
+its points are learner updates (`RunCurves.step_unit` "updates"), its seeds `seed` ..
+`seed + train.num_seeds - 1`, its label the learner's name (`info["label"]`).
 
 `load_run(dir) -> RunCurves` gives metrics as [P, S] float arrays (NaN where missing), P points;
 `expand_run_dirs` turns "a,b,runs/x*" into run directories; `run_names` gives each run a display
@@ -43,7 +48,8 @@ class RunCurves:
 
   run_dir: the run's workdir (holds `transfer/` and maybe `exploration.json`).
   label: the method name from run.json (e.g. "HeLMS-cat").
-  env_steps: [P] int64, env steps per seed, increasing, one point per value.
+  env_steps: [P] int64, env steps per seed (offline runs: learner updates, `step_unit`),
+    increasing, one point per value.
   updates: [P] int64 learner updates; wall_time: [P] float64 seconds since the epoch.
   metrics: name -> [P, S] float64, NaN where a seed has no value.
   info: run.json as written.
@@ -68,6 +74,11 @@ class RunCurves:
   def num_points(self) -> int:
     return len(self.env_steps)
 
+  @property
+  def step_unit(self) -> str:
+    """What `env_steps` counts: "env steps" (transfer runs) or "updates" (offline runs)."""
+    return self.info.get("step_unit", "env steps")
+
 
 def transfer_dir(run_dir: str) -> str:
   """The directory holding curves.jsonl: `<run_dir>/transfer`, or `run_dir` itself if it holds
@@ -81,6 +92,69 @@ def transfer_dir(run_dir: str) -> str:
     return run_dir
   raise ValueError(f"{os.path.join(nested, CURVES_FILE)}: missing (no transfer learning curves in "
                    f"run directory {run_dir})")
+
+
+OFFLINE_METRICS_FILE = "metrics.jsonl"
+OFFLINE_CONFIG_FILE = "config.json"
+
+
+def is_offline_run(run_dir: str) -> bool:
+  """A workdir with offline training metrics and no transfer curves."""
+  return (os.path.isfile(os.path.join(run_dir, OFFLINE_METRICS_FILE))
+          and os.path.isfile(os.path.join(run_dir, OFFLINE_CONFIG_FILE))
+          and not os.path.isfile(os.path.join(run_dir, TRANSFER_DIR, CURVES_FILE))
+          and not os.path.isfile(os.path.join(run_dir, CURVES_FILE)))
+
+
+def load_offline_run(run_dir: str) -> RunCurves:
+  """An offline run's `metrics.jsonl` as curves against learner updates (see the module doc).
+  Metrics with other than one value per seed (a population's shared scalars such as the
+  throughput, per-skill vectors) are left out. Raises ValueError naming the file."""
+  config = _read_json(os.path.join(run_dir, OFFLINE_CONFIG_FILE))
+  if not isinstance(config, dict):
+    raise ValueError(f"{os.path.join(run_dir, OFFLINE_CONFIG_FILE)}: not a JSON object")
+  train = config.get("train") or {}
+  seed0 = int(config.get("seed", 0))
+  seeds = [seed0 + i for i in range(int(train.get("num_seeds", 1) or 1))]
+  learner = config.get("learner") or {}
+  label = str(learner.get("objective") or learner.get("name") or "offline")
+  path = os.path.join(run_dir, OFFLINE_METRICS_FILE)
+  latest: dict[int, dict[str, Any]] = {}
+  try:
+    with open(path, encoding="utf-8") as f:
+      lines = f.read().split("\n")
+  except (OSError, UnicodeDecodeError) as e:
+    raise ValueError(f"{path}: unreadable ({e})") from None
+  for number, line in enumerate(lines, 1):
+    if not line.strip():
+      continue
+    try:
+      row = json.loads(line)
+    except json.JSONDecodeError as e:
+      if number == len(lines):  # being written, or cut by a kill
+        continue
+      raise ValueError(f"{path}:{number}: not a JSON line ({e})") from None
+    if not isinstance(row, dict) or not isinstance(row.get("step"), int):
+      raise ValueError(f"{path}:{number}: not an object with an integer 'step'")
+    latest[row["step"]] = row  # a resumed run rewrites points: the last one wins
+  steps = sorted(latest)
+  metrics: dict[str, np.ndarray] = {}
+  for p, step in enumerate(steps):
+    for name, value in latest[step].items():
+      if name in ("step", "time"):
+        continue
+      values = value if isinstance(value, list) else [value]
+      if len(values) != len(seeds):  # a population's shared scalars (throughput), vectors
+        continue
+      column = metrics.setdefault(name, np.full((len(steps), len(seeds)), np.nan))
+      column[p] = [float(v) if isinstance(v, (int, float)) else np.nan for v in values]
+  info = {"label": label, "seeds": seeds, "step_unit": "updates",
+          "experiment": config.get("experiment"), "variant": config.get("variant"),
+          "env": {"name": (config.get("env") or {}).get("name")},
+          "env_steps_per_seed": train.get("num_steps")}
+  return RunCurves(run_dir=run_dir, label=label, env_steps=np.asarray(steps, np.int64),
+                   updates=np.asarray(steps, np.int64), wall_time=np.full(len(steps), np.nan),
+                   metrics=metrics, info=info)
 
 
 def _workdir_of(run_dir: str, curves_dir: str) -> str:
@@ -151,8 +225,11 @@ def load_run(run_dir: str) -> RunCurves:
 
   Duplicate env_steps (a resumed run) keep their last line; points are sorted by env steps; a
   metric absent from some lines is NaN there. Raises ValueError naming the file when a file is
-  missing or malformed (seed counts disagreeing, non-numeric values, broken lines).
+  missing or malformed (seed counts disagreeing, non-numeric values, broken lines). An offline
+  run (no transfer curves, a `metrics.jsonl`) is read by `load_offline_run`.
   """
+  if os.path.isdir(run_dir) and is_offline_run(run_dir):
+    return load_offline_run(run_dir)
   curves_dir = transfer_dir(run_dir)
   info_path = os.path.join(curves_dir, RUN_FILE)
   info = _read_json(info_path)
@@ -204,7 +281,7 @@ def expand_run_dirs(spec: str | Sequence[str]) -> list[str]:
     if glob.has_magic(item):
       matches = [m for m in sorted(glob.glob(item)) if os.path.isdir(m)]
       dirs = [m for m in matches if os.path.isfile(os.path.join(m, TRANSFER_DIR, CURVES_FILE)) or
-              os.path.isfile(os.path.join(m, CURVES_FILE))]
+              os.path.isfile(os.path.join(m, CURVES_FILE)) or is_offline_run(m)]
       if not dirs:
         raise ValueError(f"{item}: matches no run directory with {TRANSFER_DIR}/{CURVES_FILE} "
                          f"({len(matches)} directories matched)")
@@ -230,6 +307,7 @@ def run_names(runs: Sequence[RunCurves]) -> list[str]:
       lambda r: r.label,
       lambda r: f"{r.label} ({r.info.get('variant')})",
       lambda r: f"{r.label} ({r.info.get('experiment')}:{r.info.get('variant')})",
+      lambda r: f"{r.label} ({os.path.basename(os.path.normpath(r.run_dir))})",
       lambda r: f"{r.label} ({r.run_dir})"]
   names = []
   for run in runs:
