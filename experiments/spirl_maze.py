@@ -65,12 +65,14 @@ METHODS = ("spirl", "ssp", "sac", "bc_sac", "flat_prior")
 MODIFIERS = ("random50", "random75", "h3", "h30", "z5", "z30", "closed_loop", "mixture_prior",
              "image", "d4rl_data")
 TASK_MODIFIERS = ("near_goal", "d4rl_maze")  # downstream task only (skills are shared)
-# The paper's maze is D4RL's maze2d point mass (0.01 s per control step, speed clipped at 5
-# cells/s: ~0.05 cells per step, ~20 steps to cross a cell). Our env's default control step
-# (0.1 s, 3 cells/s: 0.3 cells per step) made a 10-step skill span ~3 cells where the paper's
-# spans ~0.5; one physics step per control step (0.02 s, 0.06 cells per step, ~17 steps a cell)
-# restores the paper's scale of skills, data episodes and downstream episodes.
-PHYSICS = {"substeps": 1}
+# The paper's maze is D4RL's maze2d point mass (`envs/maze/env.py` POINT_MASSES["d4rl"]): 0.01 s
+# per control step, 4.19 kg, damping 1 N s/m (it coasts: a 4.2 s time constant), gear 100, the
+# speed clipped at 5 cells/s (~0.05 cells per step, ~20 steps to cross a cell at the expert's
+# pace). Our env's default point mass is damped (a 0.2 s time constant), so a skill's motion died
+# with it and sampled skills diffused where D4RL's carry on (measured in the paper's maze, 64
+# rollouts of 2,000 uniform random actions: mean speed 0.47 vs 1.49 cells/s, closest approach
+# to the goal 29 vs 17 moves of 34).
+PHYSICS = {"dynamics": "d4rl", "timestep": 0.01, "substeps": 1}
 DATA_EPISODE_LENGTH = 300  # spirl configs/default_data_configs/maze.py: max_seq_len = 300
 # The paper's data: "85 000 goal-reaching trajectories in randomly generated, small maze
 # layouts" of D4RL's generator (20 x 20 blocks, a quarter of the downstream 40 x 40), made by the

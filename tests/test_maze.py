@@ -406,6 +406,48 @@ def test_make_kwargs_and_errors():
     envs.make("maze", layout="large", goal_cell=(10, 0))
 
 
+# ---------------------------------------------------------------- D4RL's point mass
+
+def test_d4rl_point_mass_clips_then_coasts():
+  """`dynamics="d4rl"` against the closed form of MuJoCo's Euler step with implicit joint
+  damping, v' = (v + dt F / m) / (1 + dt c / m): the velocity is clipped to +-5 per axis before
+  the step, and with no force it decays by 1 / (1 + dt c / m) per step (a 4.2 s time constant;
+  the default point mass loses 1 / (1 + 0.02 * 5) per step)."""
+  env = envs.make("maze", layout="d4rl", dynamics="d4rl", timestep=0.01, substeps=1)
+  pm = maze_env.POINT_MASSES["d4rl"]
+  assert (round(pm.mass, 3), pm.damping, pm.gear, pm.velocity_clip) == (4.189, 1.0, 100.0, 5.0)
+  decay = 1.0 / (1.0 + 0.01 * pm.damping / pm.mass)
+  step = jax.jit(env.step)
+  state = env.reset(jax.random.PRNGKey(0))
+  fast = state.replace(pipeline_state=state.pipeline_state.replace(qvel=jnp.array([7.0, -6.0])))
+  after = step(fast, jnp.array([0.0, 1.0]))
+  np.testing.assert_allclose(after.obs[2:4], [5.0 * decay, (-5.0 + 0.01 * 100.0 / pm.mass) * decay],
+                             rtol=1e-4)
+  slow = state.replace(pipeline_state=state.pipeline_state.replace(qvel=jnp.array([0.5, 0.0])))
+  for _ in range(20):  # 0.1 cells: no wall reached from the start cell's centre
+    slow = step(slow, jnp.zeros(2))
+  np.testing.assert_allclose(slow.obs[2:4], [0.5 * decay ** 20, 0.0], rtol=1e-4, atol=1e-6)
+  with pytest.raises(envs.EnvKwargError, match="dynamics"):
+    envs.make("maze", dynamics="d4rI")
+
+
+@pytest.mark.slow
+def test_expert_reaches_goals_with_the_d4rl_point_mass():
+  """The planner expert tracks its waypoints with D4RL's coasting point mass too (its force law
+  reads the env's dynamics): D4RL random 10 x 10 layouts at 0.01 s per step."""
+  env = envs.EpisodeWrapper(
+      envs.make("maze", layout="d4rl_random", size=D4RL_SIZE, num_layouts=D4RL_LAYOUTS,
+                min_goal_distance=D4RL_MIN_GOAL, max_goal_distance=D4RL_MAX_GOAL,
+                dynamics="d4rl", timestep=0.01, substeps=1), 500)
+  expert = experts.expert_for("maze", env, noise_scale=0.2)
+  traj = jax.device_get(envs.rollout(env, expert.policy, jax.random.PRNGKey(1), 32, 500,
+                                     policy_init=expert.init))
+  success = (traj.info["success"] * traj.valid).max(1) > 0
+  print(f"d4rl point mass: success {success.mean():.2f}, "
+        f"mean length {np.asarray(envs.episode_lengths(traj)).mean():.0f}")
+  assert success.mean() >= 0.9
+
+
 # ---------------------------------------------------------------- slow: large maze, brax
 
 @pytest.mark.slow

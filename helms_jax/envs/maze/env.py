@@ -1,8 +1,10 @@
 """The SPiRL point-mass maze, simulated in MJX: `make("maze", layout="random" | "large", ...)`.
 
-Physics: a sphere (radius 0.1, mass 1) on the plane, moved by two slide joints (x, y) with
-velocity damping 5 N·s/m and driven by force actuators (gear 15 N at |action| = 1): top speed
-3 cells/s, time constant 0.2 s. No gravity (the plane is implicit). Walls are static capsules
+Physics (`dynamics="default"`): a sphere (radius 0.1, mass 1) on the plane, moved by two slide
+joints (x, y) with velocity damping 5 N·s/m and driven by force actuators (gear 15 N at
+|action| = 1): top speed 3 cells/s, time constant 0.2 s. `dynamics="d4rl"` is D4RL's maze2d
+point instead (`POINT_MASSES`: 4.19 kg, damping 1, gear 100, the velocity clipped to +-5 per
+axis before every step): it coasts (time constant 4.2 s), so random actions carry it far. No gravity (the plane is implicit). Walls are static capsules
 (radius 0.05, so 0.1 thick) lying on the cell boundaries at the sphere's height; contacts are
 explicit agent–wall pairs only, frictionless (condim 1), and MJX keeps only the 4 nearest
 (`max_contact_points`, a sphere in a cell touches at most 3 walls), which makes the constraint
@@ -92,8 +94,8 @@ from helms_jax.envs.maze import layout as maze_layout
 from helms_jax.envs.maze.layout import Layout
 from helms_jax.envs.registry import EnvKwargError, register
 
-__all__ = ["Maze", "MazeSpec", "Episode", "occupancy_image", "grid_occupancy_image", "AGENT_RADIUS", "WALL_RADIUS",
-           "MAX_SPEED", "IMAGE_EXTENT"]
+__all__ = ["Maze", "MazeSpec", "PointMass", "POINT_MASSES", "Episode", "occupancy_image",
+           "grid_occupancy_image", "AGENT_RADIUS", "WALL_RADIUS", "MAX_SPEED", "IMAGE_EXTENT"]
 
 AGENT_RADIUS = 0.1
 WALL_RADIUS = 0.05  # capsule radius: walls are 0.1 thick
@@ -101,6 +103,39 @@ MASS = 1.0
 DAMPING = 5.0  # N·s/m on each slide joint
 GEAR = 15.0  # N at |action| = 1
 MAX_SPEED = GEAR / DAMPING  # cells/s at full force
+
+
+@dataclasses.dataclass(frozen=True)
+class PointMass:
+  """The agent's dynamics: mass (kg), joint damping (N·s/m), actuator gear (N at |action| = 1)
+  and `velocity_clip` (cells/s per axis, applied to the velocity before each step, as D4RL's
+  `clip_velocity`; None: no clip, the top speed is gear / damping)."""
+  mass: float
+  damping: float
+  gear: float
+  velocity_clip: float | None = None
+
+  @property
+  def cruise_speed(self) -> float:
+    """The speed an expert can hold (cells/s): the clip, or the force-damping balance."""
+    return self.velocity_clip if self.velocity_clip is not None else self.gear / self.damping
+
+  def step_reach(self, dt: float) -> float:
+    """The most the agent moves in `dt` seconds (cells): a bound for the wall slots."""
+    if self.velocity_clip is None:
+      return self.gear / self.damping * dt
+    return (self.velocity_clip + self.gear / self.mass * dt) * dt
+
+
+# "default": damped (time constant mass / damping = 0.2 s), top speed 3 cells/s. "d4rl": D4RL's
+# maze2d point (pointmaze/maze_model.py, as in SPiRL's fork): a sphere of radius 0.1 and
+# density 1000 (4.19 kg), joint damping 1 (a 4.2 s time constant: it coasts), gear 100, the
+# velocity clipped to +-5 per axis before every step; D4RL steps it at 0.01 s.
+POINT_MASSES = {
+    "default": PointMass(mass=MASS, damping=DAMPING, gear=GEAR),
+    "d4rl": PointMass(mass=4.0 / 3.0 * np.pi * 0.1 ** 3 * 1000.0, damping=1.0, gear=100.0,
+                      velocity_clip=5.0),
+}
 IMAGE_EXTENT = 1.5  # the image covers ±1.5 cells around the agent
 _FAR_BELOW = -100.0  # z of removed wall segments
 _LAYOUT_SALT = 0x6D617A65  # "maze": xor-ed into the start position bits to make the layout key
@@ -391,7 +426,8 @@ def _capsule(name: str, seg: np.ndarray, rgba: str) -> str:
           f'fromto="{x0} {y0} {z} {x1} {y1} {z}" rgba="{rgba}"/>')
 
 
-def _mjcf(wall_segments: np.ndarray, timestep: float, max_contact_points: int) -> str:
+def _mjcf(wall_segments: np.ndarray, timestep: float, max_contact_points: int,
+          point_mass: PointMass = POINT_MASSES["default"]) -> str:
   walls = "\n    ".join(_capsule(f"wall{k}", s, "0.4 0.4 0.5 1")
                         for k, s in enumerate(wall_segments))
   pairs = "\n    ".join(f'<pair geom1="agent" geom2="wall{k}" condim="1"/>'
@@ -403,17 +439,18 @@ def _mjcf(wall_segments: np.ndarray, timestep: float, max_contact_points: int) -
   <worldbody>
     {walls}
     <body name="agent" pos="0 0 {AGENT_RADIUS}">
-      <joint name="x" type="slide" axis="1 0 0" damping="{DAMPING}"/>
-      <joint name="y" type="slide" axis="0 1 0" damping="{DAMPING}"/>
-      <geom name="agent" type="sphere" size="{AGENT_RADIUS}" mass="{MASS}" rgba="0.9 0.3 0.2 1"/>
+      <joint name="x" type="slide" axis="1 0 0" damping="{point_mass.damping}"/>
+      <joint name="y" type="slide" axis="0 1 0" damping="{point_mass.damping}"/>
+      <geom name="agent" type="sphere" size="{AGENT_RADIUS}" mass="{point_mass.mass}"
+            rgba="0.9 0.3 0.2 1"/>
     </body>
   </worldbody>
   <contact>
     {pairs}
   </contact>
   <actuator>
-    <motor joint="x" gear="{GEAR}" ctrlrange="-1 1" ctrllimited="true"/>
-    <motor joint="y" gear="{GEAR}" ctrlrange="-1 1" ctrllimited="true"/>
+    <motor joint="x" gear="{point_mass.gear}" ctrlrange="-1 1" ctrllimited="true"/>
+    <motor joint="y" gear="{point_mass.gear}" ctrlrange="-1 1" ctrllimited="true"/>
   </actuator>
 </mujoco>"""
 
@@ -448,6 +485,9 @@ class Maze(Env):
     image_frames: views in the image group: the current one and the previous steps' (SPiRL
       stacks 2, which shows the velocity); at reset the earlier frames repeat the first.
     timestep, substeps: physics step (s) and physics steps per env step.
+    dynamics: the point mass, a key of `POINT_MASSES`: "default" (damped, 3 cells/s) or
+      "d4rl" (D4RL's maze2d point: coasting, velocity clipped at 5 cells/s; with
+      timestep=0.01, substeps=1 it is SPiRL's maze agent).
   """
 
   transition_info_keys = ("success",)
@@ -462,7 +502,11 @@ class Maze(Env):
                image_size: int = 16, timestep: float = 0.02, substeps: int = 5,
                goal_cell: tuple[int, int] | None = None, image_frames: int = 1,
                num_layouts: int | None = None, max_goal_distance: int | None = None,
-               image_extent: float = IMAGE_EXTENT):
+               image_extent: float = IMAGE_EXTENT, dynamics: str = "default"):
+    if dynamics not in POINT_MASSES:
+      raise EnvKwargError(f"maze dynamics must be one of {sorted(POINT_MASSES)}, got "
+                          f"{dynamics!r}")
+    point_mass = POINT_MASSES[dynamics]
     if layout not in LAYOUTS:
       raise EnvKwargError(f"maze layout must be one of {LAYOUTS}, got {layout!r}")
     if reward not in REWARDS:
@@ -508,11 +552,12 @@ class Maze(Env):
       raise EnvKwargError(f"maze image_frames must be >= 1, got {image_frames}")
     if timestep <= 0 or int(substeps) < 1:
       raise EnvKwargError(f"maze needs timestep > 0 and substeps >= 1, got {timestep}, {substeps}")
-    if layout == "d4rl_random" and MAX_SPEED * timestep * substeps > 0.35:
+    reach = point_mass.step_reach(timestep * int(substeps))
+    if layout == "d4rl_random" and reach > 0.35:
       raise EnvKwargError(
           f"maze layout='d4rl_random' places its wall slots once per step, which needs a step to "
-          f"move the agent < 0.35 cells; timestep x substeps = {timestep * substeps} s at "
-          f"{MAX_SPEED} cells/s moves up to {MAX_SPEED * timestep * substeps:.2f}")
+          f"move the agent < 0.35 cells; timestep x substeps = {timestep * substeps} s with "
+          f"dynamics={dynamics!r} moves up to {reach:.2f}")
     self.layout_kind = layout
     rows = cols = int(size) if layout in RANDOM_LAYOUTS else _fixed_maze(layout)[0].rows
     self.spec = MazeSpec(kind=layout, rows=rows, cols=cols, start_noise=float(start_noise),
@@ -531,6 +576,7 @@ class Maze(Env):
     self.terminate_on_success = bool(terminate_on_success)
     self.substeps = int(substeps)
     self.control_dt = float(timestep) * self.substeps
+    self.point_mass = point_mass
     groups = [("position", 2), ("velocity", 2)] + (
         [("image", self.image_frames * self.image_size ** 2)] if self.image else [])
     self._groups = ObservationGroups.from_sizes(*groups)
@@ -549,7 +595,7 @@ class Maze(Env):
     else:
       geoms = maze_layout.merged_wall_segments(_fixed_maze(layout)[0])
     self.mj_model = mujoco.MjModel.from_xml_string(
-        _mjcf(geoms, float(timestep), max_contact_points=4))
+        _mjcf(geoms, float(timestep), max_contact_points=4, point_mass=point_mass))
     self.mjx_model = envs_base.mjx_put_model(self.mj_model)
     self._wall_geoms = np.array([mujoco.mj_name2id(self.mj_model, mujoco.mjtObj.mjOBJ_GEOM,
                                                    f"wall{k}") for k in range(len(geoms))])
@@ -682,6 +728,9 @@ class Maze(Env):
     episode = self._episode(state.info)
     model = self.model_for(episode, state.pipeline_state.qpos[:2])
     data = state.pipeline_state.replace(ctrl=jnp.clip(action, -1.0, 1.0))
+    clip = self.point_mass.velocity_clip
+    if clip is not None:  # D4RL's clip_velocity: once per env step, before the physics
+      data = data.replace(qvel=jnp.clip(data.qvel, -clip, clip))
     data = jax.lax.fori_loop(0, self.substeps, lambda _, d: mjx.step(model, d), data)
     reward, success, dist, path = self._evaluate(data, episode)
     done = success if self.terminate_on_success else jnp.zeros_like(success)

@@ -7,7 +7,7 @@ Per step, with the agent in cell c: in the goal cell, aim at the goal; otherwise
 centre of the open neighbouring cell (through a doorway) with the smallest BFS distance to the
 goal cell (`Episode.distance_field`). The waypoint switches as soon as the agent enters the next
 cell, so it moves smoothly along the path without stopping at cell centres. The controller
-tracks a desired velocity `speed · MAX_SPEED` towards the waypoint (slowing within `slow_radius`
+tracks a desired velocity `speed` x the point mass's cruise speed towards the waypoint (slowing within `slow_radius`
 of the goal) with the force `damping · v* + mass · (v* - v) / tau`, plus Gaussian action noise
 of std `noise_scale`, clipped to [-1, 1].
 
@@ -29,7 +29,7 @@ from flax import struct
 
 from helms_jax.envs import experts
 from helms_jax.envs.maze import layout as maze_layout
-from helms_jax.envs.maze.env import DAMPING, GEAR, MASS, MAX_SPEED, Episode, MazeSpec
+from helms_jax.envs.maze.env import POINT_MASSES, Episode, MazeSpec, PointMass
 
 __all__ = ["MazeExpertConfig", "MazeExpertState", "make_expert", "waypoint", "track"]
 
@@ -44,13 +44,15 @@ class MazeExpertState:
 @dataclasses.dataclass(frozen=True)
 class MazeExpertConfig:
   """spec: the env's `MazeSpec`; noise_scale: action noise std; speed: cruise speed as a
-  fraction of MAX_SPEED; slow_radius: distance to the goal below which it slows down (cells);
-  tau: velocity-tracking time constant (s)."""
+  fraction of the point mass's cruise speed; slow_radius: distance to the goal below which it
+  slows down (cells); tau: velocity-tracking time constant (s); point_mass: the env's
+  dynamics."""
   spec: MazeSpec
   noise_scale: float = 0.1
   speed: float = 0.8
   slow_radius: float = 0.3
   tau: float = 0.1
+  point_mass: PointMass = POINT_MASSES["default"]
 
 
 def waypoint(episode: Episode, pos: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -72,8 +74,9 @@ def track(pos: jax.Array, vel: jax.Array, target: jax.Array, slow: jax.Array,
   delta = target - pos
   dist = jnp.linalg.norm(delta)
   scale = jnp.where(slow, jnp.maximum(dist, cfg.slow_radius), jnp.maximum(dist, 1e-6))
-  v_des = cfg.speed * MAX_SPEED * delta / scale
-  return (DAMPING * v_des + MASS * (v_des - vel) / cfg.tau) / GEAR
+  pm = cfg.point_mass
+  v_des = cfg.speed * pm.cruise_speed * delta / scale
+  return (pm.damping * v_des + pm.mass * (v_des - vel) / cfg.tau) / pm.gear
 
 
 @dataclasses.dataclass(frozen=True)
@@ -116,7 +119,8 @@ def make_expert(env, noise_scale: float = 0.1) -> experts.Expert:
   spec = getattr(env, "spec", None)
   if not isinstance(spec, MazeSpec):
     raise ValueError(f"the maze expert needs a Maze env (possibly wrapped), got {env!r}")
-  cfg = MazeExpertConfig(spec=spec, noise_scale=float(noise_scale))
+  cfg = MazeExpertConfig(spec=spec, noise_scale=float(noise_scale),
+                         point_mass=getattr(env, "point_mass", POINT_MASSES["default"]))
   return experts.Expert(init=MazeExpertInit(cfg), policy=MazeExpertPolicy(cfg),
                         name="maze_bfs_planner")
 
