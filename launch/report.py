@@ -19,8 +19,9 @@ from helms_jax.analysis import compare, run_curves
 from launch import common
 
 _RUNS = flags.DEFINE_string(
-    "runs", None, "Comma-separated transfer run directories and/or globs to compare (each holds "
-    "transfer/curves.jsonl); writes the comparison report into --out instead of one run's report.")
+    "runs", None, "Comma-separated run directories and/or globs to compare (transfer runs holding "
+    "transfer/curves.jsonl, or offline runs holding metrics.jsonl); writes the comparison report "
+    "into --out instead of one run's report.")
 _OUT = flags.DEFINE_string("out", None, "Output directory of the --runs comparison report.")
 _TITLE = flags.DEFINE_string("title", "helms_jax comparison", "Title of the --runs report.")
 _LAST_FRACTION = flags.DEFINE_float(
@@ -28,6 +29,9 @@ _LAST_FRACTION = flags.DEFINE_float(
 _CLAIMS = flags.DEFINE_string(
     "claims", None, "A reproduction's claims.json: its paper-vs-ours table heads the --runs "
     "report (see ../shared/REPRODUCTION.md).")
+_METRICS = flags.DEFINE_list(
+    "metrics", None, "The --runs report's metrics (default: episode_return,success for transfer "
+    "runs; every learning metric for offline runs).")
 _SMOOTHING = flags.DEFINE_integer(
     "smoothing", 1, "Comparison curves: trailing mean over this many points per seed (1: none).")
 
@@ -50,7 +54,7 @@ def _compare() -> None:
       run_dirs = run_curves.expand_run_dirs(_RUNS.value)
       index = compare.write_comparison_report(
           run_dirs, _OUT.value, title=_TITLE.value, last_fraction=_LAST_FRACTION.value,
-          smoothing=_SMOOTHING.value, claims_path=_CLAIMS.value)
+          smoothing=_SMOOTHING.value, claims_path=_CLAIMS.value, metrics=_METRICS.value)
   except ValueError as error:
     sys.exit(f"error: {error}")
   print(f"Comparison of {len(run_dirs)} runs: {index}")

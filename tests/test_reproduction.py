@@ -139,6 +139,7 @@ def test_offline_runs_give_rows_against_updates_and_a_comparison_page(tmp_path):
   stats = reproduction.window_statistics(rows, "original", "mse/x", (300, 300))
   np.testing.assert_allclose([stats["mean"], stats["std"]], [1.25, np.std([1.0, 1.5], ddof=1)])
   out = tmp_path / "report"
-  compare.write_comparison_report(list(runs.values()), str(out), metrics=("mse/x",))
+  compare.write_comparison_report(list(runs.values()), str(out))  # offline: learning metrics
   page = open(out / "index.html").read()
   assert "updates per seed" in page and "env steps per seed" not in page
+  assert (out / "curve_mse_x.png").is_file()

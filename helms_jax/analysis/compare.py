@@ -57,13 +57,16 @@ def _summary(runs, names, performance, last_fraction: float, claims) -> str:
 
 def write_comparison_report(run_dirs: Sequence[str], out_dir: str,
                             title: str = "helms_jax comparison",
-                            metrics: Sequence[str] = runs_lib.DEFAULT_METRICS,
+                            metrics: Sequence[str] | None = None,
                             last_fraction: float = 0.1, smoothing: int = 1,
                             claims_path: str | None = None) -> str:
-  """Compares the transfer runs in `run_dirs`; writes `out_dir/` and returns its index.html.
+  """Compares the runs in `run_dirs` (transfer runs against env steps, offline runs against
+  updates); writes `out_dir/` and returns its index.html.
 
-  Per metric of `metrics` that some run has: `curve_<metric>.png` (mean ± std over seeds, one
-  line per run) and a final-performance table. The exploration table gathers the rows of every
+  `metrics` None: `run_curves.DEFAULT_METRICS` when a transfer run is among them, else every
+  learning metric (`metric_info.group`) the offline runs logged. Per metric that some run has:
+  `curve_<metric>.png` (mean ± std over seeds, one line per run) and a final-performance
+  table. The exploration table gathers the rows of every
   `<run_dir>/exploration.json` and `<out_dir>/exploration.json`. `metrics.json` holds the runs,
   the tables and the settings. With `claims_path` (a reproduction's `claims.json`), the
   paper-vs-ours table comes first. Raises ValueError (naming the file) for missing/corrupt
@@ -73,6 +76,11 @@ def write_comparison_report(run_dirs: Sequence[str], out_dir: str,
     raise ValueError("no run directories to compare")
   runs = [runs_lib.load_run(d) for d in run_dirs]
   names = runs_lib.run_names(runs)
+  if metrics is None:
+    metrics = runs_lib.DEFAULT_METRICS
+    if all(r.step_unit == "updates" for r in runs):
+      metrics = metric_info.order({m for r in runs for m in r.metrics
+                                   if metric_info.group(m) == metric_info.LEARNING})
   os.makedirs(out_dir, exist_ok=True)
 
   performance, figures = {}, []
