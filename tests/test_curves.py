@@ -327,6 +327,7 @@ def test_metric_names_say_direction_bounds_and_group():
   assert metric_info.direction("episode_return") == metric_info.direction("elbo") == "higher"
   assert metric_info.direction("loss") == metric_info.direction("action_mse") == "lower"
   assert metric_info.direction("learner/critic_loss") is None  # a learner's internals
+  assert metric_info.direction("mse/forward+turn") == "lower"  # a metric family by its head
   assert metric_info.bounds("success") == metric_info.bounds("success_rate") == (0.0, 1.0)
   assert metric_info.bounds("learner/prior_sampling_prob") == (0.0, 1.0)
   assert metric_info.bounds("log_prob") is None and metric_info.bounds("episode_return") is None

@@ -40,8 +40,15 @@ def _words(name: str) -> list[str]:
 
 
 def direction(name: str) -> str | None:
-  """"higher" or "lower" (which way is better), or None when the name does not say."""
+  """"higher" or "lower" (which way is better), or None when the name does not say. A
+  namespaced name says it through its first part ("mse/forward+turn": lower); other namespaced
+  names (a learner's internals, "learner/loss") are not ranked."""
   if "/" in name:
+    head = name.split("/", 1)[0].lower().split("_")
+    if any(w in _LOWER for w in head):
+      return "lower"
+    if any(w in _HIGHER for w in head):
+      return "higher"
     return None
   base, words = _base(name), _words(name)
   if any(w in _HIGHER for w in words) or any(p in base for p in _HIGHER_PHRASES):
