@@ -28,7 +28,7 @@ def tiny_config(**overrides) -> ml_collections.ConfigDict:
 
 
 def test_intrinsic_reward_rises_when_skills_are_distinguishable():
-  """Trained on states that reveal the skill, the predictor's log q(z | s_0, s_t) (the intrinsic
+  """Trained on states that reveal the skill, the predictor's log q(z | {s}, s_0) (the intrinsic
   reward) is far above its value on states independent of the skill, where it cannot beat the
   best Gaussian fit of U[-1, 1]^Z: sum over dims of -0.5 log(2 pi e / 3) = -2.61 nats for Z = 3."""
   nets = lsp.Networks(tiny_config(predictor_input_noise=0.05), (5,), 2)
@@ -70,6 +70,35 @@ def test_intrinsic_reward_rises_when_skills_are_distinguishable():
   bound = -3 * 0.5 * np.log(2 * np.pi * np.e / 3)
   assert confusable < bound + 0.1  # nothing to learn: at most the best fixed Gaussian
   assert separable > confusable + 3.0, (separable, confusable)
+
+
+def test_skill_predictor_reads_the_segment_so_far():
+  """The MI reward log q(z | {s}, s_0) of step t reads its skill's K-step segment up to s_t:
+  changing a middle state of a segment changes the reward of that step and of every later step
+  of the segment (a predictor of (s_0, s_t) alone would leave the later steps unchanged) and
+  nothing before it or in the next segment; changing a segment's last state also changes the
+  next segment, which starts there."""
+  nets = lsp.Networks(tiny_config(horizon=12, skill_period=5), (5,), 2)  # steps 0-4, 5-9, 10-11
+  params = nets.init(jax.random.PRNGKey(0))["predictor"]
+  feat = nets.cell.initial_state().features.shape[-1]
+  k1, k2, k3, key = jax.random.split(jax.random.PRNGKey(1), 4)
+  start = jax.random.normal(k1, (3, feat))
+  features = jax.random.normal(k2, (12, 3, feat))  # [H, N, F]: the state after each step
+  skills = nets.sample_skills(k3, (3,))
+  assert skills.shape == (3, 3, 3)
+  reward = jax.jit(nets.skill_log_prob)
+  base = reward(params, start, features, skills, key)
+  assert base.shape == (12, 3)
+
+  def changed_steps(step):
+    diff = np.abs(np.asarray(reward(params, start, features.at[step].add(1.0), skills, key)
+                             - base))
+    assert np.all((diff > 1e-5) | (diff == 0.0)), diff
+    return [t for t in range(12) if np.all(diff[t] > 0.0)], np.sum(diff > 0.0)
+
+  assert changed_steps(2) == ([2, 3, 4], 9)  # a middle state of segment 0
+  assert changed_steps(4) == ([4, 5, 6, 7, 8, 9], 18)  # segment 0's last = segment 1's s_0
+  assert changed_steps(10) == ([10, 11], 6)  # the truncated last segment
 
 
 @pytest.mark.slow  # 13 s; issue 26 changes the plan to one skill (H = K = 10) and rewrites it

@@ -12,11 +12,13 @@ Behaviour in imagination, from every filtered state of the batch:
   skills   z_1..z_J (J = ceil(H / K)) ~ U[-1, 1]^Z, z_j held for K steps;
   rollout  H steps of the prior dynamics with a ~ q(a | s, z) (reparameterised), so the actor's
            gradient flows through the model's dynamics (the model's parameters stay fixed);
-  reward   the reward head's prediction plus `mi_weight` * log q_psi(z_j | s_start(j), s_t): the
-           backward skill predictor sees the segment's start state and the current state, both
-           with Gaussian input noise (LSP appendix A.7), and is itself fit to the imagined
-           (stop-gradient) states by maximum likelihood. The MI term rewards skills whose
-           effect on the state can be told apart;
+  reward   the reward head's prediction plus `mi_weight` * log q_chi(z_j | {s}, s_0): the
+           backward skill predictor reads skill j's K-step segment (s_0 = the state where the
+           skill started, {s} = the states after its steps; step t's reward reads the segment
+           up to s_t, the segment's last step all of it), every state with Gaussian input noise
+           (LSP appendix A.7), and is itself fit to the imagined (stop-gradient) segments by
+           maximum likelihood. The MI term rewards skills whose effect on the state can be told
+           apart;
   targets  lambda-returns (H = 15, lambda = 0.95) of that reward with v(s) bootstrapping; the
            actor maximises them, v regresses them (Dreamer v1).
 
@@ -65,7 +67,8 @@ def default_config() -> ml_collections.ConfigDict:
       embed_size=400, model_hidden=(400, 400),  # encoder / decoder / reward MLPs
       actor_hidden=(400, 400, 400, 400), value_hidden=(400, 400, 400),
       model_learning_rate=6e-4, actor_learning_rate=8e-5, value_learning_rate=8e-5,
-      predictor_learning_rate=3e-4, max_grad_norm=100.0,
+      predictor_learning_rate=8e-5,  # the backward skill predictor's Adam rate (LSP A.3)
+      max_grad_norm=100.0,
       free_nats=3.0, kl_scale=1.0,
       horizon=15, discount=0.99, lambda_=0.95,
       imagination_starts=0,  # imagine from this many random filtered states (0: all B * T)
@@ -73,7 +76,7 @@ def default_config() -> ml_collections.ConfigDict:
       # Skills (LSP): z in [-1, 1]^skill_size held for skill_period steps.
       skill_size=3, skill_period=10,
       skill_selection="cem",  # cem | mppi | random | none (Dreamer)
-      mi_weight=1.0,  # weight of log q(z | s_0, s_t) in the imagined reward; 0 = no MI
+      mi_weight=1.0,  # weight of log q(z | {s}, s_0) in the imagined reward; 0 = no MI
       predictor_hidden=(256, 256), predictor_input_noise=0.1,
       # Planning (CEM over ceil(horizon / skill_period) skills from the current belief).
       plan_samples=16, plan_elites=4, plan_iters=4, plan_min_std=0.1,
@@ -162,7 +165,9 @@ class Networks:
         "value": self.value.init(keys[5], feat),
     }
     if self.predictor is not None:
-      params["predictor"] = self.predictor.init(keys[6], feat, feat)
+      period = self.config.skill_period
+      params["predictor"] = self.predictor.init(keys[6], feat, jnp.zeros((period,) + feat.shape),
+                                                jnp.ones((period,)))
     return params
 
   # -- world model -----------------------------------------------------------------------------
@@ -215,21 +220,37 @@ class Networks:
 
   def skill_log_prob(self, predictor_params, start_features: jax.Array, features: jax.Array,
                      skills: jax.Array, key: jax.Array) -> jax.Array:
-    """log q(z_{j(t)} | s_start(j(t)), s_t) of an imagined rollout, [H, N].
+    """The MI reward r_i = log q(z_j | {s}, s_0) of an imagined rollout, [H, N].
 
     start_features: [N, F] the rollout's first state; features: [H, N, F] the states after each
-    step; skills: [N, J, Z]. Segment j starts at the state before its first step (index jK of
-    [start, states]); both predictor inputs get N(0, predictor_input_noise^2) noise.
+    step; skills: [N, J, Z], z_j held for steps jK..jK+K-1. Segment j is s_0 = the state before
+    its first step (index jK of [start, states]) and {s} = the K states after its steps. The
+    reward of step t = jK + i reads s_0 and the segment's first i + 1 states, the rest masked
+    (`SkillPredictor`): every step scores the segment seen so far (LSP Algorithm 2, "observe
+    new state s_{tau+1} and compute new intrinsic reward r_i") and the segment's last step the
+    whole K-step segment, q(z | {s}, s_0). A truncated last segment (H not a multiple of K)
+    is the prefix it has. Every state gets N(0, predictor_input_noise^2) noise once (LSP A.7),
+    so all the prefixes that contain it see the same noisy state.
     """
     period, horizon = self.config.skill_period, features.shape[0]
+    num_segments = -(-horizon // period)
     all_features = jnp.concatenate([start_features[None], features], axis=0)  # [H + 1, N, F]
-    starts = jnp.repeat(all_features[::period][:self.num_skills], period, axis=0)[:horizon]
-    targets = jnp.repeat(jnp.moveaxis(skills, -2, 0), period, axis=0)[:horizon]  # [H, N, Z]
-    noise = self.config.predictor_input_noise
-    k_start, k_now = jax.random.split(key)
-    mean, std = self.predictor.apply(
-        predictor_params, starts + noise * jax.random.normal(k_start, starts.shape),
-        features + noise * jax.random.normal(k_now, features.shape))
+    all_features = all_features + self.config.predictor_input_noise * jax.random.normal(
+        key, all_features.shape)
+    pad = num_segments * period + 1 - all_features.shape[0]
+    padded = jnp.concatenate([all_features, jnp.zeros((pad,) + all_features.shape[1:],
+                                                      all_features.dtype)], axis=0)
+    starts = padded[:-1:period]  # [J, N, F]
+    segments = jnp.moveaxis(padded[1:].reshape((num_segments, period) + padded.shape[1:]),
+                            1, -2)  # [J, N, K, F]
+    steps = jnp.arange(horizon)
+    segment_of, position = steps // period, steps % period
+    mask = (jnp.arange(period)[None, :] <= position[:, None])  # [H, K]
+    n = features.shape[1]
+    mask = jnp.broadcast_to(mask[:, None, :], (horizon, n, period))
+    mean, std = self.predictor.apply(predictor_params, starts[segment_of],
+                                     segments[segment_of], mask)
+    targets = jnp.moveaxis(skills, -2, 0)[segment_of]  # [H, N, Z]
     return diag_gaussian_log_prob(targets, mean, std)
 
   def sample_skills(self, key: jax.Array, batch_shape: tuple[int, ...]) -> jax.Array:

@@ -111,14 +111,26 @@ class SkillActor(nn.Module):
 
 
 class SkillPredictor(nn.Module):
-  """The backward skill predictor q(z | {s}, s_0): `start features [..., F], current features
-  [..., F] -> (mean, std) [..., Z]` of a diagonal Gaussian over the skill being executed."""
+  """The backward skill predictor q(z | {s}, s_0) of LSP (section 3.2): `start [..., F]` (the
+  segment's first state s_0), `segment [..., K, F]` (the states s_1..s_K after each of the
+  skill's K steps), `mask [..., K]` (1 = a state seen so far) -> (mean, std) [..., Z] of a
+  diagonal Gaussian over the skill being executed.
+
+  An MLP over the concatenation [s_0, mask_1 s_1, ..., mask_K s_K, mask] (the paper's predictor
+  "shares the same architecture and settings as the feature-based decoder", an MLP): masked
+  states are zeros and the mask itself is an input, so one network scores every prefix of a
+  segment (the reward at step i of a skill reads s_0..s_i) and, with the mask all ones, the
+  whole K-step segment.
+  """
   hidden_sizes: Sequence[int]
   skill_size: int
   min_std: float = 0.1
 
   @nn.compact
-  def __call__(self, start: jax.Array, current: jax.Array) -> tuple[jax.Array, jax.Array]:
+  def __call__(self, start: jax.Array, segment: jax.Array,
+               mask: jax.Array) -> tuple[jax.Array, jax.Array]:
+    mask = mask.astype(segment.dtype)
+    seen = (segment * mask[..., None]).reshape(segment.shape[:-2] + (-1,))
     x = MLP(tuple(self.hidden_sizes), activate_final=True)(
-        jnp.concatenate([start, current], axis=-1))
+        jnp.concatenate([start, seen, mask], axis=-1))
     return GaussianParams(self.skill_size, min_scale=self.min_std, init_scale=1.0)(x)
