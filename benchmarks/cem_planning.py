@@ -51,7 +51,7 @@ def _rate(fn, repeats):
 
 def planning_rates(args, repeats):
   config = lsp.default_config()
-  config.update(horizon=args.horizon, plan_samples=args.samples, plan_elites=args.elites,
+  config.update(plan_horizon=args.horizon, plan_samples=args.samples, plan_elites=args.elites,
                 plan_iters=args.iters, plan_min_std=0.0)
   nets = lsp.Networks(config, (OBS,), ACT)
   params = nets.init(jax.random.PRNGKey(0))
@@ -61,7 +61,7 @@ def planning_rates(args, repeats):
   ours = jax.jit(nets.plan)
   ours_rate = args.batch * _rate(lambda: ours(params, beliefs, key), repeats)
 
-  shape = (nets.num_skills, nets.skill_size)
+  shape = (nets.plan_skills, nets.skill_size)
 
   @jax.jit
   def single(plans):  # [batch, J, Z] -> [batch]: one population member for every start state
@@ -87,7 +87,8 @@ def update_rate(config, batch, length, repeats):
   agent = lsp.make_agent(config, (OBS,), ACT)
   state = agent.init(jax.random.PRNGKey(0))
   data = Transition(observation=jax.random.normal(jax.random.PRNGKey(1), (batch, length, OBS)),
-                    agent_action=jnp.zeros((batch, length, ACT)), reward=jnp.zeros((batch, length)),
+                    agent_action=jnp.zeros((batch, length) + agent.agent_action_spec.shape),
+                    reward=jnp.zeros((batch, length)),
                     discount=jnp.ones((batch, length)), end=jnp.zeros((batch, length)),
                     next_observation=jnp.zeros((batch, length, OBS)))
   update = jax.jit(agent.update)

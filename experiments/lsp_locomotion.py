@@ -88,7 +88,7 @@ def get_config(variant: str = "lsp") -> ml_collections.ConfigDict:
   if tiny:
     a.update(deter_size=16, stoch_size=4, rssm_hidden=32, embed_size=32, model_hidden=(32,),
              actor_hidden=(32,), value_hidden=(32,), predictor_hidden=(16,), horizon=6,
-             skill_period=5, plan_samples=8, plan_elites=2, plan_iters=2,
+             skill_period=5, plan_horizon=5, plan_samples=8, plan_elites=2, plan_iters=2,
              imagination_starts=32)
   elif "paper_scale" not in parts:
     a.update(deter_size=64, stoch_size=16, rssm_hidden=128, embed_size=128,

@@ -22,9 +22,17 @@ def tiny_config(**overrides) -> ml_collections.ConfigDict:
   c = lsp.default_config()
   c.update(deter_size=16, stoch_size=4, rssm_hidden=32, embed_size=32, model_hidden=(32,),
            actor_hidden=(32,), value_hidden=(32,), predictor_hidden=(32,), horizon=6,
-           skill_period=5, plan_samples=16, plan_elites=4, plan_iters=3, imagination_starts=32)
+           skill_period=5, plan_horizon=5, plan_samples=16, plan_elites=4, plan_iters=3,
+           imagination_starts=32)
   c.update(overrides)
   return c
+
+
+def zero_state(agent):
+  """An agent state of zeros shaped like `agent.init`'s (no initialisation to compile), for
+  tests of what does not depend on the parameters."""
+  shapes = jax.eval_shape(agent.init, jax.random.PRNGKey(0))
+  return jax.tree.map(lambda x: jnp.zeros(x.shape, x.dtype), shapes)
 
 
 def test_intrinsic_reward_rises_when_skills_are_distinguishable():
@@ -79,8 +87,9 @@ def test_skill_predictor_reads_the_segment_so_far():
   nothing before it or in the next segment; changing a segment's last state also changes the
   next segment, which starts there."""
   nets = lsp.Networks(tiny_config(horizon=12, skill_period=5), (5,), 2)  # steps 0-4, 5-9, 10-11
-  params = nets.init(jax.random.PRNGKey(0))["predictor"]
   feat = nets.cell.initial_state().features.shape[-1]
+  params = jax.jit(nets.predictor.init)(jax.random.PRNGKey(0), jnp.zeros((feat,)),
+                                        jnp.zeros((5, feat)), jnp.ones((5,)))
   k1, k2, k3, key = jax.random.split(jax.random.PRNGKey(1), 4)
   start = jax.random.normal(k1, (3, feat))
   features = jax.random.normal(k2, (12, 3, feat))  # [H, N, F]: the state after each step
@@ -101,11 +110,12 @@ def test_skill_predictor_reads_the_segment_so_far():
   assert changed_steps(10) == ([10, 11], 6)  # the truncated last segment
 
 
-@pytest.mark.slow  # 13 s; issue 26 changes the plan to one skill (H = K = 10) and rewrites it
+@pytest.mark.slow  # 13 s
 def test_skill_plan_matches_a_brute_force_grid():
-  """CEM over one 1-D skill finds (nearly) the best score of a 401-point grid of the same
-  imagined objective, for random world-model parameters and several start beliefs."""
-  nets = lsp.Networks(tiny_config(skill_size=1, horizon=5, skill_period=5, plan_samples=32,
+  """CEM over one 1-D skill (H_plan = K, the paper's one-skill plan) finds (nearly) the best
+  score of a 401-point grid of the same imagined objective, for random world-model parameters
+  and several start beliefs."""
+  nets = lsp.Networks(tiny_config(skill_size=1, plan_horizon=5, skill_period=5, plan_samples=32,
                                   plan_elites=4, plan_iters=6, plan_min_std=0.0), (5,), 2)
   params = nets.init(jax.random.PRNGKey(3))
   # A random actor barely reads z; amplify the skill's input weights so the score varies with it.
@@ -115,7 +125,7 @@ def test_skill_plan_matches_a_brute_force_grid():
       lambda x: jax.random.normal(jax.random.PRNGKey(4), (4,) + x.shape),
       nets.cell.initial_state())
   key = jax.random.PRNGKey(5)
-  plans = jax.jit(nets.plan)(params, beliefs, key)  # [4, 1, 1]
+  plans, _ = jax.jit(nets.plan)(params, beliefs, key)  # the final means [4, 1, 1]
   grid = jnp.linspace(-1.0, 1.0, 401)[:, None, None]
   for i, k in enumerate(jax.random.split(key, 4)):
     state = jax.tree.map(lambda x: x[i], beliefs)
@@ -125,6 +135,71 @@ def test_skill_plan_matches_a_brute_force_grid():
     got = float(objective(plans[i][None])[0])
     assert best - worst > 0.05  # the skill matters: the test can fail
     assert got >= best - 0.02 * max(best - worst, 1e-6), (i, got, best, worst)
+
+
+def test_executed_skill_is_drawn_from_the_plan_distribution(monkeypatch):
+  """Every K steps the executed skill is a draw from N(mu + epsilon, Sigma) of the planner's
+  first skill with epsilon ~ N(0, 0.1^2) (LSP 3.2 and A.3): over 4000 envs its mean is mu and its
+  std sqrt(Sigma + 0.1^2) (the clipped mean plus noise had std 0.1 whatever Sigma); (mu, Sigma)
+  and the skill are held for the K steps; deterministic acting executes mu."""
+  mu, sigma = np.array([0.3, -0.2, 0.0]), np.array([0.3, 0.15, 0.02])
+
+  def fixed_plan(self, params, belief, key):  # a planner whose result is known: [N, 1, Z]
+    del self, params, key
+    n = belief.deter.shape[0]
+    return jnp.broadcast_to(mu, (n, 1, 3)), jnp.broadcast_to(sigma, (n, 1, 3))
+
+  monkeypatch.setattr(lsp.Networks, "plan", fixed_plan)
+  agent = lsp.make_agent(tiny_config(), (5,), 2)
+  state = zero_state(agent).replace(updates=jnp.ones((), jnp.int32))  # the skill ignores params
+  n = 4000
+  obs = jnp.zeros((n, 5))
+  act = jax.jit(lambda actor, key, phase, det: agent.act(state, obs, key, det, actor, phase),
+                static_argnums=3)
+  actor = agent.actor_init(jax.random.PRNGKey(1), n)
+  _, _, first = act(actor, jax.random.PRNGKey(2), 0, False)
+  skills = np.asarray(first.skill)
+  np.testing.assert_allclose(skills.mean(0), mu, atol=0.02)
+  np.testing.assert_allclose(skills.std(0), np.sqrt(sigma ** 2 + 0.1 ** 2), rtol=0.06)
+  np.testing.assert_allclose(first.skill_mean, np.broadcast_to(mu, (n, 3)), rtol=1e-6)
+  np.testing.assert_allclose(first.skill_std, np.broadcast_to(sigma, (n, 3)), rtol=1e-6)
+  _, _, held = act(first, jax.random.PRNGKey(3), 1, False)
+  for field in ("skill", "skill_mean", "skill_std"):
+    np.testing.assert_array_equal(getattr(held, field), getattr(first, field))
+  _, _, greedy = act(actor, jax.random.PRNGKey(4), 0, True)
+  np.testing.assert_allclose(greedy.skill, np.broadcast_to(mu, (n, 3)), rtol=1e-6)
+
+
+def test_plan_is_one_skill_of_the_paper_horizon(monkeypatch):
+  """The LSP configs plan H = 10 imagined steps with K = 10 (one skill) by CEM with G = 16,
+  M = 4, 4 iterations, epsilon ~ N(0, 0.1) and the predictor's Adam rate 8e-5 (LSP A.3); the
+  planner imagines exactly `plan_horizon` steps (counted in the imagined states) and returns one
+  skill's distribution, while behaviour learning keeps its 15-step horizon."""
+  from experiments import lsp_locomotion
+  for variant in ("lsp", "lsp_no_mi", "lsp,mppi", "lsp,paper_scale"):
+    a = lsp_locomotion.get_config(variant).transfer.agent
+    assert (a.plan_horizon, a.skill_period, a.horizon, a.skill_size) == (10, 10, 15, 3), variant
+    assert (a.plan_samples, a.plan_elites, a.plan_iters) == (16, 4, 4), variant
+    assert (a.plan_skill_noise, a.predictor_learning_rate) == (0.1, 8e-5), variant
+    assert lsp.Networks(a, (5,), 2).plan_skills == 1
+  tiny = lsp_locomotion.get_config("lsp,tiny").transfer.agent
+  assert tiny.plan_horizon == tiny.skill_period
+
+  imagined = []
+  imagine = lsp.Networks.imagine
+
+  def counting_imagine(self, *args, **kwargs):
+    states, actions = imagine(self, *args, **kwargs)
+    imagined.append(states.deter.shape[0])
+    return states, actions
+
+  monkeypatch.setattr(lsp.Networks, "imagine", counting_imagine)
+  nets = lsp.Networks(tiny_config(), (5,), 2)  # K = 5, plan_horizon = 5, horizon = 6
+  params = jax.eval_shape(nets.init, jax.random.PRNGKey(0))  # shapes suffice: nothing runs
+  beliefs = nets.cell.initial_state((2,))
+  mean, std = jax.eval_shape(nets.plan, params, beliefs, jax.random.PRNGKey(1))
+  assert mean.shape == std.shape == (2, 1, 3)
+  assert imagined and set(imagined) == {5}, imagined
 
 
 def test_relabel_replay_uses_one_key_per_source_episode():

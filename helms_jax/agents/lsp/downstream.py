@@ -24,10 +24,15 @@ Behaviour in imagination, from every filtered state of the batch:
 
 Acting (per env, with memory: `OnlineAgent.actor_init`): the belief is filtered with the
 posterior each step; every K steps (a `lax.cond` on the loop's shared step phase) the skill is
-re-planned: CEM (or MPPI) over z_1..z_J from the current belief, each candidate scored by the
-lambda-return of its imagined task reward under the mean action, vmapped over envs; the first
-skill plus Gaussian noise (an entropy floor on the plan) is executed. Until the first update the
-agent acts uniformly at random (Dreamer's prefill).
+re-planned: CEM (or MPPI) from zeta^(0) = N(0, I) over the ceil(H_plan / K) skills of the
+planning horizon H_plan = `plan_horizon` (the paper's H = K = 10: one skill), each candidate
+scored by the lambda-return of its task reward imagined for H_plan steps under the mean action,
+vmapped over envs. The executed skill is drawn from the final distribution of the first skill,
+z ~ N(mu + epsilon, Sigma) with epsilon ~ N(0, plan_skill_noise^2) (LSP section 3.2: "we add
+Gaussian noise epsilon to the mean of the CEM-based skill distribution, mu <- mu + epsilon";
+A.3: "The additional noise epsilon added to the CEM optimized distribution is Normal(0, 0.1)"),
+and held K steps with (mu, Sigma) in the actor state. Until the first update the agent acts
+uniformly at random (Dreamer's prefill).
 
 Variants by config (`skill_selection`, `skill_size`, `mi_weight`):
   lsp                 cem, Z = 3, mi_weight > 0
@@ -70,7 +75,7 @@ def default_config() -> ml_collections.ConfigDict:
       predictor_learning_rate=8e-5,  # the backward skill predictor's Adam rate (LSP A.3)
       max_grad_norm=100.0,
       free_nats=3.0, kl_scale=1.0,
-      horizon=15, discount=0.99, lambda_=0.95,
+      horizon=15, discount=0.99, lambda_=0.95,  # behaviour learning's imagination (Dreamer v1)
       imagination_starts=0,  # imagine from this many random filtered states (0: all B * T)
       exploration_noise=0.3,  # Dreamer v1 expl_amount: Gaussian action noise when acting
       # Skills (LSP): z in [-1, 1]^skill_size held for skill_period steps.
@@ -78,9 +83,10 @@ def default_config() -> ml_collections.ConfigDict:
       skill_selection="cem",  # cem | mppi | random | none (Dreamer)
       mi_weight=1.0,  # weight of log q(z | {s}, s_0) in the imagined reward; 0 = no MI
       predictor_hidden=(256, 256), predictor_input_noise=0.1,
-      # Planning (CEM over ceil(horizon / skill_period) skills from the current belief).
-      plan_samples=16, plan_elites=4, plan_iters=4, plan_min_std=0.1,
-      plan_skill_noise=0.1,  # Gaussian noise on the executed skill (entropy floor)
+      # Planning (LSP A.3): CEM over ceil(plan_horizon / skill_period) skills from the current
+      # belief, plan_horizon imagined steps (H = K = 10: one skill), G = 16, M = 4, 4 iterations.
+      plan_horizon=10, plan_samples=16, plan_elites=4, plan_iters=4, plan_min_std=0.1,
+      plan_skill_noise=0.1,  # std of epsilon in mu <- mu + epsilon (A.3: Normal(0, 0.1))
       mppi_temperature=1.0,
       train_actor=True,  # False: the low-level policy is frozen (transfer)
   ))
@@ -97,10 +103,14 @@ class LSPState:
 
 @flax.struct.dataclass
 class ActorState:
-  """Per-env memory when acting: belief RSSMState [N, ...], prev_action [N, A], skill [N, Z]."""
+  """Per-env memory when acting: belief RSSMState [N, ...], prev_action [N, A], skill [N, Z]
+  being executed and the planner's distribution it was drawn from, skill_mean and skill_std
+  [N, Z] (zeros for random skills and before the first plan of an episode)."""
   belief: rssm.RSSMState
   prev_action: jax.Array
   skill: jax.Array
+  skill_mean: jax.Array
+  skill_std: jax.Array
 
 
 def _check_config(config: ml_collections.ConfigDict) -> None:
@@ -111,9 +121,9 @@ def _check_config(config: ml_collections.ConfigDict) -> None:
     raise ValueError("transfer.agent.skill_size must be 0 exactly when skill_selection='none' "
                      f"(Dreamer); got skill_size={config.skill_size}, "
                      f"skill_selection={config.skill_selection!r}")
-  if config.skill_period < 1 or config.horizon < 2:
-    raise ValueError(f"transfer.agent.skill_period must be >= 1 and horizon >= 2, got "
-                     f"{config.skill_period}, {config.horizon}")
+  if config.skill_period < 1 or config.horizon < 2 or config.plan_horizon < 2:
+    raise ValueError(f"transfer.agent.skill_period must be >= 1, horizon and plan_horizon >= 2, "
+                     f"got {config.skill_period}, {config.horizon}, {config.plan_horizon}")
   if config.mi_weight and not config.skill_size:
     raise ValueError("transfer.agent.mi_weight > 0 needs skills (skill_size > 0)")
 
@@ -130,6 +140,7 @@ class Networks:
     self.pixels = len(self.observation_shape) == 3
     self.skill_size = int(config.skill_size)
     self.num_skills = math.ceil(config.horizon / config.skill_period)  # J per imagined rollout
+    self.plan_skills = math.ceil(config.plan_horizon / config.skill_period)  # J per plan
     if self.pixels:
       self.encoder = lsp_model.PixelEncoder(embed_size=config.embed_size)
       self.decoder = lsp_model.PixelDecoder(image_shape=self.observation_shape)
@@ -186,9 +197,10 @@ class Networks:
 
   # -- imagination -----------------------------------------------------------------------------
   def imagine(self, params, start: rssm.RSSMState, skills: jax.Array, key: jax.Array,
-              sample: bool):
+              sample: bool, horizon: int | None = None):
     """H prior steps from `start` ([N] states) executing `skills [N, J, Z]` (z_j for steps
-    jK..jK+K-1) with the actor's reparameterised (or mean) action.
+    jK..jK+K-1) with the actor's reparameterised (or mean) action; H = `horizon`, default the
+    behaviour-learning horizon `config.horizon`.
 
     Returns (states RSSMState [H, N] after each step, actions [H, N, A]).
     """
@@ -204,7 +216,7 @@ class Networks:
       _, state = self.cell.apply(params["rssm"], state, action, dyn_key, method="prior_step")
       return state, (state, action)
 
-    horizon = self.config.horizon
+    horizon = self.config.horizon if horizon is None else horizon
     _, (states, actions) = jax.lax.scan(
         step, start, (jnp.arange(horizon), jax.random.split(key, horizon)))
     return states, actions
@@ -254,30 +266,46 @@ class Networks:
     return diag_gaussian_log_prob(targets, mean, std)
 
   def sample_skills(self, key: jax.Array, batch_shape: tuple[int, ...]) -> jax.Array:
-    """[..., J, Z] skills uniform on [-1, 1]."""
+    """[..., J, Z] skills uniform on [-1, 1] (random skills)."""
     return jax.random.uniform(key, batch_shape + (self.num_skills, self.skill_size),
                               minval=-1.0, maxval=1.0)
+
+  def skills_from_plan(self, key: jax.Array, mean: jax.Array, std: jax.Array,
+                       num_skills: int) -> jax.Array:
+    """[N, J, Z] skills drawn from the planner's skill distribution N(mu, Sigma) of `mean`,
+    `std` [N, Z] with the paper's entropy floor: mu <- mu + epsilon, epsilon ~ N(0,
+    plan_skill_noise^2) once per row, then J = `num_skills` independent draws
+    z_j ~ N(mu + epsilon, Sigma) (LSP section 3.2 and Algorithm 1; Algorithm 2 draws a fresh
+    skill from the distribution every K imagined steps). Clipped to [-1, 1], the actor's skill
+    domain."""
+    eps_key, z_key = jax.random.split(key)
+    mean = mean + self.config.plan_skill_noise * jax.random.normal(eps_key, mean.shape)
+    z = mean[..., None, :] + std[..., None, :] * jax.random.normal(
+        z_key, mean.shape[:-1] + (num_skills,) + mean.shape[-1:])
+    return jnp.clip(z, -1.0, 1.0)
 
   # -- planning --------------------------------------------------------------------------------
   def plan_objective(self, params, state: rssm.RSSMState, key: jax.Array):
     """`objective(plans [G, J, Z]) -> [G]` for ONE belief `state`: the lambda-return of the
-    imagined task reward under the actor's mean action, with the same imagination noise for
-    every plan (common random numbers); plans are clipped to [-1, 1]. The value that
-    bootstraps it was trained on task + MI reward, so planning favours predictable skills too."""
+    task reward imagined for `plan_horizon` steps under the actor's mean action, with the same
+    imagination noise for every plan (common random numbers); plans are clipped to [-1, 1].
+    The value that bootstraps it was trained on task + MI reward, so planning favours
+    predictable skills too."""
     start = jax.tree.map(lambda x: x[None], state)
 
     def score(plan):  # [J, Z] -> []; vmapped, so every plan sees the same noise
       states, _ = self.imagine(params, start, jnp.clip(plan, -1.0, 1.0)[None], key,
-                               sample=False)
+                               sample=False, horizon=self.config.plan_horizon)
       rewards = self.reward.apply(params["reward"], states.features)
       returns, _ = self.task_returns(params, states.features, rewards)
       return returns[0, 0]
     return jax.vmap(score)
 
-  def plan(self, params, belief: rssm.RSSMState, key: jax.Array) -> jax.Array:
-    """Skill plans [N, J, Z] (the planner's final mean, clipped to [-1, 1]) for beliefs [N]."""
+  def plan(self, params, belief: rssm.RSSMState, key: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """The planner's final skill distribution zeta = (mean, std), each [N, J, Z] with
+    J = `plan_skills`, for beliefs [N]; every call starts from zeta^(0) = N(0, I)."""
     config = self.config
-    shape = (self.num_skills, self.skill_size)
+    shape = (self.plan_skills, self.skill_size)
 
     def one(state, k):
       imagine_key, plan_key = jax.random.split(k)
@@ -291,7 +319,7 @@ class Networks:
         result = planning.cem(objective, plan_key, jnp.zeros(shape), jnp.ones(shape),
                               num_samples=config.plan_samples, num_elites=config.plan_elites,
                               num_iters=config.plan_iters, min_std=config.plan_min_std)
-      return jnp.clip(result.mean, -1.0, 1.0)
+      return result.mean, result.std
 
     n = belief.deter.shape[0]
     return jax.vmap(one)(belief, jax.random.split(key, n))
@@ -335,26 +363,30 @@ def make_agent(config: ml_collections.ConfigDict, observation_shape: tuple[int, 
 
   def actor_init(key: jax.Array, num_envs: int) -> ActorState:
     del key
+    zeros = jnp.zeros((num_envs, nets.skill_size))
     return ActorState(belief=nets.cell.initial_state((num_envs,)),
                       prev_action=jnp.zeros((num_envs, action_size)),
-                      skill=jnp.zeros((num_envs, nets.skill_size)))
+                      skill=zeros, skill_mean=zeros, skill_std=zeros)
 
   def act(state: LSPState, observation, key, deterministic, actor: ActorState, phase):
     params = state.params
     post_key, skill_key, noise_key, act_key, random_key = jax.random.split(key, 5)
     belief = nets.posterior(params, actor.belief, actor.prev_action, observation, post_key)
     n = belief.deter.shape[0]
-    skill = actor.skill
+    skill, skill_mean, skill_std = actor.skill, actor.skill_mean, actor.skill_std
     if uses_skills:
-      def choose(_):
+      def choose(_):  # -> (skill, skill_mean, skill_std), each [N, Z]
         if config.skill_selection == "random":
-          return nets.sample_skills(skill_key, (n,))[:, 0]
-        chosen = nets.plan(params, belief, skill_key)[:, 0]
+          return (nets.sample_skills(skill_key, (n,))[:, 0], jnp.zeros_like(actor.skill_mean),
+                  jnp.zeros_like(actor.skill_std))
+        plan_mean, plan_std = nets.plan(params, belief, skill_key)  # [N, J, Z]
+        plan_mean, plan_std = plan_mean[:, 0], plan_std[:, 0]  # MPC: the first skill's
         if deterministic:
-          return chosen
-        noise = config.plan_skill_noise * jax.random.normal(noise_key, chosen.shape)
-        return jnp.clip(chosen + noise, -1.0, 1.0)
-      skill = jax.lax.cond(phase % config.skill_period == 0, choose, lambda _: actor.skill, None)
+          return jnp.clip(plan_mean, -1.0, 1.0), plan_mean, plan_std
+        return nets.skills_from_plan(noise_key, plan_mean, plan_std, 1)[:, 0], plan_mean, plan_std
+      skill, skill_mean, skill_std = jax.lax.cond(
+          phase % config.skill_period == 0, choose,
+          lambda _: (actor.skill, actor.skill_mean, actor.skill_std), None)
     mean, std = nets.actor.apply(params["actor"], belief.features, skill)
     if deterministic:
       action = jnp.tanh(mean)
@@ -365,7 +397,8 @@ def make_agent(config: ml_collections.ConfigDict, observation_shape: tuple[int, 
                         -1.0, 1.0)
       prefill = jax.random.uniform(random_key, action.shape, minval=-1.0, maxval=1.0)
       action = jnp.where(state.updates > 0, action, prefill)  # Dreamer's random prefill
-    return action, action, ActorState(belief=belief, prev_action=action, skill=skill)
+    return action, action, ActorState(belief=belief, prev_action=action, skill=skill,
+                                      skill_mean=skill_mean, skill_std=skill_std)
 
   def update(state: LSPState, batch: Transition, key: jax.Array):
     params = state.params
