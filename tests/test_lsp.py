@@ -16,6 +16,7 @@ from helms_jax.agents import lsp
 from helms_jax.agents.lsp import warm_start as lsp_transfer
 from helms_jax.losses.world_model import imagination_weights, unit_gaussian_nll
 from helms_jax.training.online_loop import OnlineConfig, make_online_fns, train_online
+from helms_jax.training.train_state import Transition
 
 
 def tiny_config(**overrides) -> ml_collections.ConfigDict:
@@ -157,7 +158,7 @@ def test_executed_skill_is_drawn_from_the_plan_distribution(monkeypatch):
   act = jax.jit(lambda actor, key, phase, det: agent.act(state, obs, key, det, actor, phase),
                 static_argnums=3)
   actor = agent.actor_init(jax.random.PRNGKey(1), n)
-  _, _, first = act(actor, jax.random.PRNGKey(2), 0, False)
+  agent_action, action, first = act(actor, jax.random.PRNGKey(2), 0, False)
   skills = np.asarray(first.skill)
   np.testing.assert_allclose(skills.mean(0), mu, atol=0.02)
   np.testing.assert_allclose(skills.std(0), np.sqrt(sigma ** 2 + 0.1 ** 2), rtol=0.06)
@@ -168,6 +169,81 @@ def test_executed_skill_is_drawn_from_the_plan_distribution(monkeypatch):
     np.testing.assert_array_equal(getattr(held, field), getattr(first, field))
   _, _, greedy = act(actor, jax.random.PRNGKey(4), 0, True)
   np.testing.assert_allclose(greedy.skill, np.broadcast_to(mu, (n, 3)), rtol=1e-6)
+  # The replay stores the env action and the distribution: [A + 2Z].
+  assert agent.agent_action_spec.shape == (2 + 6,)
+  np.testing.assert_array_equal(agent_action[:, :2], action)
+  np.testing.assert_allclose(agent_action[:, 2:], np.broadcast_to(np.concatenate([mu, sigma]),
+                                                                  (n, 6)), rtol=1e-6)
+
+
+class _Imagined(Exception):
+  """Raised by a patched `Networks.imagine` to stop `update` at its first imagination."""
+
+
+def behaviour_skills(monkeypatch, agent, batch, key):
+  """The skills [N, J, Z] that `agent.update(batch)` imagines its behaviour-learning rollouts
+  with. `imagine` is patched to raise them out of the update's trace at its first call (the
+  actor loss), so only their sampling compiles, not the world model, actor and value updates
+  (nor a parameter initialisation: the skills do not depend on the parameters)."""
+  def stop(self, params, start, skills, *args, **kwargs):
+    del self, params, start, args, kwargs
+    raise _Imagined(skills)
+
+  monkeypatch.setattr(lsp.Networks, "imagine", stop)
+
+  def skills_of_update(state, batch, key):
+    try:
+      agent.update(state, batch, key)
+    except _Imagined as stopped:
+      return stopped.args[0]
+    raise AssertionError("update did not imagine")
+
+  return np.asarray(jax.jit(skills_of_update)(zero_state(agent), batch, key))
+
+
+def test_behaviour_learning_trains_on_the_planner_distribution(monkeypatch):
+  """LSP learns behaviour on the planner's skills (Algorithm 1: "zeta = (mu, Sigma) <- CEM(...);
+  Add noise mu = mu + epsilon; Compute rewards ... with the optimized CEM distribution zeta"):
+  each start state draws z_j ~ N(mu + epsilon, Sigma), epsilon ~ N(0, 0.1^2) once per rollout,
+  from the distribution stored with its own step. On a batch storing a different mu per step
+  and Sigma = 0.1^2, the skills minus their step's mu have mean 0, std sqrt(0.1^2 + 0.1^2) and
+  correlation 0.5 between a rollout's two skills (the shared epsilon); uniform skills would have
+  std 0.58. Random skills (the ablation) still train on U[-1, 1]^Z."""
+  b, t, obs_size, act_size = 8, 16, 5, 2
+  config = tiny_config(imagination_starts=0)  # all B * T starts, in time-major order
+  agent = lsp.make_agent(config, (obs_size,), act_size)
+  assert agent.agent_action_spec.shape == (act_size + 6,)
+  k1, k2, k3 = jax.random.split(jax.random.PRNGKey(0), 3)
+  mu = jax.random.uniform(k1, (b, t, 3), minval=-0.4, maxval=0.4)
+  sigma = 0.1
+  actions = jax.random.uniform(k2, (b, t, act_size), minval=-1.0, maxval=1.0)
+
+  def batch(agent_action):
+    return Transition(observation=jax.random.normal(k3, (b, t, obs_size)),
+                      agent_action=agent_action, reward=jnp.zeros((b, t)),
+                      discount=jnp.ones((b, t)), end=jnp.zeros((b, t)),
+                      next_observation=jnp.zeros((b, t, obs_size)))
+
+  planned = batch(jnp.concatenate([actions, mu, jnp.full((b, t, 3), sigma)], axis=-1))
+  skills = behaviour_skills(monkeypatch, agent, planned, jax.random.PRNGKey(1))
+  assert skills.shape == (t * b, 2, 3)  # J = ceil(6 / 5) skills per rollout
+  step_mu = np.asarray(jnp.swapaxes(mu, 0, 1)).reshape(t * b, 1, 3)  # start i = (t, b)
+  residual = skills - step_mu
+  total = np.sqrt(sigma ** 2 + 0.1 ** 2)
+  assert abs(residual.mean()) < 0.02, residual.mean()
+  np.testing.assert_allclose(residual.std(), total, rtol=0.08)
+  correlation = np.corrcoef(residual[:, 0].ravel(), residual[:, 1].ravel())[0, 1]
+  assert 0.35 < correlation < 0.65, correlation  # 0.1^2 / total^2 = 0.5
+
+  random_agent = lsp.make_agent(tiny_config(imagination_starts=0, skill_selection="random"),
+                                (obs_size,), act_size)
+  assert random_agent.agent_action_spec.shape == (act_size,)
+  uniform = behaviour_skills(monkeypatch, random_agent, batch(actions), jax.random.PRNGKey(1))
+  assert uniform.shape == (t * b, 2, 3)
+  assert uniform.min() >= -1.0 and uniform.max() <= 1.0
+  assert abs(uniform.mean()) < 0.05, uniform.mean()
+  np.testing.assert_allclose(uniform.std(), 1 / np.sqrt(3), rtol=0.06)
+  assert 0.15 < np.mean(np.abs(uniform) > 0.8) < 0.25  # U[-1, 1]: 0.2
 
 
 def test_plan_is_one_skill_of_the_paper_horizon(monkeypatch):
@@ -204,7 +280,6 @@ def test_plan_is_one_skill_of_the_paper_horizon(monkeypatch):
 
 def test_relabel_replay_uses_one_key_per_source_episode():
   ends = jnp.array([[0, 0, 1, 0, 0, 1, 0, 0], [1, 0, 0, 0, 1, 0, 0, 0]], jnp.float32)
-  from helms_jax.training.train_state import Transition
   experience = Transition(observation=jnp.zeros((2, 8, 3)), agent_action=jnp.zeros((2, 8, 1)),
                           reward=jnp.zeros((2, 8)), discount=jnp.ones((2, 8)), end=ends,
                           next_observation=jnp.zeros((2, 8, 3)))
@@ -230,6 +305,30 @@ def test_relabel_replay_uses_one_key_per_source_episode():
       seen.append(reward[stream, a])
   assert len(set(seen)) == len(seen)  # a new goal per episode and per stream
   np.testing.assert_array_equal(out.experience.observation[..., 0], reward)
+
+
+def test_transfer_relabel_sees_the_env_action(monkeypatch):
+  """A planning agent's replay stores [env action A, skill mean Z, skill std Z]; the warm start
+  hands the task's relabel function only the env action."""
+  seen = []
+
+  class Env:
+    action_size = 2
+
+    def relabel(self, obs, action, next_obs, key):
+      seen.append(action)
+      return obs, next_obs, jnp.sum(action)
+
+  captured = {}
+  monkeypatch.setattr(lsp_transfer, "make_warm_start",
+                      lambda source, relabel, key: captured.setdefault("relabel", relabel))
+  config = ml_collections.ConfigDict(dict(seed=0, transfer=dict(relabel=True),
+                                          env=dict(name="toy")))
+  relabel = lsp_transfer.from_source_run(config, Env(), source=None)
+  _, _, reward = relabel(jnp.zeros(3), jnp.array([1.0, 2.0, 5.0, 5.0, 5.0, 9.0, 9.0, 9.0]),
+                         jnp.zeros(3), jax.random.PRNGKey(0))
+  np.testing.assert_array_equal(seen[0], [1.0, 2.0])
+  assert float(reward) == 3.0
 
 
 def test_imagination_weights_and_nll():

@@ -9,7 +9,24 @@ symlog(observation) and a reward head, trained on replayed sequences [B, T] by t
 `E[-log p(o|s)] + E[-log p(r|s)] + max(KL(q(s|h,e) || p(s|h)), free_nats)`.
 
 Behaviour in imagination, from every filtered state of the batch:
-  skills   z_1..z_J (J = ceil(H / K)) ~ U[-1, 1]^Z, z_j held for K steps;
+  skills   z_1..z_J (J = ceil(H / K)), z_j held for K steps. LSP (cem / mppi) trains on skills
+           from the planner's distribution: Algorithm 1's behaviour learning takes
+           "zeta = (mu, Sigma) <- CEM(S, ...); Add noise mu = mu + epsilon; Compute rewards ...
+           with the optimized CEM distribution zeta", so the policy learns the skills the
+           planner chooses (and the MI bound's entropy term is that distribution's). Each env
+           step is stored with the (mu, Sigma) of the skill it executed (the agent action's
+           plan columns, below), i.e. the planner's CEM result from that env's belief at the
+           start of the skill, and each start state s_t of the batch draws its skills from
+           its own step's distribution: z_j ~ N(mu + epsilon, Sigma), epsilon ~ N(0, 0.1^2)
+           once per rollout, a fresh z_j every K steps as Algorithm 2 re-samples every K
+           imagined steps (`Networks.skills_from_plan`). This is the distribution p(z | s_0)
+           the agent really used at (about) that state, at no planning cost in the update;
+           running CEM again from every start state, as Algorithm 1 literally does with S,
+           would imagine G x MaxCEMiter = 64 plans of H = 10 steps per start, against the
+           one 15-step rollout per start the update differentiates.
+           Stored distributions are those of the policy and model of their time, as the
+           replayed actions are. Random skills (the ablation) train on z_j ~ U[-1, 1]^Z, the
+           skills they act with;
   rollout  H steps of the prior dynamics with a ~ q(a | s, z) (reparameterised), so the actor's
            gradient flows through the model's dynamics (the model's parameters stay fixed);
   reward   the reward head's prediction plus `mi_weight` * log q_chi(z_j | {s}, s_0): the
@@ -339,7 +356,9 @@ def make_agent(config: ml_collections.ConfigDict, observation_shape: tuple[int, 
   """The LSP / Dreamer `OnlineAgent` (module doc). Observations are `state.obs` [O] unless
   `observe` (e.g. `lambda s: s.info['image']`) and its `observation_spec` are given.
 
-  Batches are replayed sequences `Transition [B, T]` whose `agent_action` is the env action.
+  Batches are replayed sequences `Transition [B, T]` whose `agent_action` is the env action
+  [A], followed for a planning agent (cem / mppi) by the planner's distribution of the skill
+  being executed, mean [Z] and std [Z]: `agent_action [..., A + 2Z]` (`agent_action_spec`).
   """
   nets = Networks(config, observation_shape, action_size)
   clip = config.max_grad_norm
@@ -349,6 +368,9 @@ def make_agent(config: ml_collections.ConfigDict, observation_shape: tuple[int, 
   if nets.predictor is not None:
     optimizers["predictor"] = _optimizer(config.predictor_learning_rate, clip)
   uses_skills = nets.skill_size > 0
+  planned = config.skill_selection in ("cem", "mppi")  # the replay keeps the plan distribution
+  skill_size = nets.skill_size
+  stored_size = action_size + (2 * skill_size if planned else 0)
 
   def model_params(params):
     return {k: params[k] for k in MODEL_PARTS}
@@ -397,15 +419,18 @@ def make_agent(config: ml_collections.ConfigDict, observation_shape: tuple[int, 
                         -1.0, 1.0)
       prefill = jax.random.uniform(random_key, action.shape, minval=-1.0, maxval=1.0)
       action = jnp.where(state.updates > 0, action, prefill)  # Dreamer's random prefill
-    return action, action, ActorState(belief=belief, prev_action=action, skill=skill,
-                                      skill_mean=skill_mean, skill_std=skill_std)
+    agent_action = action
+    if planned:
+      agent_action = jnp.concatenate([action, skill_mean, skill_std], axis=-1)
+    return agent_action, action, ActorState(belief=belief, prev_action=action, skill=skill,
+                                            skill_mean=skill_mean, skill_std=skill_std)
 
   def update(state: LSPState, batch: Transition, key: jax.Array):
     params = state.params
     model_key, skill_key, imagine_key, mi_key, predictor_key, start_key = jax.random.split(key, 6)
     time_major = lambda x: jnp.swapaxes(x, 0, 1)
     obs = jax.tree.map(time_major, batch.observation)
-    actions = time_major(batch.agent_action)
+    actions = time_major(batch.agent_action[..., :action_size])
     rewards, ends = time_major(batch.reward), time_major(batch.end)
     length, batch_size = rewards.shape
     if length < 2:
@@ -441,12 +466,20 @@ def make_agent(config: ml_collections.ConfigDict, observation_shape: tuple[int, 
 
     # Imagination starts from every filtered state (stop-gradient), with the pre-update model.
     start = jax.tree.map(lambda x: jax.lax.stop_gradient(x.reshape((-1,) + x.shape[2:])), states)
+    # Each start's stored plan distribution (mean, std) [T * B, 2Z], in the order of `start`.
+    plan = time_major(batch.agent_action[..., action_size:]).reshape(
+        (length * batch_size, stored_size - action_size))
     if 0 < config.imagination_starts < length * batch_size:  # a random subset, to bound the cost
       chosen = jax.random.choice(start_key, length * batch_size, (config.imagination_starts,),
                                  replace=False)
       start = jax.tree.map(lambda x: x[chosen], start)
+      plan = plan[chosen]
     num_starts = start.deter.shape[0]
-    skills = nets.sample_skills(skill_key, (num_starts,))
+    if planned:  # the planner's distributions (module doc, "skills")
+      skills = nets.skills_from_plan(skill_key, plan[:, :skill_size], plan[:, skill_size:],
+                                     nets.num_skills)
+    else:  # random skills (or none: Z = 0)
+      skills = nets.sample_skills(skill_key, (num_starts,))
 
     def actor_loss(actor_params):
       p = {**params, "actor": actor_params}
@@ -497,7 +530,8 @@ def make_agent(config: ml_collections.ConfigDict, observation_shape: tuple[int, 
       new_params["predictor"], opt_states["predictor"], _ = _apply(
           optimizers["predictor"], params["predictor"], pred_grads, state.opt_states["predictor"])
       metrics.update({"predictor/nll": pred_loss_value,
-                      "imagined/intrinsic_reward": jnp.mean(intrinsic)})
+                      "imagined/intrinsic_reward": jnp.mean(intrinsic),
+                      "imagined/skill_std": jnp.mean(jnp.std(skills, axis=(0, 1)))})
     return LSPState(params=new_params, opt_states=opt_states,
                     updates=state.updates + 1), metrics
 
@@ -505,7 +539,7 @@ def make_agent(config: ml_collections.ConfigDict, observation_shape: tuple[int, 
   if obs_spec is None:
     obs_spec = jax.ShapeDtypeStruct(tuple(observation_shape), jnp.float32)
   return OnlineAgent(init=init, act=act, update=update,
-                     agent_action_spec=jax.ShapeDtypeStruct((action_size,), jnp.float32),
+                     agent_action_spec=jax.ShapeDtypeStruct((stored_size,), jnp.float32),
                      observe=observe, observation_spec=obs_spec, actor_init=actor_init,
                      decision_period=config.skill_period if uses_skills else 1)
 

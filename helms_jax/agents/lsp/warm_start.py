@@ -27,7 +27,9 @@ Relabel = Callable[[jax.Array, jax.Array, jax.Array, jax.Array], tuple]
 def relabel_replay(replay_state, relabel: Relabel, key: jax.Array):
   """The flashbax trajectory-buffer state of ONE seed (experience leaves [N, T, ...]) with every
   transition relabelled; one relabelling key per (stream, episode), so a goal task keeps one
-  goal for a whole source episode."""
+  goal for a whole source episode. `relabel` receives the stored agent action (for a planning
+  agent the env action followed by the skill distribution: `from_source_run` passes the env
+  its first A entries)."""
   experience = replay_state.experience
   ends = experience.end  # [N, T]
   episode = jnp.cumsum(ends, axis=1) - ends  # the episode index of each step within its stream
@@ -80,8 +82,14 @@ def from_source_run(config, env, source: OnlineState):
   state `source` (`transfer.source_dir`), relabelled by `env.relabel` with `transfer.relabel`."""
   relabel = None
   if config.transfer.get("relabel", False):
-    relabel = getattr(env, "relabel", None)
-    if relabel is None:
+    env_relabel = getattr(env, "relabel", None)
+    if env_relabel is None:
       raise ValueError(f"transfer.relabel: env {config.env.name!r} has no relabel function "
                        "(its tasks cannot recompute rewards of old data)")
+    action_size = env.action_size
+
+    def env_action_relabel(observation, agent_action, next_observation, key):
+      # A planning agent stores its skill distribution after the env action (make_agent).
+      return env_relabel(observation, agent_action[..., :action_size], next_observation, key)
+    relabel = env_action_relabel
   return make_warm_start(source, relabel=relabel, key=jax.random.PRNGKey(config.seed + 7919))
