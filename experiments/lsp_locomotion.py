@@ -25,7 +25,12 @@ A variant is `<method>[,<task>][,<modifier>...][,tiny]`:
 The default sizes are a CPU budget, not the paper's (Dreamer v1's RSSM 200/30/400 with batch
 50 x 50 takes 3.7 s per update on the 2-core CPU of docs/results; see lsp_locomotion there):
 a smaller model, batch 16 x 50, 256 imagination starts, and 64k env steps per seed.
-`paper_scale` restores Dreamer's sizes (for accelerators).
+`paper_scale` restores Dreamer's sizes (for accelerators). Every variant, Dreamer included,
+makes one update of all modules per ENV_STEPS_PER_UPDATE = 5 env steps, the paper's rate (LSP
+A.3: "1 training update of all modules is done every 5 environment steps. ... used in the
+dreamer baseline as well as our method"): `transfer.loop.updates_per_iteration` =
+num_envs * unroll_length / 5 (32 by default: ~11,800 updates per seed of 64k steps after
+the 5,000-step prefill; 1,476 at the earlier 1 per 40).
 
 Usage:
   helms-pipeline --config=experiments/lsp_locomotion.py:lsp --workdir=runs/lsp/walk/lsp
@@ -44,6 +49,7 @@ METHODS = ("lsp", "lsp_no_mi", "random_skills", "random_skills_no_mi", "dreamer"
 ANT_TASKS = ("walk", "run", "reach_goal", "reach_goal_obstacles", "cove")
 OTHER_TASKS = ("halfcheetah_run", "walker2d_run", "hopper_hop")
 MODIFIERS = ("transfer", "frozen", "no_relabel", "mppi", "paper_scale")
+ENV_STEPS_PER_UPDATE = 5  # LSP A.3, for LSP and Dreamer alike
 
 
 def env_name(task: str) -> str:
@@ -98,18 +104,21 @@ def get_config(variant: str = "lsp") -> ml_collections.ConfigDict:
   loop = t.loop
   if tiny:
     loop.num_envs, loop.unroll_length, loop.iterations_per_call = 2, 5, 2
-    loop.updates_per_iteration, loop.batch_size, loop.sequence_length = 1, 4, 8
+    loop.batch_size, loop.sequence_length = 4, 8
     loop.replay_capacity, loop.min_replay_steps = 400, 20
     loop.env_steps, loop.checkpoint_every_calls = 100, 5
   else:
-    # Dreamer collects 1000 steps per 100 updates of [50, 50]; on this CPU: 16 envs x 10 steps
-    # per iteration and 4 updates of [16, 50] (1 update per 40 env steps), 64k steps per seed.
+    # On this CPU: 16 envs x 10 steps per iteration, updates of [16, 50], 64k steps per seed.
     loop.num_envs, loop.unroll_length, loop.iterations_per_call = 16, 10, 25
-    loop.updates_per_iteration, loop.batch_size, loop.sequence_length = 4, 16, 50
+    loop.batch_size, loop.sequence_length = 16, 50
     loop.replay_capacity, loop.min_replay_steps = 100_000, 5_000
     loop.env_steps, loop.checkpoint_every_calls = 64_000, 2
-    if "paper_scale" in parts:
-      loop.num_envs, loop.unroll_length, loop.updates_per_iteration = 10, 100, 100
+    if "paper_scale" in parts:  # Dreamer's 1000 env steps per iteration and [50, 50] batches
+      loop.num_envs, loop.unroll_length = 10, 100
       loop.iterations_per_call, loop.batch_size = 1, 50
       loop.env_steps, loop.checkpoint_every_calls = 1_000_000, 10
+  # One update of every module (model, actor, value, predictor) per 5 env steps (module doc).
+  steps_per_iteration = loop.num_envs * loop.unroll_length  # the locomotion envs repeat no action
+  assert steps_per_iteration % ENV_STEPS_PER_UPDATE == 0, steps_per_iteration
+  loop.updates_per_iteration = steps_per_iteration // ENV_STEPS_PER_UPDATE
   return c

@@ -278,6 +278,19 @@ def test_plan_is_one_skill_of_the_paper_horizon(monkeypatch):
   assert imagined and set(imagined) == {5}, imagined
 
 
+def test_lsp_locomotion_updates_every_five_env_steps():
+  """LSP A.3: "1 training update of all modules is done every 5 environment steps ... used in
+  the dreamer baseline as well as our method": every method and size of the experiment makes
+  as many updates per loop call as its env steps per call / 5 (the loop's own accounting)."""
+  from experiments import lsp_locomotion
+  from helms_jax import runs
+  for variant in lsp_locomotion.METHODS + ("lsp,tiny", "dreamer,tiny", "lsp,paper_scale",
+                                           "dreamer,paper_scale", "lsp,reach_goal,transfer"):
+    loop = runs.online_loop_config(lsp_locomotion.get_config(variant))
+    updates = loop.updates_per_iteration * loop.iterations_per_call
+    assert loop.env_steps_per_call == 5 * updates, (variant, loop)
+
+
 def test_relabel_replay_uses_one_key_per_source_episode():
   ends = jnp.array([[0, 0, 1, 0, 0, 1, 0, 0], [1, 0, 0, 0, 1, 0, 0, 0]], jnp.float32)
   experience = Transition(observation=jnp.zeros((2, 8, 3)), agent_action=jnp.zeros((2, 8, 1)),
