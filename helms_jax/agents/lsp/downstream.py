@@ -57,8 +57,11 @@ Variants by config (`skill_selection`, `skill_size`, `mi_weight`):
   random skills       random (a fresh uniform skill every K steps), with or without the MI term
   dreamer             none, Z = 0 (no skills, no predictor): the actor is q(a | s)
 Deviations from the papers: observations enter as symlog (no dataset statistics online); skills
-are uniform on [-1, 1]^Z (planned skills are clipped there); no continuation head (our
-locomotion tasks do not terminate: the discount is constant).
+live in [-1, 1]^Z (random skills are uniform there, planned ones are clipped to it, and the
+plan objective clips its candidates); the planner starts every plan from N(0, I) and its std is
+floored at `plan_min_std`; behaviour learning draws from the planner distributions stored in
+the replay instead of re-running CEM from the batch's states (the "skills" paragraph above);
+no continuation head (our locomotion tasks do not terminate: the discount is constant).
 """
 
 from __future__ import annotations
