@@ -425,6 +425,7 @@ def test_trajectory_metrics_closed_form():
   assert m["mean_displacement"] == pytest.approx(7 / 3)
 
 
+@pytest.mark.slow  # ~10 s; suite budget
 def test_pixel_world_model_shapes():
   """The conv option: images [H, W, C] are embedded and reconstructed at their own shape."""
   from helms_jax.agents.lsp import model as lsp_model

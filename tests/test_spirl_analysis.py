@@ -99,6 +99,7 @@ def test_maze_pipeline_in_the_papers_layouts(tmp_path):
     assert "transfer" in json.load(f)
 
 
+@pytest.mark.slow  # ~10 s; suite budget
 def test_flat_prior_of_a_state_run_explores_the_image_maze(tmp_path):
   """The BC flat prior (trained on the maze's state) is restored with its own env and acts in
   the image variant's maze on the state part of the observation (Figure 5's third row)."""
