@@ -120,22 +120,7 @@ def load_offline_run(run_dir: str) -> RunCurves:
   label = str(learner.get("objective") or learner.get("name") or "offline")
   path = os.path.join(run_dir, OFFLINE_METRICS_FILE)
   latest: dict[int, dict[str, Any]] = {}
-  try:
-    with open(path, encoding="utf-8") as f:
-      lines = f.read().split("\n")
-  except (OSError, UnicodeDecodeError) as e:
-    raise ValueError(f"{path}: unreadable ({e})") from None
-  for number, line in enumerate(lines, 1):
-    if not line.strip():
-      continue
-    try:
-      row = json.loads(line)
-    except json.JSONDecodeError as e:
-      if number == len(lines):  # being written, or cut by a kill
-        continue
-      raise ValueError(f"{path}:{number}: not a JSON line ({e})") from None
-    if not isinstance(row, dict) or not isinstance(row.get("step"), int):
-      raise ValueError(f"{path}:{number}: not an object with an integer 'step'")
+  for _, row in _read_jsonl(path, "step"):
     latest[row["step"]] = row  # a resumed run rewrites points: the last one wins
   steps = sorted(latest)
   metrics: dict[str, np.ndarray] = {}
@@ -190,8 +175,10 @@ def _per_seed(values: Any, path: str, line: int, name: str, num_seeds: int) -> n
   return out
 
 
-def _read_curve_rows(path: str) -> list[tuple[int, dict[str, Any]]]:
-  """(line number, row) of each complete line; a torn last line is skipped with a warning."""
+def _read_jsonl(path: str, step_key: str) -> list[tuple[int, dict[str, Any]]]:
+  """(line number, row) of each complete line of a JSONL file whose rows hold an integer
+  `step_key`; a torn last line (cut by a kill, or being written now) is skipped with a warning.
+  Raises ValueError naming the file and line for anything else malformed."""
   try:
     with open(path, "rb") as f:
       text = f.read().decode("utf-8")
@@ -205,18 +192,25 @@ def _read_curve_rows(path: str) -> list[tuple[int, dict[str, Any]]]:
     try:
       row = json.loads(line)
     except json.JSONDecodeError as e:
-      if number == len(lines):  # no newline after it: cut by a kill, or being written now
+      if number == len(lines):  # no newline after it
         logging.warning("%s:%d: incomplete last line skipped", path, number)
         continue
       raise ValueError(f"{path}:{number}: not a JSON line ({e})") from None
     if not isinstance(row, dict):
       raise ValueError(f"{path}:{number}: not a JSON object")
-    steps = row.get("env_steps")
+    steps = row.get(step_key)
     if not isinstance(steps, int) or isinstance(steps, bool):
-      raise ValueError(f"{path}:{number}: 'env_steps' is missing or not an integer")
+      raise ValueError(f"{path}:{number}: {step_key!r} is missing or not an integer")
+    rows.append((number, row))
+  return rows
+
+
+def _read_curve_rows(path: str) -> list[tuple[int, dict[str, Any]]]:
+  """(line number, row) of each complete line of a transfer run's curves.jsonl."""
+  rows = _read_jsonl(path, "env_steps")
+  for number, row in rows:
     if not isinstance(row.get("metrics"), dict):
       raise ValueError(f"{path}:{number}: 'metrics' is missing or not an object")
-    rows.append((number, row))
   return rows
 
 
