@@ -41,3 +41,20 @@ for obj in original variational non_variational; do
   helms-analyze --config=$C:$obj$TINY --workdir=$R/$obj --config.data.dir=$R/data $extra
 done
 python $HERE/make_results.py results "$R" "$OUT" $(( $(date +%s) - start ))
+# 5. The ablation beside the faithful runs: the MI term does not train the state decoder
+#    (learner.mi_trains_decoder=False), with its own lambda sweep by the same rule.
+for obj in variational non_variational; do
+  for w in 0.01 0.03 0.1 0.3; do
+    helms-train --config=$C:$obj$TINY --workdir=$R/sweep/${obj}_frozen_decoder_w$w \
+        --config.data.dir=$R/data --config.seed=100 --config.train.num_seeds=1 \
+        --config.learner.mi_weight=$(python -c "print($w * $WINDOW)") \
+        --config.learner.mi_trains_decoder=False
+  done
+done
+python $HERE/make_results.py sweep "$R" "$OUT"
+for obj in variational non_variational; do
+  weight=$(python -c "import json; print(json.load(open('$OUT/sweep.json'))['chosen']['${obj}_frozen_decoder']['mi_weight'])")
+  helms-train --config=$C:$obj$TINY --workdir=$R/${obj}_frozen_decoder --config.data.dir=$R/data \
+      --config.learner.mi_weight=$weight --config.learner.mi_trains_decoder=False
+done
+python $HERE/make_results.py results "$R" "$OUT" $(( $(date +%s) - start ))
