@@ -27,25 +27,24 @@ from helms_jax.io import atomic_write
 ProgressFn = Callable[[int, dict[str, Any]], None]
 
 
+def _python_value(value: Any) -> Any:
+  """A host value as Python: the scalar of a one-element array, else a (nested) list."""
+  array = np.asarray(value)
+  return array.reshape(()).item() if array.size == 1 else array.tolist()
+
+
 def host_values(metrics: Mapping[str, Any]) -> dict[str, Any]:
   """Host-side metrics as Python numbers, the values a `metrics.jsonl` row records: a float (or
   int) per scalar, a list for a seed population's `[S]` metrics; NaN and inf stay floats here
   (the JSONL file spells them as strings). No device transfer: pass fetched values."""
-  out = {}
-  for name, value in metrics.items():
-    array = np.asarray(value)
-    out[name] = array.reshape(()).item() if array.size == 1 else array.tolist()
-  return out
+  return {name: _python_value(value) for name, value in metrics.items()}
 
 
 def _to_python(value: Any) -> Any:
-  array = np.asarray(value)
-  if array.size == 1:
-    scalar = array.reshape(()).item()
-    if isinstance(scalar, float) and not math.isfinite(scalar):
-      return str(scalar)  # JSON has no NaN/inf; keep them visible as strings
-    return scalar
-  return array.tolist()
+  scalar = _python_value(value)
+  if isinstance(scalar, float) and not math.isfinite(scalar):
+    return str(scalar)  # JSON has no NaN/inf; keep them visible as strings
+  return scalar
 
 
 def read_jsonl(path: str) -> list[dict[str, Any]]:
