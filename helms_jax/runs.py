@@ -218,10 +218,11 @@ def online_loop_config(config: ml_collections.ConfigDict) -> OnlineConfig:
   return OnlineConfig(**loop, precision=config.get("precision", "float32"))
 
 
-def _online_agent(run_dir: str):
+def _online_agent(run_dir: str, other: ml_collections.ConfigDict | None = None):
   """`(config, online agent, the env it acts in)` of the online run in `run_dir`, built from its
-  config.json as the transfer stage built them (restoring the offline skills it starts from)."""
-  other = read_run_config(run_dir)
+  config.json (or `other`, that config already read) as the transfer stage built them
+  (restoring the offline skills it starts from)."""
+  other = read_run_config(run_dir) if other is None else other
   env = make_transfer_env(other)
   agent, env = make_transfer_agent(other, env, other.transfer.skills_dir or run_dir)
   return other, agent, env
@@ -412,7 +413,7 @@ def load_policy(workdir: str, deterministic: bool = True, *, seed_index: int = 0
     source = "transfer" if has_checkpoint(online_dir) else "offline"
   if source == "offline":
     return _load_offline_policy(config, workdir, deterministic)
-  return _load_online_policy(workdir, deterministic, seed_index)
+  return _load_online_policy(config, workdir, deterministic, seed_index)
 
 
 def _load_offline_policy(config, workdir: str, deterministic: bool) -> tuple[PolicyFn, Any]:
@@ -426,12 +427,12 @@ def _load_offline_policy(config, workdir: str, deterministic: bool) -> tuple[Pol
   return learner_policy(learner, deterministic, env), state.learner.params
 
 
-def _load_online_policy(workdir: str, deterministic: bool,
+def _load_online_policy(config, workdir: str, deterministic: bool,
                         seed_index: int) -> tuple[PolicyFn, Any]:
-  if "transfer" not in read_run_config(workdir):
+  if "transfer" not in config:
     raise PolicyLoadError(f"{workdir}/config.json has no transfer section: the run has no "
                           "online agent (load its offline policy with source='offline')")
-  config, agent, env = _online_agent(workdir)
+  config, agent, env = _online_agent(workdir, config)
   seeds = list(config.transfer.seeds)
   if not 0 <= int(seed_index) < len(seeds):
     raise PolicyLoadError(f"seed_index={seed_index}: the transfer run in {workdir} trained "
