@@ -6,9 +6,10 @@ the std band of a bounded metric inside its bounds and to label axes. The rules 
 words (split at "_"; "/" separates a prefix):
 
   direction  higher: return, reward, success, accuracy, purity, elbo, log_prob, log_likelihood;
-             lower: loss (a word of the name), mse, nll, error. Only for names without a "/"
-             prefix: "learner/..." metrics are an online learner's internals (a dual's loss
-             going down is not the run getting better), so they get no direction.
+             lower: loss (a word of the name), mse, nll, error. A name with a "/" prefix
+             takes its direction from the prefix's words alone ("mse/forward+turn": a family
+             of MSEs, lower); "learner/..." metrics are an online learner's internals (a dual's
+             loss going down is not the run getting better), so they get none.
   bounds     [0, 1]: success, accuracy, purity, fraction, a probability ("prob", "probability",
              without "log") and a probability mass ("..._mass").
   group      "throughput": rates (`..._per_sec`, sps, fps); "learning": a known direction, or

@@ -29,7 +29,7 @@ import numpy as np
 
 from helms_jax import io
 from helms_jax.analysis import run_curves
-from helms_jax.analysis.html_pages import fmt
+from helms_jax.analysis.html_pages import fmt, scroll
 
 CSV_HEADER = ("method", "seed", "env_steps", "metric", "value")
 VERDICTS = ("reproduced", "partial", "not reproduced")
@@ -218,9 +218,9 @@ def claims_html(claims: Mapping[str, Any]) -> str:
             f"{'not given' if paper_budget is None else format(paper_budget, ',')})")
   return ("<h2>Paper vs ours</h2>"
           f"<p>{html.escape(claims['paper'])}; {budget}; {html.escape(claims['machine'])}.</p>"
-          '<div class="scroll"><table><tr><th>claim</th><th>paper</th><th>ours (final window, '
-          "mean ± std over seeds)</th><th>criterion (fixed before the run)</th><th>verdict</th>"
-          "<th>why</th></tr>" + "".join(rows) + "</table></div>")
+          + scroll("<table><tr><th>claim</th><th>paper</th><th>ours (final window, mean ± std "
+                   "over seeds)</th><th>criterion (fixed before the run)</th><th>verdict</th>"
+                   "<th>why</th></tr>" + "".join(rows) + "</table>"))
 
 
 def publish(out_dir: str, runs: Mapping[str, str], claims: Sequence[Claim], *,
@@ -241,13 +241,13 @@ def publish(out_dir: str, runs: Mapping[str, str], claims: Sequence[Claim], *,
     rows = rows + list(derive(rows))
   write_curves_csv(os.path.join(out_dir, "curves.csv"), rows)
   entries = [evaluate_claim(c, rows) for c in claims]
-  commit = commit or "unknown"
-  for run_dir in runs.values() if commit == "unknown" else ():
-    info = os.path.join(run_dir, run_curves.TRANSFER_DIR, "run.json")
-    if os.path.isfile(info):
+  if not commit:  # the first run's record, when it is a transfer run
+    commit = "unknown"
+    first = next(iter(runs.values()), None)
+    info = first and os.path.join(first, run_curves.TRANSFER_DIR, "run.json")
+    if info and os.path.isfile(info):
       with open(info) as f:
         commit = json.load(f).get("commit", "unknown")
-    break
   claims_path = os.path.join(out_dir, "claims.json")
   out = write_claims(claims_path, experiment=experiment, paper=paper, command=command,
                      commit=commit, machine=machine, wall_time_s=wall_time_s,
