@@ -4,7 +4,8 @@ Physics (`dynamics="default"`): a sphere (radius 0.1, mass 1) on the plane, move
 joints (x, y) with velocity damping 5 N·s/m and driven by force actuators (gear 15 N at
 |action| = 1): top speed 3 cells/s, time constant 0.2 s. `dynamics="d4rl"` is D4RL's maze2d
 point instead (`POINT_MASSES`: 4.19 kg, damping 1, gear 100, the velocity clipped to +-5 per
-axis before every step): it coasts (time constant 4.2 s), so random actions carry it far. No gravity (the plane is implicit). Walls are static capsules
+axis before every step): it coasts (time constant 4.2 s), so random actions carry it far.
+No gravity (the plane is implicit). Walls are static capsules
 (radius 0.05, so 0.1 thick) lying on the cell boundaries at the sphere's height; contacts are
 explicit agent–wall pairs only, frictionless (condim 1), and MJX keeps only the 4 nearest
 (`max_contact_points`, a sphere in a cell touches at most 3 walls), which makes the constraint
@@ -95,14 +96,13 @@ from helms_jax.envs.maze.layout import Layout
 from helms_jax.envs.registry import EnvKwargError, register
 
 __all__ = ["Maze", "MazeSpec", "PointMass", "POINT_MASSES", "Episode", "occupancy_image",
-           "grid_occupancy_image", "AGENT_RADIUS", "WALL_RADIUS", "MAX_SPEED", "IMAGE_EXTENT"]
+           "grid_occupancy_image", "AGENT_RADIUS", "WALL_RADIUS", "IMAGE_EXTENT"]
 
 AGENT_RADIUS = 0.1
 WALL_RADIUS = 0.05  # capsule radius: walls are 0.1 thick
 MASS = 1.0
 DAMPING = 5.0  # N·s/m on each slide joint
-GEAR = 15.0  # N at |action| = 1
-MAX_SPEED = GEAR / DAMPING  # cells/s at full force
+GEAR = 15.0  # N at |action| = 1 (top speed GEAR / DAMPING = 3 cells/s)
 
 
 @dataclasses.dataclass(frozen=True)

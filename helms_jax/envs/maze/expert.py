@@ -7,9 +7,9 @@ Per step, with the agent in cell c: in the goal cell, aim at the goal; otherwise
 centre of the open neighbouring cell (through a doorway) with the smallest BFS distance to the
 goal cell (`Episode.distance_field`). The waypoint switches as soon as the agent enters the next
 cell, so it moves smoothly along the path without stopping at cell centres. The controller
-tracks a desired velocity `speed` x the point mass's cruise speed towards the waypoint (slowing within `slow_radius`
-of the goal) with the force `damping · v* + mass · (v* - v) / tau`, plus Gaussian action noise
-of std `noise_scale`, clipped to [-1, 1].
+tracks a desired velocity of `speed` x the point mass's cruise speed towards the waypoint
+(slowing within `slow_radius` of the goal) with the force `damping · v* + mass · (v* - v) / tau`
+(the env's `PointMass`), plus Gaussian action noise of std `noise_scale`, clipped to [-1, 1].
 
 The expert sees only observations, and the goal and layout are not in them: on its first step
 it recovers the episode from the start position in the first observation
