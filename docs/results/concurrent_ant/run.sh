@@ -20,6 +20,10 @@ mkdir -p "$R" "$OUT"
 git rev-parse HEAD > "$R/commit.txt"
 start=$(date +%s)
 WINDOW=$(python -c "from experiments import concurrent_ant as c; print(c.get_config('original$TINY').learner.window)" | tail -1)
+# The weight the sweep chose for a (regularised or ablation) objective: chosen_weight <name>.
+chosen_weight() {
+  python -c "import json; print(json.load(open('$OUT/sweep.json'))['chosen']['$1']['mi_weight'])"
+}
 helms-data --config=$C:original$TINY --workdir=$R/data_run --config.data.dir=$R/data
 for obj in variational non_variational; do
   for w in 0.01 0.03 0.1 0.3; do
@@ -31,13 +35,13 @@ done
 python $HERE/make_results.py sweep "$R" "$OUT"
 helms-train --config=$C:original$TINY --workdir=$R/original --config.data.dir=$R/data
 for obj in variational non_variational; do
-  weight=$(python -c "import json; print(json.load(open('$OUT/sweep.json'))['chosen']['$obj']['mi_weight'])")
+  weight=$(chosen_weight $obj)
   helms-train --config=$C:$obj$TINY --workdir=$R/$obj --config.data.dir=$R/data \
       --config.learner.mi_weight=$weight
 done
 for obj in original variational non_variational; do
   extra=""
-  [[ $obj != original ]] && extra="--config.learner.mi_weight=$(python -c "import json; print(json.load(open('$OUT/sweep.json'))['chosen']['$obj']['mi_weight'])")"
+  [[ $obj != original ]] && extra="--config.learner.mi_weight=$(chosen_weight $obj)"
   helms-analyze --config=$C:$obj$TINY --workdir=$R/$obj --config.data.dir=$R/data $extra
 done
 python $HERE/make_results.py results "$R" "$OUT" $(( $(date +%s) - start ))
@@ -53,7 +57,7 @@ for obj in variational non_variational; do
 done
 python $HERE/make_results.py sweep "$R" "$OUT"
 for obj in variational non_variational; do
-  weight=$(python -c "import json; print(json.load(open('$OUT/sweep.json'))['chosen']['${obj}_frozen_decoder']['mi_weight'])")
+  weight=$(chosen_weight ${obj}_frozen_decoder)
   helms-train --config=$C:$obj$TINY --workdir=$R/${obj}_frozen_decoder --config.data.dir=$R/data \
       --config.learner.mi_weight=$weight --config.learner.mi_trains_decoder=False
 done
