@@ -33,6 +33,12 @@ A variant is `<method>[,<modifier>...][,tiny]`:
                          critics the position and velocity (asymmetric), the flat baselines the
                          state. Without it (default): the prior reads the velocity, the skill
                          policy the position and velocity (a state-based variant).
+    d4rl_camera          with image: the views as D4RL's agent-centric camera renders them,
+                         a MuJoCo tracking camera whose centre moves 0.2 of the way to the
+                         agent per render (one per step), with the agent drawn (a second plane
+                         per view): the agent's offset from the centre shows its velocity,
+                         which two frames 0.01 s apart do not (without it the views are centred
+                         on the agent and the agent is not drawn).
     d4rl_data            the paper's training mazes: D4RL random 20 x 20 layouts (rooms of
                          block walls with doorways, `envs/maze/d4rl.py`), a new one per episode
                          from a bank of 5,000, start and goal uniform over the free cells,
@@ -63,7 +69,7 @@ from experiments import _base
 
 METHODS = ("spirl", "ssp", "sac", "bc_sac", "flat_prior")
 MODIFIERS = ("random50", "random75", "h3", "h30", "z5", "z30", "closed_loop", "mixture_prior",
-             "image", "d4rl_data")
+             "image", "d4rl_camera", "d4rl_data")
 TASK_MODIFIERS = ("near_goal", "d4rl_maze")  # downstream task only (skills are shared)
 # The paper's maze is D4RL's maze2d point mass (`envs/maze/env.py` POINT_MASSES["d4rl"]): 0.01 s
 # per control step, 4.19 kg, damping 1 N s/m (it coasts: a 4.2 s time constant), gear 100, the
@@ -93,6 +99,11 @@ GOAL_TOLERANCE = 1.0
 # The paper's views: D4RL's agent-centric camera, 5 units above the agent with MuJoCo's default
 # 45 degree field of view, sees +- 5 tan(22.5 deg) = +- 2.07 cells (32 x 32 pixels).
 D4RL_VIEW_EXTENT = 2.07
+# ... and it is MuJoCo's tracking camera (kpertsch/d4rl maze_model.py `viewer_setup`:
+# CAMERA_TRACKING of body 0, whose subtree centre of mass is the particle's): its centre moves
+# 0.2 of the way to the agent per render, one render per step (the data script renders 100
+# times at reset "so that camera can catch up with agent"); the particle shows as its site.
+D4RL_CAMERA = {"image_agent": True, "camera_follow": 0.2}
 NEAR_GOAL = (9, 0)  # the top-left cell: 16 moves from the start (the default goal is 39)
 LABELS = {"spirl": "SPiRL", "ssp": "SSP (no prior)", "sac": "SAC", "bc_sac": "BC+SAC",
           "flat_prior": "Flat prior"}
@@ -115,8 +126,12 @@ def get_config(variant: str = "spirl") -> ml_collections.ConfigDict:
     c.env.kwargs = {**D4RL_DATA, **PHYSICS,
                     **({"size": 10, "num_layouts": 16} if tiny else {})}
     c.env.episode_length = D4RL_DATA_EPISODE_LENGTH
+  if "d4rl_camera" in parts and "image" not in parts:
+    raise ValueError(f"spirl_maze variant {variant!r}: d4rl_camera modifies the image variant; "
+                     f"add 'image'")
+  camera = D4RL_CAMERA if "d4rl_camera" in parts else {}
   if "image" in parts:  # the sampler renders the prior's views with the data env's settings
-    c.env.kwargs = {**c.env.kwargs, "image_extent": D4RL_VIEW_EXTENT}
+    c.env.kwargs = {**c.env.kwargs, "image_extent": D4RL_VIEW_EXTENT, **camera}
   c.data.expert_noise = 0.2
   c.data.random_fraction = random_fraction
   # The paper's 85,000 planner trajectories in random small layouts (~120 steps each in our
@@ -143,6 +158,7 @@ def get_config(variant: str = "spirl") -> ml_collections.ConfigDict:
     if "image" in parts:
       c.learner.prior_groups = ("image",)
       c.learner.prior_image_frames, c.learner.prior_image_size = 2, (8 if tiny else 32)
+      c.learner.prior_image_planes = 2 if camera else 1  # walls (, the agent)
   if not tiny:
     c.train.num_steps = 20_000
     c.train.checkpoint_every = 2_000
@@ -166,7 +182,8 @@ def get_config(variant: str = "spirl") -> ml_collections.ConfigDict:
                              "goal_cell": NEAR_GOAL if "near_goal" in parts else None,
                              **({"image": True, "image_frames": 2,
                                  "image_size": 8 if tiny else 32,
-                                 "image_extent": D4RL_VIEW_EXTENT} if "image" in parts else {})},
+                                 "image_extent": D4RL_VIEW_EXTENT, **camera}
+                                if "image" in parts else {})},
                  episode_length=200 if tiny else TASK_EPISODE_LENGTH)  # the expert: ~700
   if method == "spirl" and "mixture_prior" in parts:
     # The policy cannot start as the mixture: behave as the prior early on (omega schedule).

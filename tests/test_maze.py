@@ -700,3 +700,61 @@ def test_d4rl_random_slots_move_like_every_wall_a_geom():
     distance = numpy_bfs(episodes.h_walls[n], episodes.v_walls[n], cell)[
         tuple(episodes.goal_cell[n])]
     assert slots.spec.min_goal_distance <= distance, n
+
+
+def test_disc_image_centroid_and_area_are_the_markers():
+  """A soft disc's intensity-weighted centroid is its centre and its mass its area (closed form:
+  pi r^2), to within a fraction of a pixel, wherever the centre falls between pixel centres."""
+  size, extent = 32, 2.0
+  pixel = 2 * extent / size
+  offsets = (np.arange(size) + 0.5) * pixel - extent
+  camera = np.array([3.0, -1.0])
+  for marker in ([3.3, -1.2], [3.05, -0.89], [2.5, -0.4]):
+    img = np.asarray(maze_env.disc_image(jnp.asarray(camera), jnp.asarray(marker), size, extent))
+    x = camera[0] + offsets[None, :]  # columns
+    y = camera[1] - offsets[:, None]  # rows, top first
+    mass = img.sum()
+    np.testing.assert_allclose([(img * x).sum() / mass, (img * y).sum() / mass], marker,
+                               atol=0.1 * pixel)
+    np.testing.assert_allclose(mass * pixel ** 2, np.pi * maze_env.MARKER_RADIUS ** 2, rtol=0.05)
+
+
+def test_trailing_camera_follows_the_recursion_and_shows_the_velocity():
+  """camera_follow=0.2 (MuJoCo's tracking camera, one render per step): `info['cameras']`
+  follows l_t = l_{t-1} + 0.2 (p_t - l_{t-1}) from the start (a NumPy loop over the rolled-out
+  positions); `cameras_from_past` gives the same from the past positions; the agent plane puts
+  the agent at p_t - l_t from the view centre, which points along the velocity once moving
+  (the steady-state lag is (1 - f) / f of a step's motion); bad settings are refused."""
+  with pytest.raises(envs.EnvKwargError, match="image_agent"):
+    envs.make("maze", image=True, camera_follow=0.2)
+  with pytest.raises(envs.EnvKwargError, match="camera_follow"):
+    envs.make("maze", image=True, image_agent=True, camera_follow=0.0)
+  env = envs.make("maze", layout="random", size=3, image=True, image_size=32, image_frames=2,
+                  image_agent=True, camera_follow=maze_env.D4RL_CAMERA_FOLLOW,
+                  image_extent=2.07, dynamics="d4rl", timestep=0.01, substeps=1)
+  assert env.observation_groups.size("image") == 2 * 2 * 32 * 32
+  state = jax.jit(env.state_from)(jnp.asarray([0.5, 0.5]), _episode(L.border_layout(3, 3)))
+  step = jax.jit(env.step)
+  positions, cameras = [np.asarray(state.obs[:2])], [np.asarray(state.info["cameras"])]
+  for _ in range(40):  # to ~(2, 2) at the clipped speed, short of the far walls
+    state = step(state, jnp.asarray([1.0, 1.0]))
+    positions.append(np.asarray(state.obs[:2]))
+    cameras.append(np.asarray(state.info["cameras"]))
+  expected = [positions[0].astype(np.float64)]
+  for p in positions[1:]:
+    expected.append(expected[-1] + 0.2 * (p - expected[-1]))
+  np.testing.assert_allclose(np.stack([c[0] for c in cameras]), expected, atol=1e-5)
+  np.testing.assert_allclose(np.stack([c[1] for c in cameras[1:]]), expected[:-1], atol=1e-5)
+  past = np.stack([positions[max(40 - k, 0)] for k in range(env.camera_history)])
+  np.testing.assert_allclose(env.cameras_from_past(jnp.asarray(past)), expected[-1], atol=1e-4)
+  # The agent plane of the newest frame: the disc at p - l from the view's centre.
+  agent = np.asarray(state.obs[4:]).reshape(2, 2, 32, 32)[0, 1]
+  pixel = 2 * 2.07 / 32
+  offsets = (np.arange(32) + 0.5) * pixel - 2.07
+  seen = np.array([(agent * offsets[None, :]).sum(), (agent * -offsets[:, None]).sum()])
+  seen /= agent.sum()
+  lag = positions[-1] - expected[-1]
+  np.testing.assert_allclose(seen, lag, atol=0.1 * pixel)
+  last_step = positions[-1] - positions[-2]
+  assert np.linalg.norm(lag) > 2 * pixel  # visible: the 0.01 s step itself is a fraction of one
+  assert np.dot(lag, last_step) > 0.9 * np.linalg.norm(lag) * np.linalg.norm(last_step)

@@ -430,17 +430,11 @@ def test_closed_loop_vae_with_mixture_prior_reconstructs(tmp_path):
   assert rows[-1]["prior_kl"] < 0.6 * rows[0]["prior_kl"], rows
 
 
-def test_image_prior_sampler_renders_the_stored_states_views(tmp_path):
-  """The paper's maze prior reads stacked local views that the dataset does not store: the
-  sampler renders them from the window's first position, the one before it (the first again at
-  an episode's start) and the episode's walls; checked against the env's renderer per window,
-  and a learner update on such batches trains the conv prior."""
-  from helms_jax import envs as envs_lib  # pylint: disable=import-outside-toplevel
-  import ml_collections  # pylint: disable=import-outside-toplevel
-  env = envs_lib.make("maze", layout="random", size=3)
+def _maze_view_dataset(path, env, lengths):
+  """A maze dataset of random positions (and walls) per episode, for the view samplers:
+  (dataset, the episodes' observations and walls as written)."""
   rng = np.random.default_rng(0)
   walls_size = jax.eval_shape(env.reset, jax.random.PRNGKey(0)).info["walls"].shape
-  lengths = np.array([12, 15, 11])
   schema = data_lib.Schema.create((4,), (2,), episode={"walls": (walls_size, np.bool_)})
   episodes = {
       "observation": [np.concatenate([rng.uniform(0.2, 2.8, (n + 1, 2)),
@@ -448,7 +442,7 @@ def test_image_prior_sampler_renders_the_stored_states_views(tmp_path):
                       for n in lengths],
       "action": [rng.uniform(-1, 1, (n, 2)).astype(np.float32) for n in lengths],
       "walls": [rng.random(walls_size) < 0.5 for _ in lengths]}
-  with data_lib.DatasetWriter(str(tmp_path / "d"), schema, env_name="maze", generator="test",
+  with data_lib.DatasetWriter(str(path), schema, env_name="maze", generator="test",
                               episodes_per_shard=3) as writer:
     for i, n in enumerate(lengths):
       done = np.zeros(n, bool)
@@ -458,12 +452,29 @@ def test_image_prior_sampler_renders_the_stored_states_views(tmp_path):
                            "reward": np.zeros((1, n), np.float32),
                            "discount": np.ones((1, n), np.float32), "done": done[None],
                            "episode/walls": episodes["walls"][i][None]}, np.array([n]))
-  dataset = data_lib.load_dataset(str(tmp_path / "d"))
+  return data_lib.load_dataset(str(path)), episodes
+
+
+def _view_sampler_config(planes=1):
+  import ml_collections  # pylint: disable=import-outside-toplevel
   config = ml_collections.ConfigDict({"learner": small_config(horizon=4), "train": {
       "window": 4, "lookahead": 0, "batch_size": 16}})
   config.learner.prior_groups = ("image",)
   config.learner.prior_image_frames, config.learner.prior_image_size = 2, 4
+  config.learner.prior_image_planes = planes
   config.learner.z_dim = 3
+  return config
+
+
+def test_image_prior_sampler_renders_the_stored_states_views(tmp_path):
+  """The paper's maze prior reads stacked local views that the dataset does not store: the
+  sampler renders them from the window's first position, the one before it (the first again at
+  an episode's start) and the episode's walls; checked against the env's renderer per window,
+  and a learner update on such batches trains the conv prior."""
+  from helms_jax import envs as envs_lib  # pylint: disable=import-outside-toplevel
+  env = envs_lib.make("maze", layout="random", size=3)
+  dataset, episodes = _maze_view_dataset(tmp_path / "d", env, np.array([12, 15, 11]))
+  config = _view_sampler_config()
   sample, data = offline.make_run_sampler(config, dataset, env)
   batch = jax.jit(sample)(data, jax.random.PRNGKey(1))
   assert batch["prior_image"].shape == (16, 2 * 16)
@@ -479,3 +490,35 @@ def test_image_prior_sampler_renders_the_stored_states_views(tmp_path):
   assert "conv_0" in state.params["prior"]
   state, metrics = jax.jit(learner.update)(state, batch, jax.random.PRNGKey(3))
   assert np.isfinite(float(metrics["loss"]))
+
+
+def test_image_prior_sampler_places_the_trailing_camera(tmp_path):
+  """With D4RL's trailing camera (`camera_follow` < 1) the views are centred where the env's
+  step-by-step recursion l_t = l_{t-1} + f (p_t - l_{t-1}), l_0 = p_0 puts the camera, computed
+  here by a Python loop over each episode from its start (one episode longer than the sampler's
+  history, so its truncation is exercised), with the agent drawn in each view's second plane."""
+  from helms_jax import envs as envs_lib  # pylint: disable=import-outside-toplevel
+  follow = 0.5
+  env = envs_lib.make("maze", layout="random", size=3, image_agent=True, camera_follow=follow)
+  assert env.camera_history < 30
+  dataset, episodes = _maze_view_dataset(tmp_path / "d", env, np.array([12, 40, 11]))
+  with pytest.raises(ValueError, match="prior_image_planes"):
+    offline.make_run_sampler(_view_sampler_config(planes=1), dataset, env)
+  sample, data = offline.make_run_sampler(_view_sampler_config(planes=2), dataset, env)
+  batch = jax.jit(sample)(data, jax.random.PRNGKey(1))
+  assert batch["prior_image"].shape == (16, 2 * 2 * 16)
+  late = 0
+  for b in range(16):
+    e, t = int(batch["episode_index"][b]), int(batch["window_start"][b])
+    positions = episodes["observation"][e][:, :2].astype(np.float64)
+    cameras = [positions[0]]
+    for p in positions[1:]:
+      cameras.append(cameras[-1] + follow * (p - cameras[-1]))
+    frames = [t, max(t - 1, 0)]
+    expected = env.local_views(jnp.asarray(positions[frames], jnp.float32),
+                               jnp.asarray(episodes["walls"][e]), 4,
+                               jnp.asarray(np.stack([cameras[f] for f in frames]), jnp.float32))
+    np.testing.assert_allclose(batch["prior_image"][b], expected, atol=1e-3)
+    late += t >= env.camera_history
+  assert late > 0  # some windows start past the exact history
+

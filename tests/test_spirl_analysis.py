@@ -83,15 +83,17 @@ def test_maze_pipeline_draws_exploration_maps(tmp_path):
 
 @pytest.mark.slow
 def test_maze_pipeline_in_the_papers_layouts(tmp_path):
-  """spirl_maze:spirl,image,d4rl_data,d4rl_maze,tiny end to end: data in D4RL random layouts
-  (10 x 10 when tiny), image skills, maps and SAC in the paper's 40 x 40 maze."""
+  """spirl_maze:spirl,image,d4rl_camera,d4rl_data,d4rl_maze,tiny end to end: data in D4RL
+  random layouts (10 x 10 when tiny), image skills seen through D4RL's trailing camera, maps
+  and SAC in the paper's 40 x 40 maze."""
   config = configs.load_config(
-      f"{ROOT}/experiments/spirl_maze.py:spirl,image,d4rl_data,d4rl_maze,tiny")
+      f"{ROOT}/experiments/spirl_maze.py:spirl,image,d4rl_camera,d4rl_data,d4rl_maze,tiny")
   config.compilation_cache_dir = "none"
   workdir = str(tmp_path / "run")
   pipeline.run_pipeline(config, workdir)
   env = runs.make_env(config)
   assert env.unwrapped.spec.kind == "d4rl_random" and env.unwrapped.rows == 10
+  assert env.unwrapped.camera_follow == 0.2 and config.learner.prior_image_planes == 2
   with open(os.path.join(workdir, "analysis", "analysis.json")) as f:
     rows = json.load(f)["metrics"]["exploration"]
   assert all(r["goal_distance"] == 34 for r in rows.values())  # the paper's start and goal

@@ -82,6 +82,7 @@ def default_config() -> ml_collections.ConfigDict:
       # names the state groups beside the image (("image",) or (): the image alone).
       prior_image_frames=0,
       prior_image_size=32,
+      prior_image_planes=1,     # planes per view (the env's: walls, and the agent if drawn)
       beta=1e-2,
       learning_rate=1e-3,
       optimizer="adam",         # adam | radam (the reference uses RAdam)
@@ -122,10 +123,12 @@ def normalize_observation(params, obs: jax.Array) -> jax.Array:
 
 
 def image_shape(config: ml_collections.ConfigDict) -> tuple[int, ...]:
-  """(frames, size, size) of the prior's image input, () without one."""
+  """(frames x planes, size, size) of the prior's image input (its conv's input channels
+  first), () without one."""
   frames = int(config.get("prior_image_frames", 0))
   size = int(config.get("prior_image_size", 32))
-  return (frames, size, size) if frames else ()
+  planes = int(config.get("prior_image_planes", 1))
+  return (frames * planes, size, size) if frames else ()
 
 
 def prior_input_indices(config: ml_collections.ConfigDict, observation_size: int,
@@ -163,7 +166,8 @@ def make_prior_inputs(config: ml_collections.ConfigDict, observation_size: int,
   lo, hi = observation_groups["image"]
   if hi - lo != int(np.prod(shape)):
     raise ValueError(f"the env's image group has {hi - lo} entries, the prior expects "
-                     f"{shape} = {int(np.prod(shape))} (learner.prior_image_frames / _size)")
+                     f"{shape} = {int(np.prod(shape))} (learner.prior_image_frames / _size / "
+                     f"_planes)")
 
   def inputs(params, obs):
     return jnp.concatenate([prior_input(params, obs, indices), obs[..., lo:hi]], axis=-1)
@@ -483,26 +487,36 @@ def make_run_sampler(config: ml_collections.ConfigDict, dataset, env):
   prior, also `prior_image [B, F * S * S]`: the stacked local views at each window's first step
   (frames newest first; before an episode's start the first frame repeats, as the env resets),
   rendered from the stored positions and the episode's walls (`episode/walls`) by the env's
-  `local_views` (the maze), so the dataset stores no images."""
+  `local_views` (the maze), so the dataset stores no images. A trailing camera (the maze's
+  `camera_follow` < 1) is placed by the env's `cameras_from_past` over each frame's past
+  positions in its episode, where the env's recursion would have placed it."""
   sampler = data_lib.WindowSampler(dataset, config.train.window, config.train.lookahead)
   sample_fn, data = sampler.loop_sample_fn(config.train.batch_size)
   shape = image_shape(config.learner)
   if not shape:
     return sample_fn, data
-  frames, size, _ = shape
+  frames, size = int(config.learner.prior_image_frames), int(config.learner.prior_image_size)
   if "episode/walls" not in dataset.fields or not hasattr(env, "local_views"):
     raise ValueError("learner.prior_image_frames > 0 needs an env that renders local views "
                      "(maze) and a dataset with episode/walls (generate it with this code)")
+  planes = getattr(env, "image_planes", 1)
+  if planes != int(config.learner.prior_image_planes):
+    raise ValueError(f"learner.prior_image_planes={config.learner.prior_image_planes}, but the "
+                     f"env draws {planes} plane(s) per view (env.kwargs image_agent)")
+  history = int(getattr(env, "camera_history", 1))  # past positions per view centre
   obs_offsets = jnp.asarray(offsets_from_lengths(np.asarray(dataset.episode_length) + 1)[0],
                             jnp.int32)
-  render = jax.vmap(lambda positions, walls: env.local_views(positions, walls, size))
+  render = jax.vmap(lambda positions, walls, cameras: env.local_views(positions, walls, size,
+                                                                     cameras))
 
   def sample(data, key):
     window_data, offsets = data  # ((arrays, window table), first observation of each episode)
     batch = sample_fn(window_data, key)
-    steps = jnp.maximum(batch["window_start"][:, None] - jnp.arange(frames), 0)  # [B, F]
-    flat = offsets[batch["episode_index"]][:, None] + steps
-    positions = window_data[0]["observation"][flat][..., :2]  # [B, F, 2]
-    return {**batch, "prior_image": render(positions, batch["episode/walls"])}
+    back = jnp.arange(frames)[:, None] + jnp.arange(history)[None, :]  # [F, M + 1]
+    steps = jnp.maximum(batch["window_start"][:, None, None] - back, 0)  # [B, F, M + 1]
+    flat = offsets[batch["episode_index"]][:, None, None] + steps
+    past = window_data[0]["observation"][flat][..., :2]  # [B, F, M + 1, 2]
+    cameras = env.cameras_from_past(past) if history > 1 else past[..., 0, :]
+    return {**batch, "prior_image": render(past[..., 0, :], batch["episode/walls"], cameras)}
 
   return sample, (data, obs_offsets)

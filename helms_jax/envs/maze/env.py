@@ -46,14 +46,16 @@ the observation). The goal is the centre of a cell drawn uniformly among those a
 `min_goal_distance` moves from the start cell (BFS over the layout; all cells are reachable).
 
 Observation: groups `position` [2] = (x, y) and `velocity` [2] = (vx, vy); with `image=True`
-also group `image` [image_frames × image_size²] (default 1 × 16 × 16): local top-down occupancy
-images centred on the agent's current and previous positions (newest first; SPiRL stacks two
-32 × 32 views, which show the velocity), each covering ±1.5 cells (`image_extent`), row-major
-with row 0 at the top (+y) and column 0 at -x. `info['walls']` (the episode's present segments,
-stored by datasets as `episode/walls`) and `local_views` render the views of any stored state.
-A pixel's value is the fraction of its width covered by the nearest present wall (thickness 0.1;
-1-D coverage across the wall by the point-to-segment distance), so walls are soft 1-2 pixel lines
-that move continuously with the agent.
+also group `image` [image_frames × planes × image_size²] (default 1 × 1 × 16 × 16): local
+top-down occupancy images centred on the agent's current and previous positions (newest first;
+SPiRL stacks two 32 × 32 views), each covering ±1.5 cells (`image_extent`), row-major with row
+0 at the top (+y) and column 0 at -x. `info['walls']` (the episode's present segments, stored by
+datasets as `episode/walls`) and `local_views` render the views of any stored state. A pixel's
+value is the fraction of its width covered by the nearest present wall (thickness 0.1; 1-D
+coverage across the wall by the point-to-segment distance), so walls are soft 1-2 pixel lines
+that move continuously with the agent. With `image_agent` a second plane per frame draws the
+agent, and with `camera_follow` < 1 the view centre trails the agent as D4RL's tracking camera
+does (two frames 0.01 s apart barely differ; the trailing camera is what shows the velocity).
 
 Reward: `sparse` (default): 1 on a step ending within `goal_tolerance` of the goal, and `done`
 there when `terminate_on_success`; `dense`: minus the Euclidean distance to the goal (walls are
@@ -96,7 +98,8 @@ from helms_jax.envs.maze.layout import Layout
 from helms_jax.envs.registry import EnvKwargError, register
 
 __all__ = ["Maze", "MazeSpec", "PointMass", "POINT_MASSES", "Episode", "occupancy_image",
-           "grid_occupancy_image", "AGENT_RADIUS", "WALL_RADIUS", "IMAGE_EXTENT"]
+           "grid_occupancy_image", "disc_image", "lagged_cameras", "camera_history_length", "AGENT_RADIUS", "WALL_RADIUS",
+           "IMAGE_EXTENT", "MARKER_RADIUS", "D4RL_CAMERA_FOLLOW"]
 
 AGENT_RADIUS = 0.1
 WALL_RADIUS = 0.05  # capsule radius: walls are 0.1 thick
@@ -137,6 +140,12 @@ POINT_MASSES = {
                       velocity_clip=5.0),
 }
 IMAGE_EXTENT = 1.5  # the image covers ±1.5 cells around the agent
+# D4RL's particle is drawn by its site (radius 0.2; the sphere geom itself is transparent).
+MARKER_RADIUS = 0.2
+# MuJoCo's tracking camera (`mjv_updateCamera`, mjCAMERA_TRACKING) moves its look-at point 0.2
+# of the way to the tracked body per render ("smooth tracking of subtree com"); D4RL's
+# agent-centric views render once per env step, so the view centre lags a moving agent.
+D4RL_CAMERA_FOLLOW = 0.2
 _FAR_BELOW = -100.0  # z of removed wall segments
 _LAYOUT_SALT = 0x6D617A65  # "maze": xor-ed into the start position bits to make the layout key
 LAYOUTS = ("random", "d4rl_random", "large", "d4rl")
@@ -382,6 +391,42 @@ def grid_occupancy_image(pos: jax.Array, h_walls: jax.Array, v_walls: jax.Array,
   return cover.astype(jnp.float32)
 
 
+def disc_image(centre: jax.Array, marker: jax.Array, size: int = 16,
+               extent: float = IMAGE_EXTENT, radius: float = MARKER_RADIUS) -> jax.Array:
+  """A disc of `radius` at `marker [2]` in the view of `centre [2]` (layout as
+  `occupancy_image`): `[size, size]` float32 in [0, 1], per pixel the fraction of its width
+  inside the disc along the radial direction (soft edges, so sub-pixel motion shows)."""
+  pixel = 2.0 * extent / size
+  offsets = (jnp.arange(size, dtype=jnp.float32) + 0.5) * pixel - extent
+  x, y = jnp.meshgrid(centre[0] + offsets, centre[1] - offsets, indexing="xy")
+  d = jnp.sqrt((x - marker[0]) ** 2 + (y - marker[1]) ** 2)
+  return jnp.clip((radius - d) / pixel + 0.5, 0.0, 1.0).astype(jnp.float32)
+
+
+def lagged_cameras(history: jax.Array, follow: float) -> jax.Array:
+  """The view centres of a camera that moves `follow` of the way to the agent per step, from
+  the agent's past positions: `history [..., M + 1, 2]` (newest first, the episode's first
+  position repeated before its start) -> `[..., 2]`.
+
+  The recursion l_t = l_{t-1} + follow (p_t - l_{t-1}) from l_0 = p_0 (the camera caught up
+  at reset) unrolls to l_t = sum_{k<M} follow (1 - follow)^k p_{t-k} + (1 - follow)^M p_{t-M}
+  (indices clamped at 0): exact for t <= M, otherwise off by at most (1 - follow)^M times the
+  distance moved in the older steps. `camera_history_length(follow)` gives M + 1.
+  """
+  m = history.shape[-2] - 1
+  k = np.arange(m + 1)
+  weights = np.where(k < m, follow * (1.0 - follow) ** k, (1.0 - follow) ** m)
+  return jnp.einsum("...kd,k->...d", history, jnp.asarray(weights, history.dtype))
+
+
+def camera_history_length(follow: float, tol: float = 1e-4) -> int:
+  """M + 1 past positions for `lagged_cameras` to weigh all but `tol` of the history exactly
+  (1 for a camera centred on the agent)."""
+  if follow >= 1.0:
+    return 1
+  return int(np.ceil(np.log(tol) / np.log(1.0 - follow))) + 1
+
+
 # Wall slots of D4RL random layouts (whose thousands of possible segments would be too many
 # geoms): the 12 unit segments an agent inside cell (r, c) can touch, as (line, segment)
 # offsets from (r, c): horizontal walls on the lines y = r, r + 1 at columns c - 1 .. c + 1, and
@@ -488,6 +533,15 @@ class Maze(Env):
     dynamics: the point mass, a key of `POINT_MASSES`: "default" (damped, 3 cells/s) or
       "d4rl" (D4RL's maze2d point: coasting, velocity clipped at 5 cells/s; with
       timestep=0.01, substeps=1 it is SPiRL's maze agent).
+    image_agent: each view gets a second plane with the agent drawn as a disc (radius
+      `MARKER_RADIUS`); the image group is then [frames, 2 (walls, agent), size, size].
+    camera_follow: in (0, 1]: the fraction of the way the view centre moves to the agent each
+      step (1: centred on the agent). D4RL's agent-centric views (SPiRL's) come from MuJoCo's
+      tracking camera, `D4RL_CAMERA_FOLLOW` = 0.2 per render and one render per step: the view
+      lags a moving agent by (1 - f) / f of its last step (4 steps' motion), so a single view
+      shows the velocity as the agent's offset from the centre. Below 1 it needs
+      `image_agent` (otherwise nothing in the view shows where the agent is). The view centres
+      are `info['cameras'] [image_frames, 2]` (newest first; at reset the camera has caught up).
   """
 
   transition_info_keys = ("success",)
@@ -502,7 +556,8 @@ class Maze(Env):
                image_size: int = 16, timestep: float = 0.02, substeps: int = 5,
                goal_cell: tuple[int, int] | None = None, image_frames: int = 1,
                num_layouts: int | None = None, max_goal_distance: int | None = None,
-               image_extent: float = IMAGE_EXTENT, dynamics: str = "default"):
+               image_extent: float = IMAGE_EXTENT, dynamics: str = "default",
+               image_agent: bool = False, camera_follow: float = 1.0):
     if dynamics not in POINT_MASSES:
       raise EnvKwargError(f"maze dynamics must be one of {sorted(POINT_MASSES)}, got "
                           f"{dynamics!r}")
@@ -550,6 +605,11 @@ class Maze(Env):
       raise EnvKwargError(f"maze image_extent must be in [0.5, 5] cells, got {image_extent}")
     if int(image_frames) < 1:
       raise EnvKwargError(f"maze image_frames must be >= 1, got {image_frames}")
+    if not 0.0 < camera_follow <= 1.0:
+      raise EnvKwargError(f"maze camera_follow must be in (0, 1], got {camera_follow}")
+    if camera_follow < 1.0 and not image_agent:
+      raise EnvKwargError(f"maze camera_follow={camera_follow} < 1 needs image_agent=True: a "
+                          f"lagging view without the agent drawn hides where the agent is")
     if timestep <= 0 or int(substeps) < 1:
       raise EnvKwargError(f"maze needs timestep > 0 and substeps >= 1, got {timestep}, {substeps}")
     reach = point_mass.step_reach(timestep * int(substeps))
@@ -571,6 +631,10 @@ class Maze(Env):
     self.image_size = int(image_size)
     self.image_frames = int(image_frames)
     self.image_extent = float(image_extent)
+    self.image_agent = bool(image_agent)
+    self.image_planes = 2 if self.image_agent else 1  # per frame: walls (, agent)
+    self.camera_follow = float(camera_follow)
+    self.camera_history = camera_history_length(self.camera_follow)
     self.reward_type = reward
     self.goal_tolerance = float(goal_tolerance)
     self.terminate_on_success = bool(terminate_on_success)
@@ -578,7 +642,8 @@ class Maze(Env):
     self.control_dt = float(timestep) * self.substeps
     self.point_mass = point_mass
     groups = [("position", 2), ("velocity", 2)] + (
-        [("image", self.image_frames * self.image_size ** 2)] if self.image else [])
+        [("image", self.image_frames * self.image_planes * self.image_size ** 2)]
+        if self.image else [])
     self._groups = ObservationGroups.from_sizes(*groups)
 
     table = maze_layout.segment_table(rows, cols)  # every possible segment, flat order
@@ -650,33 +715,52 @@ class Maze(Env):
     (S = (R + 1) C + R (C + 1))."""
     return maze_layout.flat_walls(episode.layout)
 
-  def local_views(self, positions: jax.Array, walls: jax.Array,
-                  size: int | None = None) -> jax.Array:
-    """The image group for views centred at `positions [F, 2]` (newest first) in a maze with
-    walls `walls [num segments]` (`info['walls']`, or a dataset's `episode/walls`): `[F * size *
-    size]` float32 (`size` default: `image_size`), the observation's layout. Pure and
-    vmappable: samplers render the views of stored states with it instead of storing images."""
+  def local_views(self, positions: jax.Array, walls: jax.Array, size: int | None = None,
+                  cameras: jax.Array | None = None) -> jax.Array:
+    """The image group for the agent at `positions [F, 2]` (newest first) in a maze with walls
+    `walls [num segments]` (`info['walls']`, or a dataset's `episode/walls`), seen from view
+    centres `cameras [F, 2]` (default: the positions; `info['cameras']`, or `lagged_cameras`
+    of the stored positions): `[F * planes * size * size]` float32 (`size` default:
+    `image_size`; planes: walls, and the agent with `image_agent`), the observation's layout.
+    Pure and vmappable: samplers render the views of stored states with it instead of storing
+    images."""
     size = self.image_size if size is None else int(size)
+    cameras = positions if cameras is None else cameras
     rows, cols = self.rows, self.cols
     if walls.shape != ((rows + 1) * cols + rows * (cols + 1),):
       raise ValueError(f"walls must be [{(rows + 1) * cols + rows * (cols + 1)}] bool (the "
                        f"{rows} x {cols} maze's segments, `info['walls']`), got {walls.shape}")
     h_walls = walls[:(rows + 1) * cols].reshape(rows + 1, cols)
     v_walls = walls[(rows + 1) * cols:].reshape(rows, cols + 1)
-    views = jax.vmap(lambda p: grid_occupancy_image(p, h_walls, v_walls, size,
-                                                    self.image_extent))(positions)
-    return views.reshape(-1).astype(jnp.float32)
 
-  def _observation(self, data: mjx.Data, episode: Episode,
-                   previous: jax.Array | None = None) -> jax.Array:
-    """`previous [F - 1, 2]`: the positions of the earlier frames (newest first)."""
+    def view(position, camera):
+      planes = [grid_occupancy_image(camera, h_walls, v_walls, size, self.image_extent)]
+      if self.image_agent:
+        planes.append(disc_image(camera, position, size, self.image_extent))
+      return jnp.stack(planes)
+
+    return jax.vmap(view)(positions, cameras).reshape(-1).astype(jnp.float32)
+
+  def cameras_from_past(self, past: jax.Array) -> jax.Array:
+    """The view centres (`info['cameras']`) from the agent's past positions: `past [...,
+    camera_history, 2]` (newest first, an episode's first position repeated before it) ->
+    `[..., 2]` (`lagged_cameras`)."""
+    if past.shape[-2:] != (self.camera_history, 2):
+      raise ValueError(f"past positions must be [..., camera_history={self.camera_history}, 2], "
+                       f"got {past.shape}")
+    return lagged_cameras(past, self.camera_follow)
+
+  def _observation(self, data: mjx.Data, episode: Episode, previous: jax.Array | None = None,
+                   cameras: jax.Array | None = None) -> jax.Array:
+    """`previous [F - 1, 2]`: the positions of the earlier frames (newest first); `cameras
+    [F, 2]`: the frames' view centres (None: the positions)."""
     proprio = jnp.concatenate([data.qpos[:2], data.qvel[:2]])
     if not self.image:
       return proprio.astype(jnp.float32)
     positions = data.qpos[None, :2]
     if self.image_frames > 1:
       positions = jnp.concatenate([positions, previous], axis=0)
-    img = self.local_views(positions, self.walls_present(episode))
+    img = self.local_views(positions, self.walls_present(episode), cameras=cameras)
     return jnp.concatenate([proprio, img]).astype(jnp.float32)
 
   def _evaluate(self, data: mjx.Data, episode: Episode):
@@ -716,8 +800,11 @@ class Maze(Env):
             "h_walls": episode.h_walls, "v_walls": episode.v_walls,
             "distance_field": episode.distance_field, "path_distance": path,
             "walls": self.walls_present(episode), "previous_positions": previous}
+    cameras = None
+    if self.camera_follow < 1.0:  # the camera has caught up with the agent at rest
+      cameras = info["cameras"] = jnp.tile(start[None], (self.image_frames, 1))
     zero = jnp.zeros((), jnp.float32)
-    return State(pipeline_state=data, obs=self._observation(data, episode, previous),
+    return State(pipeline_state=data, obs=self._observation(data, episode, previous, cameras),
                  reward=zero, done=zero, metrics={"distance": dist, "success": success},
                  info=info)
 
@@ -737,11 +824,18 @@ class Maze(Env):
     # The frames before this step's: the last step's position, then the older ones.
     previous = jnp.concatenate([state.pipeline_state.qpos[None, :2],
                                 state.info["previous_positions"]], axis=0)[:self.image_frames - 1]
+    info = {**state.info, "success": success, "path_distance": path,
+            "previous_positions": previous}
+    cameras = None
+    if self.camera_follow < 1.0:  # one render per step: the tracking camera moves once
+      last = state.info["cameras"][0]
+      camera = last + self.camera_follow * (data.qpos[:2] - last)
+      cameras = info["cameras"] = jnp.concatenate(
+          [camera[None], state.info["cameras"]], axis=0)[:self.image_frames]
     return state.replace(
-        pipeline_state=data, obs=self._observation(data, episode, previous), reward=reward,
-        done=done, metrics={**state.metrics, "distance": dist, "success": success},
-        info={**state.info, "success": success, "path_distance": path,
-              "previous_positions": previous})
+        pipeline_state=data, obs=self._observation(data, episode, previous, cameras),
+        reward=reward, done=done,
+        metrics={**state.metrics, "distance": dist, "success": success}, info=info)
 
 
 register("maze", Maze)
