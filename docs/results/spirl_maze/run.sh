@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The spirl_maze reproduction (issue 22): every command, in order, from the repository root.
-#   docs/results/spirl_maze/run.sh <runs dir> [<task modifier> <results subdir> [<data modifier>]]
+#   docs/results/spirl_maze/run.sh <runs dir> [<task modifier> <results subdir> [<data modifier>
+#                                  [<view modifier>]]]
 # e.g. `run.sh runs/maze_d4rl d4rl_maze .` (the paper's own maze, data in our 5 x 5 layouts;
 # results here), `run.sh runs/maze_d4rl_data d4rl_maze d4rl_data d4rl_data` (the paper's maze
 # and the paper's D4RL 20 x 20 data layouts; results in d4rl_data/) or
-# `run.sh runs/maze_repro "" our_maze` (our 10 x 10 corridor maze; results in our_maze/).
+# `run.sh runs/maze_repro "" our_maze` (our 10 x 10 corridor maze; results in our_maze/). The
+# view modifier (e.g. d4rl_camera: D4RL's trailing camera) is appended to every image variant.
 # Data (85,000 planner episodes), the skills of both variants and the BC flat prior are trained
 # once; each downstream method then runs its 3 seeds together. The flat baselines read the state
 # in both variants, so one run of each serves both. curves.csv / claims.json / report are
@@ -15,18 +17,19 @@ R=${1:-runs/maze_repro}
 T=${2:+,$2}  # the downstream task modifier, appended to every downstream and analysis variant
 OUT=${3:-.}
 D=${4:+,$4}  # the data modifier, appended to every variant (data, skills, BC and downstream)
+V=${5:+,$5}  # the view modifier, appended to every image variant
 C=experiments/spirl_maze.py
 start=$(date +%s)
 results() { python docs/results/spirl_maze/make_results.py "$R" $(( $(date +%s) - start )) "$OUT"; }
 helms-data  --config=$C:spirl$D --workdir=$R/skills
 helms-train --config=$C:spirl$D --workdir=$R/skills                   # state variant: velocity prior
 helms-eval  --config=$C:spirl$D --workdir=$R/skills
-helms-train --config=$C:spirl,image$D --workdir=$R/skills_image --config.data.dir=$R/skills/data
+helms-train --config=$C:spirl,image$V$D --workdir=$R/skills_image --config.data.dir=$R/skills/data
 helms-train --config=$C:bc_sac$D --workdir=$R/bc --config.data.dir=$R/skills/data
 helms-eval  --config=$C:bc_sac$D --workdir=$R/bc --config.data.dir=$R/skills/data
 # Figure 5: the priors', the flat prior's and uniform skills' exploration of the downstream maze.
 for s in skills skills_image; do
-  variant=spirl$D$T; [[ $s == skills_image ]] && variant=spirl,image$D$T
+  variant=spirl$D$T; [[ $s == skills_image ]] && variant=spirl,image$V$D$T
   helms-analyze --config=$C:$variant --workdir=$R/$s --config.data.dir=$R/skills/data \
       --config.analysis.exploration.flat_prior_dir=$R/bc \
       --config.analysis.exploration.num_steps=2000 --config.analysis.exploration.num_rollouts=128
@@ -37,10 +40,10 @@ run() {  # run <workdir name> <variant> <skills workdir>
 }
 # The paper's setup first (the claim maze_only_spirl_succeeds), then its baselines (the cheap
 # flat ones before SSP's ~2 h of image updates), then the state-based variant.
-run spirl spirl,image skills_image
+run spirl spirl,image$V skills_image
 run sac sac skills
 run flat_prior flat_prior bc
 run bc_sac bc_sac bc
-run ssp ssp,image skills_image
+run ssp ssp,image$V skills_image
 run spirl_state spirl skills
 run ssp_state ssp skills
