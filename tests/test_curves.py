@@ -393,4 +393,6 @@ def test_comparison_report_says_what_ran_without_machine_paths(tmp_path):
   for row in rows["episode_return"]:  # every run's final return, as in the tables
     assert f"{row['name']} {html_pages.pm(row['mean'], row['std'])}" in summary
   assert "3 runs of transfer_test" in summary and "higher is better" in summary
+  # The run stopped at 2,000 of its 4,000 env steps: its "final" numbers say so, per metric.
+  assert summary.count("(unfinished: at 2,000 of 4,000 env steps)") == 2
   assert not re.search(r"\.\d{6,}", page)  # no raw floats: 3 significant figures at most

@@ -75,7 +75,7 @@ def test_claims_verdict_file_and_table(tmp_path):
   summary = page[page.index('<div class="summary">'):page.index("</div>")]
   assert (f"1 of 1 claims reproduced. a_beats_b (reproduced, success): a {a_mean:.3g} (paper 1), "
           "b 0 (paper 0).") in summary
-  assert "c: not run" in reproduction.claims_html(
+  assert "c: nothing in the window (not run, or unfinished)" in reproduction.claims_html(
       {**out, "claims": [missing_entry]})
 
 

@@ -29,13 +29,15 @@ def _summary(runs, names, performance, last_fraction: float, claims) -> str:
   experiments = sorted({str(r.info.get("experiment")) for r in runs if r.info.get("experiment")})
   envs = sorted({str((r.info.get("env") or {}).get("name")) for r in runs
                  if isinstance(r.info.get("env"), dict) and r.info["env"].get("name")})
-  ran = []
+  ran, unfinished = [], {}
   for name, run in zip(names, runs):
     done = int(run.env_steps[-1]) if run.num_points else 0
     target = run.info.get("env_steps_per_seed")
     ran.append(f"{name} ({run.num_seeds} seeds, {fmt(done)}"
                + (f" of {fmt(target)}" if target not in (None, done) else "")
                + f" {run.step_unit} per seed)")
+    if target is not None and done < int(target):  # its "final" numbers are not final
+      unfinished[name] = f" (unfinished: at {fmt(done)} of {fmt(target)} {run.step_unit})"
   items = [f"<b>What ran.</b> {len(runs)} run{'s' if len(runs) != 1 else ''}"
            + (f" of {html.escape(', '.join(experiments))}" if experiments else "")
            + (f" on the {html.escape(', '.join(envs))} env" if envs else "")
@@ -43,7 +45,7 @@ def _summary(runs, names, performance, last_fraction: float, claims) -> str:
   for metric, rows in performance.items():
     values = ", ".join(
         f"{r['name']} {pm(r['mean'], r['std']) if r['num_points'] else 'no value yet'}"
-        for r in rows)
+        + unfinished.get(r["name"], "") for r in rows)
     note = metric_info.direction_note(metric)
     items.append(f"<b>Final {html.escape(metric.replace('_', ' '))}.</b> "
                  + html.escape(f"{values} (each seed's mean over the last {last_fraction:.0%} "

@@ -174,15 +174,15 @@ def write_claims(path: str, *, experiment: str, paper: str, command: str, commit
 
 def _ours(stats: Mapping[str, Any]) -> str:
   if not stats.get("seeds"):
-    return "not run"
+    return "nothing in the window (not run, or unfinished)"
   std = f" ± {fmt(stats['std'])}" if stats.get("std") is not None else ""
   return f"{fmt(stats['mean'])}{std} ({stats['seeds']} seeds)"
 
 
 def claims_summary(claims: Mapping[str, Any]) -> str:
   """The verdicts in a sentence per claim, ours against the paper's numbers, e.g. "0 of 1
-  claims reproduced. a_beats_b (not reproduced, success): a 0.2 (paper 1), b 0 (paper 0); not
-  run: c."."""
+  claims reproduced. a_beats_b (not reproduced, success): a 0.2 (paper 1), b 0 (paper 0);
+  nothing in the final window (not run, or unfinished): c."."""
   entries = claims["claims"]
   reproduced = sum(c["verdict"] == "reproduced" for c in entries)
   sentences = [f"{reproduced} of {len(entries)} claims reproduced."]
@@ -193,7 +193,8 @@ def claims_summary(claims: Mapping[str, Any]) -> str:
                         for m, s in ran.items())
     sentences.append(f"{claim['id']} ({claim['verdict']}, {claim['metric']}): "
                      + (numbers or "no method ran")
-                     + (f"; not run: {', '.join(missing)}" if missing else "") + ".")
+                     + (f"; nothing in the final window (not run, or unfinished): "
+                        f"{', '.join(missing)}" if missing else "") + ".")
   return " ".join(sentences)
 
 
