@@ -215,6 +215,10 @@ def set_downstream(c, method: str, tiny: bool, skill_name: str, env_kwargs: dict
   # The frozen prior's output is computed once per skill step and kept in the replay
   # (`agents.spaces.with_cached_prior`) instead of at s and s' in every update.
   t.cache_prior = method == "spirl"
+  # Views of two frames x two planes x 32 x 32 make a 16 KB float32 observation: a replay of
+  # the whole run (100k skill steps x 3 seeds, s and s') would need ~10 GB per copy, so the
+  # trailing-camera views (the ones with the agent plane) are stored as uint8, as images are.
+  t.uint8_views = bool(env_kwargs.get("image_agent", False))
   if method == "ssp":
     # spirl's SSP (configs/hrl/*/no_prior = base_conf): the high-level policy is a fresh
     # SplitObsMLPPolicy over the state (the maze's x, y, vx, vy), images split off;

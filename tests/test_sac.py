@@ -236,6 +236,55 @@ def test_cached_prior_updates_and_acts_as_the_prior_itself():
     spaces.with_cached_prior(plain._replace(prior=mixture), obs_size)
 
 
+def test_uint8_views_store_a_quarter_and_learn_as_the_float_views():
+  """`spaces.with_uint8_views` (then `with_cached_prior`, as SPiRL's image runs): views already
+  on the 1/255 grid come back exactly, so updates, metrics and actions equal the plain space's;
+  arbitrary views in [0, 1] come back within 1/510; the stored views are uint8; bad ranges are
+  refused."""
+  rng = np.random.default_rng(1)
+  obs_size, views = 6, (2, 5)  # state, 3 view entries, one more state entry
+  frozen = {"w": jnp.asarray(rng.normal(size=(obs_size, D)), jnp.float32),
+            "v": jnp.asarray(0.3 * rng.normal(size=(obs_size, D)), jnp.float32)}
+  plain = network_space(obs_size=obs_size)._replace(prior=_state_prior, frozen=frozen)
+  compact = spaces.with_cached_prior(spaces.with_uint8_views(plain, obs_size, views), obs_size)
+  config = sac_config(critic_hidden=(8,))
+  agents = [sac.make_agent(config, s, obs_size) for s in (plain, compact)]
+  states = [jax.jit(a.init)(jax.random.PRNGKey(0)) for a in agents]
+  batch = _random_batch(5, obs_size=obs_size)
+
+  def on_grid(x):
+    return jnp.asarray(x).at[..., 2:5].set(rng.integers(0, 256, x[..., 2:5].shape) / 255.0)
+
+  batch = batch.replace(observation=on_grid(batch.observation),
+                        next_observation=on_grid(batch.next_observation))
+  observe = jax.vmap(jax.vmap(lambda x: compact.observe(types.SimpleNamespace(obs=x))))
+  stored = batch.replace(observation=observe(batch.observation),
+                         next_observation=observe(batch.next_observation))
+  assert stored.observation["state"]["views"].dtype == jnp.uint8
+  assert stored.observation["state"]["state"].shape[-1] == obs_size - 3
+  (new_plain, m_plain), (new_compact, m_compact) = (
+      jax.jit(a.update)(s, b, jax.random.PRNGKey(1))
+      for a, s, b in zip(agents, states, (batch, stored)))
+  for key in ("divergence", "alpha", "q_mean", "target_mean", "policy_loss"):
+    np.testing.assert_allclose(m_compact[key], m_plain[key], rtol=1e-5, atol=1e-6)
+  for got, want in zip(jax.tree.leaves(new_compact), jax.tree.leaves(new_plain)):
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+  act_plain = agents[0].act(new_plain, batch.observation[:, 0], jax.random.PRNGKey(2))
+  act_compact = agents[1].act(new_compact, jax.tree.map(lambda x: x[:, 0], stored.observation),
+                              jax.random.PRNGKey(2))
+  np.testing.assert_allclose(act_compact[1], act_plain[1], rtol=1e-5, atol=1e-6)
+  # Off the grid: the rebuilt views are within half a level of the env's.
+  seen = []
+  probe = spaces.with_uint8_views(plain._replace(
+      critic_input=lambda obs: seen.append(obs) or obs), obs_size, views)
+  x = jnp.asarray(rng.uniform(0, 1, (64, obs_size)), jnp.float32)
+  probe.critic_input(probe.observe(types.SimpleNamespace(obs=x)))
+  np.testing.assert_allclose(seen[0][:, [0, 1, 5]], x[:, [0, 1, 5]])
+  assert float(jnp.max(jnp.abs(seen[0][:, 2:5] - x[:, 2:5]))) <= 1 / 510 + 1e-7
+  with pytest.raises(ValueError, match="not a range"):
+    spaces.with_uint8_views(plain, obs_size, (4, 7))
+
+
 # --- 2. the squashing Jacobian ----------------------------------------------------------------
 
 

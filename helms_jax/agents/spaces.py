@@ -61,14 +61,18 @@ def with_cached_prior(space: ActionSpace, observation_size: int) -> ActionSpace:
   conv passes of the prior (at s and s') from each SAC update, for one pass per env step.
 
   Args:
-    space: a space over flat observations (no `observe`) whose `prior(frozen, obs)` returns a
-      `distrax.MultivariateNormalDiag` (event [D]).
+    space: a space whose `prior(frozen, obs)` returns a `distrax.MultivariateNormalDiag` (event
+      [D]), over flat observations or over its own `observe`'s (e.g. `with_uint8_views`), which
+      then becomes "state".
     observation_size: O, the env's flat observation size.
   """
-  if space.prior is None or space.observe is not None:
-    raise ValueError("with_cached_prior needs a space with a prior over flat observations")
-  probe = jax.eval_shape(space.prior, space.frozen,
-                         jax.ShapeDtypeStruct((1, observation_size), jnp.float32))
+  if space.prior is None:
+    raise ValueError("with_cached_prior needs a space with a prior")
+  inner_observe = space.observe or (lambda env_state: env_state.obs)
+  inner_spec = (space.observation_spec if space.observe is not None
+                else jax.ShapeDtypeStruct((observation_size,), jnp.float32))
+  batched = jax.tree.map(lambda s: jax.ShapeDtypeStruct((1,) + s.shape, s.dtype), inner_spec)
+  probe = jax.eval_shape(space.prior, space.frozen, batched)
   if not isinstance(probe, distrax.MultivariateNormalDiag):
     raise ValueError(f"with_cached_prior caches a Gaussian (MultivariateNormalDiag) prior, got "
                      f"{type(probe).__name__}")
@@ -76,10 +80,11 @@ def with_cached_prior(space: ActionSpace, observation_size: int) -> ActionSpace:
   critic_input = space.critic_input or (lambda obs: obs)
 
   def observe(env_state):
-    dist = prior(frozen, env_state.obs)
-    return {"state": env_state.obs, "prior_loc": dist.loc, "prior_scale": dist.scale_diag}
+    state = inner_observe(env_state)
+    dist = prior(frozen, state)
+    return {"state": state, "prior_loc": dist.loc, "prior_scale": dist.scale_diag}
 
-  spec = {"state": jax.ShapeDtypeStruct((observation_size,), jnp.float32),
+  spec = {"state": inner_spec,
           "prior_loc": jax.ShapeDtypeStruct((size,), jnp.float32),
           "prior_scale": jax.ShapeDtypeStruct((size,), jnp.float32)}
   return space._replace(
@@ -89,3 +94,51 @@ def with_cached_prior(space: ActionSpace, observation_size: int) -> ActionSpace:
                                                                obs["prior_scale"]),
       observe=observe, observation_spec=spec,
       critic_input=lambda obs: critic_input(obs["state"]))
+
+
+def with_uint8_views(space: ActionSpace, observation_size: int,
+                     views: tuple[int, int]) -> ActionSpace:
+  """`space` with the observation's views (entries `views = (lo, hi)`, values in [0, 1]) kept as
+  uint8, a quarter of float32's memory in the replay (the paper's images are 8-bit too).
+
+  The observation becomes {"state": obs without the views [O - V] float32, "views": [V] uint8 =
+  round(255 * views)}; every function of `space` receives the flat observation rebuilt from it
+  (views / 255: within 1/510 of the env's), when acting as when learning, so the agent sees one
+  thing. Nothing else changes.
+
+  Args:
+    space: a space over flat observations (no `observe`).
+    observation_size: O, the env's flat observation size.
+    views: the [lo, hi) range of the views in the flat observation.
+  """
+  if space.observe is not None:
+    raise ValueError("with_uint8_views needs a space over flat observations (no observe)")
+  lo, hi = (int(v) for v in views)
+  if not 0 <= lo < hi <= observation_size:
+    raise ValueError(f"views {views} are not a range of the {observation_size} observation "
+                     f"entries")
+
+  def observe(env_state):
+    obs = env_state.obs
+    pixels = jnp.round(jnp.clip(obs[..., lo:hi], 0.0, 1.0) * 255.0).astype(jnp.uint8)
+    return {"state": jnp.concatenate([obs[..., :lo], obs[..., hi:]], axis=-1),
+            "views": pixels}
+
+  def flat(obs):
+    state = obs["state"]
+    return jnp.concatenate([state[..., :lo], obs["views"].astype(jnp.float32) / 255.0,
+                            state[..., lo:]], axis=-1)
+
+  spec = {"state": jax.ShapeDtypeStruct((observation_size - (hi - lo),), jnp.float32),
+          "views": jax.ShapeDtypeStruct((hi - lo,), jnp.uint8)}
+  critic_input = space.critic_input or (lambda obs: obs)
+  low_level = space.low_level
+  return space._replace(
+      policy=lambda params, frozen, obs: space.policy(params, frozen, flat(obs)),
+      decode=lambda frozen, obs, u, key, det: space.decode(frozen, flat(obs), u, key, det),
+      prior=(None if space.prior is None
+             else lambda frozen, obs: space.prior(frozen, flat(obs))),
+      observe=observe, observation_spec=spec,
+      critic_input=lambda obs: critic_input(flat(obs)),
+      low_level=(None if low_level is None else
+                 lambda params, frozen, obs, z: low_level(params, frozen, flat(obs), z)))

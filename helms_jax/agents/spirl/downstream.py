@@ -209,6 +209,10 @@ def skill_space(config: ml_collections.ConfigDict, env, spirl_params: Any
   space = ActionSpace(kind="gaussian", size=learner.z_dim, init_policy=init_policy,
                       policy=policy, decode=lambda frozen, obs, z, key, det: z, prior=prior,
                       frozen=spirl_params, critic_input=_state_critic(env))
+  if config.transfer.get("uint8_views", False):  # the replay keeps the views in 8 bits
+    if groups is None or "image" not in groups:
+      raise ValueError("transfer.uint8_views needs an env with an image group")
+    space = spaces.with_uint8_views(space, env.observation_size, groups["image"])
   if prior is not None and gaussian_prior and config.transfer.get("cache_prior", False):
     space = spaces.with_cached_prior(space, env.observation_size)
   return space, skill_env
