@@ -198,6 +198,22 @@ def _state_prior(frozen, obs):
   return distrax.MultivariateNormalDiag(obs @ frozen["w"], jnp.exp(obs @ frozen["v"]))
 
 
+def _assert_same_update_and_actions(agents, states, batch, stored):
+  """agents[0] on the flat `batch` and agents[1] on its `stored` form (the same transitions as
+  the second agent's `observe` keeps them): equal update metrics, parameters and actions."""
+  (new_plain, m_plain), (new_other, m_other) = (
+      jax.jit(a.update)(s, b, jax.random.PRNGKey(1))
+      for a, s, b in zip(agents, states, (batch, stored)))
+  for key in ("divergence", "alpha", "q_mean", "target_mean", "policy_loss"):
+    np.testing.assert_allclose(m_other[key], m_plain[key], rtol=1e-5, atol=1e-6)
+  for got, want in zip(jax.tree.leaves(new_other), jax.tree.leaves(new_plain)):
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+  act_plain = agents[0].act(new_plain, batch.observation[:, 0], jax.random.PRNGKey(2))
+  act_other = agents[1].act(new_other, jax.tree.map(lambda x: x[:, 0], stored.observation),
+                            jax.random.PRNGKey(2))
+  np.testing.assert_allclose(act_other[1], act_plain[1], rtol=1e-5, atol=1e-6)
+
+
 def test_cached_prior_updates_and_acts_as_the_prior_itself():
   """`spaces.with_cached_prior`: the prior read from the stored observation gives the same
   actions, update metrics and parameters as the prior evaluated in the update."""
@@ -215,17 +231,7 @@ def test_cached_prior_updates_and_acts_as_the_prior_itself():
   stored = batch.replace(observation=observe(batch.observation),
                           next_observation=observe(batch.next_observation))
   assert set(stored.observation) == {"state", "prior_loc", "prior_scale"}
-  (new_plain, m_plain), (new_cached, m_cached) = (
-      jax.jit(a.update)(s, b, jax.random.PRNGKey(1))
-      for a, s, b in zip(agents, states, (batch, stored)))
-  for key in ("divergence", "alpha", "q_mean", "target_mean", "policy_loss"):
-    np.testing.assert_allclose(m_cached[key], m_plain[key], rtol=1e-5, atol=1e-6)
-  for got, want in zip(jax.tree.leaves(new_cached), jax.tree.leaves(new_plain)):
-    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
-  act_plain = agents[0].act(new_plain, batch.observation[:, 0], jax.random.PRNGKey(2))
-  act_cached = agents[1].act(new_cached, jax.tree.map(lambda x: x[:, 0], stored.observation),
-                             jax.random.PRNGKey(2))
-  np.testing.assert_allclose(act_cached[1], act_plain[1], rtol=1e-5, atol=1e-6)
+  _assert_same_update_and_actions(agents, states, batch, stored)
   with pytest.raises(ValueError, match="needs a space with a prior"):
     spaces.with_cached_prior(network_space(), 2)
   mixture = lambda frozen, obs: distrax.MixtureSameFamily(
@@ -262,17 +268,7 @@ def test_uint8_views_store_a_quarter_and_learn_as_the_float_views():
                          next_observation=observe(batch.next_observation))
   assert stored.observation["state"]["views"].dtype == jnp.uint8
   assert stored.observation["state"]["state"].shape[-1] == obs_size - 3
-  (new_plain, m_plain), (new_compact, m_compact) = (
-      jax.jit(a.update)(s, b, jax.random.PRNGKey(1))
-      for a, s, b in zip(agents, states, (batch, stored)))
-  for key in ("divergence", "alpha", "q_mean", "target_mean", "policy_loss"):
-    np.testing.assert_allclose(m_compact[key], m_plain[key], rtol=1e-5, atol=1e-6)
-  for got, want in zip(jax.tree.leaves(new_compact), jax.tree.leaves(new_plain)):
-    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
-  act_plain = agents[0].act(new_plain, batch.observation[:, 0], jax.random.PRNGKey(2))
-  act_compact = agents[1].act(new_compact, jax.tree.map(lambda x: x[:, 0], stored.observation),
-                              jax.random.PRNGKey(2))
-  np.testing.assert_allclose(act_compact[1], act_plain[1], rtol=1e-5, atol=1e-6)
+  _assert_same_update_and_actions(agents, states, batch, stored)
   # Off the grid: the rebuilt views are within half a level of the env's.
   seen = []
   probe = spaces.with_uint8_views(plain._replace(
