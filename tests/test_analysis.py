@@ -312,13 +312,21 @@ def test_run_report_summary_names_the_run_and_its_numbers(tmp_path):
                 "random": {"return_mean": 0.066412, "return_std": 0.07793, "success_rate": 0.0}}
   with open(os.path.join(workdir, "eval.json"), "w") as f:
     json.dump(evaluation, f)
+  analysis_index.write_analysis_index(  # a HeLMS analysis: 2 of 4 skills above 1/(2K) = 0.125
+      os.path.join(workdir, "analysis"), [],
+      {"dataset": {"usage": [0.5, 0.4, 0.1, 0.0], "mean_segment_length": 5.47,
+                   "usage_entropy_normalised": 0.75}, "prior_diagonal_mass": 0.502})
   with open(os.path.join(report.write_run_report(workdir), "index.html")) as f:
     page = f.read()
   summary = page[page.index('<div class="summary">'):page.index("</div>")]
   assert "Experiment helms_stacking (tiny) on the stacking env (task red_on_blue)" in summary
   assert "Offline learner HeLMS trained for 30 updates" in summary  # the record's label
-  assert ("The policy scores a mean return of 0 against the expert baseline&#x27;s 19.5 and the "
-          "random baseline&#x27;s 0.0664") in summary
+  assert ("The offline HeLMS policy (acting from the learnt model, before any RL) scores a mean "
+          "return of 0 against the expert baseline&#x27;s 19.5 and the random baseline&#x27;s "
+          "0.0664") in summary
+  assert ("4 skills; 2 of them used on the dataset (each on more than 1/(2K) of its steps); a "
+          "skill is held 5.47 steps on average; usage entropy 0.75 of its maximum") in summary
+  assert "keeps the current skill with probability 0.502" in summary
   assert "loss went from 1 (update 10) to 0.25 (update 30); lower is better." in summary
   assert "19.5 ± 3.15" in page and "0.0664 ± 0.0779" in page  # the evaluation table
   # No path of this machine: the run directory is a placeholder, the interpreter's is gone.

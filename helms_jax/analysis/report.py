@@ -230,9 +230,31 @@ def _and(items: Sequence[str]) -> str:
   return ", ".join(items[:-1]) + " and " + items[-1] if len(items) > 1 else "".join(items)
 
 
+def _skills_text(analysis: Any) -> str:
+  """A sentence on the learnt skills from a HeLMS-style analysis (`dataset` usage statistics,
+  `prior_diagonal_mass`); "" when the analysis has none."""
+  data = analysis.get("dataset") if isinstance(analysis, dict) else None
+  if not isinstance(data, dict) or not isinstance(data.get("usage"), list):
+    return ""
+  usage = [float(u) for u in data["usage"]]
+  k = len(usage)
+  used = sum(u > 0.5 / k for u in usage)
+  parts = [f"{k} skills; {used} of them used on the dataset (each on more than 1/(2K) of its "
+           f"steps)"]
+  if data.get("mean_segment_length") is not None:
+    parts.append(f"a skill is held {fmt(data['mean_segment_length'])} steps on average")
+  if data.get("usage_entropy_normalised") is not None:
+    parts.append(f"usage entropy {fmt(data['usage_entropy_normalised'])} of its maximum "
+                 f"(1 = every skill equally)")
+  if analysis.get("prior_diagonal_mass") is not None:
+    parts.append(f"the learned transition prior keeps the current skill with probability "
+                 f"{fmt(analysis['prior_diagonal_mass'])} on average")
+  return "; ".join(parts) + "."
+
+
 def _summary(config: dict[str, Any] | None, rows: Sequence[dict[str, Any]],
              evaluation: dict[str, Any] | None, transfer: dict[str, Any] | None,
-             claims: dict[str, Any] | None) -> str:
+             claims: dict[str, Any] | None, analysis: Any = None) -> str:
   """The report's opening: what ran and its headline numbers, in sentences."""
   items = []
   config = config or {}
@@ -261,7 +283,10 @@ def _summary(config: dict[str, Any] | None, rows: Sequence[dict[str, Any]],
     learned = policies.get("policy")
     others = {k: v for k, v in policies.items() if k != "policy"}
     if learned is not None and "return_mean" in learned:
-      text = f"The policy scores a mean return of {fmt(learned['return_mean'])}"
+      name = (config.get("learner") or {}).get("name")
+      learner = f"{_label('learner', name)} " if name else ""
+      text = (f"The offline {learner}policy (acting from the learnt model, before any RL) "
+              f"scores a mean return of {fmt(learned['return_mean'])}")
       if others:
         text += " against " + _and([f"the {name} baseline's {fmt(row.get('return_mean'))}"
                                     for name, row in others.items()])
@@ -277,6 +302,9 @@ def _summary(config: dict[str, Any] | None, rows: Sequence[dict[str, Any]],
   trend = _training_trend(rows)
   if trend:
     items.append("<b>Training.</b> " + html.escape(trend))
+  skills = _skills_text(analysis)
+  if skills:
+    items.append("<b>Skills.</b> " + html.escape(skills))
   if transfer is not None and transfer.get("final_performance"):
     final = {m: r for m, r in transfer["final_performance"].items() if r.get("num_points")}
     if final:
@@ -391,7 +419,8 @@ def write_run_report(workdir: str, title: str = "helms_jax run") -> str:
   parts = [f"<h1>{html.escape(title)}</h1>",
            f"<p class='note'>Run directory: {html.escape(run_name)}. Paths below are shown "
            "relative to it (&lt;workdir&gt;/…) or to the repository.</p>",
-           _summary(config, rows, evaluation, transfer, claims)]
+           _summary(config, rows, evaluation, transfer, claims,
+                    analysis[1] if analysis is not None else None)]
   if claims is not None:
     parts.append(reproduction.claims_html(claims))
   if evaluation is not None:
