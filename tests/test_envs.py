@@ -340,6 +340,16 @@ def test_rollout_shapes_valid_mask_and_replay():
   np.testing.assert_array_equal(tl.discount[:, :5], 1.0)
   with pytest.raises(ValueError, match="auto-resetting"):
     envs.rollout(AutoResetWrapper(EpisodeWrapper(env, 5)), _expert_policy, jax.random.PRNGKey(0), 2, 3)
+  # observation_fn keeps part of each observation; the episodes themselves are the same.
+  kept = envs.rollout(env, _expert_policy, jax.random.PRNGKey(4), N, T,
+                      observation_fn=_first_two)
+  assert kept.observation.shape == (N, T + 1, 2)
+  np.testing.assert_array_equal(kept.observation, traj.observation[..., :2])
+  np.testing.assert_array_equal(kept.action, traj.action)
+
+
+def _first_two(obs):
+  return obs[:2]
 
 
 # ---------------------------------------------------------------- brax training

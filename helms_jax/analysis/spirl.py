@@ -198,6 +198,11 @@ def plot_reach(reach: Sequence[dict[str, Any]], labels: Sequence[str], goal_dist
   return path
 
 
+def _position(obs: jax.Array) -> jax.Array:
+  """The maze observation's (x, y): all the maps need of an observation."""
+  return obs[:2]
+
+
 def explore_maze(env, explorers: Sequence[Explorer], *, num_episodes: int, num_steps: int,
                  key: jax.Array) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
   """Rolls out each explorer for `num_episodes` episodes from the env's start; returns per
@@ -207,8 +212,9 @@ def explore_maze(env, explorers: Sequence[Explorer], *, num_episodes: int, num_s
   for explorer in explorers:
     traj = jax.device_get(envs.rollout(env, explorer.policy, key, num_episodes, num_steps,
                                        policy_params=explorer.params,
-                                       policy_init=explorer.policy_init))
-    obs = np.asarray(traj.observation)[..., :2]
+                                       policy_init=explorer.policy_init,
+                                       observation_fn=_position))  # not every view
+    obs = np.asarray(traj.observation)
     valid = np.concatenate([np.ones_like(traj.valid[:, :1]), np.asarray(traj.valid)], axis=1)
     success = (np.asarray(traj.info["success"]) * np.asarray(traj.valid)).max(axis=1) > 0
     out.append((obs, valid, success))

@@ -68,9 +68,11 @@ def policy_init_keys(key: jax.Array, num_envs: int) -> jax.Array:
 
 
 @functools.partial(jax.jit, static_argnames=("env", "policy_fn", "num_envs", "num_steps",
-                                             "with_params", "policy_init", "record_fn"))
+                                             "with_params", "policy_init", "record_fn",
+                                             "observation_fn"))
 def _rollout(env, policy_fn, key, policy_params, num_envs, num_steps, with_params, policy_init,
-             record_fn):
+             record_fn, observation_fn):
+  keep = observation_fn if observation_fn is not None else (lambda obs: obs)
   key_reset, key_act = jax.random.split(key)
   state0 = jax.vmap(env.reset)(jax.random.split(key_reset, num_envs))
   stateful = policy_init is not None
@@ -95,7 +97,7 @@ def _rollout(env, policy_fn, key, policy_params, num_envs, num_steps, with_param
     truncation = nstate.info.get("truncation", jnp.zeros(()))
     discount = valid * (1.0 - done * (1.0 - truncation))
     out = dict(
-        obs=state.obs, action=action * valid, reward=nstate.reward * valid,
+        obs=keep(state.obs), action=action * valid, reward=nstate.reward * valid,
         discount=discount, done=done, valid=valid,
         info=jax.tree.map(lambda x: x * valid.astype(x.dtype), _scalar_entries(nstate)),
         recorded=record_fn(state) if record_fn is not None else ())
@@ -107,7 +109,7 @@ def _rollout(env, policy_fn, key, policy_params, num_envs, num_steps, with_param
   (final, _), out = jax.lax.scan(scan_body, (state0, pstate0),
                                  jax.random.split(key_act, num_steps))
   tm = lambda x: jnp.swapaxes(x, 0, 1)  # [T, N, ...] -> [N, T, ...]
-  obs = jnp.concatenate([tm(out["obs"]), final.obs[:, None]], axis=1)
+  obs = jnp.concatenate([tm(out["obs"]), jax.vmap(keep)(final.obs)[:, None]], axis=1)
   return Trajectory(
       observation=obs, action=tm(out["action"]), reward=tm(out["reward"]),
       discount=tm(out["discount"]), done=tm(out["done"]), valid=tm(out["valid"]),
@@ -116,7 +118,8 @@ def _rollout(env, policy_fn, key, policy_params, num_envs, num_steps, with_param
 
 def rollout(env: Env, policy_fn: PolicyFn, key: jax.Array, num_envs: int, num_steps: int,
             policy_params=None, policy_init: Callable | None = None,
-            record_fn: Callable | None = None) -> Trajectory:
+            record_fn: Callable | None = None,
+            observation_fn: Callable | None = None) -> Trajectory:
   """Runs one episode in each of `num_envs` envs for up to `num_steps` steps (jitted scan).
 
   Args:
@@ -140,8 +143,14 @@ def rollout(env: Env, policy_fn: PolicyFn, key: jax.Array, num_envs: int, num_st
     record_fn: optional `(state) -> pytree` for one env, recorded before every step into
       `Trajectory.recorded` (e.g. `state.pipeline_state.qpos` to render frames afterwards);
       hashable like `policy_fn`.
+    observation_fn: optional `(obs [obs_dim]) -> array` for one env: what
+      `Trajectory.observation` keeps of each observation (e.g. the position of an image
+      observation, so a long rollout does not hold every image); the policy still sees the
+      whole observation, and the keys are the same with or without it. Hashable like
+      `policy_fn`.
   Returns:
-    Trajectory with leading dims [N, T] (observation [N, T+1, obs_dim]).
+    Trajectory with leading dims [N, T] (observation [N, T+1, obs_dim], or what
+    `observation_fn` keeps).
   """
   if int(num_envs) <= 0 or int(num_steps) <= 0:
     raise ValueError(f"num_envs and num_steps must be positive, got {num_envs}, {num_steps}")
@@ -155,7 +164,7 @@ def rollout(env: Env, policy_fn: PolicyFn, key: jax.Array, num_envs: int, num_st
     raise TypeError(f"policy_init must be a callable (key) -> policy state, got {policy_init!r}")
   return _rollout(env, policy_fn, key, policy_params, int(num_envs), int(num_steps),
                   with_params=policy_params is not None, policy_init=policy_init,
-                  record_fn=record_fn)
+                  record_fn=record_fn, observation_fn=observation_fn)
 
 
 def episode_lengths(traj: Trajectory) -> jax.Array:
