@@ -35,10 +35,10 @@ A variant is `<method>[,<modifier>...][,tiny]`:
                          policy the position and velocity (a state-based variant).
     d4rl_camera          with image: the views as D4RL's agent-centric camera renders them,
                          a MuJoCo tracking camera whose centre moves 0.2 of the way to the
-                         agent per render (one per step), with the agent drawn (a second plane
-                         per view): the agent's offset from the centre shows its velocity,
-                         which two frames 0.01 s apart do not (without it the views are centred
-                         on the agent and the agent is not drawn).
+                         agent per render (one per step), with the agent and the goal drawn
+                         (planes 2 and 3 of each view): the agent's offset from the centre
+                         shows its velocity, which two frames 0.01 s apart do not (without it
+                         the views are centred on the agent and neither marker is drawn).
     d4rl_data            the paper's training mazes: D4RL random 20 x 20 layouts (rooms of
                          block walls with doorways, `envs/maze/d4rl.py`), a new one per episode
                          from a bank of 5,000, start and goal uniform over the free cells,
@@ -102,8 +102,9 @@ D4RL_VIEW_EXTENT = 2.07
 # ... and it is MuJoCo's tracking camera (kpertsch/d4rl maze_model.py `viewer_setup`:
 # CAMERA_TRACKING of body 0, whose subtree centre of mass is the particle's): its centre moves
 # 0.2 of the way to the agent per render, one render per step (the data script renders 100
-# times at reset "so that camera can catch up with agent"); the particle shows as its site.
-D4RL_CAMERA = {"image_agent": True, "camera_follow": 0.2}
+# times at reset "so that camera can catch up with agent"); the particle shows as its site, the
+# goal as the target site (`set_marker` after every step: in view within ~2 cells of it).
+D4RL_CAMERA = {"image_agent": True, "camera_follow": 0.2, "image_goal": True}
 NEAR_GOAL = (9, 0)  # the top-left cell: 16 moves from the start (the default goal is 39)
 LABELS = {"spirl": "SPiRL", "ssp": "SSP (no prior)", "sac": "SAC", "bc_sac": "BC+SAC",
           "flat_prior": "Flat prior"}
@@ -158,7 +159,7 @@ def get_config(variant: str = "spirl") -> ml_collections.ConfigDict:
     if "image" in parts:
       c.learner.prior_groups = ("image",)
       c.learner.prior_image_frames, c.learner.prior_image_size = 2, (8 if tiny else 32)
-      c.learner.prior_image_planes = 2 if camera else 1  # walls (, the agent)
+      c.learner.prior_image_planes = 3 if camera else 1  # walls (, the agent, the goal)
   if not tiny:
     c.train.num_steps = 20_000
     c.train.checkpoint_every = 2_000
@@ -215,8 +216,8 @@ def set_downstream(c, method: str, tiny: bool, skill_name: str, env_kwargs: dict
   # The frozen prior's output is computed once per skill step and kept in the replay
   # (`agents.spaces.with_cached_prior`) instead of at s and s' in every update.
   t.cache_prior = method == "spirl"
-  # Views of two frames x two planes x 32 x 32 make a 16 KB float32 observation: a replay of
-  # the whole run (100k skill steps x 3 seeds, s and s') would need ~10 GB per copy, so the
+  # Views of two frames x three planes x 32 x 32 make a 24 KB float32 observation: a replay of
+  # the whole run (100k skill steps x 3 seeds, s and s') would need ~15 GB per copy, so the
   # trailing-camera views (the ones with the agent plane) are stored as uint8, as images are.
   t.uint8_views = bool(env_kwargs.get("image_agent", False))
   if method == "ssp":

@@ -731,9 +731,11 @@ def test_trailing_camera_follows_the_recursion_and_shows_the_velocity():
     envs.make("maze", image=True, image_agent=True, camera_follow=0.0)
   env = envs.make("maze", layout="random", size=3, image=True, image_size=32, image_frames=2,
                   image_agent=True, camera_follow=maze_env.D4RL_CAMERA_FOLLOW,
-                  image_extent=2.07, dynamics="d4rl", timestep=0.01, substeps=1)
-  assert env.observation_groups.size("image") == 2 * 2 * 32 * 32
-  state = jax.jit(env.state_from)(jnp.asarray([0.5, 0.5]), _episode(L.border_layout(3, 3)))
+                  image_extent=2.07, dynamics="d4rl", timestep=0.01, substeps=1,
+                  image_goal=True)
+  assert env.observation_groups.size("image") == 2 * 3 * 32 * 32
+  episode = _episode(L.border_layout(3, 3)).replace(goal=jnp.asarray([2.5, 1.5]))
+  state = jax.jit(env.state_from)(jnp.asarray([0.5, 0.5]), episode)
   step = jax.jit(env.step)
   positions, cameras = [np.asarray(state.obs[:2])], [np.asarray(state.info["cameras"])]
   for _ in range(40):  # to ~(2, 2) at the clipped speed, short of the far walls
@@ -748,13 +750,19 @@ def test_trailing_camera_follows_the_recursion_and_shows_the_velocity():
   past = np.stack([positions[max(40 - k, 0)] for k in range(env.camera_history)])
   np.testing.assert_allclose(env.cameras_from_past(jnp.asarray(past)), expected[-1], atol=1e-4)
   # The agent plane of the newest frame: the disc at p - l from the view's centre.
-  agent = np.asarray(state.obs[4:]).reshape(2, 2, 32, 32)[0, 1]
+  planes = np.asarray(state.obs[4:]).reshape(2, 3, 32, 32)[0]  # walls, agent, goal
   pixel = 2 * 2.07 / 32
   offsets = (np.arange(32) + 0.5) * pixel - 2.07
-  seen = np.array([(agent * offsets[None, :]).sum(), (agent * -offsets[:, None]).sum()])
-  seen /= agent.sum()
+
+  def centroid(plane):
+    return np.array([(plane * offsets[None, :]).sum(), (plane * -offsets[:, None]).sum()]
+                    ) / plane.sum()
+
   lag = positions[-1] - expected[-1]
-  np.testing.assert_allclose(seen, lag, atol=0.1 * pixel)
+  np.testing.assert_allclose(centroid(planes[1]), lag, atol=0.1 * pixel)
+  # The goal plane: the episode's goal where the trailing view puts it.
+  np.testing.assert_allclose(centroid(planes[2]), np.array([2.5, 1.5]) - expected[-1],
+                             atol=0.1 * pixel)
   last_step = positions[-1] - positions[-2]
   assert np.linalg.norm(lag) > 2 * pixel  # visible: the 0.01 s step itself is a fraction of one
   assert np.dot(lag, last_step) > 0.9 * np.linalg.norm(lag) * np.linalg.norm(last_step)

@@ -430,9 +430,10 @@ def test_closed_loop_vae_with_mixture_prior_reconstructs(tmp_path):
   assert rows[-1]["prior_kl"] < 0.6 * rows[0]["prior_kl"], rows
 
 
-def _maze_view_dataset(path, env, lengths):
+def _maze_view_dataset(path, env, lengths, resets=None):
   """A maze dataset of random positions (and walls) per episode, for the view samplers:
-  (dataset, the episodes' observations and walls as written)."""
+  (dataset, the episodes' observations and walls as written). With `resets` (env states, one
+  per episode) each episode starts at its reset's position in its maze's walls."""
   rng = np.random.default_rng(0)
   walls_size = jax.eval_shape(env.reset, jax.random.PRNGKey(0)).info["walls"].shape
   schema = data_lib.Schema.create((4,), (2,), episode={"walls": (walls_size, np.bool_)})
@@ -442,6 +443,9 @@ def _maze_view_dataset(path, env, lengths):
                       for n in lengths],
       "action": [rng.uniform(-1, 1, (n, 2)).astype(np.float32) for n in lengths],
       "walls": [rng.random(walls_size) < 0.5 for _ in lengths]}
+  for i, state in enumerate(resets or ()):
+    episodes["observation"][i][0, :2] = np.asarray(state.obs[:2])
+    episodes["walls"][i] = np.asarray(state.info["walls"])
   with data_lib.DatasetWriter(str(path), schema, env_name="maze", generator="test",
                               episodes_per_shard=3) as writer:
     for i, n in enumerate(lengths):
@@ -496,17 +500,20 @@ def test_image_prior_sampler_places_the_trailing_camera(tmp_path):
   """With D4RL's trailing camera (`camera_follow` < 1) the views are centred where the env's
   step-by-step recursion l_t = l_{t-1} + f (p_t - l_{t-1}), l_0 = p_0 puts the camera, computed
   here by a Python loop over each episode from its start (one episode longer than the sampler's
-  history, so its truncation is exercised), with the agent drawn in each view's second plane."""
+  history, so its truncation is exercised), with the agent drawn in each view's second plane
+  and the goal in its third: the goal the env itself drew for the episode at reset."""
   from helms_jax import envs as envs_lib  # pylint: disable=import-outside-toplevel
   follow = 0.5
-  env = envs_lib.make("maze", layout="random", size=3, image_agent=True, camera_follow=follow)
+  env = envs_lib.make("maze", layout="random", size=3, image_agent=True, camera_follow=follow,
+                      image_goal=True)
   assert env.camera_history < 30
-  dataset, episodes = _maze_view_dataset(tmp_path / "d", env, np.array([12, 40, 11]))
+  resets = [jax.jit(env.reset)(jax.random.PRNGKey(i)) for i in range(3)]
+  dataset, episodes = _maze_view_dataset(tmp_path / "d", env, np.array([12, 40, 11]), resets)
   with pytest.raises(ValueError, match="prior_image_planes"):
-    offline.make_run_sampler(_view_sampler_config(planes=1), dataset, env)
-  sample, data = offline.make_run_sampler(_view_sampler_config(planes=2), dataset, env)
+    offline.make_run_sampler(_view_sampler_config(planes=2), dataset, env)
+  sample, data = offline.make_run_sampler(_view_sampler_config(planes=3), dataset, env)
   batch = jax.jit(sample)(data, jax.random.PRNGKey(1))
-  assert batch["prior_image"].shape == (16, 2 * 2 * 16)
+  assert batch["prior_image"].shape == (16, 2 * 3 * 16)
   late = 0
   for b in range(16):
     e, t = int(batch["episode_index"][b]), int(batch["window_start"][b])
@@ -517,8 +524,11 @@ def test_image_prior_sampler_places_the_trailing_camera(tmp_path):
     frames = [t, max(t - 1, 0)]
     expected = env.local_views(jnp.asarray(positions[frames], jnp.float32),
                                jnp.asarray(episodes["walls"][e]), 4,
-                               jnp.asarray(np.stack([cameras[f] for f in frames]), jnp.float32))
+                               jnp.asarray(np.stack([cameras[f] for f in frames]), jnp.float32),
+                               resets[e].info["goal"])
     np.testing.assert_allclose(batch["prior_image"][b], expected, atol=1e-3)
     late += t >= env.camera_history
   assert late > 0  # some windows start past the exact history
+  goal_plane = np.asarray(batch["prior_image"]).reshape(16, 2, 3, 16)[:, :, 2]
+  assert np.any(goal_plane.sum(-1) > 0)  # the goal is in view somewhere: the check is not empty
 

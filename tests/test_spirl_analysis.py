@@ -93,7 +93,7 @@ def test_maze_pipeline_in_the_papers_layouts(tmp_path):
   pipeline.run_pipeline(config, workdir)
   env = runs.make_env(config)
   assert env.unwrapped.spec.kind == "d4rl_random" and env.unwrapped.rows == 10
-  assert env.unwrapped.camera_follow == 0.2 and config.learner.prior_image_planes == 2
+  assert env.unwrapped.camera_follow == 0.2 and config.learner.prior_image_planes == 3
   with open(os.path.join(workdir, "analysis", "analysis.json")) as f:
     rows = json.load(f)["metrics"]["exploration"]
   assert all(r["goal_distance"] == 34 for r in rows.values())  # the paper's start and goal

@@ -489,7 +489,9 @@ def make_run_sampler(config: ml_collections.ConfigDict, dataset, env):
   rendered from the stored positions and the episode's walls (`episode/walls`) by the env's
   `local_views` (the maze), so the dataset stores no images. A trailing camera (the maze's
   `camera_follow` < 1) is placed by the env's `cameras_from_past` over each frame's past
-  positions in its episode, where the env's recursion would have placed it."""
+  positions in its episode, where the env's recursion would have placed it. With the maze's
+  `image_goal` each episode's goal is recomputed once from its first position (the maze's
+  episodes are a function of it: `MazeSpec.episode_from_start`)."""
   sampler = data_lib.WindowSampler(dataset, config.train.window, config.train.lookahead)
   sample_fn, data = sampler.loop_sample_fn(config.train.batch_size)
   shape = image_shape(config.learner)
@@ -506,17 +508,23 @@ def make_run_sampler(config: ml_collections.ConfigDict, dataset, env):
   history = int(getattr(env, "camera_history", 1))  # past positions per view centre
   obs_offsets = jnp.asarray(offsets_from_lengths(np.asarray(dataset.episode_length) + 1)[0],
                             jnp.int32)
-  render = jax.vmap(lambda positions, walls, cameras: env.local_views(positions, walls, size,
-                                                                     cameras))
+  render = jax.vmap(lambda positions, walls, cameras, goal: env.local_views(
+      positions, walls, size, cameras, goal))
+  goals = jnp.zeros((len(obs_offsets), 2), jnp.float32)
+  if getattr(env, "image_goal", False):  # the maze derives each episode's goal from its start
+    starts = data[0]["observation"][obs_offsets][:, :2]
+    goals = jax.jit(lambda s: jax.lax.map(lambda x: env.spec.episode_from_start(x).goal, s,
+                                          batch_size=1024))(starts)
 
   def sample(data, key):
-    window_data, offsets = data  # ((arrays, window table), first observation of each episode)
+    window_data, offsets, goals = data  # (arrays, window table), episode starts, goals
     batch = sample_fn(window_data, key)
     back = jnp.arange(frames)[:, None] + jnp.arange(history)[None, :]  # [F, M + 1]
     steps = jnp.maximum(batch["window_start"][:, None, None] - back, 0)  # [B, F, M + 1]
     flat = offsets[batch["episode_index"]][:, None, None] + steps
     past = window_data[0]["observation"][flat][..., :2]  # [B, F, M + 1, 2]
     cameras = env.cameras_from_past(past) if history > 1 else past[..., 0, :]
-    return {**batch, "prior_image": render(past[..., 0, :], batch["episode/walls"], cameras)}
+    return {**batch, "prior_image": render(past[..., 0, :], batch["episode/walls"], cameras,
+                                           goals[batch["episode_index"]])}
 
-  return sample, (data, obs_offsets)
+  return sample, (data, obs_offsets, goals)

@@ -54,7 +54,7 @@ datasets as `episode/walls`) and `local_views` render the views of any stored st
 value is the fraction of its width covered by the nearest present wall (thickness 0.1; 1-D
 coverage across the wall by the point-to-segment distance), so walls are soft 1-2 pixel lines
 that move continuously with the agent. With `image_agent` a second plane per frame draws the
-agent, and with `camera_follow` < 1 the view centre trails the agent as D4RL's tracking camera
+agent, with `image_goal` a further plane the goal (D4RL's target site: visible within the view), and with `camera_follow` < 1 the view centre trails the agent as D4RL's tracking camera
 does (two frames 0.01 s apart barely differ; the trailing camera is what shows the velocity).
 
 Reward: `sparse` (default): 1 on a step ending within `goal_tolerance` of the goal, and `done`
@@ -535,6 +535,8 @@ class Maze(Env):
       timestep=0.01, substeps=1 it is SPiRL's maze agent).
     image_agent: each view gets a second plane with the agent drawn as a disc (radius
       `MARKER_RADIUS`); the image group is then [frames, 2 (walls, agent), size, size].
+    image_goal: each view gets a further plane with the goal drawn as a disc (radius
+      `MARKER_RADIUS`; D4RL's target site, seen when the goal is within the view).
     camera_follow: in (0, 1]: the fraction of the way the view centre moves to the agent each
       step (1: centred on the agent). D4RL's agent-centric views (SPiRL's) come from MuJoCo's
       tracking camera, `D4RL_CAMERA_FOLLOW` = 0.2 per render and one render per step: the view
@@ -557,7 +559,8 @@ class Maze(Env):
                goal_cell: tuple[int, int] | None = None, image_frames: int = 1,
                num_layouts: int | None = None, max_goal_distance: int | None = None,
                image_extent: float = IMAGE_EXTENT, dynamics: str = "default",
-               image_agent: bool = False, camera_follow: float = 1.0):
+               image_agent: bool = False, camera_follow: float = 1.0,
+               image_goal: bool = False):
     if dynamics not in POINT_MASSES:
       raise EnvKwargError(f"maze dynamics must be one of {sorted(POINT_MASSES)}, got "
                           f"{dynamics!r}")
@@ -632,7 +635,9 @@ class Maze(Env):
     self.image_frames = int(image_frames)
     self.image_extent = float(image_extent)
     self.image_agent = bool(image_agent)
-    self.image_planes = 2 if self.image_agent else 1  # per frame: walls (, agent)
+    self.image_goal = bool(image_goal)
+    # per frame: walls (, agent) (, goal)
+    self.image_planes = 1 + int(self.image_agent) + int(self.image_goal)
     self.camera_follow = float(camera_follow)
     self.camera_history = camera_history_length(self.camera_follow)
     self.reward_type = reward
@@ -716,16 +721,19 @@ class Maze(Env):
     return maze_layout.flat_walls(episode.layout)
 
   def local_views(self, positions: jax.Array, walls: jax.Array, size: int | None = None,
-                  cameras: jax.Array | None = None) -> jax.Array:
+                  cameras: jax.Array | None = None, goal: jax.Array | None = None) -> jax.Array:
     """The image group for the agent at `positions [F, 2]` (newest first) in a maze with walls
     `walls [num segments]` (`info['walls']`, or a dataset's `episode/walls`), seen from view
     centres `cameras [F, 2]` (default: the positions; `info['cameras']`, or `lagged_cameras`
-    of the stored positions): `[F * planes * size * size]` float32 (`size` default:
-    `image_size`; planes: walls, and the agent with `image_agent`), the observation's layout.
-    Pure and vmappable: samplers render the views of stored states with it instead of storing
-    images."""
+    of the stored positions), with the episode's `goal [2]` (`info['goal']`; needed with
+    `image_goal`): `[F * planes * size * size]` float32 (`size` default: `image_size`; planes:
+    walls, then the agent with `image_agent`, then the goal with `image_goal`), the
+    observation's layout. Pure and vmappable: samplers render the views of stored states with
+    it instead of storing images."""
     size = self.image_size if size is None else int(size)
     cameras = positions if cameras is None else cameras
+    if self.image_goal and goal is None:
+      raise ValueError("maze image_goal: local_views needs the episode's goal [2]")
     rows, cols = self.rows, self.cols
     if walls.shape != ((rows + 1) * cols + rows * (cols + 1),):
       raise ValueError(f"walls must be [{(rows + 1) * cols + rows * (cols + 1)}] bool (the "
@@ -737,6 +745,8 @@ class Maze(Env):
       planes = [grid_occupancy_image(camera, h_walls, v_walls, size, self.image_extent)]
       if self.image_agent:
         planes.append(disc_image(camera, position, size, self.image_extent))
+      if self.image_goal:
+        planes.append(disc_image(camera, goal, size, self.image_extent))
       return jnp.stack(planes)
 
     return jax.vmap(view)(positions, cameras).reshape(-1).astype(jnp.float32)
@@ -760,7 +770,8 @@ class Maze(Env):
     positions = data.qpos[None, :2]
     if self.image_frames > 1:
       positions = jnp.concatenate([positions, previous], axis=0)
-    img = self.local_views(positions, self.walls_present(episode), cameras=cameras)
+    img = self.local_views(positions, self.walls_present(episode), cameras=cameras,
+                           goal=episode.goal)
     return jnp.concatenate([proprio, img]).astype(jnp.float32)
 
   def _evaluate(self, data: mjx.Data, episode: Episode):
