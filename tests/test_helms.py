@@ -115,6 +115,7 @@ def test_components_are_vmapped_copies():
     np.testing.assert_allclose(scale[:, k], s_k, atol=1e-5)
 
 
+@pytest.mark.slow  # ~10 s; the default suite's 15-minute budget
 def test_discrete_only_has_no_z_noise_and_continuous_only_needs_one_skill():
   cfg = small_config(components="discrete_only")
   functions, init_params = offline.make_helms(cfg, 2, 2, GROUPS, None, 1)

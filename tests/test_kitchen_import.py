@@ -60,6 +60,7 @@ def test_config_matches_the_reference():
   assert (config.train.window, config.train.lookahead, config.train.batch_size) == (10, 0, 128)
 
 
+@pytest.mark.slow  # ~10 s; the default suite's 15-minute budget
 def test_pipeline_trains_a_skill_prior_on_an_imported_kitchen_file(tmp_path):
   source = tmp_path / "kitchen.hdf5"
   write_kitchen_hdf5(source)

@@ -641,6 +641,7 @@ def test_d4rl_random_kwargs():
       envs.make("maze", **kwargs)
 
 
+@pytest.mark.slow  # ~10 s; the default suite's 15-minute budget
 def test_d4rl_random_slots_move_like_every_wall_a_geom():
   """The slot model against a brute-force one: the same D4RL layouts, starts and actions
   stepped in an MJX model holding every possible unit segment as a geom (absent ones far below,
