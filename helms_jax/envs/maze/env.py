@@ -54,8 +54,9 @@ datasets as `episode/walls`) and `local_views` render the views of any stored st
 value is the fraction of its width covered by the nearest present wall (thickness 0.1; 1-D
 coverage across the wall by the point-to-segment distance), so walls are soft 1-2 pixel lines
 that move continuously with the agent. With `image_agent` a second plane per frame draws the
-agent, with `image_goal` a further plane the goal (D4RL's target site: visible within the view), and with `camera_follow` < 1 the view centre trails the agent as D4RL's tracking camera
-does (two frames 0.01 s apart barely differ; the trailing camera is what shows the velocity).
+agent, with `image_goal` a further plane the goal (D4RL's target site, seen within the view),
+and with `camera_follow` < 1 the view centre trails the agent as D4RL's tracking camera does
+(two frames 0.01 s apart barely differ; the trailing camera is what shows the velocity).
 
 Reward: `sparse` (default): 1 on a step ending within `goal_tolerance` of the goal, and `done`
 there when `terminate_on_success`; `dense`: minus the Euclidean distance to the goal (walls are
@@ -98,8 +99,8 @@ from helms_jax.envs.maze.layout import Layout
 from helms_jax.envs.registry import EnvKwargError, register
 
 __all__ = ["Maze", "MazeSpec", "PointMass", "POINT_MASSES", "Episode", "occupancy_image",
-           "grid_occupancy_image", "disc_image", "lagged_cameras", "camera_history_length", "AGENT_RADIUS", "WALL_RADIUS",
-           "IMAGE_EXTENT", "MARKER_RADIUS", "D4RL_CAMERA_FOLLOW"]
+           "grid_occupancy_image", "disc_image", "lagged_cameras", "camera_history_length",
+           "AGENT_RADIUS", "WALL_RADIUS", "IMAGE_EXTENT", "MARKER_RADIUS", "D4RL_CAMERA_FOLLOW"]
 
 AGENT_RADIUS = 0.1
 WALL_RADIUS = 0.05  # capsule radius: walls are 0.1 thick
@@ -534,7 +535,9 @@ class Maze(Env):
       "d4rl" (D4RL's maze2d point: coasting, velocity clipped at 5 cells/s; with
       timestep=0.01, substeps=1 it is SPiRL's maze agent).
     image_agent: each view gets a second plane with the agent drawn as a disc (radius
-      `MARKER_RADIUS`); the image group is then [frames, 2 (walls, agent), size, size].
+      `MARKER_RADIUS`); the image group is then [frames, planes (walls, agent[, goal]), size,
+      size] (these settings also shape `local_views`, which samplers call on an env without
+      `image`).
     image_goal: each view gets a further plane with the goal drawn as a disc (radius
       `MARKER_RADIUS`; D4RL's target site, seen when the goal is within the view).
     camera_follow: in (0, 1]: the fraction of the way the view centre moves to the agent each
