@@ -82,7 +82,7 @@ def default_config() -> ml_collections.ConfigDict:
       # names the state groups beside the image (("image",) or (): the image alone).
       prior_image_frames=0,
       prior_image_size=32,
-      prior_image_planes=1,     # planes per view (the env's: walls, and the agent if drawn)
+      prior_image_planes=1,     # planes per view (the env's: walls[, agent][, goal])
       beta=1e-2,
       learning_rate=1e-3,
       optimizer="adam",         # adam | radam (the reference uses RAdam)
@@ -484,14 +484,14 @@ def make_learner(config: ml_collections.ConfigDict, observation_size: int, actio
 
 def make_run_sampler(config: ml_collections.ConfigDict, dataset, env):
   """The `OfflineLearner.make_sampler` of SPiRL: windows of `train.window` steps; with an image
-  prior, also `prior_image [B, F * S * S]`: the stacked local views at each window's first step
-  (frames newest first; before an episode's start the first frame repeats, as the env resets),
-  rendered from the stored positions and the episode's walls (`episode/walls`) by the env's
-  `local_views` (the maze), so the dataset stores no images. A trailing camera (the maze's
+  prior, also `prior_image [B, F * P * S * S]` (P planes per view): the stacked local views at
+  each window's first step (frames newest first; before an episode's start the first frame
+  repeats, as the env resets), rendered from the stored positions and the episode's walls
+  (`episode/walls`) by the env's `local_views` (the maze), so the dataset stores no images. A trailing camera (the maze's
   `camera_follow` < 1) is placed by the env's `cameras_from_past` over each frame's past
   positions in its episode, where the env's recursion would have placed it. With the maze's
   `image_goal` each episode's goal is recomputed once from its first position (the maze's
-  episodes are a function of it: `MazeSpec.episode_from_start`)."""
+  episodes are a function of it: `goal_from_start`)."""
   sampler = data_lib.WindowSampler(dataset, config.train.window, config.train.lookahead)
   sample_fn, data = sampler.loop_sample_fn(config.train.batch_size)
   shape = image_shape(config.learner)
@@ -504,7 +504,8 @@ def make_run_sampler(config: ml_collections.ConfigDict, dataset, env):
   planes = getattr(env, "image_planes", 1)
   if planes != int(config.learner.prior_image_planes):
     raise ValueError(f"learner.prior_image_planes={config.learner.prior_image_planes}, but the "
-                     f"env draws {planes} plane(s) per view (env.kwargs image_agent)")
+                     f"env draws {planes} plane(s) per view (env.kwargs image_agent, "
+                     f"image_goal)")
   history = int(getattr(env, "camera_history", 1))  # past positions per view centre
   obs_offsets = jnp.asarray(offsets_from_lengths(np.asarray(dataset.episode_length) + 1)[0],
                             jnp.int32)
@@ -513,8 +514,7 @@ def make_run_sampler(config: ml_collections.ConfigDict, dataset, env):
   goals = jnp.zeros((len(obs_offsets), 2), jnp.float32)
   if getattr(env, "image_goal", False):  # the maze derives each episode's goal from its start
     starts = data[0]["observation"][obs_offsets][:, :2]
-    goals = jax.jit(lambda s: jax.lax.map(lambda x: env.spec.episode_from_start(x).goal, s,
-                                          batch_size=1024))(starts)
+    goals = jax.jit(lambda s: jax.lax.map(env.goal_from_start, s, batch_size=1024))(starts)
 
   def sample(data, key):
     window_data, offsets, goals = data  # (arrays, window table), episode starts, goals

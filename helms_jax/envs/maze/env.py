@@ -754,6 +754,11 @@ class Maze(Env):
 
     return jax.vmap(view)(positions, cameras).reshape(-1).astype(jnp.float32)
 
+  def goal_from_start(self, start: jax.Array) -> jax.Array:
+    """[2]: the goal of the episode that begins at `start` [2] (an episode's first position:
+    random layouts and their goals are a function of it, `MazeSpec.episode_from_start`)."""
+    return self.spec.episode_from_start(start).goal
+
   def cameras_from_past(self, past: jax.Array) -> jax.Array:
     """The view centres (`info['cameras']`) from the agent's past positions: `past [...,
     camera_history, 2]` (newest first, an episode's first position repeated before it) ->
