@@ -56,8 +56,9 @@ def with_cached_prior(space: ActionSpace, observation_size: int) -> ActionSpace:
 
   A prior that nothing trains gives the same output whenever it is evaluated, so the agent can
   read it from the replay: the observation becomes {"state": obs [O] (or what the space's own
-  `observe` keeps), "prior_loc": [D], "prior_scale": [D]} and `prior` returns `MultivariateNormalDiag(prior_loc, prior_scale)`;
-  policy, decode and critic see "state" as before. For SPiRL's image prior this drops the two
+  `observe` keeps), "prior_loc": [D], "prior_scale": [D]} and `prior` returns
+  `MultivariateNormalDiag(prior_loc, prior_scale)`; policy, decode and critic see "state" as
+  before. For SPiRL's image prior this drops the two
   conv passes of the prior (at s and s') from each SAC update, for one pass per env step.
 
   Args:

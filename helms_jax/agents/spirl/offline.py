@@ -487,9 +487,10 @@ def make_run_sampler(config: ml_collections.ConfigDict, dataset, env):
   prior, also `prior_image [B, F * P * S * S]` (P planes per view): the stacked local views at
   each window's first step (frames newest first; before an episode's start the first frame
   repeats, as the env resets), rendered from the stored positions and the episode's walls
-  (`episode/walls`) by the env's `local_views` (the maze), so the dataset stores no images. A trailing camera (the maze's
-  `camera_follow` < 1) is placed by the env's `cameras_from_past` over each frame's past
-  positions in its episode, where the env's recursion would have placed it. With the maze's
+  (`episode/walls`) by the env's `local_views` (the maze), so the dataset stores no images. A
+  trailing camera (the maze's `camera_follow` < 1) is placed by the env's `cameras_from_past`
+  over each frame's past positions in its episode, where the env's recursion would have placed
+  it. With the maze's
   `image_goal` each episode's goal is recomputed once from its first position (the maze's
   episodes are a function of it: `goal_from_start`)."""
   sampler = data_lib.WindowSampler(dataset, config.train.window, config.train.lookahead)
