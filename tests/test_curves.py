@@ -33,7 +33,7 @@ def _write_run(workdir, label, returns, success=None, steps=None, seeds=None, va
   with open(os.path.join(out, "run.json"), "w") as f:
     json.dump({"label": label, "experiment": "transfer_test", "variant": variant, "seeds": seeds,
                "env": {"name": "point_reach"}, "env_steps_per_seed": target or steps[-1],
-               "command": "helms-transfer --workdir=x", "commit": "abc123"}, f)
+               "command": f"helms-transfer --workdir={workdir}", "commit": "abc123"}, f)
   with open(os.path.join(out, "curves.jsonl"), "w") as f:
     for p, step in enumerate(steps):
       metrics = {"episode_return": _null(returns[p]), "episodes": [3] * num_seeds}
@@ -239,7 +239,12 @@ def test_comparison_report(tmp_path):
   assert [r["name"] for r in summary["final_performance"]["success"]] == names[:2]
   assert summary["final_performance"]["success"][1]["mean"] == pytest.approx(
       _oracle_final(success[1], 2)[1])
-  assert summary["exploration"] == [{**rows[0], "source": dirs[0]}]
+  # Paths relative to the runs' common directory: the file names no directory of this machine.
+  assert summary["exploration"] == [{**rows[0], "source": "<runs>/cat"}]
+  assert [r["run_dir"] for r in summary["runs"]] == ["<runs>/cat", "<runs>/cat_nokl",
+                                                     "<runs>/mpo"]
+  with open(os.path.join(out, "metrics.json")) as f:
+    assert str(tmp_path) not in f.read()
   assert summary["runs"][0]["info"]["commit"] == "abc123"
   with open(index) as f:
     page = f.read()

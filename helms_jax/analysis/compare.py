@@ -70,7 +70,8 @@ def write_comparison_report(run_dirs: Sequence[str], out_dir: str,
   `curve_<metric>.png` (mean ± std over seeds, one line per run) and a final-performance
   table. The exploration table gathers the rows of every
   `<run_dir>/exploration.json` and `<out_dir>/exploration.json`. `metrics.json` holds the runs,
-  the tables and the settings. With `claims_path` (a reproduction's `claims.json`), the
+  the tables and the settings, every path in it relative to the runs' common directory
+  ("<runs>/...") or the repository. With `claims_path` (a reproduction's `claims.json`), the
   paper-vs-ours table comes first. Raises ValueError (naming the file) for missing/corrupt
   inputs.
   """
@@ -113,15 +114,17 @@ def write_comparison_report(run_dirs: Sequence[str], out_dir: str,
       "final_performance": performance}
   if exploration:
     summary["exploration"] = exploration
-  io.atomic_write_json(os.path.join(out_dir, "metrics.json"), io.json_safe(summary),
-                       sort_keys=False)
+  # Runs (and what their run.json recorded: interpreter, workdirs) named relative to the runs'
+  # common directory ("<runs>/...") or the repository, as on the page.
+  root = html_pages.runs_root([r.run_dir for r in runs])
+  roots = html_pages.path_roots((root, "<runs>"))
+  io.atomic_write_json(os.path.join(out_dir, "metrics.json"),
+                       html_pages.scrub_tree(io.json_safe(summary), roots), sort_keys=False)
 
   claims = None
   if claims_path:
     with open(claims_path) as f:
       claims = json.load(f)
-  root = html_pages.runs_root([r.run_dir for r in runs])
-  roots = html_pages.path_roots((root, "<runs>"))
   parts = [f"<h1>{html.escape(title)}</h1>",
            _summary(runs, names, performance, last_fraction, claims)]
   if claims is not None:

@@ -138,6 +138,20 @@ def scrub_paths(text: str, roots: Sequence[tuple[str, str]]) -> str:
   return _PATH.sub(lambda m: display_path(m.group(0), roots), text)
 
 
+def scrub_tree(tree: Any, roots: Sequence[tuple[str, str]]) -> Any:
+  """`tree` (nested dicts, lists and leaves, e.g. a summary written as JSON) with every string
+  passed through `scrub_paths` (a "command" entry through `display_command`), so a published
+  file names no directory of this machine."""
+  if isinstance(tree, str):
+    return scrub_paths(tree, roots)
+  if isinstance(tree, dict):
+    return {k: (display_command(v, roots) if k == "command" and isinstance(v, str)
+                else scrub_tree(v, roots)) for k, v in tree.items()}
+  if isinstance(tree, (list, tuple)):
+    return [scrub_tree(v, roots) for v in tree]
+  return tree
+
+
 def display_command(command: str, roots: Sequence[tuple[str, str]]) -> str:
   """A command line as a reader runs it: the entry point by name ("helms-transfer", "python",
   a script relative to the repository), every path argument through `display_path`."""
