@@ -143,3 +143,33 @@ def test_offline_runs_give_rows_against_updates_and_a_comparison_page(tmp_path):
   page = open(out / "index.html").read()
   assert "updates per seed" in page and "env steps per seed" not in page
   assert (out / "curve_mse_x.png").is_file()
+
+
+def test_steps_to_threshold_against_a_brute_force_scan():
+  rng = np.random.default_rng(0)
+  rows, expected = [], {}
+  steps = [1000 * (i + 1) for i in range(12)]
+  for method in ("a", "b"):
+    for seed in range(3):
+      values = rng.normal(0.0, 1.0, len(steps)).cumsum()
+      rows += [(method, seed, s, "episode_return", float(v)) for s, v in zip(steps, values)]
+      rows.append((method, seed, 500, "success", 1.0))  # another metric: ignored
+      first = None  # brute force: every window of 3 points ending at i (fewer at the start)
+      for i in range(len(steps)):
+        window = values[max(0, i - 2):i + 1]
+        if sum(window) / len(window) >= 1.5:
+          first = steps[i]
+          break
+      expected[(method, seed)] = first
+  derived = reproduction.steps_to_threshold(rows, "episode_return", 1.5, smoothing=3)
+  assert {r[3] for r in derived} == {"env_steps_to_episode_return_1.5"}
+  for method, seed, last, _, value in derived:
+    assert last == steps[-1]
+    first = expected[(method, seed)]
+    assert value == (first if first is not None else steps[-1] + 1)
+  for method in ("a", "b"):
+    assert reproduction.reached_threshold(derived, method) == {
+        seed: expected[(method, seed)] is not None for seed in range(3)}
+  assert any(v is None for v in expected.values()) and any(v is not None for v in expected.values())
+  with pytest.raises(ValueError, match="smoothing"):
+    reproduction.steps_to_threshold(rows, "episode_return", 1.5, smoothing=0)

@@ -98,6 +98,38 @@ def last_fraction_window(rows: Sequence[Row], fraction: float = 0.1,
   return int(round((1.0 - fraction) * end)), int(end)
 
 
+def steps_to_threshold(rows: Sequence[Row], metric: str, threshold: float, smoothing: int = 1,
+                       name: str | None = None) -> list[Row]:
+  """Derived rows: per (method, seed), the first env_steps at which the trailing mean of
+  `smoothing` consecutive logged points of `metric` (the point and the ones before it) reaches
+  `threshold`, as `(method, seed, last env_steps, name, steps)` (`name` default
+  "env_steps_to_<metric>_<threshold:g>"). A seed that never reaches it gets steps = its last
+  env_steps + 1 (censored: later than anything it ran), so a mean over seeds is a lower bound
+  and `reached_threshold` tells the censored seeds apart."""
+  if smoothing < 1:
+    raise ValueError(f"smoothing must be >= 1, got {smoothing}")
+  name = name or f"env_steps_to_{metric}_{threshold:g}"
+  series: dict[tuple[str, int], list[tuple[int, float]]] = {}
+  for method, seed, steps, k, value in rows:
+    if k == metric:
+      series.setdefault((method, seed), []).append((steps, value))
+  out = []
+  for (method, seed), points in sorted(series.items()):
+    points.sort()
+    values = np.array([v for _, v in points])
+    trailing = np.array([values[max(0, i - smoothing + 1):i + 1].mean()
+                         for i in range(len(values))])
+    hits = np.flatnonzero(trailing >= threshold)
+    last = points[-1][0]
+    out.append((method, seed, last, name, float(points[hits[0]][0] if hits.size else last + 1)))
+  return out
+
+
+def reached_threshold(derived: Sequence[Row], method: str) -> dict[int, bool]:
+  """`{seed: reached}` from `steps_to_threshold`'s rows of `method` (censored = not reached)."""
+  return {seed: value <= steps for m, seed, steps, _, value in derived if m == method}
+
+
 @dataclasses.dataclass
 class Claim:
   """A paper's claim and the fixed criterion we hold our numbers to.
