@@ -40,6 +40,8 @@ for obj in variational non_variational; do
       --config.learner.mi_weight=$weight
 done
 for obj in original variational non_variational; do
+  # A finished check is kept (it takes minutes; training stops at a fixed step count).
+  [[ -f $R/$obj/analysis/analysis.json ]] && continue
   extra=""
   [[ $obj != original ]] && extra="--config.learner.mi_weight=$(chosen_weight $obj)"
   helms-analyze --config=$C:$obj$TINY --workdir=$R/$obj --config.data.dir=$R/data $extra
@@ -60,5 +62,11 @@ for obj in variational non_variational; do
   weight=$(chosen_weight ${obj}_frozen_decoder)
   helms-train --config=$C:$obj$TINY --workdir=$R/${obj}_frozen_decoder --config.data.dir=$R/data \
       --config.learner.mi_weight=$weight --config.learner.mi_trains_decoder=False
+done
+for obj in variational non_variational; do  # the closed-loop check of the ablation too
+  [[ -f $R/${obj}_frozen_decoder/analysis/analysis.json ]] && continue
+  helms-analyze --config=$C:$obj$TINY --workdir=$R/${obj}_frozen_decoder \
+      --config.data.dir=$R/data --config.learner.mi_weight=$(chosen_weight ${obj}_frozen_decoder) \
+      --config.learner.mi_trains_decoder=False
 done
 python $HERE/make_results.py results "$R" "$OUT" $(( $(date +%s) - start ))
