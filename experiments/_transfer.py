@@ -55,6 +55,8 @@ def transfer_config(experiment: str, variant: str, modifiers=()) -> tuple[
     t.agent.critic_hidden, t.agent.num_samples = (32, 32), 4
   t.method, t.label = transfer_method, LABELS[method]
   t.skills_name = skill_modifier or "default"  # conventional subdir of a skills root
+  # HeLMS-mix reads its frozen prior (K mid-level networks) from the replay, not per update.
+  t.cache_prior = transfer_method == "helms_mix"
   for key, value in ETA.get(method, {}).items():
     t.agent[key] = value
   if not tiny:  # the comparison budget (helms_stacking's own transfer is a short demo)

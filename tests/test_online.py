@@ -8,6 +8,7 @@ policy stays at its prior, exact resume of a killed run, and clear errors for ba
 from __future__ import annotations
 
 import json
+import types
 
 import jax
 import jax.numpy as jnp
@@ -331,3 +332,58 @@ def test_seeds_in_sequence_computes_what_the_vmapped_seeds_compute():
   # The seeds differ (a map that repeated one seed would also agree with itself).
   first = jax.tree.leaves(mapped.agent)[0]
   assert not np.allclose(first[0], first[1])
+
+
+def test_mixture_prior_cached_in_the_replay_learns_as_the_prior_itself():
+  """`spaces.with_cached_prior` on a mixture space (HeLMS-mix's (logits, means, stds) prior):
+  MPO with the KL in the critic's return and in the policy loss gives the same update metrics,
+  parameters and actions when it reads the prior stored at observation time as when it
+  evaluates the prior in the update."""
+  import flax.linen as nn  # pylint: disable=import-outside-toplevel
+
+  k, d, obs_size = 3, 2, 4
+  rng = np.random.default_rng(0)
+  net = nn.Dense(k + 2 * k * d)
+
+  def split(out):
+    logits, means, stds = jnp.split(out, [k, k + k * d], axis=-1)
+    shape = out.shape[:-1] + (k, d)
+    return logits, means.reshape(shape), jax.nn.softplus(stds.reshape(shape)) + 0.1
+
+  frozen = net.init(jax.random.PRNGKey(5), jnp.zeros((1, obs_size)))
+  plain = spaces.ActionSpace(
+      kind="mixture", size=d, init_policy=lambda key: net.init(key, jnp.zeros((1, obs_size))),
+      policy=lambda params, frozen, obs: split(net.apply(params, obs)),
+      decode=lambda frozen, obs, z, key, det: jnp.tanh(z + obs[..., :d]),
+      prior=lambda frozen, obs: split(net.apply(frozen, obs)), frozen=frozen)
+  cached = spaces.with_cached_prior(plain, obs_size)
+  config = agent_config(eta_y=0.3, eta_z=0.2, kl_in_return=True, policy_states="all")
+  agents = [mpo.make_agent(config, s, obs_size) for s in (plain, cached)]
+  states = [jax.jit(a.init)(jax.random.PRNGKey(0)) for a in agents]
+  obs = jnp.asarray(rng.normal(size=(6, 3, obs_size)), jnp.float32)
+  batch = Transition(observation=obs, agent_action=jnp.asarray(rng.normal(size=(6, 3, d)),
+                                                               jnp.float32),
+                     reward=jnp.asarray(rng.normal(size=(6, 3)), jnp.float32),
+                     discount=jnp.ones((6, 3)), end=jnp.zeros((6, 3)),
+                     next_observation=obs + 0.5)
+  observe = jax.vmap(jax.vmap(lambda x: cached.observe(types.SimpleNamespace(obs=x))))
+  stored = batch.replace(observation=observe(batch.observation),
+                         next_observation=observe(batch.next_observation))
+  assert set(stored.observation) == {"state", "prior"}
+  assert [x.shape for x in stored.observation["prior"]] == [(6, 3, k), (6, 3, k, d),
+                                                            (6, 3, k, d)]
+  (new_plain, m_plain), (new_cached, m_cached) = (
+      jax.jit(a.update)(s, b, jax.random.PRNGKey(1))
+      for a, s, b in zip(agents, states, (batch, stored)))
+  assert float(m_plain["kl_z_to_prior"]) > 0 and set(m_plain) == set(m_cached)
+  for key in m_plain:
+    np.testing.assert_allclose(m_cached[key], m_plain[key], rtol=1e-5, atol=1e-6, err_msg=key)
+  for got, want in zip(jax.tree.leaves(new_cached), jax.tree.leaves(new_plain)):
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+  acts = [a.act(s, o, jax.random.PRNGKey(2)) for a, s, o in
+          zip(agents, (new_plain, new_cached), (obs[:, 0], jax.tree.map(lambda x: x[:, 0],
+                                                                         stored.observation)))]
+  for got, want in zip(acts[1], acts[0]):
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+  with pytest.raises(ValueError, match="tuple of arrays"):
+    spaces.with_cached_prior(plain._replace(prior=lambda frozen, obs: [obs]), obs_size)

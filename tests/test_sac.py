@@ -239,7 +239,7 @@ def test_cached_prior_updates_and_acts_as_the_prior_itself():
       distrax.MultivariateNormalDiag(jnp.zeros(obs.shape[:-1] + (2, D)),
                                      jnp.ones(obs.shape[:-1] + (2, D))))
   with pytest.raises(ValueError, match="Gaussian"):
-    spaces.with_cached_prior(plain._replace(prior=mixture), obs_size)
+    spaces.with_cached_prior(plain._replace(prior=mixture), obs_size)  # a distribution, not a tuple
 
 
 def test_uint8_views_store_a_quarter_and_learn_as_the_float_views():

@@ -51,20 +51,22 @@ class ActionSpace(NamedTuple):
 
 
 def with_cached_prior(space: ActionSpace, observation_size: int) -> ActionSpace:
-  """`space` with its frozen Gaussian prior evaluated once per env step, when observed, and
-  stored with the observation, instead of at every replayed state of every update.
+  """`space` with its frozen prior evaluated once per env step, when observed, and stored with
+  the observation, instead of at every replayed state of every update.
 
   A prior that nothing trains gives the same output whenever it is evaluated, so the agent can
-  read it from the replay: the observation becomes {"state": obs [O] (or what the space's own
-  `observe` keeps), "prior_loc": [D], "prior_scale": [D]} and `prior` returns
-  `MultivariateNormalDiag(prior_loc, prior_scale)`; policy, decode and critic see "state" as
-  before. For SPiRL's image prior this drops the two
-  conv passes of the prior (at s and s') from each SAC update, for one pass per env step.
+  read it from the replay. A Gaussian prior (`distrax.MultivariateNormalDiag`, event [D]) is
+  stored as {"state": obs [O] (or what the space's own `observe` keeps), "prior_loc": [D],
+  "prior_scale": [D]} and `prior` returns `MultivariateNormalDiag(prior_loc, prior_scale)`; a
+  prior given as a tuple of arrays (HeLMS-mix's (logits [K], means [K, D], stds [K, D])) as
+  {"state": ..., "prior": that tuple}, returned as stored. Policy, decode and critic see "state"
+  as before. For SPiRL's image prior this drops the two conv passes of the prior (at s and s')
+  from each SAC update; for HeLMS-mix, the K mid-level networks at every replayed state of the
+  KL in the critic's return and at the policy's states.
 
   Args:
-    space: a space whose `prior(frozen, obs)` returns a `distrax.MultivariateNormalDiag` (event
-      [D]), over flat observations or over its own `observe`'s (e.g. `with_uint8_views`), which
-      then becomes "state".
+    space: a space whose `prior(frozen, obs)` returns one of the two, over flat observations or
+      over its own `observe`'s (e.g. `with_uint8_views`), which then becomes "state".
     observation_size: O, the env's flat observation size.
   """
   if space.prior is None:
@@ -74,26 +76,37 @@ def with_cached_prior(space: ActionSpace, observation_size: int) -> ActionSpace:
                 else jax.ShapeDtypeStruct((observation_size,), jnp.float32))
   batched = jax.tree.map(lambda s: jax.ShapeDtypeStruct((1,) + s.shape, s.dtype), inner_spec)
   probe = jax.eval_shape(space.prior, space.frozen, batched)
-  if not isinstance(probe, distrax.MultivariateNormalDiag):
-    raise ValueError(f"with_cached_prior caches a Gaussian (MultivariateNormalDiag) prior, got "
-                     f"{type(probe).__name__}")
+  gaussian = isinstance(probe, distrax.MultivariateNormalDiag)
+  if not gaussian and not (isinstance(probe, tuple) and all(
+      isinstance(x, jax.ShapeDtypeStruct) and x.shape[:1] == (1,) for x in probe)):
+    raise ValueError(f"with_cached_prior caches a Gaussian (MultivariateNormalDiag) prior or a "
+                     f"tuple of arrays, got {type(probe).__name__}")
   prior, frozen, size = space.prior, space.frozen, space.size
   critic_input = space.critic_input or (lambda obs: obs)
 
-  def observe(env_state):
-    state = inner_observe(env_state)
-    dist = prior(frozen, state)
-    return {"state": state, "prior_loc": dist.loc, "prior_scale": dist.scale_diag}
+  if gaussian:  # the layout SPiRL's replays (and checkpoints) have
+    def observe(env_state):
+      state = inner_observe(env_state)
+      dist = prior(frozen, state)
+      return {"state": state, "prior_loc": dist.loc, "prior_scale": dist.scale_diag}
 
-  spec = {"state": inner_spec,
-          "prior_loc": jax.ShapeDtypeStruct((size,), jnp.float32),
-          "prior_scale": jax.ShapeDtypeStruct((size,), jnp.float32)}
+    spec = {"state": inner_spec,
+            "prior_loc": jax.ShapeDtypeStruct((size,), jnp.float32),
+            "prior_scale": jax.ShapeDtypeStruct((size,), jnp.float32)}
+    stored = lambda frozen, obs: distrax.MultivariateNormalDiag(obs["prior_loc"],
+                                                                obs["prior_scale"])
+  else:
+    def observe(env_state):
+      state = inner_observe(env_state)
+      return {"state": state, "prior": tuple(prior(frozen, state))}
+
+    spec = {"state": inner_spec,
+            "prior": tuple(jax.ShapeDtypeStruct(x.shape[1:], x.dtype) for x in probe)}
+    stored = lambda frozen, obs: tuple(obs["prior"])
   return space._replace(
       policy=lambda params, frozen, obs: space.policy(params, frozen, obs["state"]),
       decode=lambda frozen, obs, u, key, det: space.decode(frozen, obs["state"], u, key, det),
-      prior=lambda frozen, obs: distrax.MultivariateNormalDiag(obs["prior_loc"],
-                                                               obs["prior_scale"]),
-      observe=observe, observation_spec=spec,
+      prior=stored, observe=observe, observation_spec=spec,
       critic_input=lambda obs: critic_input(obs["state"]))
 
 

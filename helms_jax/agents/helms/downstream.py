@@ -37,7 +37,7 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 
-from helms_jax.agents import mpo
+from helms_jax.agents import mpo, spaces
 from helms_jax.agents.baselines.bc import GaussianPolicy
 from helms_jax.agents.records import OfflineSkills
 from helms_jax.agents.spaces import ActionSpace
@@ -279,13 +279,18 @@ def helms_cat_space(config: ml_collections.ConfigDict, env, skills: OfflineSkill
 
 def helms_mix_space(config: ml_collections.ConfigDict, env, skills: OfflineSkills
                     ) -> ActionSpace:
-  """HeLMS-mix (NPMP + KL with K = 1; from pixels with `transfer.vision`)."""
+  """HeLMS-mix (NPMP + KL with K = 1; from pixels with `transfer.vision`). With
+  `transfer.cache_prior` (state-based only) the frozen prior's components are stored with each
+  observation (`spaces.with_cached_prior`): same learning, fewer network passes per update."""
   check_observation_size(skills.params, env.observation_size)
   functions = skills.learner.model
   if config.transfer.get("vision", False):
     return helms_mixture_vision_space(env, config.transfer, skills.config, functions,
                                       skills.params)
-  return helms_mixture_space(config.transfer, skills.config, functions, skills.params)
+  space = helms_mixture_space(config.transfer, skills.config, functions, skills.params)
+  if config.transfer.get("cache_prior", False):  # the frozen q(z | y, x) kept in the replay
+    space = spaces.with_cached_prior(space, env.observation_size)
+  return space
 
 
 def asymmetric_ac_space(config: ml_collections.ConfigDict, env, skills: None) -> ActionSpace:
