@@ -36,7 +36,7 @@ setuptools.setup(
     package_data={"helms_jax.envs.manipulation": ["assets/rgb_test_triplets/*"]},
     python_requires=">=3.10",
     install_requires=INSTALL_REQUIRES,
-    extras_require={"test": ["pytest>=8", "pytest-timeout>=2.3"]},
+    extras_require={"test": ["pytest>=8", "pytest-timeout>=2.3", "pytest-xdist>=3.5"]},
     entry_points={
         "console_scripts": [
             "helms-data=launch.data:run",
