@@ -267,7 +267,7 @@ def helms_agent(method: str, env, agent_config):
   # "helms_mix_uncached" evaluates it in every update (the loop before the cache).
   run_config.transfer.cache_prior = method == "helms_mix"
   space = {"helms_cat": transfer.helms_cat_space,
-           "helms_mix": transfer.helms_mix_space}[method.removesuffix("_uncached")](
+           "helms_mix": transfer.helms_mix_space}[run_config.transfer.method](
                run_config, env, skills)
   return mpo.make_agent(agent_config, space, env.observation_size)
 

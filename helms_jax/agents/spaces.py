@@ -85,28 +85,24 @@ def with_cached_prior(space: ActionSpace, observation_size: int) -> ActionSpace:
   critic_input = space.critic_input or (lambda obs: obs)
 
   if gaussian:  # the layout SPiRL's replays (and checkpoints) have
-    def observe(env_state):
-      state = inner_observe(env_state)
-      dist = prior(frozen, state)
-      return {"state": state, "prior_loc": dist.loc, "prior_scale": dist.scale_diag}
-
-    spec = {"state": inner_spec,
-            "prior_loc": jax.ShapeDtypeStruct((size,), jnp.float32),
-            "prior_scale": jax.ShapeDtypeStruct((size,), jnp.float32)}
+    pack = lambda dist: {"prior_loc": dist.loc, "prior_scale": dist.scale_diag}
+    prior_spec = {"prior_loc": jax.ShapeDtypeStruct((size,), jnp.float32),
+                  "prior_scale": jax.ShapeDtypeStruct((size,), jnp.float32)}
     stored = lambda frozen, obs: distrax.MultivariateNormalDiag(obs["prior_loc"],
                                                                 obs["prior_scale"])
   else:
-    def observe(env_state):
-      state = inner_observe(env_state)
-      return {"state": state, "prior": tuple(prior(frozen, state))}
-
-    spec = {"state": inner_spec,
-            "prior": tuple(jax.ShapeDtypeStruct(x.shape[1:], x.dtype) for x in probe)}
+    pack = lambda parts: {"prior": tuple(parts)}
+    prior_spec = {"prior": tuple(jax.ShapeDtypeStruct(x.shape[1:], x.dtype) for x in probe)}
     stored = lambda frozen, obs: tuple(obs["prior"])
+
+  def observe(env_state):
+    state = inner_observe(env_state)
+    return {"state": state, **pack(prior(frozen, state))}
+
   return space._replace(
       policy=lambda params, frozen, obs: space.policy(params, frozen, obs["state"]),
       decode=lambda frozen, obs, u, key, det: space.decode(frozen, obs["state"], u, key, det),
-      prior=stored, observe=observe, observation_spec=spec,
+      prior=stored, observe=observe, observation_spec={"state": inner_spec, **prior_spec},
       critic_input=lambda obs: critic_input(obs["state"]))
 
 

@@ -39,12 +39,15 @@ for obj in variational non_variational; do
   helms-train --config=$C:$obj$TINY --workdir=$R/$obj --config.data.dir=$R/data \
       --config.learner.mi_weight=$weight
 done
-for obj in original variational non_variational; do
-  # A finished check is kept (it takes minutes; training stops at a fixed step count).
-  [[ -f $R/$obj/analysis/analysis.json ]] && continue
-  extra=""
-  [[ $obj != original ]] && extra="--config.learner.mi_weight=$(chosen_weight $obj)"
-  helms-analyze --config=$C:$obj$TINY --workdir=$R/$obj --config.data.dir=$R/data $extra
+# The simulator's closed-loop check of a population: analyze <objective> <run name> [flags].
+# A finished check is kept (it takes minutes; training stops at a fixed step count).
+analyze() {
+  [[ -f $R/$2/analysis/analysis.json ]] && return
+  helms-analyze --config=$C:$1$TINY --workdir=$R/$2 --config.data.dir=$R/data "${@:3}"
+}
+analyze original original
+for obj in variational non_variational; do
+  analyze $obj $obj --config.learner.mi_weight=$(chosen_weight $obj)
 done
 python $HERE/make_results.py results "$R" "$OUT" $(( $(date +%s) - start ))
 # 5. The ablation beside the faithful runs: the MI term does not train the state decoder
@@ -64,9 +67,7 @@ for obj in variational non_variational; do
       --config.learner.mi_weight=$weight --config.learner.mi_trains_decoder=False
 done
 for obj in variational non_variational; do  # the closed-loop check of the ablation too
-  [[ -f $R/${obj}_frozen_decoder/analysis/analysis.json ]] && continue
-  helms-analyze --config=$C:$obj$TINY --workdir=$R/${obj}_frozen_decoder \
-      --config.data.dir=$R/data --config.learner.mi_weight=$(chosen_weight ${obj}_frozen_decoder) \
-      --config.learner.mi_trains_decoder=False
+  analyze $obj ${obj}_frozen_decoder --config.learner.mi_weight=$(chosen_weight \
+      ${obj}_frozen_decoder) --config.learner.mi_trains_decoder=False
 done
 python $HERE/make_results.py results "$R" "$OUT" $(( $(date +%s) - start ))

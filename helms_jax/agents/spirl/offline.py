@@ -490,9 +490,8 @@ def make_run_sampler(config: ml_collections.ConfigDict, dataset, env):
   (`episode/walls`) by the env's `local_views` (the maze), so the dataset stores no images. A
   trailing camera (the maze's `camera_follow` < 1) is placed by the env's `cameras_from_past`
   over each frame's past positions in its episode, where the env's recursion would have placed
-  it. With the maze's
-  `image_goal` each episode's goal is recomputed once from its first position (the maze's
-  episodes are a function of it: `goal_from_start`)."""
+  it. With the maze's `image_goal` each episode's goal is recomputed once from its first
+  position (the maze's episodes are a function of it: `goal_from_start`)."""
   sampler = data_lib.WindowSampler(dataset, config.train.window, config.train.lookahead)
   sample_fn, data = sampler.loop_sample_fn(config.train.batch_size)
   shape = image_shape(config.learner)
