@@ -9,7 +9,8 @@
 # 3. Five seeds (0-4) per objective, the regularised ones at their chosen lambda, trained as
 #    vmapped populations, then the simulator's closed-loop check (`helms-analyze`).
 # 4. `make_results.py results`: curves.csv, claims.json, report/ (REPRODUCTION.md).
-# Every stage resumes from its checkpoints when the script is started again.
+# Every stage resumes from its checkpoints when the script is started again; a finished sweep
+# (its objectives chosen in sweep.json) is not run again.
 set -euo pipefail
 R=${1:-runs/cvae_fig3}
 TINY=${2:+,tiny}
@@ -24,15 +25,23 @@ WINDOW=$(python -c "from experiments import concurrent_ant as c; print(c.get_con
 chosen_weight() {
   python -c "import json; print(json.load(open('$OUT/sweep.json'))['chosen']['$1']['mi_weight'])"
 }
+# Whether the sweep already chose a weight for every named objective (a finished sweep is kept:
+# sweep.json is its product, and its single-seed runs are not needed again): swept <name> ...
+swept() {
+  python -c "import json, os, sys; p='$OUT/sweep.json'; sys.exit(0 if os.path.isfile(p) and \
+all(n in json.load(open(p)).get('chosen', {}) for n in sys.argv[1:]) else 1)" "$@"
+}
 helms-data --config=$C:original$TINY --workdir=$R/data_run --config.data.dir=$R/data
-for obj in variational non_variational; do
-  for w in 0.01 0.03 0.1 0.3; do
-    helms-train --config=$C:$obj$TINY --workdir=$R/sweep/${obj}_w$w --config.data.dir=$R/data \
-        --config.seed=100 --config.train.num_seeds=1 \
-        --config.learner.mi_weight=$(python -c "print($w * $WINDOW)")
+if ! swept variational non_variational; then
+  for obj in variational non_variational; do
+    for w in 0.01 0.03 0.1 0.3; do
+      helms-train --config=$C:$obj$TINY --workdir=$R/sweep/${obj}_w$w --config.data.dir=$R/data \
+          --config.seed=100 --config.train.num_seeds=1 \
+          --config.learner.mi_weight=$(python -c "print($w * $WINDOW)")
+    done
   done
-done
-python $HERE/make_results.py sweep "$R" "$OUT"
+  python $HERE/make_results.py sweep "$R" "$OUT"
+fi
 helms-train --config=$C:original$TINY --workdir=$R/original --config.data.dir=$R/data
 for obj in variational non_variational; do
   weight=$(chosen_weight $obj)
@@ -52,15 +61,17 @@ done
 python $HERE/make_results.py results "$R" "$OUT" $(( $(date +%s) - start ))
 # 5. The ablation beside the faithful runs: the MI term does not train the state decoder
 #    (learner.mi_trains_decoder=False), with its own lambda sweep by the same rule.
-for obj in variational non_variational; do
-  for w in 0.01 0.03 0.1 0.3; do
-    helms-train --config=$C:$obj$TINY --workdir=$R/sweep/${obj}_frozen_decoder_w$w \
-        --config.data.dir=$R/data --config.seed=100 --config.train.num_seeds=1 \
-        --config.learner.mi_weight=$(python -c "print($w * $WINDOW)") \
-        --config.learner.mi_trains_decoder=False
+if ! swept variational_frozen_decoder non_variational_frozen_decoder; then
+  for obj in variational non_variational; do
+    for w in 0.01 0.03 0.1 0.3; do
+      helms-train --config=$C:$obj$TINY --workdir=$R/sweep/${obj}_frozen_decoder_w$w \
+          --config.data.dir=$R/data --config.seed=100 --config.train.num_seeds=1 \
+          --config.learner.mi_weight=$(python -c "print($w * $WINDOW)") \
+          --config.learner.mi_trains_decoder=False
+    done
   done
-done
-python $HERE/make_results.py sweep "$R" "$OUT"
+  python $HERE/make_results.py sweep "$R" "$OUT"
+fi
 for obj in variational non_variational; do
   weight=$(chosen_weight ${obj}_frozen_decoder)
   helms-train --config=$C:$obj$TINY --workdir=$R/${obj}_frozen_decoder --config.data.dir=$R/data \

@@ -11,7 +11,9 @@
 # once; each downstream method then runs its 3 seeds together. The flat baselines read the state
 # in both variants, so one run of each serves both. curves.csv / claims.json / report are
 # rebuilt after each downstream run, so an interrupted experiment keeps what finished (and every
-# stage resumes from its checkpoints when the script is started again).
+# stage resumes from its checkpoints when the script is started again). SKIP="<method> ...":
+# downstream methods not to run, e.g. one whose finished record was restored from the committed
+# curves.csv after its runs directory was lost (make_results.py --restore).
 set -euo pipefail
 R=${1:-runs/maze_repro}
 T=${2:+,$2}  # the downstream task modifier, appended to every downstream and analysis variant
@@ -35,6 +37,7 @@ for s in skills skills_image; do
       --config.analysis.exploration.num_steps=2000 --config.analysis.exploration.num_rollouts=128
 done
 run() {  # run <workdir name> <variant> <skills workdir>
+  if [[ " ${SKIP:-} " == *" $1 "* ]]; then echo "run.sh: $1 skipped (SKIP)"; return; fi
   helms-transfer --config=$C:$2$D$T --workdir=$R/$1 --config.transfer.skills_dir=$R/$3
   results
 }
