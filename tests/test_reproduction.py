@@ -99,6 +99,46 @@ def test_publish_writes_the_protocol_files(tmp_path):
   assert "a_beats_b" in open(out_dir / "report" / "index.html").read()
 
 
+def test_a_lost_run_restored_from_curves_csv_publishes_the_same_rows_and_verdict(tmp_path):
+  runs, _ = _runs(tmp_path)  # method a's seed 2 misses its last point: a hole to carry over
+  claim = reproduction.Claim(
+      id="a_beats_b", text="A beats B.", source="Fig. 1", metric="success",
+      methods=("a", "b"), paper={"a": 1.0, "b": 0.0}, criterion="a > b",
+      predicate=lambda s: "reproduced" if s["a"]["mean"] > s["b"]["mean"] else "not reproduced")
+  kwargs = dict(metrics=("success", "episode_return"), experiment="toy", paper="Toy",
+                command="cmd", title="Toy", paper_env_steps_per_seed=1000)
+  first = tmp_path / "first"
+  first.mkdir()
+  before = reproduction.publish(str(first), runs, [claim], **kwargs)
+  # Method a's runs directory is lost; its record comes back from the committed curves.csv.
+  new_runs = tmp_path / "new_runs"
+  reproduction.restore_run(str(first / "curves.csv"), "a", str(new_runs / "a"), commit="old1",
+                           label="A")
+  second = tmp_path / "second"
+  second.mkdir()
+  after = reproduction.publish(str(second), {"a": str(new_runs / "a"), "b": runs["b"]}, [claim],
+                               **kwargs)
+  assert (open(second / "curves.csv").read() == open(first / "curves.csv").read())
+  assert after["claims"] == before["claims"]
+  assert after["commit"] == "abc123"  # the live run's commit, not the restored one's
+  assert after["restored"] == {"a": {"commit": "old1", "from": "curves.csv"}}
+  assert "restored" not in before
+  assert run_curves.load_run(str(new_runs / "a")).label == "A"
+  # Restoring again over a restored record is fine; over a live run's record it is refused.
+  reproduction.restore_run(str(first / "curves.csv"), "a", str(new_runs / "a"), commit="old1")
+  with pytest.raises(ValueError, match="live run"):
+    reproduction.restore_run(str(first / "curves.csv"), "b", runs["b"], commit="old1")
+  # From the published directory: a's label from its report, its commit carried on; b is live.
+  again = tmp_path / "again"
+  done = reproduction.restore_published_runs(str(second), str(again), ["a"])
+  assert done == {"a": str(again / "a")}
+  info = json.load(open(again / "a" / "transfer" / "run.json"))
+  assert info["commit"] == "old1" and info["label"] == "A"
+  assert reproduction.restore_published_runs(str(second), str(tmp_path), ["b"]) == {}  # live
+  with pytest.raises(ValueError, match="no rows of method 'c'"):
+    reproduction.restore_run(str(first / "curves.csv"), "c", str(new_runs / "c"), commit="x")
+
+
 def test_a_predicate_must_give_a_known_verdict(tmp_path):
   runs, _ = _runs(tmp_path)
   rows = reproduction.curves_rows(runs)

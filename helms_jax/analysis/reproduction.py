@@ -4,7 +4,8 @@
 rows `(method, seed, env_steps, metric, value)`: online runs from `<run>/transfer/curves.jsonl`
 (one value per seed per point), offline seed populations from `<run>/metrics.jsonl` (a metric
 logged as a list holds one value per seed; `env_steps` is then the learner step).
-`write_curves_csv` writes them with the protocol's header.
+`write_curves_csv` writes them with the protocol's header; `restore_run` rebuilds a lost run's
+record from a committed curves.csv so a later `publish` carries it (claims.json names it).
 
 A claim is a `Claim` (id, text, source, metric, window, methods, the paper's values, the
 criterion as text and as a predicate over the per-method statistics); `evaluate_claim` computes,
@@ -72,6 +73,78 @@ def read_curves_csv(path: str) -> list[Row]:
     if header != CSV_HEADER:
       raise ValueError(f"{path}: header {header}, expected {CSV_HEADER}")
     return [(m, int(s), int(e), k, float(v)) for m, s, e, k, v in reader]
+
+
+RESTORED_KEY = "restored_from"  # run.json of a record rebuilt by `restore_run`
+
+
+def restore_run(curves_csv: str, method: str, run_dir: str, *, commit: str,
+                label: str | None = None) -> str:
+  """Rebuilds the transfer record of a finished `method` whose run directory was lost (a
+  replaced machine) from a committed `curves.csv`, so `publish` can carry it beside new runs.
+
+  Writes `run_dir/transfer/run.json` (seeds, `label` (default: the method), the `commit` the
+  rows were produced at, `restored_from`: the CSV's file name) and `curves.jsonl` (one line per
+  logged env step, one value per seed, null where a seed has no value). Only the metrics the
+  CSV holds come back (no checkpoint: the run cannot be resumed). Returns the transfer dir.
+  Raises ValueError when the CSV holds no row of `method`, or when `run_dir` already holds a
+  record that was not restored (a live run is never overwritten).
+  """
+  rows = [r for r in read_curves_csv(curves_csv) if r[0] == method]
+  if not rows:
+    raise ValueError(f"{curves_csv}: no rows of method {method!r}")
+  out = os.path.join(run_dir, run_curves.TRANSFER_DIR)
+  info_path = os.path.join(out, run_curves.RUN_FILE)
+  if os.path.isfile(info_path):
+    with open(info_path) as f:
+      if RESTORED_KEY not in json.load(f):
+        raise ValueError(f"{info_path}: a live run's record; not overwritten by a restore")
+  seeds = sorted({r[1] for r in rows})
+  points: dict[int, dict[str, list[float | None]]] = {}
+  for _, seed, steps, metric, value in rows:
+    values = points.setdefault(steps, {}).setdefault(metric, [None] * len(seeds))
+    values[seeds.index(seed)] = value
+  os.makedirs(out, exist_ok=True)
+  io.atomic_write_text(os.path.join(out, run_curves.CURVES_FILE), "".join(
+      json.dumps({"env_steps": steps, "metrics": points[steps]}) + "\n" for steps in sorted(points)))
+  io.atomic_write_json(info_path, {"seeds": seeds, "label": label or method, "commit": commit,
+                                   RESTORED_KEY: os.path.basename(curves_csv)})
+  return out
+
+
+def restore_published_runs(out_dir: str, runs_dir: str, methods: Sequence[str]) -> dict[str, str]:
+  """`restore_run` for each of `methods` from a published `out_dir/curves.csv` into
+  `runs_dir/<method>`, at the commit `out_dir/claims.json` names for it (its `restored` entry,
+  else the file's commit). A method whose `runs_dir/<method>` holds a live record is left alone
+  (it is the newer). Labels come from the published report (`report/metrics.json`), else the
+  method's name. Returns {method: run_dir} of the restored ones."""
+  with open(os.path.join(out_dir, "claims.json")) as f:
+    published = json.load(f)
+  labels = {}  # the published report's labels, by run directory name
+  report = os.path.join(out_dir, "report", "metrics.json")
+  if os.path.isfile(report):
+    with open(report) as f:
+      labels = {os.path.basename(r["run_dir"]): r["label"] for r in json.load(f).get("runs", [])}
+  restored = {}
+  for method in methods:
+    run_dir = os.path.join(runs_dir, method)
+    info = _run_info(run_dir)
+    if info and RESTORED_KEY not in info:
+      continue
+    commit = published.get("restored", {}).get(method, {}).get("commit", published["commit"])
+    restore_run(os.path.join(out_dir, "curves.csv"), method, run_dir, commit=commit,
+                label=info.get("label") or labels.get(method))
+    restored[method] = run_dir
+  return restored
+
+
+def _run_info(run_dir: str) -> dict[str, Any]:
+  """A transfer run's run.json ({} when it has none: an offline run)."""
+  path = os.path.join(run_dir, run_curves.TRANSFER_DIR, run_curves.RUN_FILE)
+  if not os.path.isfile(path):
+    return {}
+  with open(path) as f:
+    return json.load(f)
 
 
 def window_statistics(rows: Sequence[Row], method: str, metric: str,
@@ -191,15 +264,20 @@ def _numbers_why(claim: Claim, stats: Mapping[str, Mapping[str, Any]], window: S
 def write_claims(path: str, *, experiment: str, paper: str, command: str, commit: str,
                  machine: str, wall_time_s: float | None, env_steps_per_seed: int,
                  paper_env_steps_per_seed: int | None,
-                 claims: Sequence[dict[str, Any]]) -> dict:
+                 claims: Sequence[dict[str, Any]],
+                 restored: Mapping[str, Any] | None = None) -> dict:
   """Writes `claims.json` (the protocol's layout) and returns it; `paper_env_steps_per_seed`
-  None: the paper does not give its budget."""
+  None: the paper does not give its budget. `restored` ({method: {commit, from}}, written only
+  when not empty): methods whose records `restore_run` rebuilt from a committed curves.csv, at
+  their own commit rather than `commit`."""
   out = {"experiment": experiment, "paper": paper, "command": command, "commit": commit,
          "machine": machine, "wall_time_s": wall_time_s,
          "env_steps_per_seed": int(env_steps_per_seed),
          "paper_env_steps_per_seed": (None if paper_env_steps_per_seed is None
                                       else int(paper_env_steps_per_seed)),
          "claims": list(claims)}
+  if restored:
+    out["restored"] = dict(restored)
   io.atomic_write_json(path, io.json_safe(out), sort_keys=False)
   return out
 
@@ -274,18 +352,18 @@ def publish(out_dir: str, runs: Mapping[str, str], claims: Sequence[Claim], *,
     rows = rows + list(derive(rows))
   write_curves_csv(os.path.join(out_dir, "curves.csv"), rows)
   entries = [evaluate_claim(c, rows) for c in claims]
-  if not commit:  # the first run's record, when it is a transfer run
-    commit = "unknown"
-    first = next(iter(runs.values()), None)
-    info = first and os.path.join(first, run_curves.TRANSFER_DIR, "run.json")
-    if info and os.path.isfile(info):
-      with open(info) as f:
-        commit = json.load(f).get("commit", "unknown")
+  infos = {m: _run_info(d) for m, d in runs.items()}
+  restored = {m: {"commit": i.get("commit", "unknown"), "from": i[RESTORED_KEY]}
+              for m, i in infos.items() if RESTORED_KEY in i}
+  if not commit:  # the first live run's record, when it is a transfer run
+    live = [i for m, i in infos.items() if m not in restored] or list(infos.values())
+    commit = live[0].get("commit", "unknown") if live else "unknown"
   claims_path = os.path.join(out_dir, "claims.json")
   out = write_claims(claims_path, experiment=experiment, paper=paper, command=command,
                      commit=commit, machine=machine, wall_time_s=wall_time_s,
                      env_steps_per_seed=max((r[2] for r in rows), default=0),
-                     paper_env_steps_per_seed=paper_env_steps_per_seed, claims=entries)
+                     paper_env_steps_per_seed=paper_env_steps_per_seed, claims=entries,
+                     restored=restored)
   if runs:
     compare.write_comparison_report(list(runs.values()), os.path.join(out_dir, "report"),
                                     title=title, claims_path=claims_path, metrics=metrics)

@@ -1,6 +1,6 @@
 """curves.csv, claims.json and the report of the spirl_maze reproduction (REPRODUCTION.md).
 
-  python docs/results/spirl_maze/make_results.py <runs dir> [<wall time s> [<subdir>]]
+  python docs/results/spirl_maze/make_results.py <runs dir> [<wall time s> [<subdir> [<restore>]]]
 
 `<subdir>` (default `.`): where under docs/results/spirl_maze/ the files go (`our_maze` for the
 runs in our 10 x 10 maze; the paper's maze writes here).
@@ -11,6 +11,11 @@ local views), the state-based variant `spirl_state`, `ssp_state` (position + vel
 flat baselines `sac`, `flat_prior`, `bc_sac` (reading the state; shared by both claims). Methods
 not run yet are left out of curves.csv and make their claim "not reproduced" until they are.
 The criterion is the one fixed in issue 22 before any run.
+
+`<restore>` (space- or comma-separated methods, run.sh's SKIP): methods whose finished runs were
+lost with their machine; their records are rebuilt from the committed `<subdir>/curves.csv`
+(`reproduction.restore_published_runs`, at the commit they ran at) and published beside the
+live runs; claims.json lists them under `restored`.
 """
 
 import json
@@ -41,9 +46,15 @@ def only_spirl_succeeds(spirl: str, baselines):
   return predicate
 
 
-def main(runs_dir: str, wall_time_s: float | None = None, subdir: str = ".") -> None:
+def main(runs_dir: str, wall_time_s: float | None = None, subdir: str = ".",
+         restore: str = "") -> None:
   out_dir = os.path.normpath(os.path.join(HERE, subdir))
   os.makedirs(out_dir, exist_ok=True)
+  methods = restore.replace(",", " ").split()
+  unknown = sorted(set(methods) - set(METHODS))
+  if unknown:
+    raise SystemExit(f"unknown methods to restore: {unknown}; known: {METHODS}")
+  reproduction.restore_published_runs(out_dir, runs_dir, methods)
   runs = {m: os.path.join(runs_dir, m) for m in METHODS
           if os.path.isfile(os.path.join(runs_dir, m, "transfer", "curves.jsonl"))}
   paper = {"spirl": 1.0, "ssp": 0.0, "sac": 0.0, "flat_prior": 0.0, "bc_sac": 0.0}
@@ -81,4 +92,4 @@ def main(runs_dir: str, wall_time_s: float | None = None, subdir: str = ".") -> 
 
 if __name__ == "__main__":
   main(sys.argv[1], float(sys.argv[2]) if len(sys.argv) > 2 and sys.argv[2] else None,
-       sys.argv[3] if len(sys.argv) > 3 else ".")
+       sys.argv[3] if len(sys.argv) > 3 else ".", sys.argv[4] if len(sys.argv) > 4 else "")

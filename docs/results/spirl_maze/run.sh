@@ -22,7 +22,9 @@ D=${4:+,$4}  # the data modifier, appended to every variant (data, skills, BC an
 V=${5:+,$5}  # the view modifier, appended to every image variant
 C=experiments/spirl_maze.py
 start=$(date +%s)
-results() { python docs/results/spirl_maze/make_results.py "$R" $(( $(date +%s) - start )) "$OUT"; }
+results() {  # the methods in SKIP come back from the committed curves.csv (make_results.py)
+  python docs/results/spirl_maze/make_results.py "$R" $(( $(date +%s) - start )) "$OUT" "${SKIP:-}"
+}
 helms-data  --config=$C:spirl$D --workdir=$R/skills
 helms-train --config=$C:spirl$D --workdir=$R/skills                   # state variant: velocity prior
 helms-eval  --config=$C:spirl$D --workdir=$R/skills
@@ -37,7 +39,9 @@ for s in skills skills_image; do
       --config.analysis.exploration.num_steps=2000 --config.analysis.exploration.num_rollouts=128
 done
 run() {  # run <workdir name> <variant> <skills workdir>
-  if [[ " ${SKIP:-} " == *" $1 "* ]]; then echo "run.sh: $1 skipped (SKIP)"; return; fi
+  if [[ " ${SKIP:-} " == *" $1 "* ]] || grep -qs restored_from "$R/$1/transfer/run.json"; then
+    echo "run.sh: $1 skipped (SKIP, or its record restored from curves.csv)"; results; return
+  fi
   helms-transfer --config=$C:$2$D$T --workdir=$R/$1 --config.transfer.skills_dir=$R/$3
   results
 }
