@@ -7,7 +7,7 @@
 # and the paper's D4RL 20 x 20 data layouts; results in d4rl_data/) or
 # `run.sh runs/maze_repro "" our_maze` (our 10 x 10 corridor maze; results in our_maze/). The
 # view modifier (e.g. d4rl_camera: D4RL's trailing camera) is appended to every image variant.
-# Data (85,000 planner episodes), the skills of both variants and the BC flat prior are trained
+# Data (85,000 planner episodes), the BC flat prior and the skills of both variants are trained
 # once; each downstream method then runs its 3 seeds together. The flat baselines read the state
 # in both variants, so one run of each serves both. curves.csv / claims.json / report are
 # rebuilt after each downstream run, so an interrupted experiment keeps what finished (and every
@@ -26,18 +26,8 @@ results() {  # the methods in SKIP come back from the committed curves.csv (make
   python docs/results/spirl_maze/make_results.py "$R" $(( $(date +%s) - start )) "$OUT" "${SKIP:-}"
 }
 helms-data  --config=$C:spirl$D --workdir=$R/skills
-helms-train --config=$C:spirl$D --workdir=$R/skills                   # state variant: velocity prior
-helms-eval  --config=$C:spirl$D --workdir=$R/skills
-helms-train --config=$C:spirl,image$V$D --workdir=$R/skills_image --config.data.dir=$R/skills/data
 helms-train --config=$C:bc_sac$D --workdir=$R/bc --config.data.dir=$R/skills/data
 helms-eval  --config=$C:bc_sac$D --workdir=$R/bc --config.data.dir=$R/skills/data
-# Figure 5: the priors', the flat prior's and uniform skills' exploration of the downstream maze.
-for s in skills skills_image; do
-  variant=spirl$D$T; [[ $s == skills_image ]] && variant=spirl,image$V$D$T
-  helms-analyze --config=$C:$variant --workdir=$R/$s --config.data.dir=$R/skills/data \
-      --config.analysis.exploration.flat_prior_dir=$R/bc \
-      --config.analysis.exploration.num_steps=2000 --config.analysis.exploration.num_rollouts=128
-done
 run() {  # run <workdir name> <variant> <skills workdir>
   if [[ " ${SKIP:-} " == *" $1 "* ]] || grep -qs restored_from "$R/$1/transfer/run.json"; then
     echo "run.sh: $1 skipped (SKIP, or its record restored from curves.csv)"; results; return
@@ -45,12 +35,24 @@ run() {  # run <workdir name> <variant> <skills workdir>
   helms-transfer --config=$C:$2$D$T --workdir=$R/$1 --config.transfer.skills_dir=$R/$3
   results
 }
-# The paper's setup first (the claim maze_only_spirl_succeeds), then its baselines (the cheap
-# flat ones before SSP's ~2 h of image updates), then the state-based variant.
-run spirl spirl,image$V skills_image
+# The flat baselines first: they need only the data and BC (~15-30 min each), so after a lost
+# machine they are back before the skills are retrained.
 run sac sac skills
 run flat_prior flat_prior bc
 run bc_sac bc_sac bc
+helms-train --config=$C:spirl$D --workdir=$R/skills                   # state variant: velocity prior
+helms-eval  --config=$C:spirl$D --workdir=$R/skills
+helms-train --config=$C:spirl,image$V$D --workdir=$R/skills_image --config.data.dir=$R/skills/data
+# Figure 5: the priors', the flat prior's and uniform skills' exploration of the downstream maze.
+for s in skills skills_image; do
+  variant=spirl$D$T; [[ $s == skills_image ]] && variant=spirl,image$V$D$T
+  helms-analyze --config=$C:$variant --workdir=$R/$s --config.data.dir=$R/skills/data \
+      --config.analysis.exploration.flat_prior_dir=$R/bc \
+      --config.analysis.exploration.num_steps=2000 --config.analysis.exploration.num_rollouts=128
+done
+# The paper's setup (the claim maze_only_spirl_succeeds), SSP (~2 h of image updates), then
+# the state-based variant.
+run spirl spirl,image$V skills_image
 run ssp ssp,image$V skills_image
 run spirl_state spirl skills
 run ssp_state ssp skills
