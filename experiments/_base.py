@@ -50,6 +50,8 @@ def pipeline_config(experiment: str, variant: str, modifiers=()) -> ml_collectio
   c.data.dir = ""  # '' means <workdir>/data
   c.data.expert_noise = 0.2
   c.data.expert_noise_max = 0.0  # > 0: each episode's noise std ~ U[expert_noise, this]
+  # > 0: each episode's rate of undirected excursions ~ U[0, this] (the stacking expert)
+  c.data.expert_excursion_max = 0.0
   c.data.num_episodes = 16 if tiny else 2000
   c.data.num_envs = 8 if tiny else 64  # episodes generated in parallel (one vmapped rollout)
   c.data.episodes_per_shard = 8 if tiny else 256

@@ -213,3 +213,68 @@ def test_per_episode_noise_is_drawn_in_its_range():
                                 jax.vmap(ranged.init)(keys).approach)
   with pytest.raises(ValueError, match="noise_max"):
     expert_lib.make_expert(env, noise_scale=0.5, noise_max=0.2)
+
+
+def test_excursions_leave_the_task_at_their_rate_and_change_nothing_else(all_pairs_env):
+  """Excursions (undirected movements, `excursion_max`): an episode's init draws and, when no
+  excursion starts, its actions are those of the expert without excursions (their own key
+  stream); they start at the episode's rate (binomial bounds over 4,000 keys) only while nothing
+  is held; an excursion heads for its target with its gripper command and returns to reach
+  after its length."""
+  plain = expert_lib.make_expert(all_pairs_env, noise_scale=0.2)
+  wander = expert_lib.make_expert(all_pairs_env, noise_scale=0.2, excursion_max=1.0)
+  init_key = jax.random.PRNGKey(5)
+  p0, w0 = plain.init(init_key), wander.init(init_key)
+  for name in ("approach", "grasp_dz", "grasp_xy", "place_xy", "carry_clear", "speed",
+               "close_steps", "release_steps", "noise"):
+    np.testing.assert_array_equal(getattr(p0, name), getattr(w0, name))
+  assert float(p0.excursion_rate) == 0.0 and 0.0 < float(w0.excursion_rate) <= 1.0
+
+  positions = np.array([[0.1, 0.0, 0.025], [-0.1, 0.0, 0.025], [0.0, 0.1, 0.025]])
+  obs = _obs([0.0, 0.0, 0.2], positions, "red_on_blue")
+  keys = jax.random.split(jax.random.PRNGKey(6), 4000)
+  rate = 0.3
+
+  @jax.jit
+  def step(phase, rate):
+    state = w0.replace(excursion_rate=jnp.asarray(rate), phase=jnp.asarray(phase, jnp.int32))
+    plain_state = p0.replace(phase=jnp.asarray(phase, jnp.int32))
+    act = jax.vmap(lambda k: wander.policy(obs, k, state))(keys)
+    ref = jax.vmap(lambda k: plain.policy(obs, k, plain_state))(keys)
+    return act, ref
+
+  (actions, new), (ref_actions, ref_new) = step(expert_lib.REACH, rate)
+  started = np.asarray(new.phase) == expert_lib.EXCURSION
+  n = len(keys)
+  assert abs(started.mean() - rate) < 4 * np.sqrt(rate * (1 - rate) / n), started.mean()
+  stay = ~started  # no excursion: the same action and next phase as without excursions
+  np.testing.assert_array_equal(np.asarray(actions)[stay], np.asarray(ref_actions)[stay])
+  np.testing.assert_array_equal(np.asarray(new.phase)[stay], np.asarray(ref_new.phase)[stay])
+  target = np.asarray(new.excursion_target)[started]
+  reach = scene.WORKSPACE_HALF + 0.04
+  assert np.all(np.abs(target[:, :2]) <= reach)
+  low, high = expert_lib.EXCURSION_Z
+  assert np.all((target[:, 2] >= low) & (target[:, 2] <= high))
+  steps = np.asarray(new.excursion_steps)[started]
+  shortest, longest = expert_lib.EXCURSION_STEPS
+  assert steps.min() >= shortest and steps.max() < longest
+  assert set(np.unique(np.asarray(new.excursion_gripper)[started])) == {-1.0, 1.0}
+  # Never while an object is held (lift, carry) or being released.
+  for phase in (expert_lib.CLOSE, expert_lib.LIFT, expert_lib.CARRY, expert_lib.RELEASE):
+    _, held = step(phase, 1.0)[0]
+    assert not np.any(np.asarray(held.phase) == expert_lib.EXCURSION), phase
+
+  # On an excursion: towards its target (noise-free), its gripper command, back to reach after.
+  quiet = expert_lib.make_expert(all_pairs_env, noise_scale=0.0, excursion_max=1.0)
+  target = jnp.array([-0.15, 0.12, 0.05])
+  on = quiet.init(init_key).replace(phase=jnp.asarray(expert_lib.EXCURSION, jnp.int32),
+                                   excursion_target=target, excursion_steps=jnp.asarray(7),
+                                   excursion_gripper=jnp.asarray(1.0), count=jnp.asarray(3))
+  action, after = jax.jit(quiet.policy)(obs, jax.random.PRNGKey(1), on)
+  grip = np.array([0.0, 0.0, 0.2 - scene.FINGER_LENGTH])
+  np.testing.assert_array_equal(np.sign(action[:3]), np.sign(np.asarray(target) - grip))
+  assert float(action[4]) == 1.0 and int(after.phase) == expert_lib.EXCURSION
+  _, back = jax.jit(quiet.policy)(obs, jax.random.PRNGKey(1), on.replace(count=jnp.asarray(6)))
+  assert int(back.phase) == expert_lib.REACH
+  with pytest.raises(ValueError, match="excursion_max"):
+    expert_lib.make_expert(all_pairs_env, excursion_max=1.5)

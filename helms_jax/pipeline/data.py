@@ -59,6 +59,17 @@ def _episode_fields(traj, lengths: np.ndarray, overrides: dict,
   return out
 
 
+def _generator_name(expert: experts.Expert, data_config) -> str:
+  """The dataset's `generator` text, e.g. "scripted expert X (noise 0.2-1.0, excursions up to
+  0.05)"."""
+  noise = str(data_config.expert_noise)
+  if data_config.get("expert_noise_max", 0.0):
+    noise += f"-{data_config.expert_noise_max}"
+  if data_config.get("expert_excursion_max", 0.0):
+    noise += f", excursions up to {data_config.expert_excursion_max}"
+  return f"scripted expert {expert.name} (noise {noise})"
+
+
 def _record_info(state, keys):
   """The rollout's `record_fn` for the env's per-episode info (non-scalar, so not in `info`)."""
   return {key: state.info[key] for key in keys}
@@ -69,6 +80,8 @@ def _data_policy(config: ml_collections.ConfigDict, env) -> experts.Expert:
   options = {}
   if config.data.get("expert_noise_max", 0.0):
     options["noise_max"] = float(config.data.expert_noise_max)
+  if config.data.get("expert_excursion_max", 0.0):
+    options["excursion_max"] = float(config.data.expert_excursion_max)
   expert = experts.expert_for(config.env.name, env, noise_scale=config.data.expert_noise,
                               **options)
   return experts.with_random_episodes(expert, float(config.data.get("random_fraction", 0.0)),
@@ -167,8 +180,7 @@ def _generate_data(config: ml_collections.ConfigDict, path: str, env, expert) ->
     metadata["groups"] = [{"env_kwargs": o, "num_episodes": n} for o, n in groups]
   with data_lib.DatasetWriter(
       path, schema, env_name=config.env.name, env_kwargs=config.env.kwargs.to_dict(),
-      generator=f"scripted expert {expert.name} (noise {cfg.expert_noise}"
-                f"{'-' + str(cfg.expert_noise_max) if cfg.get('expert_noise_max', 0.0) else ''})",
+      generator=_generator_name(expert, cfg),
       episodes_per_shard=cfg.episodes_per_shard, metadata=metadata) as writer:
     done = writer.num_committed_episodes
     if done:

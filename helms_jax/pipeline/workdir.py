@@ -59,7 +59,8 @@ MUTABLE_KEYS = ("eval.", "analysis.", "report.", "exploration.", "train.num_step
 # Keys added to the configs after runs were recorded, with the value that reproduces the behaviour
 # those runs had without them: a recorded run that lacks such a key resumes when the new config
 # holds exactly this value (any other value blocks as usual).
-ADDED_KEYS = {"data.expert_noise_max": 0.0, "learner.prior_image_planes": 1,
+ADDED_KEYS = {"data.expert_noise_max": 0.0, "data.expert_excursion_max": 0.0,
+              "learner.prior_image_planes": 1,
               "transfer.uint8_views": False, "transfer.cache_prior": False}
 # The config keys each stage's saved state depends on (prefixes; a bare name matches itself).
 STAGE_INPUTS = {

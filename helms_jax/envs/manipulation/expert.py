@@ -16,6 +16,8 @@ to green, then blue onto both):
   5 lower    (slowly over the last 2 cm) until the object rests on the support (or a timeout)
   6 release  gripper open, arm still, for a random number of steps
   7 retreat  up; then the next move, or hover
+  8 excursion (only with `excursion_max` > 0) an undirected movement: to a random point of the
+             workspace with a random gripper command, for 5-24 steps, then back to reach
 Losing the grasp during lift/carry (or while lowering, away from the placement) sends the
 machine back to reach, and so does an object found away from its placement after the retreat
 (a retry; e.g. it fell off or was knocked). Placements:
@@ -28,7 +30,12 @@ clearance, placement offset, speed, close/release durations) and Gaussian action
 (`noise_scale` std on the four motion dims; 1/5 of it on the gripper command). With
 `noise_max` > `noise_scale` each episode draws its own noise std uniformly from [noise_scale,
 noise_max] (data from agents of different competence, as an RL agent's exploration noise shrinks
-during training).
+during training). With `excursion_max` > 0 each episode draws an excursion rate ~ U[0,
+excursion_max]: at every step of reach, descend or retreat (nothing held) the expert leaves the
+task with that probability for an excursion (phase 8): temporally coherent undirected movements,
+as an RL agent's data holds between its purposeful ones, which a state-conditioned Gaussian BC
+cannot tell apart from reaching (the same states lead to both). Excursions draw from their own
+key streams (`jax.random.fold_in`), so with `excursion_max` = 0 every episode is unchanged.
 
 Measured success (noise 0.2, 64 episodes per row, one jitted vmapped rollout each, on the
 2-core CPU, 2026-11): "any" = the goal held at some step (what `episode/success` records),
@@ -67,8 +74,12 @@ from helms_jax.envs import experts
 from helms_jax.envs.manipulation import rgb_objects, scene, tasks
 from helms_jax.envs.manipulation.stacking import MAX_SPEED, MAX_YAW_SPEED, OBSERVATION_GROUPS
 
-REACH, DESCEND, CLOSE, LIFT, CARRY, LOWER, RELEASE, RETREAT = range(8)
-PHASE_NAMES = ("reach", "descend", "close", "lift", "carry", "lower", "release", "retreat")
+REACH, DESCEND, CLOSE, LIFT, CARRY, LOWER, RELEASE, RETREAT, EXCURSION = range(9)
+PHASE_NAMES = ("reach", "descend", "close", "lift", "carry", "lower", "release", "retreat",
+               "excursion")
+EXCURSION_STEPS = (5, 25)  # an excursion's length: randint(5, 25) steps
+EXCURSION_Z = (0.02, 0.25)  # the gripper's height range on an excursion (metres)
+_EXCURSION_STREAM = 0xE5C  # fold_in tag of the excursions' random draws
 # Move kinds: put `obj` on `a`; put `obj` beside `a` on the table; put `obj` over the a–b midpoint.
 STACK, BESIDE, BRIDGE = range(3)
 
@@ -80,10 +91,12 @@ _TIME_STEP_GAIN = 1.0 / 0.15  # position error -> velocity: close the error in ~
 class ExpertState:
   """Per-env memory of the expert (all scalars unless noted).
 
-  phase: int32 in [0, 8); move: int32 index into the task's moves; count: steps in this phase.
+  phase: int32 in [0, 9); move: int32 index into the task's moves; count: steps in this phase.
   anchor: [2] the object's xy when it was grasped (the side a BESIDE placement goes to).
   approach, grasp_dz, carry_clear: metres; grasp_xy, place_xy: [2] metres; speed: in (0, 1];
   close_steps, release_steps: int32; noise: the episode's action noise std.
+  excursion_rate: the episode's per-step probability of starting an excursion; excursion_target:
+  [3] its gripper target; excursion_steps: int32 its length; excursion_gripper: its command.
   """
   phase: jax.Array
   move: jax.Array
@@ -98,6 +111,10 @@ class ExpertState:
   close_steps: jax.Array
   release_steps: jax.Array
   noise: jax.Array
+  excursion_rate: jax.Array
+  excursion_target: jax.Array
+  excursion_steps: jax.Array
+  excursion_gripper: jax.Array
 
 
 def _rotation(yaw: jax.Array) -> jax.Array:
@@ -182,6 +199,7 @@ class StackingExpertConfig:
   grasp_centre: tuple[tuple[float, float], ...]
   noise_scale: float
   noise_max: float  # each episode's noise std ~ U[noise_scale, noise_max]
+  excursion_max: float = 0.0  # each episode's excursion rate ~ U[0, excursion_max]
   # Object frame xy of the top face's centroid and of the centre of mass: a sheared object (an
   # RGB parallelogram lying on its slanted face) has neither over its bounding-box centre, so a
   # stack puts the carried object's centre of mass over the support's top face. Zeros for the
@@ -206,7 +224,10 @@ class StackingInit:
         carry_clear=u(4, 0.025, 0.06), speed=u(5, 0.6, 1.0),
         close_steps=jax.random.randint(k[6], (), 3, 7),
         release_steps=jax.random.randint(k[7], (), 2, 5),
-        noise=u(8, self.cfg.noise_scale, self.cfg.noise_max))
+        noise=u(8, self.cfg.noise_scale, self.cfg.noise_max),
+        excursion_rate=self.cfg.excursion_max * jax.random.uniform(
+            jax.random.fold_in(key, _EXCURSION_STREAM)),
+        excursion_target=jnp.zeros(3), excursion_steps=zero, excursion_gripper=jnp.zeros(()))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -280,10 +301,11 @@ class StackingPolicy:
     v_carry = jnp.concatenate([e_place_xy, (carry_obj_z - p_obj[2])[None]])
     v_lower = jnp.concatenate([e_place_xy, (place_z - 0.01 - p_obj[2])[None]])
     v_retreat = jnp.array([0.0, 0.0, 1.0]) * (safe_grip_z + 0.03 - grip[2])
+    v_excursion = ps.excursion_target - grip
     phase = ps.phase
     v = jnp.select([phase == REACH, phase == DESCEND, phase == LIFT, phase == CARRY,
-                    phase == LOWER, phase == RETREAT],
-                   [v_reach, v_descend, v_lift, v_carry, v_lower, v_retreat], hold)
+                    phase == LOWER, phase == RETREAT, phase == EXCURSION],
+                   [v_reach, v_descend, v_lift, v_carry, v_lower, v_retreat, v_excursion], hold)
     vel = v * _TIME_STEP_GAIN / MAX_SPEED
     vel = jnp.clip(vel, -1.0, 1.0) * ps.speed
     # Lower slowly over the last 2 cm above the support (fast until then).
@@ -292,7 +314,7 @@ class StackingPolicy:
     yaw_cmd = jnp.where((phase == REACH) | (phase == DESCEND),
                         jnp.clip(e_yaw * _TIME_STEP_GAIN / MAX_YAW_SPEED, -1.0, 1.0), 0.0)
     closed = (phase >= CLOSE) & (phase <= LOWER)
-    gripper = jnp.where(closed, 1.0, -1.0)
+    gripper = jnp.where(phase == EXCURSION, ps.excursion_gripper, jnp.where(closed, 1.0, -1.0))
 
     # Transitions.
     count = ps.count + 1
@@ -323,6 +345,24 @@ class StackingPolicy:
     nxt = jnp.where(next_move | (retreated & ~placed), REACH, nxt)
     move = ps.move + next_move.astype(jnp.int32)
     anchor = jnp.where((phase == CLOSE) & (nxt == LIFT), p_obj[:2], ps.anchor)
+
+    # Excursions (their own key stream: with a zero rate nothing else changes).
+    k_start, k_target, k_steps, k_cmd = jax.random.split(
+        jax.random.fold_in(key, _EXCURSION_STREAM), 4)
+    free = (phase == REACH) | (phase == DESCEND) | (phase == RETREAT)
+    start = free & (jax.random.uniform(k_start) < ps.excursion_rate)
+    reach = scene.WORKSPACE_HALF + 0.04
+    target = jax.random.uniform(k_target, (3,), minval=jnp.array([-reach, -reach, EXCURSION_Z[0]]),
+                                maxval=jnp.array([reach, reach, EXCURSION_Z[1]]))
+    nxt = jnp.where(phase == EXCURSION,
+                    jnp.where(count >= ps.excursion_steps, REACH, EXCURSION),
+                    jnp.where(start, EXCURSION, nxt)).astype(jnp.int32)
+    excursion = dict(
+        excursion_target=jnp.where(start, target, ps.excursion_target),
+        excursion_steps=jnp.where(start, jax.random.randint(k_steps, (), *EXCURSION_STEPS),
+                                  ps.excursion_steps),
+        excursion_gripper=jnp.where(start, jnp.sign(jax.random.uniform(k_cmd) - 0.5),
+                                    ps.excursion_gripper))
     count = jnp.where(nxt == phase, count, 0)
 
     # Noise.
@@ -331,7 +371,7 @@ class StackingPolicy:
     motion = motion + ps.noise * jax.random.normal(k_move, (4,))
     gripper = gripper + 0.2 * ps.noise * jax.random.normal(k_grip, ())
     action = jnp.clip(jnp.concatenate([motion, gripper[None]]), -1.0, 1.0)
-    return action, ps.replace(phase=nxt, move=move, count=count, anchor=anchor)
+    return action, ps.replace(phase=nxt, move=move, count=count, anchor=anchor, **excursion)
 
 
 def top_and_mass_centres(shape: scene.ObjectShape
@@ -352,14 +392,18 @@ def top_and_mass_centres(shape: scene.ObjectShape
   return (float(top_x), float(top_y)), (float(mass[0]), float(mass[1]))
 
 
-def make_expert(env, noise_scale: float = 0.2, noise_max: float | None = None
-                ) -> experts.Expert:
+def make_expert(env, noise_scale: float = 0.2, noise_max: float | None = None,
+                excursion_max: float = 0.0) -> experts.Expert:
   """The stacking expert for `env` (a `Stacking` env, possibly wrapped); per-episode noise std
-  uniform in [noise_scale, noise_max] (None: noise_scale in every episode)."""
+  uniform in [noise_scale, noise_max] (None: noise_scale in every episode); per-episode
+  excursion rate uniform in [0, excursion_max] (module docstring)."""
   noise_max = float(noise_scale if noise_max is None else noise_max)
   if not 0.0 <= noise_scale <= noise_max:
     raise ValueError(f"the expert's noise needs 0 <= noise_scale <= noise_max, got "
                      f"{noise_scale}, {noise_max}")
+  if not 0.0 <= excursion_max <= 1.0:
+    raise ValueError(f"the expert's excursion_max is a per-step probability in [0, 1], got "
+                     f"{excursion_max}")
   constants, shapes = env.constants, env.shapes
   geometry = [grasp_geometry(s) for s in shapes]
   centres = [top_and_mass_centres(s) for s in shapes]
@@ -369,7 +413,7 @@ def make_expert(env, noise_scale: float = 0.2, noise_max: float | None = None
       yaw_offset=tuple(float(g[0]) for g in geometry),
       yaw_period=tuple(float(g[1]) for g in geometry),
       grasp_centre=tuple(g[2] for g in geometry), noise_scale=float(noise_scale),
-      noise_max=noise_max,
+      noise_max=noise_max, excursion_max=float(excursion_max),
       top_centre=tuple(t for t, _ in centres), mass_centre=tuple(m for _, m in centres))
   return experts.Expert(init=StackingInit(cfg), policy=StackingPolicy(cfg),
                         name="stacking_state_machine")
