@@ -1,17 +1,24 @@
 #!/usr/bin/env bash
 # HeLMS Table 1 (issue 23): every command, in order, from the repository root.
-#   docs/results/exploration_stacking/run.sh <runs dir> [<expert noise max> [tiny]]
+#   docs/results/exploration_stacking/run.sh <runs dir> [<expert noise max> [tiny|"" [<excursion max>]]]
 # Red-on-blue expert data on the RGB-Stacking set 4 objects; HeLMS, NPMP, hierarchical BC and BC
 # trained on the same data; then every method's initial RL policy rolled out for 1000 episodes
 # (helms-explore) and claims.json / table.md written (make_results.py). Every stage resumes.
 # <expert noise max> > 0: each data episode's expert noise std ~ U[0.2, it] (data.expert_noise_max;
 # results then go to noise_<it>/), 0 or absent: 0.2 in every episode (results here).
+# <excursion max> > 0: each data episode's rate of undirected excursions ~ U[0, it]
+# (data.expert_excursion_max; results in excursions_<it>/, or noise_<n>_excursions_<it>/).
 set -euo pipefail
 R=${1:-runs/exploration_stacking}
 NOISE=${2:-0}
 T=${3:+,$3}
+EXCURSION=${4:-0}
 OUT=.; [[ $NOISE != 0 ]] && OUT=noise_$NOISE
-DATA=--config.data.expert_noise_max=$NOISE  # every stage records the data it was trained on
+if [[ $EXCURSION != 0 ]]; then
+  OUT=excursions_$EXCURSION; [[ $NOISE != 0 ]] && OUT=noise_${NOISE}_excursions_$EXCURSION
+fi
+# every stage records the data it was trained on
+DATA="--config.data.expert_noise_max=$NOISE --config.data.expert_excursion_max=$EXCURSION"
 C=experiments/helms_stacking.py
 start=$(date +%s)
 default=default; [[ -n $T ]] && default=tiny
