@@ -123,6 +123,9 @@ def test_a_lost_run_restored_from_curves_csv_publishes_the_same_rows_and_verdict
   assert after["commit"] == "abc123"  # the live run's commit, not the restored one's
   assert after["restored"] == {"a": {"commit": "old1", "from": "curves.csv"}}
   assert "restored" not in before
+  page = open(second / "report" / "index.html").read()
+  assert "a: restored from the published curves.csv" in page and "commit old1" in page
+  assert "restored from" not in open(first / "report" / "index.html").read()
   assert run_curves.load_run(str(new_runs / "a")).label == "A"
   # Restoring again over a restored record is fine; over a live run's record it is refused.
   reproduction.restore_run(str(first / "curves.csv"), "a", str(new_runs / "a"), commit="old1")

@@ -310,7 +310,8 @@ def claims_summary(claims: Mapping[str, Any]) -> str:
 
 def claims_html(claims: Mapping[str, Any]) -> str:
   """The paper-vs-ours table of a `claims.json` (claim, paper, ours mean ± std (seeds),
-  criterion, verdict, why); numbers to 3 significant figures (`html_pages.fmt`)."""
+  criterion, verdict, why); numbers to 3 significant figures (`html_pages.fmt`). Methods restored
+  from a published curves.csv (`restored`) are named above it with their commit."""
   rows = []
   for claim in claims["claims"]:
     paper = "<br>".join(f"{html.escape(m)}: {html.escape(fmt(v))}"
@@ -327,8 +328,14 @@ def claims_html(claims: Mapping[str, Any]) -> str:
   paper_budget = claims["paper_env_steps_per_seed"]
   budget = (f"{claims['env_steps_per_seed']:,} env steps per seed (paper: "
             f"{'not given' if paper_budget is None else format(paper_budget, ',')})")
+  restored = claims.get("restored") or {}
+  carried = "".join(
+      f"<p>{html.escape(m)}: restored from the published {html.escape(r['from'])} (its run "
+      f"directory was lost; run at commit {html.escape(str(r['commit'])[:7])}).</p>"
+      for m, r in sorted(restored.items()))
   return ("<h2>Paper vs ours</h2>"
           f"<p>{html.escape(claims['paper'])}; {budget}; {html.escape(claims['machine'])}.</p>"
+          + carried
           + scroll("<table><tr><th>claim</th><th>paper</th><th>ours (final window, mean ± std "
                    "over seeds)</th><th>criterion (fixed before the run)</th><th>verdict</th>"
                    "<th>why</th></tr>" + "".join(rows) + "</table>"))
