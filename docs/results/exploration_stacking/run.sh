@@ -8,6 +8,8 @@
 # results then go to noise_<it>/), 0 or absent: 0.2 in every episode (results here).
 # <excursion max> > 0: each data episode's rate of undirected excursions ~ U[0, it]
 # (data.expert_excursion_max; results in excursions_<it>/, or noise_<n>_excursions_<it>/).
+# HELMS_UPDATES=<n> (environment): HeLMS's offline updates (train.num_steps; the config's 6,000
+# by default); results then in <the folder above>/updates_<n>/ (or updates_<n>/ for run 1's data).
 set -euo pipefail
 R=${1:-runs/exploration_stacking}
 NOISE=${2:-0}
@@ -17,15 +19,20 @@ OUT=.; [[ $NOISE != 0 ]] && OUT=noise_$NOISE
 if [[ $EXCURSION != 0 ]]; then
   OUT=excursions_$EXCURSION; [[ $NOISE != 0 ]] && OUT=noise_${NOISE}_excursions_$EXCURSION
 fi
+HELMS=()
+if [[ -n ${HELMS_UPDATES:-} ]]; then
+  HELMS=(--config.train.num_steps=$HELMS_UPDATES)
+  if [[ $OUT == . ]]; then OUT=updates_$HELMS_UPDATES; else OUT=$OUT/updates_$HELMS_UPDATES; fi
+fi
 # every stage records the data it was trained on
 DATA="--config.data.expert_noise_max=$NOISE --config.data.expert_excursion_max=$EXCURSION"
 C=experiments/helms_stacking.py
 start=$(date +%s)
 default=default; [[ -n $T ]] && default=tiny
 helms-data  --config=$C:$default --workdir=$R/skills/default $DATA
-helms-train --config=$C:$default --workdir=$R/skills/default $DATA
+helms-train --config=$C:$default --workdir=$R/skills/default $DATA "${HELMS[@]}"
 # Figure 3 on these data: the learned transition prior (unbiased start), skill usage, fixed skills.
-helms-analyze --config=$C:$default --workdir=$R/skills/default $DATA
+helms-analyze --config=$C:$default --workdir=$R/skills/default $DATA "${HELMS[@]}"
 for v in npmp hier_bc bc; do
   helms-train --config=$C:$v$T --workdir=$R/skills/$v --config.data.dir=$R/skills/default/data \
       $DATA
