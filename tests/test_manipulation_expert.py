@@ -251,8 +251,8 @@ def test_excursions_leave_the_task_at_their_rate_and_change_nothing_else(all_pai
   np.testing.assert_array_equal(np.asarray(actions)[stay], np.asarray(ref_actions)[stay])
   np.testing.assert_array_equal(np.asarray(new.phase)[stay], np.asarray(ref_new.phase)[stay])
   target = np.asarray(new.excursion_target)[started]
-  reach = scene.WORKSPACE_HALF + 0.04
-  assert np.all(np.abs(target[:, :2]) <= reach)
+  assert expert_lib.EXCURSION_XY == pytest.approx(scene.WORKSPACE_HALF + 0.04)
+  assert np.all(np.abs(target[:, :2]) <= expert_lib.EXCURSION_XY)
   low, high = expert_lib.EXCURSION_Z
   assert np.all((target[:, 2] >= low) & (target[:, 2] <= high))
   steps = np.asarray(new.excursion_steps)[started]

@@ -78,6 +78,15 @@ def read_curves_csv(path: str) -> list[Row]:
 RESTORED_KEY = "restored_from"  # run.json of a record rebuilt by `restore_run`
 
 
+def _run_info(run_dir: str) -> dict[str, Any]:
+  """A transfer run's run.json ({} when it has none: an offline run)."""
+  path = os.path.join(run_dir, run_curves.TRANSFER_DIR, run_curves.RUN_FILE)
+  if not os.path.isfile(path):
+    return {}
+  with open(path) as f:
+    return json.load(f)
+
+
 def restore_run(curves_csv: str, method: str, run_dir: str, *, commit: str,
                 label: str | None = None) -> str:
   """Rebuilds the transfer record of a finished `method` whose run directory was lost (a
@@ -95,18 +104,18 @@ def restore_run(curves_csv: str, method: str, run_dir: str, *, commit: str,
     raise ValueError(f"{curves_csv}: no rows of method {method!r}")
   out = os.path.join(run_dir, run_curves.TRANSFER_DIR)
   info_path = os.path.join(out, run_curves.RUN_FILE)
-  if os.path.isfile(info_path):
-    with open(info_path) as f:
-      if RESTORED_KEY not in json.load(f):
-        raise ValueError(f"{info_path}: a live run's record; not overwritten by a restore")
+  info = _run_info(run_dir)
+  if info and RESTORED_KEY not in info:
+    raise ValueError(f"{info_path}: a live run's record; not overwritten by a restore")
   seeds = sorted({r[1] for r in rows})
   points: dict[int, dict[str, list[float | None]]] = {}
   for _, seed, steps, metric, value in rows:
     values = points.setdefault(steps, {}).setdefault(metric, [None] * len(seeds))
     values[seeds.index(seed)] = value
   os.makedirs(out, exist_ok=True)
-  io.atomic_write_text(os.path.join(out, run_curves.CURVES_FILE), "".join(
-      json.dumps({"env_steps": steps, "metrics": points[steps]}) + "\n" for steps in sorted(points)))
+  lines = (json.dumps({"env_steps": steps, "metrics": points[steps]}) + "\n"
+           for steps in sorted(points))
+  io.atomic_write_text(os.path.join(out, run_curves.CURVES_FILE), "".join(lines))
   io.atomic_write_json(info_path, {"seeds": seeds, "label": label or method, "commit": commit,
                                    RESTORED_KEY: os.path.basename(curves_csv)})
   return out
@@ -136,15 +145,6 @@ def restore_published_runs(out_dir: str, runs_dir: str, methods: Sequence[str]) 
                 label=info.get("label") or labels.get(method))
     restored[method] = run_dir
   return restored
-
-
-def _run_info(run_dir: str) -> dict[str, Any]:
-  """A transfer run's run.json ({} when it has none: an offline run)."""
-  path = os.path.join(run_dir, run_curves.TRANSFER_DIR, run_curves.RUN_FILE)
-  if not os.path.isfile(path):
-    return {}
-  with open(path) as f:
-    return json.load(f)
 
 
 def window_statistics(rows: Sequence[Row], method: str, metric: str,

@@ -32,16 +32,20 @@ swept() {
 all(n in json.load(open(p)).get('chosen', {}) for n in sys.argv[1:]) else 1)" "$@"
 }
 helms-data --config=$C:original$TINY --workdir=$R/data_run --config.data.dir=$R/data
-if ! swept variational non_variational; then
+# The one-seed lambda grid of both regularised objectives, then the sweep's choice:
+# sweep <run-name suffix> [flags], unless sweep.json already holds those objectives' choices.
+sweep() {
+  swept variational$1 non_variational$1 && return
   for obj in variational non_variational; do
     for w in 0.01 0.03 0.1 0.3; do
-      helms-train --config=$C:$obj$TINY --workdir=$R/sweep/${obj}_w$w --config.data.dir=$R/data \
+      helms-train --config=$C:$obj$TINY --workdir=$R/sweep/${obj}$1_w$w --config.data.dir=$R/data \
           --config.seed=100 --config.train.num_seeds=1 \
-          --config.learner.mi_weight=$(python -c "print($w * $WINDOW)")
+          --config.learner.mi_weight=$(python -c "print($w * $WINDOW)") "${@:2}"
     done
   done
   python $HERE/make_results.py sweep "$R" "$OUT"
-fi
+}
+sweep ""
 helms-train --config=$C:original$TINY --workdir=$R/original --config.data.dir=$R/data
 for obj in variational non_variational; do
   weight=$(chosen_weight $obj)
@@ -61,17 +65,7 @@ done
 python $HERE/make_results.py results "$R" "$OUT" $(( $(date +%s) - start ))
 # 5. The ablation beside the faithful runs: the MI term does not train the state decoder
 #    (learner.mi_trains_decoder=False), with its own lambda sweep by the same rule.
-if ! swept variational_frozen_decoder non_variational_frozen_decoder; then
-  for obj in variational non_variational; do
-    for w in 0.01 0.03 0.1 0.3; do
-      helms-train --config=$C:$obj$TINY --workdir=$R/sweep/${obj}_frozen_decoder_w$w \
-          --config.data.dir=$R/data --config.seed=100 --config.train.num_seeds=1 \
-          --config.learner.mi_weight=$(python -c "print($w * $WINDOW)") \
-          --config.learner.mi_trains_decoder=False
-    done
-  done
-  python $HERE/make_results.py sweep "$R" "$OUT"
-fi
+sweep _frozen_decoder --config.learner.mi_trains_decoder=False
 for obj in variational non_variational; do
   weight=$(chosen_weight ${obj}_frozen_decoder)
   helms-train --config=$C:$obj$TINY --workdir=$R/${obj}_frozen_decoder --config.data.dir=$R/data \

@@ -13,7 +13,7 @@
 # rebuilt after each downstream run, so an interrupted experiment keeps what finished (and every
 # stage resumes from its checkpoints when the script is started again). SKIP="<method> ...":
 # downstream methods not to run, e.g. one whose finished record was restored from the committed
-# curves.csv after its runs directory was lost (make_results.py --restore).
+# curves.csv after its runs directory was lost (make_results.py's <restore> argument).
 set -euo pipefail
 R=${1:-runs/maze_repro}
 T=${2:+,$2}  # the downstream task modifier, appended to every downstream and analysis variant

@@ -79,6 +79,7 @@ PHASE_NAMES = ("reach", "descend", "close", "lift", "carry", "lower", "release",
                "excursion")
 EXCURSION_STEPS = (5, 25)  # an excursion's length: randint(5, 25) steps
 EXCURSION_Z = (0.02, 0.25)  # the gripper's height range on an excursion (metres)
+EXCURSION_XY = scene.WORKSPACE_HALF + 0.04  # an excursion's target |x|, |y| bound (metres)
 _EXCURSION_STREAM = 0xE5C  # fold_in tag of the excursions' random draws
 # Move kinds: put `obj` on `a`; put `obj` beside `a` on the table; put `obj` over the a–b midpoint.
 STACK, BESIDE, BRIDGE = range(3)
@@ -351,9 +352,9 @@ class StackingPolicy:
         jax.random.fold_in(key, _EXCURSION_STREAM), 4)
     free = (phase == REACH) | (phase == DESCEND) | (phase == RETREAT)
     start = free & (jax.random.uniform(k_start) < ps.excursion_rate)
-    reach = scene.WORKSPACE_HALF + 0.04
-    target = jax.random.uniform(k_target, (3,), minval=jnp.array([-reach, -reach, EXCURSION_Z[0]]),
-                                maxval=jnp.array([reach, reach, EXCURSION_Z[1]]))
+    target = jax.random.uniform(
+        k_target, (3,), minval=jnp.array([-EXCURSION_XY, -EXCURSION_XY, EXCURSION_Z[0]]),
+        maxval=jnp.array([EXCURSION_XY, EXCURSION_XY, EXCURSION_Z[1]]))
     nxt = jnp.where(phase == EXCURSION,
                     jnp.where(count >= ps.excursion_steps, REACH, EXCURSION),
                     jnp.where(start, EXCURSION, nxt)).astype(jnp.int32)
