@@ -59,6 +59,10 @@ def test_claims_verdict_file_and_table(tmp_path):
   missing_entry = reproduction.evaluate_claim(missing, rows)
   assert missing_entry["verdict"] == "not reproduced"  # c never ran
   assert "No success points of c in env steps 900-1,000" in missing_entry["why"]
+  # A claim none of whose methods has run yet (an experiment's later task) waits for them.
+  unrun = reproduction.evaluate_claim(
+      reproduction.Claim(**{**claim.__dict__, "methods": ("c", "d")}), rows)
+  assert unrun["verdict"] == "not reproduced" and unrun["window"] == [0, 0]
   written = reproduction.Claim(**{**claim.__dict__, "why": "Because."})
   assert reproduction.evaluate_claim(written, rows)["why"] == "Because."
   out = reproduction.write_claims(
@@ -97,6 +101,14 @@ def test_publish_writes_the_protocol_files(tmp_path):
   assert out["env_steps_per_seed"] == 1000 and out["commit"] == "abc123"  # from run.json
   assert json.load(open(out_dir / "claims.json"))["claims"][0]["verdict"] == "reproduced"
   assert "a_beats_b" in open(out_dir / "report" / "index.html").read()
+  # One report per group (a method of a group that has not run yet is left out of it).
+  reproduction.publish(str(out_dir), runs, [claim], metrics=("success",), experiment="toy",
+                       paper="Toy", command="cmd", title="Toy", paper_env_steps_per_seed=1000,
+                       report_groups={"first": ["a"], "second": ["b", "not_run_yet"]})
+  for group, run in (("first", "a"), ("second", "b")):
+    listed = json.load(open(out_dir / "report" / group / "metrics.json"))["runs"]
+    assert [os.path.basename(r["run_dir"]) for r in listed] == [run]
+    assert "a_beats_b" in open(out_dir / "report" / group / "index.html").read()
 
 
 def test_a_lost_run_restored_from_curves_csv_publishes_the_same_rows_and_verdict(tmp_path):

@@ -166,8 +166,8 @@ def window_statistics(rows: Sequence[Row], method: str, metric: str,
 def last_fraction_window(rows: Sequence[Row], fraction: float = 0.1,
                          methods: Sequence[str] | None = None) -> tuple[int, int]:
   """The last `fraction` of training: `[(1 - fraction) * end, end]` with `end` the largest
-  env_steps the (given methods') runs reached."""
-  end = max(e for m, _, e, _, _ in rows if methods is None or m in methods)
+  env_steps the (given methods') runs reached; (0, 0) when none of them has run."""
+  end = max((e for m, _, e, _, _ in rows if methods is None or m in methods), default=0)
   return int(round((1.0 - fraction) * end)), int(end)
 
 
@@ -345,14 +345,17 @@ def publish(out_dir: str, runs: Mapping[str, str], claims: Sequence[Claim], *,
             metrics: Sequence[str], experiment: str, paper: str, command: str, title: str,
             paper_env_steps_per_seed: int | None, wall_time_s: float | None = None,
             machine: str = "2-core CPU, no accelerator", commit: str | None = None,
-            derive: Callable[[list[Row]], list[Row]] | None = None) -> dict:
+            derive: Callable[[list[Row]], list[Row]] | None = None,
+            report_groups: Mapping[str, Sequence[str]] | None = None) -> dict:
   """The protocol's files for the runs `{method: run_dir}` that exist: `out_dir/curves.csv`
   (`metrics` of every seed and logged point), `claims.json` (each claim evaluated; the commit
   read from the first run's `transfer/run.json`) and `report/` (curves with the paper-vs-ours
   table). Methods not run yet are absent and make their claims "not reproduced". `commit`: the
   code's commit when the runs do not record it (offline runs). `derive(rows) -> more rows`:
   metrics computed from the logged ones (e.g. a mean over tasks), added before anything is
-  written. Returns the claims.json content."""
+  written. `report_groups` `{group: methods}`: one report per group in `report/<group>/` (e.g.
+  one per task when a method runs on several; each with the whole paper-vs-ours table) instead
+  of one for all runs. Returns the claims.json content."""
   from helms_jax.analysis import compare  # pylint: disable=import-outside-toplevel  (it imports this module)
   rows = curves_rows(runs, metrics=metrics)
   if derive is not None:
@@ -371,7 +374,13 @@ def publish(out_dir: str, runs: Mapping[str, str], claims: Sequence[Claim], *,
                      env_steps_per_seed=max((r[2] for r in rows), default=0),
                      paper_env_steps_per_seed=paper_env_steps_per_seed, claims=entries,
                      restored=restored)
-  if runs:
-    compare.write_comparison_report(list(runs.values()), os.path.join(out_dir, "report"),
-                                    title=title, claims_path=claims_path, metrics=metrics)
+  if report_groups is None:
+    report_groups = {"": list(runs)}
+  for group, methods in report_groups.items():
+    group_runs = [runs[m] for m in methods if m in runs]
+    if group_runs:
+      compare.write_comparison_report(
+          group_runs, os.path.join(out_dir, "report", group),
+          title=f"{title}: {group}" if group else title, claims_path=claims_path,
+          metrics=metrics)
   return out

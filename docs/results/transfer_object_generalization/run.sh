@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# HeLMS Figure 4, object generalisation (issue 24 item 1): every command, in order, from the
+# repository root.
+#   docs/results/transfer_object_generalization/run.sh <runs dir> [<env steps per seed>]
+# Skills: <runs dir>/skills/{default,npmp,hier_bc,bc}, red on blue on the RGB-Stacking set 4
+# objects, as docs/results/exploration_stacking/run.sh trains them (same runs dir; the skills
+# docs/results/reward_sparsity/ reuses). Transfer: red on blue with the staged reward on each
+# unseen object set 1, 2, 3, 5, each method's 3 seeds together, set by set. curves.csv /
+# claims.json / reports are rebuilt after each run; every run resumes from its checkpoints.
+set -euo pipefail
+R=${1:-runs/exploration_stacking}
+STEPS=${2:-300000}
+C=experiments/transfer_object_generalization.py
+for s in default npmp hier_bc bc; do
+  if [[ ! -d $R/skills/$s/checkpoints ]]; then
+    echo "run.sh: no skills in $R/skills/$s: train them first with" \
+         "docs/results/exploration_stacking/run.sh $R" >&2
+    exit 1
+  fi
+done
+start=$(date +%s)
+skills() {  # the skills workdir a method reads
+  case $1 in
+    npmp_kl) echo "$R/skills/npmp" ;; hier_bc) echo "$R/skills/hier_bc" ;;
+    bc_mpo) echo "$R/skills/bc" ;; *) echo "$R/skills/default" ;;
+  esac
+}
+for set in set1 set2 set3 set5; do
+  for m in helms_cat helms_mix npmp_kl mpo bc_mpo hier_bc; do
+    helms-transfer --config=$C:$m,$set --workdir=$R/objects/${m}_$set \
+        --config.transfer.skills_dir=$(skills $m) --config.transfer.loop.env_steps=$STEPS \
+        --config.transfer.loop.replay_capacity=1000000
+    python docs/results/transfer_object_generalization/make_results.py "$R/objects" \
+        $(( $(date +%s) - start ))
+  done
+done
