@@ -11,17 +11,12 @@ SPARSE_STEPS=${2:-1000000}
 OTHER_STEPS=${3:-300000}
 C=experiments/transfer_reward_sparsity.py
 start=$(date +%s)
-skills() {  # the skills workdir a method reads
-  case $1 in
-    npmp_kl) echo "$R/skills/npmp" ;; hier_bc) echo "$R/skills/hier_bc" ;;
-    bc_mpo) echo "$R/skills/bc" ;; *) echo "$R/skills/default" ;;
-  esac
-}
+source docs/results/exploration_stacking/skills_of.sh
 for reward in sparse staged dense; do
   steps=$OTHER_STEPS; [[ $reward == sparse ]] && steps=$SPARSE_STEPS
   for m in helms_cat helms_mix mpo npmp_kl bc_mpo hier_bc; do
     helms-transfer --config=$C:$m,$reward --workdir=$R/sparsity/${m}_$reward \
-        --config.transfer.skills_dir=$(skills $m) --config.transfer.loop.env_steps=$steps \
+        --config.transfer.skills_dir=$(skills_of "$R" $m) --config.transfer.loop.env_steps=$steps \
         --config.transfer.loop.replay_capacity=1000000
     python docs/results/reward_sparsity/make_results.py "$R/sparsity" $(( $(date +%s) - start ))
   done

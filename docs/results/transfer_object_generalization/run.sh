@@ -19,16 +19,11 @@ for s in default npmp hier_bc bc; do
   fi
 done
 start=$(date +%s)
-skills() {  # the skills workdir a method reads
-  case $1 in
-    npmp_kl) echo "$R/skills/npmp" ;; hier_bc) echo "$R/skills/hier_bc" ;;
-    bc_mpo) echo "$R/skills/bc" ;; *) echo "$R/skills/default" ;;
-  esac
-}
+source docs/results/exploration_stacking/skills_of.sh
 for set in set1 set2 set3 set5; do
   for m in helms_cat helms_mix npmp_kl mpo bc_mpo hier_bc; do
     helms-transfer --config=$C:$m,$set --workdir=$R/objects/${m}_$set \
-        --config.transfer.skills_dir=$(skills $m) --config.transfer.loop.env_steps=$STEPS \
+        --config.transfer.skills_dir=$(skills_of "$R" $m) --config.transfer.loop.env_steps=$STEPS \
         --config.transfer.loop.replay_capacity=1000000
     python docs/results/transfer_object_generalization/make_results.py "$R/objects" \
         $(( $(date +%s) - start ))
