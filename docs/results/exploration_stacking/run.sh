@@ -10,6 +10,8 @@
 # (data.expert_excursion_max; results in excursions_<it>/, or noise_<n>_excursions_<it>/).
 # HELMS_UPDATES=<n> (environment): HeLMS's offline updates (train.num_steps; the config's 6,000
 # by default); results then in <the folder above>/updates_<n>/ (or updates_<n>/ for run 1's data).
+# HELMS_LEARNER="<field>=<value> ..." (environment): HeLMS learner settings (config.learner.*,
+# e.g. beta_y=1.0); results in a subfolder per setting, <field>_<value>/, after the ones above.
 set -euo pipefail
 R=${1:-runs/exploration_stacking}
 NOISE=${2:-0}
@@ -20,10 +22,16 @@ if [[ $EXCURSION != 0 ]]; then
   OUT=excursions_$EXCURSION; [[ $NOISE != 0 ]] && OUT=noise_${NOISE}_excursions_$EXCURSION
 fi
 HELMS=()
+sub() { if [[ $OUT == . ]]; then OUT=$1; else OUT=$OUT/$1; fi; }  # a results subfolder
 if [[ -n ${HELMS_UPDATES:-} ]]; then
-  HELMS=(--config.train.num_steps=$HELMS_UPDATES)
-  if [[ $OUT == . ]]; then OUT=updates_$HELMS_UPDATES; else OUT=$OUT/updates_$HELMS_UPDATES; fi
+  HELMS=(--config.train.num_steps=$HELMS_UPDATES); sub updates_$HELMS_UPDATES
 fi
+for setting in ${HELMS_LEARNER:-}; do  # e.g. HELMS_LEARNER="beta_y=1.0 prior_init_stay=2.0"
+  if [[ $setting != *=* ]]; then
+    echo "run.sh: HELMS_LEARNER takes <learner field>=<value> settings, got '$setting'" >&2; exit 1
+  fi
+  HELMS+=(--config.learner.$setting); sub "${setting/=/_}"
+done
 # every stage records the data it was trained on
 DATA="--config.data.expert_noise_max=$NOISE --config.data.expert_excursion_max=$EXCURSION"
 C=experiments/helms_stacking.py
