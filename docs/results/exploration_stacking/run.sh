@@ -12,6 +12,8 @@
 # by default); results then in <the folder above>/updates_<n>/ (or updates_<n>/ for run 1's data).
 # HELMS_LEARNER="<field>=<value> ..." (environment): HeLMS learner settings (config.learner.*,
 # e.g. beta_y=1.0); results in a subfolder per setting, <field>_<value>/, after the ones above.
+# SEED=<k> (environment, default 0): config.seed of every stage (the data, every model's
+# training, the 1000 reset states): an independent replicate; results in .../seed_<k>/.
 set -euo pipefail
 R=${1:-runs/exploration_stacking}
 NOISE=${2:-0}
@@ -34,6 +36,9 @@ for setting in ${HELMS_LEARNER:-}; do  # e.g. HELMS_LEARNER="beta_y=1.0 prior_in
 done
 # every stage records the data it was trained on
 DATA="--config.data.expert_noise_max=$NOISE --config.data.expert_excursion_max=$EXCURSION"
+if [[ ${SEED:-0} != 0 ]]; then  # a replicate: other data, skill training and reset states
+  DATA="$DATA --config.seed=$SEED"; sub seed_$SEED
+fi
 C=experiments/helms_stacking.py
 start=$(date +%s)
 default=default; [[ -n $T ]] && default=tiny
