@@ -11,15 +11,9 @@ set -euo pipefail
 R=${1:-runs/exploration_stacking}
 STEPS=${2:-300000}
 C=experiments/transfer_object_generalization.py
-for s in default npmp hier_bc bc; do
-  if [[ ! -d $R/skills/$s/checkpoints ]]; then
-    echo "run.sh: no skills in $R/skills/$s: train them first with" \
-         "docs/results/exploration_stacking/run.sh $R" >&2
-    exit 1
-  fi
-done
-start=$(date +%s)
 source docs/results/exploration_stacking/skills_of.sh
+require_skills "$R"
+start=$(date +%s)
 for set in set1 set2 set3 set5; do
   for m in helms_cat helms_mix npmp_kl mpo bc_mpo hier_bc; do
     helms-transfer --config=$C:$m,$set --workdir=$R/objects/${m}_$set \
