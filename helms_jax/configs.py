@@ -103,6 +103,30 @@ def to_dict(config: ml_collections.ConfigDict) -> dict[str, Any]:
   return json.loads(config.to_json_best_effort(sort_keys=True))
 
 
+# Keys added to the configs after runs were recorded, with the value that reproduces the behaviour
+# those runs had without them: a recorded config that lacks such a key agrees with a new config
+# holding exactly this value (any other value is a change).
+ADDED_KEYS = {"data.expert_noise_max": 0.0, "data.expert_excursion_max": 0.0,
+              "learner.prior_image_planes": 1,
+              "transfer.uint8_views": False, "transfer.cache_prior": False}
+
+
+def lookup(tree: dict[str, Any], key: str) -> Any:
+  """The value at dotted `key` in a nested dict, "<absent>" when it is not there."""
+  for part in key.split("."):
+    if not isinstance(tree, dict) or part not in tree:
+      return "<absent>"
+    tree = tree[part]
+  return tree
+
+
+def unrecorded_default(key: str, old: dict[str, Any], new: dict[str, Any]) -> bool:
+  """Whether `key` differs only because `old` was recorded before the key existed and `new`
+  holds the value that reproduces the old behaviour (ADDED_KEYS)."""
+  return (key in ADDED_KEYS and lookup(old, key) == "<absent>"
+          and lookup(new, key) == ADDED_KEYS[key])
+
+
 def diff(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> list[str]:
   """Dotted keys whose values differ between two nested dicts (added/removed keys included)."""
   keys = []

@@ -174,6 +174,31 @@ def offline_learner_of(config: ml_collections.ConfigDict) -> str | None:
   return methods.method(config.transfer.method).offline_learner
 
 
+def check_skills_learner(config: ml_collections.ConfigDict, skills_dir: str) -> None:
+  """Raises ConfigError when `config.learner` is not the learner config the skills in
+  `skills_dir` were trained with (their `config.json`), naming every differing field.
+
+  A learner field the restore cannot see (a loss weight such as beta_y, an initial bias) would
+  otherwise load silently, and the run would record settings its skills were not trained with.
+  A skills directory without `config.json` (a bare checkpoint) is not checked.
+  """
+  path = os.path.join(skills_dir, "config.json")
+  if not os.path.exists(path):
+    return
+  with open(path) as f:
+    recorded = {"learner": json.load(f).get("learner", {})}
+  ours = {"learner": configs.to_dict(config.learner)}
+  changed = [k for k in configs.diff(recorded, ours)
+             if not configs.unrecorded_default(k, recorded, ours)]
+  if changed:
+    shown = ", ".join(f"{k} (this run {configs.lookup(ours, k)!r}, the skills "
+                      f"{configs.lookup(recorded, k)!r})" for k in changed)
+    raise configs.ConfigError(
+        f"the skills in {skills_dir} were trained with another learner config: {shown}. Pass "
+        f"the skills' values (--config.{changed[0]}=...) or point transfer.skills_dir at skills "
+        "trained with this run's.")
+
+
 def load_skills(config: ml_collections.ConfigDict, env, skills_dir: str) -> OfflineSkills:
   """The offline checkpoint `config.transfer.method` starts from, restored from `skills_dir`.
 
@@ -184,6 +209,7 @@ def load_skills(config: ml_collections.ConfigDict, env, skills_dir: str) -> Offl
     raise configs.ConfigError(
         f"transfer.method={config.transfer.method!r} needs the {needed!r} learner's "
         f"checkpoint, but config.learner.name={config.learner.name!r}")
+  check_skills_learner(config, skills_dir)
   learner = make_learner(config, env)
   try:
     state, step = restore_learner_state(config, skills_dir, learner)

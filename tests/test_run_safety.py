@@ -384,6 +384,31 @@ def test_only_keys_that_saved_state_depends_on_block_a_relaunch(tmp_path):
     pipeline.prepare_workdir(config, str(workdir))
 
 
+def test_transfer_refuses_skills_trained_with_another_learner_config(tmp_path, monkeypatch):
+  """A learner field the checkpoint's shapes cannot reveal (HeLMS's beta_y, a loss weight) must
+  match the skills' recorded config, or the transfer names the field and both values."""
+  config = configs.load_config(f"{ROOT}/experiments/transfer_reward_sparsity.py:helms_cat,tiny")
+  skills = tmp_path / "skills"
+  pipeline.prepare_workdir(config, str(skills))  # the skills' config.json, as training wrote it
+  runs.check_skills_learner(config, str(skills))  # the same config: accepted
+  config.learner.beta_y = 1.0
+  with pytest.raises(configs.ConfigError,
+                     match=r"learner.beta_y \(this run 1.0, the skills 0.1\)"):
+    runs.load_skills(config, None, str(skills))  # refused before anything is built
+  config.learner.beta_y = 0.1
+  # Skills recorded before a learner key existed load at the key's neutral value only (the stay
+  # bias stands in for such a key here).
+  monkeypatch.setitem(configs.ADDED_KEYS, "learner.prior_init_stay", 0.0)
+  recorded = json.loads((skills / workdir_lib.CONFIG_FILE).read_text())
+  del recorded["learner"]["prior_init_stay"]
+  (skills / workdir_lib.CONFIG_FILE).write_text(json.dumps(recorded))
+  runs.check_skills_learner(config, str(skills))
+  config.learner.prior_init_stay = 2.0
+  with pytest.raises(configs.ConfigError, match="learner.prior_init_stay"):
+    runs.check_skills_learner(config, str(skills))
+  runs.check_skills_learner(config, str(tmp_path / "bare"))  # no config.json: not checked
+
+
 # ------------------------------------------------------------------------------------------------
 # Compilation cache and log noise.
 

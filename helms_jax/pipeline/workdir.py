@@ -28,7 +28,7 @@ import os
 import socket
 import sys
 import time
-from typing import Any, Iterator
+from typing import Iterator
 
 import jax
 import ml_collections
@@ -56,12 +56,7 @@ MUTABLE_KEYS = ("eval.", "analysis.", "report.", "exploration.", "train.num_step
                 "transfer.loop.env_steps", "transfer.loop.log_every_calls",
                 "transfer.loop.checkpoint_every_calls", "transfer.loop.tensorboard",
                 "transfer.loop.max_to_keep", "experiment", "variant")
-# Keys added to the configs after runs were recorded, with the value that reproduces the behaviour
-# those runs had without them: a recorded run that lacks such a key resumes when the new config
-# holds exactly this value (any other value blocks as usual).
-ADDED_KEYS = {"data.expert_noise_max": 0.0, "data.expert_excursion_max": 0.0,
-              "learner.prior_image_planes": 1,
-              "transfer.uint8_views": False, "transfer.cache_prior": False}
+ADDED_KEYS = configs.ADDED_KEYS  # (moved to configs: the skills check uses it too)
 # The config keys each stage's saved state depends on (prefixes; a bare name matches itself).
 STAGE_INPUTS = {
     "dataset": ("seed", "env.", "data."),
@@ -102,21 +97,12 @@ def blocking_changes(old: dict, new: dict, workdir: str) -> dict[str, list[str]]
   for key in configs.diff(old, new):
     if _matches(key, MUTABLE_KEYS):
       continue
-    if (key in ADDED_KEYS and _lookup(old, key) == "<absent>"
-        and _lookup(new, key) == ADDED_KEYS[key]):
+    if configs.unrecorded_default(key, old, new):
       continue
     depends = [s for s in stages if _matches(key, STAGE_INPUTS[s])]
     if depends:
       blocking[key] = depends
   return blocking
-
-
-def _lookup(tree: dict, key: str) -> Any:
-  for part in key.split("."):
-    if not isinstance(tree, dict) or part not in tree:
-      return "<absent>"
-    tree = tree[part]
-  return tree
 
 
 def prepare_workdir(config: ml_collections.ConfigDict, workdir: str) -> None:
@@ -146,7 +132,8 @@ def prepare_workdir(config: ml_collections.ConfigDict, workdir: str) -> None:
   if changed:
     logging.info("Config changes since the last launch in %s: %s", workdir, ", ".join(changed))
     row = {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "command": " ".join(sys.argv),
-           "changes": {k: {"old": _lookup(old, k), "new": _lookup(new, k)} for k in changed}}
+           "changes": {k: {"old": configs.lookup(old, k), "new": configs.lookup(new, k)}
+                       for k in changed}}
     with open(os.path.join(workdir, CHANGES_FILE), "a") as f:
       f.write(json.dumps(row, sort_keys=True) + "\n")
   atomic_write_json(path, new)

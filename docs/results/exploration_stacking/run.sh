@@ -24,6 +24,7 @@ if [[ $EXCURSION != 0 ]]; then
   OUT=excursions_$EXCURSION; [[ $NOISE != 0 ]] && OUT=noise_${NOISE}_excursions_$EXCURSION
 fi
 HELMS=()
+EXPLORE=()
 sub() { if [[ $OUT == . ]]; then OUT=$1; else OUT=$OUT/$1; fi; }  # a results subfolder
 if [[ -n ${HELMS_UPDATES:-} ]]; then
   HELMS=(--config.train.num_steps=$HELMS_UPDATES); sub updates_$HELMS_UPDATES
@@ -33,6 +34,7 @@ for setting in ${HELMS_LEARNER:-}; do  # e.g. HELMS_LEARNER="beta_y=1.0 prior_in
     echo "run.sh: HELMS_LEARNER takes <learner field>=<value> settings, got '$setting'" >&2; exit 1
   fi
   HELMS+=(--config.learner.$setting); sub "${setting/=/_}"
+  EXPLORE+=(--config.exploration.methods.HeLMS.learner.$setting)  # the HeLMS row's skills
 done
 # every stage records the data it was trained on
 DATA="--config.data.expert_noise_max=$NOISE --config.data.expert_excursion_max=$EXCURSION"
@@ -52,6 +54,6 @@ for v in npmp hier_bc bc; do
 done
 explore=default; [[ -n $T ]] && explore=tiny
 helms-explore --config=experiments/exploration_stacking.py:$explore --workdir=$R/exploration \
-    --config.exploration.skills_root=$R/skills $DATA
+    --config.exploration.skills_root=$R/skills $DATA "${EXPLORE[@]}"
 python docs/results/exploration_stacking/make_results.py "$R/exploration" \
     $(( $(date +%s) - start )) "$OUT"

@@ -5,6 +5,8 @@
 # trains them (same runs dir). Transfer: red on blue, RGB-Stacking set 4, each method's 3 seeds
 # together, the sparse reward first (the claim sparse_only_helms), then staged, then dense.
 # curves.csv / claims.json / report are rebuilt after each run; every run resumes.
+# HELMS_LEARNER="<field>=<value> ..." (environment): the HeLMS skills' learner settings when they
+# were trained with other than the config's (exploration_stacking/run.sh's HELMS_LEARNER).
 set -euo pipefail
 R=${1:-runs/exploration_stacking}
 SPARSE_STEPS=${2:-1000000}
@@ -12,11 +14,14 @@ OTHER_STEPS=${3:-300000}
 C=experiments/transfer_reward_sparsity.py
 start=$(date +%s)
 source docs/results/exploration_stacking/skills_of.sh
+require_skills "$R"
+learner_flags helms_cat > /dev/null  # a malformed HELMS_LEARNER stops here, not mid-run
 for reward in sparse staged dense; do
   steps=$OTHER_STEPS; [[ $reward == sparse ]] && steps=$SPARSE_STEPS
   for m in helms_cat helms_mix mpo npmp_kl bc_mpo hier_bc; do
     helms-transfer --config=$C:$m,$reward --workdir=$R/sparsity/${m}_$reward \
-        --config.transfer.skills_dir=$(skills_of "$R" $m) --config.transfer.loop.env_steps=$steps \
+        --config.transfer.skills_dir=$(skills_of "$R" $m) $(learner_flags $m) \
+        --config.transfer.loop.env_steps=$steps \
         --config.transfer.loop.replay_capacity=1000000
     python docs/results/reward_sparsity/make_results.py "$R/sparsity" $(( $(date +%s) - start ))
   done

@@ -7,17 +7,21 @@
 # docs/results/reward_sparsity/ reuses). Transfer: red on blue with the staged reward on each
 # unseen object set 1, 2, 3, 5, each method's 3 seeds together, set by set. curves.csv /
 # claims.json / reports are rebuilt after each run; every run resumes from its checkpoints.
+# HELMS_LEARNER="<field>=<value> ..." (environment): the HeLMS skills' learner settings when they
+# were trained with other than the config's (exploration_stacking/run.sh's HELMS_LEARNER).
 set -euo pipefail
 R=${1:-runs/exploration_stacking}
 STEPS=${2:-300000}
 C=experiments/transfer_object_generalization.py
 source docs/results/exploration_stacking/skills_of.sh
+learner_flags helms_cat > /dev/null  # a malformed HELMS_LEARNER stops here, not mid-run
 require_skills "$R"
 start=$(date +%s)
 for set in set1 set2 set3 set5; do
   for m in helms_cat helms_mix npmp_kl mpo bc_mpo hier_bc; do
     helms-transfer --config=$C:$m,$set --workdir=$R/objects/${m}_$set \
-        --config.transfer.skills_dir=$(skills_of "$R" $m) --config.transfer.loop.env_steps=$STEPS \
+        --config.transfer.skills_dir=$(skills_of "$R" $m) $(learner_flags $m) \
+        --config.transfer.loop.env_steps=$STEPS \
         --config.transfer.loop.replay_capacity=1000000
     python docs/results/transfer_object_generalization/make_results.py "$R/objects" \
         $(( $(date +%s) - start ))
