@@ -1,19 +1,23 @@
 """claims.json, curves.csv and table.md of HeLMS Table 1 (zero-shot exploration; REPRODUCTION.md).
 
-  python docs/results/exploration_stacking/make_results.py <exploration workdir> [<wall time s>
-      [<subdir>]]
+  python docs/results/exploration_stacking/make_results.py <exploration workdir>[,<workdir>...]
+      [<wall time s> [<subdir>]]
 
 Reads `<workdir>/exploration.json` (`helms-explore`): one row per method's initial RL policy,
-1000 episodes each. Every number is a zero-shot statistic (env_steps 0 in curves.csv, seed 0:
-one skill-training seed per method); `std` in claims.json (over seeds) is therefore None, and
-`episode_std` is the std over episodes for returns (None for coverages: exploration.json keeps
-their means only). The criterion is
-the one fixed in issue 23 before the run.
+1000 episodes each. Every number is a zero-shot statistic (env_steps 0 in curves.csv). One
+workdir is one training seed per method: `std` in claims.json (over seeds) is then None and
+`episode_std` the std over episodes for returns (None for coverages: exploration.json keeps
+their means only). Several workdirs (comma-separated, each an independent replicate: its own
+data, skill trainings and reset states; curves.csv seed = its position in the list): claims.json
+holds the mean and sample std over them, and the verdict reads the means. The criterion is the
+one fixed in issue 23 before the run.
 """
 
 import json
 import os
 import sys
+
+import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))))
@@ -47,23 +51,46 @@ def verdict(stats) -> str:
                                                         "not reproduced")
 
 
-def main(workdir: str, wall_time_s: float | None = None, subdir: str = ".") -> None:
-  out_dir = os.path.normpath(os.path.join(HERE, subdir))
-  os.makedirs(out_dir, exist_ok=True)
+def read_stats(workdir: str) -> tuple[dict, dict, str]:
+  """`({method: {column: value}}, {method: exploration row}, commit)` of one exploration run."""
   with open(os.path.join(workdir, "exploration.json")) as f:
     exploration = json.load(f)
   rows = {METHODS[r["method"]]: r for r in exploration["rows"] if r["method"] in METHODS}
   stats = {m: {c: float(r[c]) * SCALE.get(c, 1.0) for c in COLUMNS} for m, r in rows.items()}
-  curves = [(m, 0, 0, c, v) for m, s in stats.items() for c, v in s.items()]
+  return stats, rows, exploration.get("commit", "unknown")
+
+
+def main(workdirs: str, wall_time_s: float | None = None, subdir: str = ".") -> None:
+  out_dir = os.path.normpath(os.path.join(HERE, subdir))
+  os.makedirs(out_dir, exist_ok=True)
+  runs = [read_stats(w) for w in workdirs.split(",")]
+  per_seed = [stats for stats, _, _ in runs]
+  methods = [m for m in per_seed[0] if all(m in stats for stats in per_seed)]  # rows' order
+  stats = {m: {c: float(np.mean([s[m][c] for s in per_seed])) for c in COLUMNS}
+           for m in methods}
+  rows = runs[0][1]
+  curves = [(m, seed, 0, c, s[m][c]) for seed, s in enumerate(per_seed) for m in methods
+            for c in COLUMNS]
   reproduction.write_curves_csv(os.path.join(out_dir, "curves.csv"), curves)
-  complete = set(rows) == set(METHODS.values())
+  complete = set(methods) == set(METHODS.values())
   claim_verdict = verdict(stats) if complete else "not reproduced"
-  episodes = {m: int(r["num_episodes"]) for m, r in rows.items()}
+  episodes = {m: int(rows[m]["num_episodes"]) for m in methods}
+  seeds = len(per_seed)
 
   def entry(column):
-    # One skill-training seed per method: no std over seeds; returns add the std over episodes.
-    return {m: {"mean": s[column], "std": None, "seeds": 1, "episodes": episodes[m],
-                "episode_std": rows[m].get(f"{column}_std")} for m, s in stats.items()}
+    # Over seeds: the mean and sample std; one seed: no std, and returns add the std over
+    # that seed's episodes.
+    out = {}
+    for m in methods:
+      values = [s[m][column] for s in per_seed]
+      out[m] = {"mean": stats[m][column],
+                "std": float(np.std(values, ddof=1)) if seeds > 1 else None, "seeds": seeds,
+                "episodes": episodes[m]}
+      if seeds == 1:
+        out[m]["episode_std"] = rows[m].get(f"{column}_std")
+      else:
+        out[m]["per_seed"] = values
+    return out
 
   staged, grasp = entry("rgb_staged_return"), entry("grasp_variance")
   numbers = ("staged return " + ", ".join(f"{m} {staged[m]['mean']:.3g}" for m in staged) +
@@ -80,9 +107,11 @@ def main(workdir: str, wall_time_s: float | None = None, subdir: str = ".") -> N
       "criterion": "helms staged >= 5 x every baseline's (and > 0), and helms grasp coverage "
                    ">= 10 x MPO's and NPMP's and the highest of all",
       "verdict": claim_verdict,
-      "why": (f"{numbers} ({next(iter(episodes.values()), 0)} episodes each). Criterion: "
+      "why": (f"{numbers} ({next(iter(episodes.values()), 0)} episodes each"
+              + (f"; means over {seeds} independent replicates" if seeds > 1 else "")
+              + f"). Criterion: "
               f"{claim_verdict}." if complete else "Not every method's row exists yet.")}]
-  commit = exploration.get("commit", "unknown")
+  commit = ",".join(dict.fromkeys(c for _, _, c in runs))  # each replicate's launch commit
   reproduction.write_claims(
       os.path.join(out_dir, "claims.json"), experiment="exploration_stacking",
       paper="HeLMS (papers/helms.txt), Table 1", command=(
@@ -93,7 +122,8 @@ def main(workdir: str, wall_time_s: float | None = None, subdir: str = ".") -> N
   lines = ["| method | dense (shaped) return | staged return | joints var. x1e-2 | "
            "grasp var. x1e-2 | objects var. x1e-2 |", "|---|---|---|---|---|---|"]
   for m, s in stats.items():
-    ours = " | ".join(f"{s[c]:.3g}" for c in COLUMNS)
+    ours = " | ".join(f"{s[c]:.3g}" + (f" ± {np.std([p[m][c] for p in per_seed], ddof=1):.2g}"
+                                       if seeds > 1 else "") for c in COLUMNS)
     lines.append(f"| {m} (ours) | {ours} |")
     lines.append(f"| {m} (paper) | " + " | ".join(f"{v:g}" for v in PAPER[m]) + " |")
   with open(os.path.join(out_dir, "table.md"), "w") as f:
@@ -102,5 +132,5 @@ def main(workdir: str, wall_time_s: float | None = None, subdir: str = ".") -> N
 
 
 if __name__ == "__main__":
-  main(sys.argv[1], float(sys.argv[2]) if len(sys.argv) > 2 else None,
+  main(sys.argv[1], float(sys.argv[2]) if len(sys.argv) > 2 and sys.argv[2] else None,
        sys.argv[3] if len(sys.argv) > 3 else ".")
