@@ -9,8 +9,8 @@
 # were trained with other than the config's (exploration_stacking/run.sh's HELMS_LEARNER).
 set -euo pipefail
 R=${1:-runs/exploration_stacking}
-SPARSE_STEPS=${2:-1000000}
-OTHER_STEPS=${3:-300000}
+SPARSE_STEPS=${2:-1001600}  # multiples of the loop's 3,200 env steps per call (313 and 94)
+OTHER_STEPS=${3:-300800}
 C=experiments/transfer_reward_sparsity.py
 start=$(date +%s)
 source docs/results/exploration_stacking/skills_of.sh

@@ -11,7 +11,7 @@
 # were trained with other than the config's (exploration_stacking/run.sh's HELMS_LEARNER).
 set -euo pipefail
 R=${1:-runs/exploration_stacking}
-STEPS=${2:-300000}
+STEPS=${2:-300800}  # a multiple of the loop's 3,200 env steps per call (94)
 C=experiments/transfer_object_generalization.py
 source docs/results/exploration_stacking/skills_of.sh
 learner_flags helms_cat > /dev/null  # a malformed HELMS_LEARNER stops here, not mid-run
