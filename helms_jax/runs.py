@@ -182,11 +182,10 @@ def check_skills_learner(config: ml_collections.ConfigDict, skills_dir: str) -> 
   otherwise load silently, and the run would record settings its skills were not trained with.
   A skills directory without `config.json` (a bare checkpoint) is not checked.
   """
-  path = os.path.join(skills_dir, "config.json")
-  if not os.path.exists(path):
+  try:
+    recorded = {"learner": read_run_config(skills_dir).to_dict().get("learner", {})}
+  except NotARunError:
     return
-  with open(path) as f:
-    recorded = {"learner": json.load(f).get("learner", {})}
   ours = {"learner": configs.to_dict(config.learner)}
   changed = [k for k in configs.diff(recorded, ours)
              if not configs.unrecorded_default(k, recorded, ours)]

@@ -372,7 +372,7 @@ def test_only_keys_that_saved_state_depends_on_block_a_relaunch(tmp_path):
   config.data.expert_noise_max = 0.5
   with pytest.raises(configs.ConfigError, match="data.expert_noise_max"):
     pipeline.prepare_workdir(config, str(workdir))
-  config.data.expert_noise_max = workdir_lib.ADDED_KEYS["data.expert_noise_max"]
+  config.data.expert_noise_max = configs.ADDED_KEYS["data.expert_noise_max"]
   pipeline.prepare_workdir(config, str(workdir))
   # Offline checkpoints: learner keys block; extending the run does not.
   (workdir / "checkpoints" / "100").mkdir(parents=True)

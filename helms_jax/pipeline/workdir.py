@@ -56,7 +56,6 @@ MUTABLE_KEYS = ("eval.", "analysis.", "report.", "exploration.", "train.num_step
                 "transfer.loop.env_steps", "transfer.loop.log_every_calls",
                 "transfer.loop.checkpoint_every_calls", "transfer.loop.tensorboard",
                 "transfer.loop.max_to_keep", "experiment", "variant")
-ADDED_KEYS = configs.ADDED_KEYS  # (moved to configs: the skills check uses it too)
 # The config keys each stage's saved state depends on (prefixes; a bare name matches itself).
 STAGE_INPUTS = {
     "dataset": ("seed", "env.", "data."),

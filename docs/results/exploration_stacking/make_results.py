@@ -68,6 +68,9 @@ def main(workdirs: str, wall_time_s: float | None = None, subdir: str = ".") -> 
   methods = [m for m in per_seed[0] if all(m in stats for stats in per_seed)]  # rows' order
   stats = {m: {c: float(np.mean([s[m][c] for s in per_seed])) for c in COLUMNS}
            for m in methods}
+  seeds = len(per_seed)
+  spread = {m: {c: float(np.std([s[m][c] for s in per_seed], ddof=1)) if seeds > 1 else None
+                for c in COLUMNS} for m in methods}  # sample std over seeds
   rows = runs[0][1]
   curves = [(m, seed, 0, c, s[m][c]) for seed, s in enumerate(per_seed) for m in methods
             for c in COLUMNS]
@@ -75,21 +78,18 @@ def main(workdirs: str, wall_time_s: float | None = None, subdir: str = ".") -> 
   complete = set(methods) == set(METHODS.values())
   claim_verdict = verdict(stats) if complete else "not reproduced"
   episodes = {m: int(rows[m]["num_episodes"]) for m in methods}
-  seeds = len(per_seed)
 
   def entry(column):
     # Over seeds: the mean and sample std; one seed: no std, and returns add the std over
     # that seed's episodes.
     out = {}
     for m in methods:
-      values = [s[m][column] for s in per_seed]
-      out[m] = {"mean": stats[m][column],
-                "std": float(np.std(values, ddof=1)) if seeds > 1 else None, "seeds": seeds,
+      out[m] = {"mean": stats[m][column], "std": spread[m][column], "seeds": seeds,
                 "episodes": episodes[m]}
       if seeds == 1:
         out[m]["episode_std"] = rows[m].get(f"{column}_std")
       else:
-        out[m]["per_seed"] = values
+        out[m]["per_seed"] = [s[m][column] for s in per_seed]
     return out
 
   staged, grasp = entry("rgb_staged_return"), entry("grasp_variance")
@@ -122,8 +122,8 @@ def main(workdirs: str, wall_time_s: float | None = None, subdir: str = ".") -> 
   lines = ["| method | dense (shaped) return | staged return | joints var. x1e-2 | "
            "grasp var. x1e-2 | objects var. x1e-2 |", "|---|---|---|---|---|---|"]
   for m, s in stats.items():
-    ours = " | ".join(f"{s[c]:.3g}" + (f" ± {np.std([p[m][c] for p in per_seed], ddof=1):.2g}"
-                                       if seeds > 1 else "") for c in COLUMNS)
+    ours = " | ".join(f"{s[c]:.3g}" + (f" ± {spread[m][c]:.2g}" if seeds > 1 else "")
+                      for c in COLUMNS)
     lines.append(f"| {m} (ours) | {ours} |")
     lines.append(f"| {m} (paper) | " + " | ".join(f"{v:g}" for v in PAPER[m]) + " |")
   with open(os.path.join(out_dir, "table.md"), "w") as f:

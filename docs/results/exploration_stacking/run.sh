@@ -29,10 +29,9 @@ sub() { if [[ $OUT == . ]]; then OUT=$1; else OUT=$OUT/$1; fi; }  # a results su
 if [[ -n ${HELMS_UPDATES:-} ]]; then
   HELMS=(--config.train.num_steps=$HELMS_UPDATES); sub updates_$HELMS_UPDATES
 fi
+source docs/results/exploration_stacking/skills_of.sh
+learner_flags helms_cat > /dev/null  # a malformed HELMS_LEARNER stops here
 for setting in ${HELMS_LEARNER:-}; do  # e.g. HELMS_LEARNER="beta_y=1.0 prior_init_stay=2.0"
-  if [[ $setting != *=* ]]; then
-    echo "run.sh: HELMS_LEARNER takes <learner field>=<value> settings, got '$setting'" >&2; exit 1
-  fi
   HELMS+=(--config.learner.$setting); sub "${setting/=/_}"
   EXPLORE+=(--config.exploration.methods.HeLMS.learner.$setting)  # the HeLMS row's skills
 done

@@ -1,4 +1,5 @@
-# Sourced by the stacking transfer scripts (reward_sparsity, transfer_object_generalization):
+# Sourced by the stacking scripts (exploration_stacking, reward_sparsity,
+# transfer_object_generalization):
 #   skills_of <runs dir> <method>  ->  the workdir of the skills docs/results/exploration_stacking/
 # run.sh trained for that transfer method (experiments/_transfer.py's SKILLS);
 #   require_skills <runs dir>  ->  exits with a message naming the command when any is missing;

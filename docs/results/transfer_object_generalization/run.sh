@@ -14,8 +14,8 @@ R=${1:-runs/exploration_stacking}
 STEPS=${2:-300800}  # a multiple of the loop's 3,200 env steps per call (94)
 C=experiments/transfer_object_generalization.py
 source docs/results/exploration_stacking/skills_of.sh
-learner_flags helms_cat > /dev/null  # a malformed HELMS_LEARNER stops here, not mid-run
 require_skills "$R"
+learner_flags helms_cat > /dev/null  # a malformed HELMS_LEARNER stops here, not mid-run
 start=$(date +%s)
 for set in set1 set2 set3 set5; do
   for m in helms_cat helms_mix npmp_kl mpo bc_mpo hier_bc; do
