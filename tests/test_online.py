@@ -198,9 +198,11 @@ def test_train_online_resumes_exactly(tmp_path):
                       run_info={"label": "toy"})
   # A run stopped after 2 calls (its checkpoint at 2 calls), then relaunched to 4 calls.
   half = OnlineConfig(**{**config.__dict__, "env_steps": LOOP.env_steps_per_call * 2})
-  train_online(agent, ArmBandit(), half, workdir=str(tmp_path / "split"), seeds=(0, 1))
+  train_online(agent, ArmBandit(), half, workdir=str(tmp_path / "split"), seeds=(0, 1),
+               run_info={"label": "toy", "commit": "first", "command": "run 1"})
   resumed = train_online(agent, ArmBandit(), config, workdir=str(tmp_path / "split"),
-                         seeds=(0, 1), run_info={"label": "toy"})
+                         seeds=(0, 1), run_info={"label": "toy", "commit": "second",
+                                                 "command": "run 2"})
   jax.tree.map(np.testing.assert_array_equal, jax.device_get(full.agent),
                jax.device_get(resumed.agent))
   rows = [json.loads(l) for l in open(tmp_path / "split" / "transfer" / "curves.jsonl")]
@@ -210,6 +212,18 @@ def test_train_online_resumes_exactly(tmp_path):
   assert info["seeds"] == [0, 1] and info["label"] == "toy"
   assert Checkpointer(str(tmp_path / "split" / "transfer" / "checkpoints")).latest_step() == \
       config.env_steps
+  # The resumed record cites the commit that started it and lists both segments; launching the
+  # finished run again (today's commit) trains nothing and adds no segment.
+  segments = [{"from_env_steps": 0, "commit": "first", "command": "run 1"},
+              {"from_env_steps": LOOP.env_steps_per_call * 2, "commit": "second",
+               "command": "run 2"}]
+  split_info = tmp_path / "split" / "transfer" / "run.json"
+  info = json.load(open(split_info))
+  assert (info["commit"], info["command"], info["segments"]) == ("first", "run 1", segments)
+  train_online(agent, ArmBandit(), config, workdir=str(tmp_path / "split"), seeds=(0, 1),
+               run_info={"label": "toy", "commit": "third", "command": "run 3"})
+  info = json.load(open(split_info))
+  assert (info["commit"], info["segments"]) == ("first", segments)
 
 
 @pytest.mark.parametrize("field,value,message", [

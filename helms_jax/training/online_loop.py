@@ -344,6 +344,38 @@ def check_run(agent: OnlineAgent, env: Env, config: OnlineConfig, seeds) -> tupl
   return steps_per_call, seeds
 
 
+def _read_run_info(path: str) -> dict[str, Any] | None:
+  """The run.json a resumed run wrote before (None when absent or unreadable)."""
+  try:
+    with open(path) as f:
+      info = json.load(f)
+  except (OSError, ValueError):
+    return None
+  return info if isinstance(info, dict) else None
+
+
+def _resumed_run_info(previous: dict[str, Any] | None, info: dict[str, Any],
+                      start: int) -> dict[str, Any]:
+  """run.json for a run (re)starting at `start` env steps per seed.
+
+  A resumed run keeps the commit and command that started it (`commit`, `command`: the record
+  a report cites) and lists every segment that trained as `segments` [{from_env_steps, commit,
+  command}]; a resume with nothing left to train (start >= env_steps) adds no segment, so
+  re-running a finished experiment's script does not relabel its runs with today's commit.
+  """
+  if previous is None:
+    return info
+  segments = list(previous.get("segments") or [
+      {"from_env_steps": 0, "commit": previous.get("commit"), "command": previous.get("command")}])
+  if segments and segments[-1]["from_env_steps"] == start:
+    segments.pop()  # a restart before this segment's first checkpoint: the same segment again
+  if start < info["env_steps_per_seed"]:
+    segments.append({"from_env_steps": start, "commit": info.get("commit"),
+                     "command": info.get("command")})
+  return {**info, "commit": previous.get("commit", info.get("commit")),
+          "command": previous.get("command", info.get("command")), "segments": segments}
+
+
 def train_online(agent: OnlineAgent, env: Env, config: OnlineConfig, *, workdir: str,
                  seeds: tuple[int, ...], subdir: str = "transfer",
                  run_info: dict | None = None, mesh: jax.sharding.Mesh | None = None,
@@ -388,8 +420,11 @@ def train_online(agent: OnlineAgent, env: Env, config: OnlineConfig, *, workdir:
   if jax.process_index() == 0:
     truncate_jsonl(curves_path, start if latest is not None else -1, key="env_steps")
     if run_info is not None:
-      atomic_write_json(os.path.join(out_dir, "run.json"),
-                        {**run_info, "seeds": list(seeds), "env_steps_per_seed": config.env_steps})
+      info_path = os.path.join(out_dir, "run.json")
+      previous = _read_run_info(info_path) if latest is not None else None
+      atomic_write_json(info_path, _resumed_run_info(
+          previous, {**run_info, "seeds": list(seeds), "env_steps_per_seed": config.env_steps},
+          start))
 
   if config.seeds_in_sequence and mesh.devices.size > 1:
     raise configs.ConfigError(
