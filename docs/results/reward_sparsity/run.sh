@@ -20,19 +20,14 @@ learner_flags helms_cat > /dev/null  # a malformed HELMS_LEARNER stops here, not
 for reward in sparse staged dense; do
   steps=$OTHER_STEPS; [[ $reward == sparse ]] && steps=$SPARSE_STEPS
   for m in helms_cat helms_mix mpo npmp_kl bc_mpo hier_bc; do
-    helms-transfer --config=$C:$m,$reward --workdir=$R/sparsity/${m}_$reward \
-        --config.transfer.skills_dir=$(skills_of "$R" $m) $(learner_flags $m) \
-        --config.transfer.loop.env_steps=$steps \
-        --config.transfer.loop.replay_capacity=1000000
+    run_transfer "$R" $C:$m,$reward $m $R/sparsity/${m}_$reward $steps
     python docs/results/reward_sparsity/make_results.py "$R/sparsity" $(( $(date +%s) - start ))
   done
   if [[ $reward == sparse ]]; then
     # An extra, labelled row (not in the claim's criterion): HeLMS-mix with eta_z = 1.0, chosen
     # after the eta_z = 0.01 row collapsed and a 99k-step diagnostic recovered (README).
-    helms-transfer --config=$C:helms_mix,sparse --workdir=$R/sparsity/helms_mix_etaz1_sparse \
-        --config.transfer.skills_dir=$(skills_of "$R" helms_mix) $(learner_flags helms_mix) \
-        --config.transfer.agent.eta_z=1.0 --config.transfer.loop.env_steps=$steps \
-        --config.transfer.loop.replay_capacity=1000000
+    run_transfer "$R" $C:helms_mix,sparse helms_mix $R/sparsity/helms_mix_etaz1_sparse $steps \
+        --config.transfer.agent.eta_z=1.0
     python docs/results/reward_sparsity/make_results.py "$R/sparsity" $(( $(date +%s) - start ))
   fi
 done

@@ -19,10 +19,7 @@ learner_flags helms_cat > /dev/null  # a malformed HELMS_LEARNER stops here, not
 start=$(date +%s)
 for set in set1 set2 set3 set5; do
   for m in helms_cat helms_mix npmp_kl mpo bc_mpo hier_bc; do
-    helms-transfer --config=$C:$m,$set --workdir=$R/objects/${m}_$set \
-        --config.transfer.skills_dir=$(skills_of "$R" $m) $(learner_flags $m) \
-        --config.transfer.loop.env_steps=$STEPS \
-        --config.transfer.loop.replay_capacity=1000000
+    run_transfer "$R" $C:$m,$set $m $R/objects/${m}_$set $STEPS
     python docs/results/transfer_object_generalization/make_results.py "$R/objects" \
         $(( $(date +%s) - start ))
   done
