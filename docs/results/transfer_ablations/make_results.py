@@ -71,7 +71,8 @@ def kl_predicate(stats) -> str:
 
 
 def claims() -> list[reproduction.Claim]:
-  source = "HeLMS (papers/helms.txt), Figure 8, section 4.5 'Capturing continuous and discrete structure'"
+  source = ("HeLMS (papers/helms.txt), Figure 8, section 4.5 'Capturing continuous and discrete "
+            "structure'")
   out = []
   for s, case in (("set4", "easy"), ("set3", "hard")):
     keys = [f"{m}_{s}" for m in FULL + ABLATIONS]
