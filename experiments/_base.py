@@ -123,6 +123,50 @@ def set_helms_learner(c: ml_collections.ConfigDict, num_skills: int, tiny: bool)
     c.train.checkpoint_every = 20
 
 
+# The skill models a stacking data config can train besides HeLMS (its variant modifiers).
+SKILL_MODELS = ("discrete_only", "continuous_only", "npmp", "hier_bc", "bc")
+
+
+def set_skill_model(c: ml_collections.ConfigDict, experiment: str, variant: str,
+                    parts: set[str]) -> None:
+  """Replaces the HeLMS learner `set_helms_learner` set with the one model of SKILL_MODELS the
+  variant's `parts` name (none: HeLMS stays), at HeLMS's network and latent sizes:
+
+    discrete_only    zero-variance skill components (z = component mean, no KL on z);
+    continuous_only  K = 1: a single Gaussian for the high and mid level;
+    npmp             NPMP (agents/npmp): the NPMP+KL transfer baseline;
+    hier_bc          hierarchical BC (agents/baselines/hier_bc), fine-tuned as a whole;
+    bc               flat Gaussian BC (256 x 256): the BC(+MPO) baseline.
+  """
+  chosen = sorted(parts & set(SKILL_MODELS))
+  if len(chosen) > 1:
+    raise ValueError(f"variant {variant!r} of {experiment} combines skill models {chosen}; "
+                     "choose one")
+  tiny = "tiny" in parts
+  if "discrete_only" in parts:
+    c.learner.components = "discrete_only"
+  if "continuous_only" in parts:
+    c.learner.components = "continuous_only"
+    c.learner.num_skills = 1
+  hidden = c.learner.low_level_hidden  # HeLMS's network sizes for the latent baselines
+  if "npmp" in parts:
+    from helms_jax.agents.npmp import offline as npmp  # pylint: disable=import-outside-toplevel
+    latent_size, c.learner = c.learner.latent_size, npmp.default_config()
+    c.learner.latent_size = latent_size
+    c.learner.encoder_hidden = c.learner.low_level_hidden = hidden
+    c.learner.learning_rate = 1e-3 if tiny else 3e-4
+  if "hier_bc" in parts:
+    from helms_jax.agents.baselines import hier_bc  # pylint: disable=import-outside-toplevel
+    latent_size, c.learner = c.learner.latent_size, hier_bc.default_config()
+    c.learner.latent_size = latent_size
+    c.learner.high_level_hidden = c.learner.low_level_hidden = hidden
+    c.learner.learning_rate = 1e-3 if tiny else 3e-4
+  if "bc" in parts:
+    from helms_jax.agents.baselines import bc  # pylint: disable=import-outside-toplevel
+    c.learner = bc.default_config()
+    c.learner.hidden_sizes = (32, 32) if tiny else (256, 256)
+
+
 def set_spirl_learner(c: ml_collections.ConfigDict, tiny: bool, horizon: int = 10,
                       z_dim: int = 10) -> None:
   """The SPiRL skill VAE + skill prior (agents/spirl/offline.py) with its window sampler.

@@ -8,6 +8,10 @@ of `data.num_episodes` each, one compilation per set) and carry `episode/object_
 `episode/task_id` (index into `tasks.TASKS`) and `episode/success`. The learner/train/eval sections mirror
 `helms_stacking.py` so the later stages can run on this data.
 
+Variants: `default`, `tiny`, and the skill models of the transfer baselines on the same data
+(`npmp`, `hier_bc`, `bc`, `discrete_only`, `continuous_only`; `experiments/_base.py`
+`set_skill_model`), e.g. `npmp` or `npmp,tiny`.
+
 Cost on this 2-core CPU (shared with other jobs, 2026-11): one compilation per object set, 2-5
 min each (≈2 min on a quiet machine), then ≈1.8k env steps/s at 64 parallel envs (measured on
 set 4). `default` = 5000 episodes x 150 steps = 750k steps ≈ 7 min of rollouts + 5
@@ -19,18 +23,22 @@ Usage:
   helms-data --config=experiments/all_pairs_stacking.py --workdir=runs/all_pairs
 """
 
-from experiments._base import VARIANTS, pipeline_config, set_helms_learner  # pylint: disable=unused-import
+from experiments._base import (SKILL_MODELS, pipeline_config, set_helms_learner, set_skill_model,
+                               variant_parts)
 
 
 def get_config(variant: str = "default"):
-  c = pipeline_config("all_pairs_stacking", variant)
+  parts = variant_parts("all_pairs_stacking", variant, SKILL_MODELS)
+  tiny = "tiny" in parts
+  c = pipeline_config("all_pairs_stacking", variant, SKILL_MODELS)
   c.env.name = "stacking"
   c.env.kwargs = {"task": "all_pairs", "object_set": 4, "objects": "rgb", "reward": "rgb_staged"}
   # The expert stacks in ~80 steps (4 s at 20 Hz).
-  c.env.episode_length = 100 if variant == "tiny" else 150
+  c.env.episode_length = 100 if tiny else 150
   c.data.object_sets = (1, 2, 3, 4, 5)  # overrides env.kwargs.object_set, set by set
-  set_helms_learner(c, num_skills=10, tiny=variant == "tiny")
-  if variant == "tiny":
+  set_helms_learner(c, num_skills=10, tiny=tiny)
+  set_skill_model(c, "all_pairs_stacking", variant, parts)  # the baselines on the same data
+  if tiny:
     c.data.object_sets = (3, 4)  # two sets: the per-set path at two compilations
   else:
     c.data.num_episodes = 5000  # 1000 per object set, ~167 per (pair, set)

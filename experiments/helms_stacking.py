@@ -26,9 +26,10 @@ Usage:
   helms-pipeline --config=experiments/helms_stacking.py:discrete_only,tiny --workdir=runs/d
 """
 
-from experiments._base import pipeline_config, set_helms_learner, variant_parts
+from experiments._base import (SKILL_MODELS, pipeline_config, set_helms_learner,
+                               set_skill_model, variant_parts)
 
-MODIFIERS = ("discrete_only", "continuous_only", "npmp", "hier_bc", "bc")
+MODIFIERS = SKILL_MODELS
 
 
 def get_config(variant: str = "default"):
@@ -48,31 +49,7 @@ def get_config(variant: str = "default"):
     c.train.checkpoint_every = 1000
   # Same shape as a data-generation batch, so the expert's evaluation rollout is a cache hit.
   c.eval.num_episodes = c.data.num_envs
-  if "discrete_only" in parts:
-    c.learner.components = "discrete_only"
-  if "continuous_only" in parts:
-    c.learner.components = "continuous_only"
-    c.learner.num_skills = 1
-  hidden = c.learner.low_level_hidden  # HeLMS's network sizes for the latent baselines
-  if "npmp" in parts:
-    from helms_jax.agents.npmp import offline as npmp  # pylint: disable=import-outside-toplevel
-    latent_size, c.learner = c.learner.latent_size, npmp.default_config()
-    c.learner.latent_size = latent_size
-    c.learner.encoder_hidden = c.learner.low_level_hidden = hidden
-    c.learner.learning_rate = 1e-3 if tiny else 3e-4
-  if "hier_bc" in parts:
-    from helms_jax.agents.baselines import hier_bc  # pylint: disable=import-outside-toplevel
-    latent_size, c.learner = c.learner.latent_size, hier_bc.default_config()
-    c.learner.latent_size = latent_size
-    c.learner.high_level_hidden = c.learner.low_level_hidden = hidden
-    c.learner.learning_rate = 1e-3 if tiny else 3e-4
-  if "bc" in parts:
-    from helms_jax.agents.baselines import bc  # pylint: disable=import-outside-toplevel
-    c.learner = bc.default_config()
-    c.learner.hidden_sizes = (32, 32) if tiny else (256, 256)
-  if len(parts & set(MODIFIERS)) > 1:
-    raise ValueError(f"variant {variant!r} combines skill models "
-                     f"{sorted(parts & set(MODIFIERS))}; choose one")
+  set_skill_model(c, "helms_stacking", variant, parts)
   set_short_transfer(c, tiny)
   return c
 

@@ -1,16 +1,20 @@
-"""Compositional reuse (HeLMS paper 4.3): K = 10 skills learnt from all six stacking pairs over
-all object sets (`all_pairs_stacking`), reused by RL on the pyramid task (set 4, staged reward).
+"""Compositional reuse (HeLMS paper 4.3, Figure 5): K = 10 skills learnt from all six stacking
+pairs over all object sets (`all_pairs_stacking`), reused by RL on the pyramid task (set 4,
+staged reward).
 
-Variants: `helms_cat` (default), `helms_mix`, `mpo`, each optionally `,tiny`. The skills are
-`all_pairs_stacking`'s (train them with `helms-pipeline --config=experiments/all_pairs_stacking.py`)
-and `--config.transfer.skills_dir` points at that workdir.
+Variants: `<method>[,tiny]`, methods in `experiments/_transfer.py` (helms_cat (default),
+helms_mix, npmp_kl, mpo, bc_mpo, hier_bc). Every method's skills are trained on the all-pairs
+data: HeLMS with `helms-pipeline --config=experiments/all_pairs_stacking.py`, the baselines with
+`helms-train --config=experiments/all_pairs_stacking.py:<npmp|hier_bc|bc>` on that data
+(`docs/results/transfer_compositional/run.sh` runs it all); `--config.transfer.skills_dir`
+points at the method's skills workdir.
 """
 
 from experiments import all_pairs_stacking
 from experiments._base import choose_one, variant_parts
-from experiments._transfer import LABELS, transfer_config
+from experiments._transfer import LABELS, METHODS, SKILLS, transfer_config
 
-COMPOSITIONAL_METHODS = ("helms_cat", "helms_mix", "mpo")
+COMPOSITIONAL_METHODS = METHODS
 
 
 def get_config(variant: str = "helms_cat"):
@@ -18,7 +22,9 @@ def get_config(variant: str = "helms_cat"):
   method = choose_one(variant, parts, COMPOSITIONAL_METHODS, "helms_cat", "methods")
   tiny = "tiny" in parts
   c, _ = transfer_config("transfer_compositional", method + (",tiny" if tiny else ""))
-  skills = all_pairs_stacking.get_config("tiny" if tiny else "default")
+  skill_model = SKILLS[method][0]  # None: HeLMS (or no skills: MPO from scratch)
+  skill_variant = ",".join(p for p in (skill_model, "tiny" if tiny else None) if p) or "default"
+  skills = all_pairs_stacking.get_config(skill_variant)
   for section in ("env", "data", "learner", "train"):
     c[section] = skills[section]
   c.variant = variant

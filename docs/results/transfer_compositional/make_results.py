@@ -1,0 +1,62 @@
+"""curves.csv, claims.json and the report of HeLMS's compositional-reuse experiment (Figure 5;
+REPRODUCTION.md).
+
+  python docs/results/transfer_compositional/make_results.py <pyramid runs dir> [<wall time s>]
+
+Reads the transfer runs `<dir>/<method>` of `run.sh` that exist (the pyramid task from the
+all-pairs skills). The claim's criterion was fixed in issue 24 before any run; methods not run
+yet make it "not reproduced".
+"""
+
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))))
+
+from helms_jax.analysis import reproduction  # pylint: disable=wrong-import-position
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+HELMS = ("helms_cat", "helms_mix")
+BASELINES = ("npmp_kl", "mpo", "bc_mpo", "hier_bc")
+PAPER_ENV_STEPS = None  # Figure 5's axis is not in our copy of the text
+
+
+def helms_beats_baselines(stats) -> str:
+  """Each HeLMS variant above every baseline: reproduced; one variant: partial."""
+  best_baseline = max(stats[b]["mean"] for b in BASELINES)
+  above = [stats[h]["mean"] > best_baseline for h in HELMS]
+  if all(above):
+    return "reproduced"
+  return "partial" if any(above) else "not reproduced"
+
+
+def main(runs_dir: str, wall_time_s: float | None = None) -> None:
+  runs = {m: os.path.join(runs_dir, m) for m in HELMS + BASELINES
+          if os.path.isfile(os.path.join(runs_dir, m, "transfer", "curves.jsonl"))}
+  claim = reproduction.Claim(
+      id="pyramid_helms_beats_baselines",
+      text="Skills learnt from all stacking pairs compose for the pyramid task: HeLMS learns it "
+           "better than the baselines.",
+      source="HeLMS (papers/helms.txt), Figure 5a, section 4.3 'Compositional reuse of skills'",
+      metric="episode_return", methods=list(HELMS + BASELINES),
+      paper={"helms_cat": "> every baseline", "helms_mix": "> every baseline",
+             "npmp_kl": "below HeLMS", "mpo": "below HeLMS"},
+      criterion="helms_cat and helms_mix each above every baseline (npmp_kl, mpo, bc_mpo, "
+                "hier_bc; means of the per-seed episode_return over the last 10% of env "
+                "steps); one of the two variants: partial",
+      predicate=helms_beats_baselines)
+  out = reproduction.publish(
+      HERE, runs, [claim], metrics=("episode_return", "success"),
+      experiment="transfer_compositional", paper="HeLMS (papers/helms.txt), Figure 5",
+      command=("docs/results/transfer_compositional/run.sh <runs dir> (helms-transfer "
+               "--config=experiments/transfer_compositional.py:<method> ...)"),
+      title="HeLMS: compositional reuse (pyramid from all-pairs skills)",
+      paper_env_steps_per_seed=PAPER_ENV_STEPS, wall_time_s=wall_time_s)
+  for entry in out["claims"]:
+    print(entry["id"], entry["verdict"], json.dumps(entry["methods"]))
+
+
+if __name__ == "__main__":
+  main(sys.argv[1], float(sys.argv[2]) if len(sys.argv) > 2 else None)
