@@ -5,8 +5,9 @@ depth, rendered inside JAX with mjx.ray) and proprioception; red-on-blue, set 4,
                   the state-based skills q(z|y,x_state) (eta_y, eta_z); actions through the frozen
                   low level. The critic sees the state.
   asymmetric_ac   the baseline: a Gaussian pixel + proprio policy on raw actions, state critic.
+  mpo_pixels      MPO from pixels: the same policy, its critic on pixels + proprio too.
 
-Variants: `helms_mix` (default) or `asymmetric_ac`, optionally `,tiny`. Rendering costs ~1 ms
+Variants: `helms_mix` (default), `asymmetric_ac` or `mpo_pixels`, optionally `,tiny`. Rendering costs ~1 ms
 per image per env on this CPU, so the default budget is a third of the state-based runs'.
 
 Usage:
@@ -17,7 +18,8 @@ Usage:
 from experiments._base import choose_one, variant_parts
 from experiments._transfer import transfer_config
 
-VISION_METHODS = ("helms_mix", "asymmetric_ac")
+VISION_METHODS = ("helms_mix", "asymmetric_ac", "mpo_pixels")
+LABELS = {"asymmetric_ac": "Asymmetric AC", "mpo_pixels": "MPO (pixels)"}
 
 
 def get_config(variant: str = "helms_mix"):
@@ -29,8 +31,8 @@ def get_config(variant: str = "helms_mix"):
   c.variant = variant
   t = c.transfer
   t.vision = True
-  if method == "asymmetric_ac":
-    t.method, t.label = "asymmetric_ac", "Asymmetric AC"
+  if method in LABELS:
+    t.method, t.label = method, LABELS[method]
   else:
     t.label = "HeLMS-mix (vision)"
   t.env_kwargs = {"object_set": 4, "reward": "rgb_staged", "image": True,

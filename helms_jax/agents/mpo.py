@@ -162,7 +162,11 @@ def make_agent(config: ml_collections.ConfigDict, space: ActionSpace,
     raise ValueError("a latent_gaussian action space needs `low_level` and no prior (its KL "
                      "regulariser is not implemented)")
   hidden = tuple(config.critic_hidden)
-  critic = (DiscreteCritic(hidden, space.size) if categorical else ContinuousCritic(hidden))
+  if space.critic is not None and categorical:
+    raise ValueError("a critic network of the space's own (space.critic) takes (obs, u): "
+                     "continuous action spaces only")
+  critic = (space.critic(hidden) if space.critic is not None else
+            DiscreteCritic(hidden, space.size) if categorical else ContinuousCritic(hidden))
   mpo_config = mpo_lib.MPOConfig(
       epsilon=config.epsilon, epsilon_mean=config.epsilon_mean,
       epsilon_stddev=config.epsilon_stddev, epsilon_categorical=config.epsilon_categorical,

@@ -34,6 +34,8 @@ class ActionSpace(NamedTuple):
     With a pytree observation (e.g. {"state", "image"}) every function above receives it.
   critic_input: `obs -> [B, C]` the critic's input (the asymmetric actor-critic gives it the
     state while the policy sees pixels); None = `obs` itself.
+  critic: `hidden sizes -> flax module (critic_input(obs), u) -> [B]`, a critic network of its
+    own (MPO from pixels: `networks.PixelContinuousCritic`); None = an MLP on a flat input.
   low_level: latent_gaussian only: `(policy_params, frozen, obs [B, obs], z [..., B, Z]) ->
     (mean, std) [..., B, A]` of the action given z (trained with the policy); None otherwise.
   """
@@ -48,6 +50,7 @@ class ActionSpace(NamedTuple):
   observation_spec: Any = None
   critic_input: Callable[[Any], jax.Array] | None = None
   low_level: Callable[..., Any] | None = None
+  critic: Callable[[tuple[int, ...]], Any] | None = None
 
 
 def with_cached_prior(space: ActionSpace, observation_size: int) -> ActionSpace:

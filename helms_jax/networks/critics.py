@@ -5,6 +5,7 @@ from __future__ import annotations
 import flax.linen as nn
 import jax.numpy as jnp
 
+from helms_jax.networks.conv import ImageEncoder
 from helms_jax.networks.mlp import MLP
 
 
@@ -28,3 +29,22 @@ class DiscreteCritic(nn.Module):
   def __call__(self, obs):
     x = MLP(self.hidden_sizes, activate_final=True, layer_norm=True)(obs)
     return nn.Dense(self.num_actions)(x)
+
+
+class PixelContinuousCritic(nn.Module):
+  """Q(x, u) from pixels: `obs {"image": [B, H, W, C], "state": [B, O]}, u [B, D] -> [B]`.
+
+  The image through its own `ImageEncoder`, concatenated with the state's proprioception
+  (`state[..., proprio[0]:proprio[1]]`) and u, then the layer-normed MLP of `ContinuousCritic`.
+  Under `vmap` over action samples with `obs` unbatched (MPO's E-step), the encoder runs once
+  per state, not once per sample.
+  """
+  hidden_sizes: tuple[int, ...]
+  proprio: tuple[int, int]
+
+  @nn.compact
+  def __call__(self, obs, u):
+    lo, hi = self.proprio
+    features = ImageEncoder(name="encoder")(obs["image"])
+    x = jnp.concatenate([features, obs["state"][..., lo:hi]], axis=-1)
+    return ContinuousCritic(self.hidden_sizes, name="head")(x, u)

@@ -4,7 +4,8 @@ model.py       the three-level model (linen) and the transition prior
 offline.py     the offline learner (forward-filtered mixture ELBO), skill-conditioned acting,
                posterior skill inference
 downstream.py  transfer with MPO: HeLMS-cat, HeLMS-mix and the MPO baselines (from scratch,
-               BC + MPO, hierarchical BC fine-tuned, the asymmetric actor-critic from pixels;
+               BC + MPO, hierarchical BC fine-tuned, the asymmetric actor-critic and MPO from
+               pixels;
                NPMP + KL is `agents/npmp`)
 
 LEARNERS and METHODS are the records the pipeline reads (`agents/records.py`).
@@ -27,6 +28,8 @@ METHODS = {
                         make_agent=downstream.mpo_agent(downstream.helms_mix_space)),
     "asymmetric_ac": Method(name="asymmetric_ac", label="Asymmetric AC",
                             make_agent=downstream.mpo_agent(downstream.asymmetric_ac_space)),
+    "mpo_pixels": Method(name="mpo_pixels", label="MPO (pixels)",
+                         make_agent=downstream.mpo_agent(downstream.mpo_pixels_space)),
     "hier_bc": Method(name="hier_bc", label="Hier. BC", offline_learner="hier_bc",
                       make_agent=downstream.mpo_agent(downstream.hier_bc_space)),
 }

@@ -15,13 +15,15 @@ offline skills, and the paper's MPO-based baselines; one `Method` record each (`
              proprioception (new networks) while the KL still targets the state-based skills.
   asymmetric_ac  the vision baseline: a Gaussian policy on pixels + proprioception, the critic
              on the full state (needs `transfer.vision`).
+  mpo_pixels MPO from pixels: the same policy, and a critic on pixels + proprioception too (its
+             own image encoder; needs `transfer.vision`).
   hier_bc    hierarchical BC (`agents.baselines.hier_bc`) fine-tuned as a whole: MPO on the joint
              (z, a) of its latent Gaussian high level and its low level, both initialised from
              the checkpoint and both trained (no KL regulariser).
 
 Vision (`transfer.vision=True`, env kwarg `image=True`): the agent observes
 `{"state": obs, "image": info['image']}`; policies read `image` and the `proprio` group, the
-critic, priors and the frozen low level read `state`.
+critic (except mpo_pixels'), priors and the frozen low level read `state`.
 
 Each method's `make_agent(config, env, skills)` builds its space from the restored offline
 checkpoint (`agents.records.OfflineSkills`; None for the methods that learn from scratch) and
@@ -41,7 +43,7 @@ from helms_jax.agents import mpo, spaces
 from helms_jax.agents.baselines.bc import GaussianPolicy
 from helms_jax.agents.records import OfflineSkills
 from helms_jax.agents.spaces import ActionSpace
-from helms_jax.networks import GaussianComponents, ImageEncoder, MLP
+from helms_jax.networks import GaussianComponents, ImageEncoder, MLP, PixelContinuousCritic
 from helms_jax.training.normalizer import check_observation_size
 from helms_jax.training.online_loop import OnlineConfig
 
@@ -121,8 +123,9 @@ def vision_observation(env):
 
 
 def pixel_mixture_space(env, num_components: int, event_size: int, hidden_sizes,
-                        decode, prior, frozen=()) -> ActionSpace:
-  """A mixture policy on pixels + proprio; the critic (and `prior`, `decode`) see the state."""
+                        decode, prior, frozen=(), pixel_critic: bool = False) -> ActionSpace:
+  """A mixture policy on pixels + proprio; the critic (and `prior`, `decode`) see the state, or
+  with `pixel_critic` the critic sees pixels + proprio as the policy does."""
   observe, spec = vision_observation(env)
   lo, hi = env.observation_groups["proprio"]
   network = PixelMixturePolicy(num_components, event_size, tuple(hidden_sizes))
@@ -137,9 +140,14 @@ def pixel_mixture_space(env, num_components: int, event_size: int, hidden_sizes,
     logits, means, stds = means_logits
     return logits, means, stds
 
+  if pixel_critic:
+    critic_input = lambda obs: obs
+    critic = lambda hidden: PixelContinuousCritic(tuple(hidden), (lo, hi))
+  else:
+    critic_input, critic = (lambda obs: obs["state"]), None
   return ActionSpace(kind="mixture", size=event_size, init_policy=init_policy, policy=policy,
                      decode=decode, prior=prior, frozen=frozen, observe=observe,
-                     observation_spec=spec, critic_input=lambda obs: obs["state"])
+                     observation_spec=spec, critic_input=critic_input, critic=critic)
 
 
 def _low_level_action(functions, params, obs, z, key, sample: bool):
@@ -251,7 +259,8 @@ def hier_bc_space(config: ml_collections.ConfigDict, env, skills: OfflineSkills)
 
 def _no_vision(config: ml_collections.ConfigDict) -> None:
   if config.transfer.get("vision", False):
-    raise ValueError(f"transfer.vision supports methods 'asymmetric_ac' and 'helms_mix', not "
+    raise ValueError(f"transfer.vision supports methods 'asymmetric_ac', 'mpo_pixels' and "
+                     f"'helms_mix', not "
                      f"{config.transfer.method!r}")
 
 
@@ -301,6 +310,17 @@ def asymmetric_ac_space(config: ml_collections.ConfigDict, env, skills: None) ->
                      "transfer.vision=True (and transfer.env_kwargs.image=True)")
   return pixel_mixture_space(env, 1, env.action_size, config.transfer.policy_hidden,
                              decode=lambda frozen, obs, u, key, det: u, prior=None)
+
+
+def mpo_pixels_space(config: ml_collections.ConfigDict, env, skills: None) -> ActionSpace:
+  """MPO from pixels: a Gaussian policy and a critic, both on pixels + proprio."""
+  del skills
+  if not config.transfer.get("vision", False):
+    raise ValueError("transfer.method='mpo_pixels' learns from pixels: set transfer.vision=True "
+                     "(and transfer.env_kwargs.image=True)")
+  return pixel_mixture_space(env, 1, env.action_size, config.transfer.policy_hidden,
+                             decode=lambda frozen, obs, u, key, det: u, prior=None,
+                             pixel_critic=True)
 
 
 def mpo_agent(make_space):
