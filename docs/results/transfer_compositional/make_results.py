@@ -19,12 +19,13 @@ from helms_jax.analysis import reproduction  # pylint: disable=wrong-import-posi
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 HELMS = ("helms_cat", "helms_mix")
-BASELINES = ("npmp_kl", "mpo", "bc_mpo", "hier_bc")
+BASELINES = ("npmp_kl", "mpo")  # the paper's Figure 5a (it omits the BC baselines)
+BESIDE = ("bc_mpo", "hier_bc")  # reported beside, outside the criterion (the issue asks for them)
 PAPER_ENV_STEPS = None  # Figure 5's axis is not in our copy of the text
 
 
 def helms_beats_baselines(stats) -> str:
-  """Each HeLMS variant above every baseline: reproduced; one variant: partial."""
+  """Each HeLMS variant above NPMP+KL and MPO: reproduced; one variant: partial."""
   best_baseline = max(stats[b]["mean"] for b in BASELINES)
   above = [stats[h]["mean"] > best_baseline for h in HELMS]
   if all(above):
@@ -33,19 +34,20 @@ def helms_beats_baselines(stats) -> str:
 
 
 def main(runs_dir: str, wall_time_s: float | None = None) -> None:
-  runs = {m: os.path.join(runs_dir, m) for m in HELMS + BASELINES
+  runs = {m: os.path.join(runs_dir, m) for m in HELMS + BASELINES + BESIDE
           if os.path.isfile(os.path.join(runs_dir, m, "transfer", "curves.jsonl"))}
   claim = reproduction.Claim(
       id="pyramid_helms_beats_baselines",
-      text="Skills learnt from all stacking pairs compose for the pyramid task: HeLMS learns it "
-           "better than the baselines.",
+      text="Both HeLMS-mix and HeLMS-cat reach a higher asymptotic performance than both NPMP "
+           "and MPO on the pyramid task.",
       source="HeLMS (papers/helms.txt), Figure 5a, section 4.3 'Compositional reuse of skills'",
-      metric="episode_return", methods=list(HELMS + BASELINES),
-      paper={"helms_cat": "> every baseline", "helms_mix": "> every baseline",
-             "npmp_kl": "below HeLMS", "mpo": "below HeLMS"},
-      criterion="helms_cat and helms_mix each above every baseline (npmp_kl, mpo, bc_mpo, "
-                "hier_bc; means of the per-seed episode_return over the last 10% of env "
-                "steps); one of the two variants: partial",
+      metric="episode_return", methods=list(HELMS + BASELINES + BESIDE),
+      paper={"helms_cat": "> npmp_kl, mpo", "helms_mix": "> npmp_kl, mpo",
+             "npmp_kl": "below HeLMS", "mpo": "below HeLMS", "bc_mpo": "not run (omitted)",
+             "hier_bc": "not run (omitted)"},
+      criterion="helms_cat and helms_mix each above npmp_kl and mpo (means of the per-seed "
+                "episode_return over the last 10% of env steps; bc_mpo and hier_bc, which the "
+                "paper omits, reported beside); one of the two variants: partial",
       predicate=helms_beats_baselines)
   out = reproduction.publish(
       HERE, runs, [claim], metrics=("episode_return", "success"),

@@ -1,0 +1,61 @@
+"""curves.csv, claims.json and the report of HeLMS's state -> vision experiment (Figure 6;
+REPRODUCTION.md).
+
+  python docs/results/transfer_vision/make_results.py <vision runs dir> [<wall time s>]
+
+Reads the transfer runs `<dir>/<method>` of `run.sh` that exist (helms_mix, asymmetric_ac,
+mpo_pixels, all from pixels). The claim's criterion was fixed in issue 24 before any run;
+methods not run yet make it "not reproduced".
+"""
+
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))))
+
+from helms_jax.analysis import reproduction  # pylint: disable=wrong-import-position
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+METHODS = ("helms_mix", "asymmetric_ac", "mpo_pixels")
+PAPER_ENV_STEPS = None  # Figure 6's axis is not in our copy of the text
+
+
+def helms_beats_asymmetric(stats) -> str:
+  """HeLMS-mix above the asymmetric actor-critic, which is above MPO from pixels: reproduced;
+  HeLMS-mix above the asymmetric actor-critic alone: partial."""
+  mean = lambda m: stats[m]["mean"]
+  if mean("helms_mix") > mean("asymmetric_ac"):
+    return "reproduced" if mean("asymmetric_ac") > mean("mpo_pixels") else "partial"
+  return "not reproduced"
+
+
+def main(runs_dir: str, wall_time_s: float | None = None) -> None:
+  runs = {m: os.path.join(runs_dir, m) for m in METHODS
+          if os.path.isfile(os.path.join(runs_dir, m, "transfer", "curves.jsonl"))}
+  claim = reproduction.Claim(
+      id="vision_helms_beats_asymmetric",
+      text="State-based skills transfer to a vision-based policy: HeLMS-mix from pixels learns "
+           "faster than the asymmetric actor-critic, which beats MPO from pixels.",
+      source="HeLMS (papers/helms.txt), Figure 6, section 4.4 'Transfer from states to vision'",
+      metric="episode_return", methods=list(METHODS),
+      paper={"helms_mix": "> asymmetric_ac (better sample efficiency, slightly better "
+                          "asymptote)",
+             "asymmetric_ac": "> mpo_pixels", "mpo_pixels": "very slow"},
+      criterion="helms_mix > asymmetric_ac > mpo_pixels (means of the per-seed episode_return "
+                "over the last 10% of env steps); helms_mix > asymmetric_ac alone: partial",
+      predicate=helms_beats_asymmetric)
+  out = reproduction.publish(
+      HERE, runs, [claim], metrics=("episode_return", "success"),
+      experiment="transfer_vision", paper="HeLMS (papers/helms.txt), Figure 6",
+      command=("docs/results/transfer_vision/run.sh <runs dir> (helms-transfer "
+               "--config=experiments/transfer_vision.py:<method> ...)"),
+      title="HeLMS: state -> vision transfer (red on blue, set 4, from pixels)",
+      paper_env_steps_per_seed=PAPER_ENV_STEPS, wall_time_s=wall_time_s)
+  for entry in out["claims"]:
+    print(entry["id"], entry["verdict"], json.dumps(entry["methods"]))
+
+
+if __name__ == "__main__":
+  main(sys.argv[1], float(sys.argv[2]) if len(sys.argv) > 2 else None)
