@@ -264,34 +264,17 @@ class PixelBandit(ContinuousBandit):
     return ObservationGroups.from_sizes(("proprio", 1), ("goal", 1))
 
 
-@pytest.mark.slow  # ~40 s of compilation: suite budget; run with `pytest -m slow`
-def test_asymmetric_actor_critic_learns_from_pixels():
+@pytest.mark.slow  # ~40 s of compilation each: suite budget; run with `pytest -m slow`
+@pytest.mark.parametrize("pixel_critic", [False, True], ids=["asymmetric", "pixel_critic"])
+def test_mpo_learns_from_pixels(pixel_critic):
   """The policy sees only pixels + proprio; the optimum differs per episode and is visible only
-  in the image, so matching it in both cases means the pixel path carries the information."""
+  in the image, so matching it in both cases means the pixel path carries the information. The
+  asymmetric critic reads the state's sign; the pixel critic (MPO from pixels) has only the
+  image too, so there the critic must learn Q from pixels as well."""
   from helms_jax.agents.helms import downstream  # pylint: disable=import-outside-toplevel
   env = PixelBandit()
   space = downstream.pixel_mixture_space(env, 1, 2, (32, 32), decode=lambda f, o, u, k, d: u,
-                                       prior=None)
-  agent = mpo.make_agent(agent_config(), space, observation_size=2)
-  state, history = run_loop(agent, env, num_seeds=1)
-  for sign in (1.0, -1.0):
-    obs = {"state": jnp.array([[1.0, sign]]),
-           "image": jnp.full((1, 8, 8, 4), 255 if sign > 0 else 0, jnp.uint8)}
-    action = agent.act(jax.tree.map(lambda x: x[0], state.agent), obs, jax.random.PRNGKey(0),
-                       True)[1][0]
-    np.testing.assert_allclose(np.asarray(action), sign * TARGET, atol=0.2)
-  assert history[-1]["episode_return"][0] > history[0]["episode_return"][0] + 0.1
-
-
-@pytest.mark.slow  # ~40 s of compilation: suite budget; run with `pytest -m slow`
-def test_mpo_learns_from_pixels_with_a_pixel_critic():
-  """MPO from pixels: the critic too sees only pixels + proprio (the state's sign, which the
-  asymmetric critic reads, is hidden from it), so both optima are matched only if the critic
-  learns Q from the image."""
-  from helms_jax.agents.helms import downstream  # pylint: disable=import-outside-toplevel
-  env = PixelBandit()
-  space = downstream.pixel_mixture_space(env, 1, 2, (32, 32), decode=lambda f, o, u, k, d: u,
-                                         prior=None, pixel_critic=True)
+                                         prior=None, pixel_critic=pixel_critic)
   agent = mpo.make_agent(agent_config(), space, observation_size=2)
   state, history = run_loop(agent, env, num_seeds=1)
   for sign in (1.0, -1.0):

@@ -302,25 +302,25 @@ def helms_mix_space(config: ml_collections.ConfigDict, env, skills: OfflineSkill
   return space
 
 
-def asymmetric_ac_space(config: ml_collections.ConfigDict, env, skills: None) -> ActionSpace:
-  """The asymmetric actor-critic: a Gaussian policy on pixels + proprio, a state critic."""
-  del skills
-  if not config.transfer.get("vision", False):
-    raise ValueError("transfer.method='asymmetric_ac' is the vision baseline: set "
-                     "transfer.vision=True (and transfer.env_kwargs.image=True)")
-  return pixel_mixture_space(env, 1, env.action_size, config.transfer.policy_hidden,
-                             decode=lambda frozen, obs, u, key, det: u, prior=None)
+def _pixel_gaussian_space(method: str, pixel_critic: bool):
+  """A Gaussian policy on pixels + proprio over the env's actions, its critic on the state
+  (`asymmetric_ac`) or on pixels + proprio too (`mpo_pixels`): `(config, env, None) -> space`."""
+
+  def make_space(config: ml_collections.ConfigDict, env, skills: None) -> ActionSpace:
+    del skills
+    if not config.transfer.get("vision", False):
+      raise ValueError(f"transfer.method={method!r} learns from pixels: set "
+                       f"transfer.vision=True (and transfer.env_kwargs.image=True)")
+    return pixel_mixture_space(env, 1, env.action_size, config.transfer.policy_hidden,
+                               decode=lambda frozen, obs, u, key, det: u, prior=None,
+                               pixel_critic=pixel_critic)
+
+  return make_space
 
 
-def mpo_pixels_space(config: ml_collections.ConfigDict, env, skills: None) -> ActionSpace:
-  """MPO from pixels: a Gaussian policy and a critic, both on pixels + proprio."""
-  del skills
-  if not config.transfer.get("vision", False):
-    raise ValueError("transfer.method='mpo_pixels' learns from pixels: set transfer.vision=True "
-                     "(and transfer.env_kwargs.image=True)")
-  return pixel_mixture_space(env, 1, env.action_size, config.transfer.policy_hidden,
-                             decode=lambda frozen, obs, u, key, det: u, prior=None,
-                             pixel_critic=True)
+# The vision baselines: the asymmetric actor-critic (state critic) and MPO from pixels.
+asymmetric_ac_space = _pixel_gaussian_space("asymmetric_ac", pixel_critic=False)
+mpo_pixels_space = _pixel_gaussian_space("mpo_pixels", pixel_critic=True)
 
 
 def mpo_agent(make_space):
