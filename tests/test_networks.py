@@ -45,3 +45,32 @@ def test_other_convolutions_go_to_lax():
     params = reference.init(jax.random.PRNGKey(1), x)
     np.testing.assert_array_equal(conv.LoopConv(4, (3, 3), **kwargs).apply(params, x),
                                   reference.apply(params, x))
+
+
+def test_split_dense_is_dense_on_the_concatenation():
+  """MLP over (obs, u) has nn.Dense's parameters on [obs, u] (same tree, same initial values)
+  and computes the same function; vmapped over u with obs fixed, obs's product is taken once
+  (one dot over obs in the jaxpr, not batched), and the bfloat16 switch reaches it."""
+  from helms_jax.networks import MLP  # pylint: disable=import-outside-toplevel
+  from helms_jax.training import precision  # pylint: disable=import-outside-toplevel
+  obs = jax.random.normal(jax.random.PRNGKey(0), (4, 7))
+  u = jax.random.normal(jax.random.PRNGKey(1), (4, 3))
+  net = MLP((16, 8), activate_final=True, layer_norm=True)
+  split = net.init(jax.random.PRNGKey(2), (obs, u))
+  joined = net.init(jax.random.PRNGKey(2), jnp.concatenate([obs, u], axis=-1))
+  jax.tree.map(np.testing.assert_array_equal, split, joined)
+  np.testing.assert_allclose(net.apply(split, (obs, u)),
+                             net.apply(joined, jnp.concatenate([obs, u], axis=-1)), atol=1e-5)
+  samples = jax.random.normal(jax.random.PRNGKey(3), (20, 4, 3))
+  batched = lambda p: jax.vmap(lambda a: net.apply(p, (obs, a)))(samples)
+  np.testing.assert_allclose(batched(split), jax.vmap(
+      lambda a: net.apply(split, jnp.concatenate([obs, a], axis=-1)))(samples), atol=1e-5)
+  first_layer_dots = [e for e in jax.make_jaxpr(batched)(split).jaxpr.eqns
+                      if e.primitive.name == "dot_general"][:2]
+  shapes = sorted(tuple(v.aval.shape) for e in first_layer_dots for v in e.invars)
+  assert shapes == [(3, 16), (4, 7), (7, 16), (20, 4, 3)], shapes  # obs [4, 7] unbatched
+  with precision.compute("bfloat16"):
+    jaxpr = jax.make_jaxpr(lambda p: net.apply(p, (obs, u)))(split)
+  dtypes = {str(v.aval.dtype) for e in jaxpr.jaxpr.eqns if e.primitive.name == "dot_general"
+            for v in e.invars}
+  assert dtypes == {"bfloat16"}

@@ -10,13 +10,16 @@ from helms_jax.networks.mlp import MLP
 
 
 class ContinuousCritic(nn.Module):
-  """Q(x, u): `obs [B, O], u [B, D] -> [B]` (layer-normed MLP, as Acme's critic torso)."""
+  """Q(x, u): `obs [B, O], u [B, D] -> [B]` (layer-normed MLP, as Acme's critic torso).
+
+  The first layer multiplies obs and u separately (`SplitDense`, the parameters of a dense layer
+  on [obs, u]): vmapped over action samples at fixed states, obs's product is taken once.
+  """
   hidden_sizes: tuple[int, ...]
 
   @nn.compact
   def __call__(self, obs, u):
-    x = MLP(self.hidden_sizes, activate_final=True, layer_norm=True)(
-        jnp.concatenate([obs, u], axis=-1))
+    x = MLP(self.hidden_sizes, activate_final=True, layer_norm=True)((obs, u))
     return nn.Dense(1)(x)[..., 0]
 
 
