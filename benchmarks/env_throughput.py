@@ -9,7 +9,9 @@ mapping (end-effector velocity targets, finger target) done in numpy, from the e
 state distribution. The C rate is the best of several repeats of >= `--c_seconds` each (short C
 runs are noisy on a shared machine).
 
-Also printed: the cost of rendering a `--image_size` image (`vision.Camera.render`, vmapped
+Also printed: the same env with the RGB-Stacking test-triplet meshes (`objects="rgb"`, the
+HeLMS experiments' objects, same object set) at the largest batch, MJX and C MuJoCo, beside the
+simple objects (their rate relative to them); the cost of rendering a `--image_size` image (`vision.Camera.render`, vmapped
 over the largest batch) in env steps, compile time of the first call per batch size, MJX contact slots (fixed, one per
 explicit pair and contact point) vs the C contact count actually active (mean/max over the run).
 
@@ -161,6 +163,12 @@ def main():
 
   render_s, render_compile_s = time_render(env, final_states, args.image_size, repeats)
 
+  # The HeLMS experiments' objects (RGB-Stacking meshes) at the largest batch, MJX and C.
+  rgb_env = envs.make("stacking", object_set=args.object_set, objects="rgb")
+  rgb_c_rate = CStepper(rgb_env).steps_per_second(args.c_seconds, repeats=5)
+  rgb_compiled, rgb_compile_s = make_mjx_rollout(rgb_env, batches[-1], num_steps)
+  rgb_rate = batches[-1] * num_steps / time_mjx(rgb_compiled, repeats)[0]
+
   slots = jax.jit(env.reset)(jax.random.PRNGKey(0)).pipeline_state._impl.contact.dist.shape[0]  # pylint: disable=protected-access
   print()
   print(f"{'backend':<28}{'batch':>6}{'env steps/s':>14}{'phys steps/s':>14}{'vs C':>8}"
@@ -170,6 +178,12 @@ def main():
   for b, compile_s, rate in rows:
     print(f"{'MJX jit(scan(vmap(step)))':<28}{b:>6}{rate:>14,.0f}{rate * env.substeps:>14,.0f}"
           f"{rate / c_rate:>8.2f}{compile_s:>11.1f}")
+  print(f"{'C MuJoCo, RGB meshes':<28}{1:>6}{rgb_c_rate:>14,.0f}"
+        f"{rgb_c_rate * rgb_env.substeps:>14,.0f}{rgb_c_rate / c_rate:>8.2f}{'-':>11}")
+  print(f"{'MJX, RGB meshes':<28}{batches[-1]:>6}{rgb_rate:>14,.0f}"
+        f"{rgb_rate * rgb_env.substeps:>14,.0f}{rgb_rate / c_rate:>8.2f}{rgb_compile_s:>11.1f}")
+  print(f"RGB meshes vs simple objects (object set {args.object_set}): MJX "
+        f"{rgb_rate / rows[-1][2]:.2f}x, C {rgb_c_rate / c_rate:.2f}x the simple objects' rate")
   print(f"contacts: MJX {slots} slots every step; C active contacts mean "
         f"{c_ncon.mean():.1f}, max {c_ncon.max()} (over {c_ncon.size} env steps)")
   step_s = 1.0 / rows[-1][2]  # seconds per env step (per env) at the largest batch
