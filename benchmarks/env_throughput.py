@@ -11,9 +11,10 @@ runs are noisy on a shared machine).
 
 Also printed: the same env with the RGB-Stacking test-triplet meshes (`objects="rgb"`, the
 HeLMS experiments' objects, same object set) at the largest batch, MJX and C MuJoCo, beside the
-simple objects (their rate relative to them); the cost of rendering a `--image_size` image (`vision.Camera.render`, vmapped
-over the largest batch) in env steps, compile time of the first call per batch size, MJX contact slots (fixed, one per
-explicit pair and contact point) vs the C contact count actually active (mean/max over the run).
+simple objects (their rate relative to them); the cost of rendering a `--image_size` image
+(`vision.Camera.render`, vmapped over the largest batch) in env steps, compile time of the
+first call per batch size, MJX contact slots (fixed, one per explicit pair and contact point)
+vs the C contact count actually active (mean/max over the run).
 
   python benchmarks/env_throughput.py --quick   # batch 64 only: one compile (~1 min when the
                                                 # machine is idle; 3-4 min under load)

@@ -33,6 +33,12 @@ ETA = {"helms_cat": dict(eta_y=0.01), "helms_mix": dict(eta_y=0.01, eta_z=0.01),
        "npmp_kl": dict(eta_z=0.01)}
 
 
+def skills_variant(method: str, tiny: bool) -> str:
+  """The variant of a stacking data config (helms_stacking, all_pairs_stacking) that trains
+  `method`'s skills: its skill model (SKILLS), with `tiny`; "default" for HeLMS and MPO."""
+  return ",".join(p for p in (SKILLS[method][0], "tiny" if tiny else None) if p) or "default"
+
+
 def transfer_config(experiment: str, variant: str, modifiers=()) -> tuple[
     ml_collections.ConfigDict, set[str]]:
   """The skill config of the variant's method with a `transfer` section (sized by `tiny`).
@@ -44,8 +50,7 @@ def transfer_config(experiment: str, variant: str, modifiers=()) -> tuple[
   tiny = "tiny" in parts
   method = _base.choose_one(variant, parts, METHODS, "helms_cat", "methods")
   skill_modifier, transfer_method = SKILLS[method]
-  skill_variant = ",".join([p for p in (skill_modifier, "tiny" if tiny else None) if p]) or "default"
-  c = helms_stacking.get_config(skill_variant)
+  c = helms_stacking.get_config(skills_variant(method, tiny))
   c.experiment, c.variant = experiment, variant
   t = c.transfer  # helms_stacking's transfer sizes (tiny or default), method replaced
   target_update_period = t.agent.target_update_period  # helms_stacking's budget setting

@@ -29,13 +29,10 @@ Usage:
 from experiments._base import (SKILL_MODELS, pipeline_config, set_helms_learner,
                                set_skill_model, variant_parts)
 
-MODIFIERS = SKILL_MODELS
-
-
 def get_config(variant: str = "default"):
-  parts = variant_parts("helms_stacking", variant, MODIFIERS)
+  parts = variant_parts("helms_stacking", variant, SKILL_MODELS)
   tiny = "tiny" in parts
-  c = pipeline_config("helms_stacking", variant, MODIFIERS)
+  c = pipeline_config("helms_stacking", variant, SKILL_MODELS)
   c.env.name = "stacking"
   c.env.kwargs = {"task": "red_on_blue", "object_set": 4, "objects": "rgb", "reward": "rgb_staged"}
   c.env.episode_length = 60 if tiny else 150  # the expert stacks in ~80 steps (4 s at 20 Hz)

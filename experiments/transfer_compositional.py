@@ -12,7 +12,7 @@ points at the method's skills workdir.
 
 from experiments import all_pairs_stacking
 from experiments._base import choose_one, variant_parts
-from experiments._transfer import LABELS, METHODS, SKILLS, transfer_config
+from experiments._transfer import LABELS, METHODS, skills_variant, transfer_config
 
 COMPOSITIONAL_METHODS = METHODS
 
@@ -22,9 +22,7 @@ def get_config(variant: str = "helms_cat"):
   method = choose_one(variant, parts, COMPOSITIONAL_METHODS, "helms_cat", "methods")
   tiny = "tiny" in parts
   c, _ = transfer_config("transfer_compositional", method + (",tiny" if tiny else ""))
-  skill_model = SKILLS[method][0]  # None: HeLMS (or no skills: MPO from scratch)
-  skill_variant = ",".join(p for p in (skill_model, "tiny" if tiny else None) if p) or "default"
-  skills = all_pairs_stacking.get_config(skill_variant)
+  skills = all_pairs_stacking.get_config(skills_variant(method, tiny))
   for section in ("env", "data", "learner", "train"):
     c[section] = skills[section]
   c.variant = variant

@@ -7,8 +7,9 @@ depth, rendered inside JAX with mjx.ray) and proprioception; red-on-blue, set 4,
   asymmetric_ac   the baseline: a Gaussian pixel + proprio policy on raw actions, state critic.
   mpo_pixels      MPO from pixels: the same policy, its critic on pixels + proprio too.
 
-Variants: `helms_mix` (default), `asymmetric_ac` or `mpo_pixels`, optionally `,tiny`. Rendering costs ~1 ms
-per image per env on this CPU, so the default budget is a third of the state-based runs'.
+Variants: `helms_mix` (default), `asymmetric_ac` or `mpo_pixels`, optionally `,tiny`.
+Rendering costs ~1 ms per image per env on this CPU, so the default budget is a third of the
+state-based runs'.
 
 Usage:
   helms-transfer --config=experiments/transfer_vision.py:helms_mix --workdir=runs/vision/mix \

@@ -1,7 +1,7 @@
 """The shell glue the stacking result scripts share (docs/results/exploration_stacking/
-skills_of.sh): each transfer method's skills, the HeLMS learner flags, and the one transfer command line the
-scripts run (scripts that share a run must issue it identically, or the second one clashes with
-the first's recorded config)."""
+skills_of.sh): each transfer method's skills, the HeLMS learner flags, and the one transfer
+command line the scripts run (scripts that share a run must issue it identically, or the second
+one clashes with the first's recorded config)."""
 
 import os
 import subprocess

@@ -367,7 +367,7 @@ def _resumed_run_info(previous: dict[str, Any] | None, info: dict[str, Any],
     return info
   segments = list(previous.get("segments") or [
       {"from_env_steps": 0, "commit": previous.get("commit"), "command": previous.get("command")}])
-  if segments and segments[-1]["from_env_steps"] == start:
+  if segments[-1]["from_env_steps"] == start:
     segments.pop()  # a restart before this segment's first checkpoint: the same segment again
   if start < info["env_steps_per_seed"]:
     segments.append({"from_env_steps": start, "commit": info.get("commit"),
