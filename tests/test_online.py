@@ -21,6 +21,7 @@ from helms_jax.agents import mpo, spaces
 from helms_jax.envs.base import Env, State
 from helms_jax.losses.returns import n_step_bootstrap
 from helms_jax.training.checkpoint import Checkpointer
+from helms_jax.training import online_loop
 from helms_jax.training.online_loop import (OnlineConfig, Transition, make_online_fns, over_seeds,
                                             train_online)
 
@@ -367,6 +368,51 @@ def test_seeds_in_sequence_computes_what_the_vmapped_seeds_compute():
   # The seeds differ (a map that repeated one seed would also agree with itself).
   first = jax.tree.leaves(mapped.agent)[0]
   assert not np.allclose(first[0], first[1])
+
+
+class RandomLengthBandit(ArmBandit):
+  """ArmBandit episodes of a random length (1-8 steps, drawn at reset), so envs and seeds end
+  their episodes at different steps; the observation counts down the steps left."""
+
+  def reset(self, rng):
+    state = super().reset(rng)
+    left = jax.random.randint(rng, (), 1, 9).astype(jnp.float32)
+    return state.replace(obs=jnp.stack([jnp.ones(()), left]), info={**state.info, "left": left})
+
+  def step(self, state, action):
+    state = super().step(state, action)
+    left = state.info["left"] - 1
+    return state.replace(obs=jnp.stack([jnp.ones(()), left]), done=(left <= 0).astype(jnp.float32),
+                         info={**state.info, "left": left})
+
+
+def test_reset_over_the_seed_axis_computes_what_per_seed_resets_compute():
+  """The loop's reset cond taken over the vmapped seed axis (one branch for the population)
+  against the per-seed predicate (a select under vmap): the same states, replay and stats, bit
+  for bit, with episodes ending at different steps in different envs and seeds; and the cond
+  is still a branch in the vmapped program (a `cond` primitive), where per seed it is not."""
+  agent = mpo.make_agent(agent_config(), categorical_space(), observation_size=2)
+  config = OnlineConfig(num_envs=2, unroll_length=4, updates_per_iteration=1, batch_size=8,
+                        sequence_length=2, replay_capacity=256, min_replay_steps=8,
+                        iterations_per_call=3, env_steps=2 * 4 * 3 * 3)
+  keys = jnp.stack([jax.random.PRNGKey(s) for s in range(3)])
+  results, conds = [], []
+  for axis in (None, online_loop.SEED_AXIS):
+    init, call = make_online_fns(agent, RandomLengthBandit(), config, seed_axis=axis)
+    batched = over_seeds(call, config)
+    state = jax.jit(jax.vmap(init))(keys)
+    conds.append(str(jax.make_jaxpr(batched)(state)).count("cond["))
+    run, stats = jax.jit(batched), []
+    for _ in range(3):
+      state, s, _ = run(state)
+      stats.append(s)
+    results.append((state, stats))
+  (per_seed, per_seed_stats), (population, population_stats) = results
+  jax.tree.map(np.testing.assert_array_equal, (per_seed, per_seed_stats),
+               (population, population_stats))
+  episodes = np.stack([s["episodes"] for s in population_stats])  # [calls, seeds]
+  assert episodes.min() > 0 and len(np.unique(episodes)) > 1  # ends, unevenly spread
+  assert conds[1] == conds[0] + 1
 
 
 def test_mixture_prior_cached_in_the_replay_learns_as_the_prior_itself():
