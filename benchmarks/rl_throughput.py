@@ -15,6 +15,10 @@ MPO over HeLMS-cat / HeLMS-mix spaces of random (untrained) K = 5 skills at the 
 sizes (acting decodes every action through the frozen skills); helms_mix reads its frozen prior
 from the replay as the transfer experiments do (`transfer.cache_prior`), helms_mix_uncached
 evaluates it in every update.
+With `--seeds S` (default 3, the experiments' population) the acting + replay loop is also timed
+over S vmapped seeds both ways: the reset branch's predicate per seed (under vmap the branch
+becomes a select that resets every env on every step) and over the seed axis (`seed_axis`, what
+`train_online` uses on one device).
 
 Measured 2026-12-05, quiet 2-core AMD EPYC, --quick (stacking, 8 updates of [128, 5] per 320
 env steps, the transfer experiments' replay ratio 3.2):
@@ -176,6 +180,23 @@ def loop_entry(name: str, agent, env, config: online_loop.OnlineConfig) -> Timed
   return Timed(name, call, config.env_steps_per_call, check)
 
 
+def population_entry(name: str, agent, env, config: online_loop.OnlineConfig, seeds: int,
+                     seed_axis: str | None) -> Timed:
+  """The loop's `call` over `seeds` vmapped seeds (as the experiments run it, `over_seeds`), the
+  reset branch's predicate per seed (`seed_axis` None: a select under vmap) or over the seed
+  axis; units are env steps summed over the seeds."""
+  init, call_fn = online_loop.make_online_fns(agent, env, config, seed_axis=seed_axis)
+  run = jax.jit(online_loop.over_seeds(call_fn, config), donate_argnums=0)
+  keys = jnp.stack([jax.random.PRNGKey(s) for s in range(seeds)])
+  carry = {"state": jax.jit(jax.vmap(init))(keys)}
+
+  def call():
+    carry["state"], stats, _ = run(carry["state"])
+    return stats
+
+  return Timed(name, call, seeds * config.env_steps_per_call)
+
+
 # ----------------------------------------------------------------------------------------------
 # Part 2: learner updates/s.
 
@@ -292,6 +313,10 @@ def main():
   parser.add_argument("--num_samples", type=int, default=20, help="MPO action samples per state")
   parser.add_argument("--chunk", type=int, default=None, help="updates per timed learner call")
   parser.add_argument("--repeats", type=int, default=None)
+  parser.add_argument("--seeds", type=int, default=3,
+                      help="also time the acting + replay loop over this many vmapped seeds (the "
+                           "experiments' population), its reset branch per seed vs over the seed "
+                           "axis; < 2 skips it (two compilations fewer)")
   parser.add_argument("--no_breakdown", action="store_true",
                       help="skip the acting + replay only loop (one compilation fewer)")
   parser.add_argument("--cache_dir", default="",
@@ -346,9 +371,14 @@ def main():
     method_agent = agent if method == "mpo" else helms_agent(method, env, agent_config)
     part1.append(loop_entry(f"loop, act + replay + {method} ({ratio:.2f})", method_agent, env,
                             config))
+  if args.seeds > 1:
+    acting = dataclasses.replace(config, updates_per_iteration=0)
+    for label, axis in (("reset per seed", None), ("reset over seeds", online_loop.SEED_AXIS)):
+      part1.append(population_entry(f"{args.seeds} seeds, act + replay, {label}", agent, env,
+                                    acting, args.seeds, axis))
   measure(part1, repeats, "env steps")
   rows1 = [(e.name, e.rate, e.first) for e in part1]
-  loop_sps = rows1[len(part1) - len(methods)][1]  # the first method's loop (mpo by default)
+  loop_sps = rows1[1 + (not args.no_breakdown)][1]  # the first method's loop (mpo by default)
 
   # Part 2.
   print("part 2: learner updates/s", flush=True)
@@ -372,6 +402,11 @@ def main():
         + f"learner {1e6 / loop_sps - 1e6 / (no_updates or raw_sps):.2f} us"
         f" ({config.updates_per_iteration} updates per {config.unroll_length * config.num_envs} "
         f"env steps)")
+  if args.seeds > 1:
+    per_seed, over_seeds = rows1[-2][1], rows1[-1][1]
+    print(f"  {args.seeds} seeds: env steps summed over the seeds ('vs raw env' is against one "
+          f"seed's {config.num_envs} envs); reset over the seed axis / per seed: "
+          f"{over_seeds / per_seed:.2f}")
   print()
   print(f"{'part 2: MPO learner, batch ' + str(config.batch_size) + ' x ' + str(config.sequence_length):<44}"
         f"{'updates/s':>14}{'vs base':>12}{'first call s':>14}")
