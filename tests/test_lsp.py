@@ -111,6 +111,42 @@ def test_skill_predictor_reads_the_segment_so_far():
   assert changed_steps(10) == ([10, 11], 6)  # the truncated last segment
 
 
+def test_skill_predictor_scores_every_prefix_as_masked_segments():
+  """The predictor's prefix form (mask None: all K prefixes from one cumulative sum) gives what
+  K masked calls give; the masked form is, bit for bit and parameter for parameter (names,
+  shapes, initial values), an `MLP` + `GaussianParams` on the concatenation [s_0, mask s, mask]
+  (checkpoints of the earlier predictor load and score unchanged)."""
+  import flax.linen as nn  # pylint: disable=import-outside-toplevel
+  from helms_jax.agents.lsp.model import SkillPredictor  # pylint: disable=import-outside-toplevel
+  from helms_jax.networks.heads import GaussianParams  # pylint: disable=import-outside-toplevel
+  from helms_jax.networks.mlp import MLP  # pylint: disable=import-outside-toplevel
+
+  class Concatenated(nn.Module):
+    @nn.compact
+    def __call__(self, start, segment, mask):
+      seen = (segment * mask[..., None]).reshape(segment.shape[:-2] + (-1,))
+      x = MLP((16, 8), activate_final=True)(jnp.concatenate([start, seen, mask], axis=-1))
+      return GaussianParams(3, min_scale=0.1, init_scale=1.0)(x)
+
+  feat, period, n = 6, 4, 5
+  predictor, reference = SkillPredictor((16, 8), 3), Concatenated()
+  k1, k2, k3 = jax.random.split(jax.random.PRNGKey(0), 3)
+  args = (jnp.zeros((feat,)), jnp.zeros((period, feat)), jnp.ones((period,)))
+  params = predictor.init(k1, *args)
+  jax.tree.map(np.testing.assert_array_equal, params, reference.init(k1, *args))
+  start = jax.random.normal(k2, (n, feat))
+  segment = jax.random.normal(k3, (n, period, feat))
+  prefixes = predictor.apply(params, start, segment)  # (mean, std) [N, K, Z]
+  assert prefixes[0].shape == (n, period, 3)
+  for i in range(period):
+    mask = jnp.broadcast_to((jnp.arange(period) <= i).astype(jnp.float32), (n, period))
+    masked = predictor.apply(params, start, segment, mask)
+    jax.tree.map(np.testing.assert_array_equal, masked,
+                 reference.apply(params, start, segment, mask))
+    for got, want in zip(prefixes, masked):
+      np.testing.assert_allclose(got[:, i], want, rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.slow  # 13 s
 def test_skill_plan_matches_a_brute_force_grid():
   """CEM over one 1-D skill (H_plan = K, the paper's one-skill plan) finds (nearly) the best

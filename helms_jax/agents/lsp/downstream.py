@@ -258,7 +258,7 @@ class Networks:
     step; skills: [N, J, Z], z_j held for steps jK..jK+K-1. Segment j is s_0 = the state before
     its first step (index jK of [start, states]) and {s} = the K states after its steps. The
     reward of step t = jK + i reads s_0 and the segment's first i + 1 states, the rest masked
-    (`SkillPredictor`): every step scores the segment seen so far (LSP Algorithm 2, "observe
+    (`SkillPredictor`, all of a segment's prefixes in one call): every step scores the segment seen so far (LSP Algorithm 2, "observe
     new state s_{tau+1} and compute new intrinsic reward r_i") and the segment's last step the
     whole K-step segment, q(z | {s}, s_0). A truncated last segment (H not a multiple of K)
     is the prefix it has. Every state gets N(0, predictor_input_noise^2) noise once (LSP A.7),
@@ -277,11 +277,10 @@ class Networks:
                             1, -2)  # [J, N, K, F]
     steps = jnp.arange(horizon)
     segment_of, position = steps // period, steps % period
-    mask = (jnp.arange(period)[None, :] <= position[:, None])  # [H, K]
-    n = features.shape[1]
-    mask = jnp.broadcast_to(mask[:, None, :], (horizon, n, period))
-    mean, std = self.predictor.apply(predictor_params, starts[segment_of],
-                                     segments[segment_of], mask)
+    # Every prefix of every segment at once, [J, N, K, Z]; step t reads prefix `position[t]` of
+    # segment `segment_of[t]`.
+    mean, std = self.predictor.apply(predictor_params, starts, segments)
+    mean, std = (jnp.moveaxis(x, 2, 1)[segment_of, position] for x in (mean, std))  # [H, N, Z]
     targets = jnp.moveaxis(skills, -2, 0)[segment_of]  # [H, N, Z]
     return diag_gaussian_log_prob(targets, mean, std)
 

@@ -110,11 +110,55 @@ class SkillActor(nn.Module):
     return self.mean_scale * jnp.tanh(mean / self.mean_scale), std
 
 
+class _SegmentDense(nn.Module):
+  """The skill predictor's first layer: `nn.Dense`'s parameters over the concatenation [s_0,
+  mask_1 s_1, ..., mask_K s_K, mask] (its names, shapes and initialisation, so checkpoints are
+  those of `MLP`'s `dense_0`), evaluated on masked segments, or with `mask` None on every
+  prefix of each segment at once. The layer is linear, so prefix i's output is b + s_0 W_0 +
+  sum_{k <= i} (s_k W_k + w_k) (w_k the mask's row): a cumulative sum of per-state products, K
+  times fewer products than scoring K masked copies of the segment."""
+  features: int
+
+  @nn.compact
+  def __call__(self, start: jax.Array, segment: jax.Array, mask: jax.Array | None) -> jax.Array:
+    from helms_jax.training import precision  # pylint: disable=import-outside-toplevel  (it imports networks)
+    f, k = start.shape[-1], segment.shape[-2]
+    kernel = self.param("kernel", nn.initializers.lecun_uniform(), (f + k * f + k, self.features),
+                        jnp.float32)
+    bias = self.param("bias", nn.initializers.zeros_init(), (self.features,), jnp.float32)
+    if mask is not None:
+      mask = mask.astype(segment.dtype)
+      seen = (segment * mask[..., None]).reshape(segment.shape[:-2] + (-1,))
+      return precision.dot(jnp.concatenate([start, seen, mask], axis=-1), kernel) + bias
+    w_states = kernel[f:f + k * f].reshape(k, f, self.features)
+    dtype = precision.compute_dtype() or jnp.float32
+    per_state = jnp.einsum("...kf,kfh->...kh", segment.astype(dtype), w_states.astype(dtype),
+                           preferred_element_type=jnp.float32) + kernel[f + k * f:]  # [..., K, H]
+    first = precision.dot(start, kernel[:f]) + bias
+    return first[..., None, :] + jnp.cumsum(per_state, axis=-2)
+
+
+class _SegmentMLP(nn.Module):
+  """`MLP(layer_sizes, activate_final=True)` (ELU, the same parameter tree) whose first layer is
+  `_SegmentDense`: [..., layer_sizes[-1]] per masked segment, or [..., K, layer_sizes[-1]] per
+  prefix with `mask` None."""
+  layer_sizes: Sequence[int]
+
+  @nn.compact
+  def __call__(self, start: jax.Array, segment: jax.Array, mask: jax.Array | None) -> jax.Array:
+    x = nn.elu(_SegmentDense(self.layer_sizes[0], name="dense_0")(start, segment, mask))
+    for i, size in enumerate(self.layer_sizes[1:], start=1):
+      x = nn.elu(nn.Dense(size, kernel_init=nn.initializers.lecun_uniform(), name=f"dense_{i}")(x))
+    return x
+
+
 class SkillPredictor(nn.Module):
   """The backward skill predictor q(z | {s}, s_0) of LSP (section 3.2): `start [..., F]` (the
   segment's first state s_0), `segment [..., K, F]` (the states s_1..s_K after each of the
   skill's K steps), `mask [..., K]` (1 = a state seen so far) -> (mean, std) [..., Z] of a
-  diagonal Gaussian over the skill being executed.
+  diagonal Gaussian over the skill being executed. With `mask` None: every prefix's (s_0 and
+  s_1..s_i, i = 1..K) distribution at once, (mean, std) [..., K, Z], the same numbers as K
+  masked calls for K times fewer first-layer products (`_SegmentDense`).
 
   An MLP over the concatenation [s_0, mask_1 s_1, ..., mask_K s_K, mask] (the paper's predictor
   "shares the same architecture and settings as the feature-based decoder", an MLP): masked
@@ -128,9 +172,6 @@ class SkillPredictor(nn.Module):
 
   @nn.compact
   def __call__(self, start: jax.Array, segment: jax.Array,
-               mask: jax.Array) -> tuple[jax.Array, jax.Array]:
-    mask = mask.astype(segment.dtype)
-    seen = (segment * mask[..., None]).reshape(segment.shape[:-2] + (-1,))
-    x = MLP(tuple(self.hidden_sizes), activate_final=True)(
-        jnp.concatenate([start, seen, mask], axis=-1))
+               mask: jax.Array | None = None) -> tuple[jax.Array, jax.Array]:
+    x = _SegmentMLP(tuple(self.hidden_sizes), name="MLP_0")(start, segment, mask)
     return GaussianParams(self.skill_size, min_scale=self.min_std, init_scale=1.0)(x)
