@@ -12,8 +12,8 @@ per env step, and nothing returns to the host between steps.
 Seeds train together: the per-seed `OnlineState` gets a leading [S] axis and the call is
 `jax.vmap`ped, so every learning curve has S seeds from one compilation (on one device the reset
 branch is taken when an episode ended in any seed: a per-seed predicate would turn it into a
-select that resets every env on every step, ~9 % of an MPO transfer loop on stacking, 3 seeds,
-measured under load). On several devices the
+select that resets every env on every step: 12 % of an MPO transfer loop on stacking, 3 seeds,
+measured alone on the 2-core CPU). On several devices the
 seed axis is sharded over the mesh (population parallelism: each seed's loop stays on its device,
 no communication); otherwise the state is replicated. Checkpoints hold the whole state (agent,
 replay buffer, env states, RNG keys, counters), so a killed run resumes exactly.
