@@ -159,42 +159,33 @@ def raw_env_entry(env, config: online_loop.OnlineConfig) -> Timed:
   return Timed("raw env: jit(scan(vmap(step)))", call, config.env_steps_per_call)
 
 
-def loop_entry(name: str, agent, env, config: online_loop.OnlineConfig) -> Timed:
-  """The jitted online-loop `call` (one seed); checks every iteration after the first call
-  learned."""
-  init, call_fn = online_loop.make_online_fns(agent, env, config)
-  run = jax.jit(call_fn, donate_argnums=0)
-  carry = {"state": jax.jit(init)(jax.random.PRNGKey(0))}
+def loop_entry(name: str, agent, env, config: online_loop.OnlineConfig, seeds: int | None = None,
+               seed_axis: str | None = None) -> Timed:
+  """The jitted online-loop `call`: one seed, or with `seeds` that many vmapped (as the
+  experiments run it, `over_seeds`; units are then env steps summed over the seeds), the reset
+  branch's predicate per seed (`seed_axis` None: a select under vmap) or over the seed axis.
+  Checks every iteration after the first call learned."""
+  init, call_fn = online_loop.make_online_fns(agent, env, config, seed_axis=seed_axis)
+  if seeds is None:
+    run = jax.jit(call_fn, donate_argnums=0)
+    carry = {"state": jax.jit(init)(jax.random.PRNGKey(0))}
+  else:
+    run = jax.jit(online_loop.over_seeds(call_fn, config), donate_argnums=0)
+    keys = jnp.stack([jax.random.PRNGKey(s) for s in range(seeds)])
+    carry = {"state": jax.jit(jax.vmap(init))(keys)}
 
   def call():
     carry["state"], stats, _ = run(carry["state"])
     return stats
 
   def check(num_calls: int):
-    updates = int(carry["state"].updates)
+    updates = np.asarray(carry["state"].updates)  # [] or [S]
     expected = num_calls * config.iterations_per_call * config.updates_per_iteration
-    if updates != expected:
+    if np.any(updates != expected):
       raise RuntimeError(f"the loop ran {updates} updates, expected {expected}: learning did not "
                          f"start with the first call (min_replay_steps too large)")
 
-  return Timed(name, call, config.env_steps_per_call, check)
-
-
-def population_entry(name: str, agent, env, config: online_loop.OnlineConfig, seeds: int,
-                     seed_axis: str | None) -> Timed:
-  """The loop's `call` over `seeds` vmapped seeds (as the experiments run it, `over_seeds`), the
-  reset branch's predicate per seed (`seed_axis` None: a select under vmap) or over the seed
-  axis; units are env steps summed over the seeds."""
-  init, call_fn = online_loop.make_online_fns(agent, env, config, seed_axis=seed_axis)
-  run = jax.jit(online_loop.over_seeds(call_fn, config), donate_argnums=0)
-  keys = jnp.stack([jax.random.PRNGKey(s) for s in range(seeds)])
-  carry = {"state": jax.jit(jax.vmap(init))(keys)}
-
-  def call():
-    carry["state"], stats, _ = run(carry["state"])
-    return stats
-
-  return Timed(name, call, seeds * config.env_steps_per_call)
+  return Timed(name, call, (seeds or 1) * config.env_steps_per_call, check)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -374,8 +365,8 @@ def main():
   if args.seeds > 1:
     acting = dataclasses.replace(config, updates_per_iteration=0)
     for label, axis in (("reset per seed", None), ("reset over seeds", online_loop.SEED_AXIS)):
-      part1.append(population_entry(f"{args.seeds} seeds, act + replay, {label}", agent, env,
-                                    acting, args.seeds, axis))
+      part1.append(loop_entry(f"{args.seeds} seeds, act + replay, {label}", agent, env, acting,
+                              seeds=args.seeds, seed_axis=axis))
   measure(part1, repeats, "env steps")
   rows1 = [(e.name, e.rate, e.first) for e in part1]
   loop_sps = rows1[1 + (not args.no_breakdown)][1]  # the first method's loop (mpo by default)

@@ -13,9 +13,9 @@ Seeds train together: the per-seed `OnlineState` gets a leading [S] axis and the
 `jax.vmap`ped, so every learning curve has S seeds from one compilation (on one device the reset
 branch is taken when an episode ended in any seed: a per-seed predicate would turn it into a
 select that resets every env on every step: 12 % of an MPO transfer loop on stacking, 3 seeds,
-measured alone on the 2-core CPU). On several devices the
-seed axis is sharded over the mesh (population parallelism: each seed's loop stays on its device,
-no communication); otherwise the state is replicated. Checkpoints hold the whole state (agent,
+measured alone on the 2-core CPU). On several devices the seed axis is sharded over the mesh
+(population parallelism: each seed's loop stays on its device, no communication); otherwise the
+state is replicated. Checkpoints hold the whole state (agent,
 replay buffer, env states, RNG keys, counters), so a killed run resumes exactly.
 
 Files under `<workdir>/<subdir>/` (default `transfer/`):
@@ -319,7 +319,7 @@ def make_online_fns(agent: OnlineAgent, env: Env, config: OnlineConfig,
 SEED_AXIS = "seeds"
 
 
-def seed_axis(config: OnlineConfig, mesh: jax.sharding.Mesh) -> str | None:
+def seed_axis_for(config: OnlineConfig, mesh: jax.sharding.Mesh) -> str | None:
   """The vmapped seed axis `make_online_fns` may reduce over: `SEED_AXIS` when the seeds are
   batched on one device; None in sequence (no vmap) or across devices (a reduction there would
   synchronise the devices on every env step)."""
@@ -422,7 +422,7 @@ def train_online(agent: OnlineAgent, env: Env, config: OnlineConfig, *, workdir:
   os.makedirs(out_dir, exist_ok=True)
   mesh = mesh or devices.make_mesh()
   sharding = seed_sharding(len(seeds), mesh)
-  init, call = make_online_fns(agent, env, config, seed_axis=seed_axis(config, mesh))
+  init, call = make_online_fns(agent, env, config, seed_axis=seed_axis_for(config, mesh))
   keys = jnp.stack([jax.random.PRNGKey(s) for s in seeds])
   state = jax.jit(jax.vmap(init), out_shardings=sharding)(keys)
   checkpointer = Checkpointer(os.path.join(out_dir, "checkpoints"), max_to_keep=config.max_to_keep)
