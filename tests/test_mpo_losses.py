@@ -233,14 +233,18 @@ class KLTest(chex.TestCase):
     zero_y, zero_z = kl_to_prior(*pi, *pi)
     np.testing.assert_allclose(zero_y, 0.0, atol=1e-6)
     np.testing.assert_allclose(zero_z, 0.0, atol=1e-6)
-    # kl_z by explicit sums; the bound kl_y + kl_z is above a Monte Carlo estimate of the true KL.
+    # kl_z by explicit sums: equation 5 counts every component in full, not weighted by pi(y);
+    # the bound kl_y + kl_z is above a Monte Carlo estimate of the true KL.
     pi_np = [np.asarray(a, np.float64)[0, 0] for a in pi]
     prior_np = [np.asarray(a, np.float64)[0, 0] for a in prior]
     w = _np_softmax(pi_np[0], -1)
-    expected_z = sum(w[c] * np.sum(np.log(prior_np[2][c] / pi_np[2][c]) + (
+    expected_z = sum(np.sum(np.log(prior_np[2][c] / pi_np[2][c]) + (
         pi_np[2][c] ** 2 + (pi_np[1][c] - prior_np[1][c]) ** 2) / (2 * prior_np[2][c] ** 2) - 0.5)
                      for c in range(k))
     np.testing.assert_allclose(kl_z[0, 0], expected_z, rtol=1e-4)
+    # So kl_z does not depend on the policy's weights: no gradient reaches pi(y) through it.
+    grad_logits = jax.grad(lambda l: jnp.sum(kl_to_prior(l, *pi[1:], *prior)[1]))(pi[0])
+    np.testing.assert_array_equal(grad_logits, 0.0)
     comp = rng.choice(k, p=w, size=100_000)
     x = pi_np[1][comp] + pi_np[2][comp] * rng.normal(size=(100_000, d))
 

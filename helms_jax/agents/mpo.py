@@ -14,7 +14,7 @@ action (through frozen skills) and the prior of the KL regulariser; this module 
 learner: an n-step critic Q(x, u) with a target network, the E-step (temperature dual), the
 decoupled M-step with trust-region duals (`losses.mpo`), and the KL-to-prior term
 
-  loss_policy += eta_y * KL(pi(y|x) || p(y|x)) + eta_z * sum_y pi(y|x) KL(pi(z|y,x) || p(z|y,x))
+  loss_policy += eta_y * KL(pi(y|x) || p(y|x)) + eta_z * sum_y KL(pi(z|y,x) || p(z|y,x))
 
 (equations 4 and 5 of the HeLMS paper; eta_y alone for a categorical policy, eta_z alone for a
 single Gaussian). The paper's objective puts the KL into the return,
@@ -72,7 +72,7 @@ def default_config() -> ml_collections.ConfigDict:
       # all of them ("all": n times the E-step cost per update, the learner's main cost on CPU).
       policy_states="first",
       eta_y=0.0,  # weight of KL(pi(y|x) || prior(y|x))
-      eta_z=0.0,  # weight of sum_y pi(y|x) KL(pi(z|y,x) || prior(z|y,x))
+      eta_z=0.0,  # weight of sum_y KL(pi(z|y,x) || prior(z|y,x)), every component in full
       kl_in_return=True,  # the critic's return includes -eta KL at every later state (eq. 4, 5)
   ))
 

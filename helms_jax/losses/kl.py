@@ -6,11 +6,14 @@ distrax's (`Categorical`, `Normal`, `MixtureSameFamily`); this module keeps the 
 signatures, shape checks and the HeLMS bound distrax does not have. All functions broadcast over
 leading batch dimensions and are jit/vmap/grad friendly.
 
-`mixture_kl_to_prior` is the HeLMS regulariser (equation 5 of Rao et al., 2022): the KL between
-two mixtures has no closed form, so it is bounded by the KL of the weights plus the
-weight-averaged KL of matched components,
+`mixture_kl_to_prior` is the HeLMS regulariser (equation 5 of Rao et al., 2022): the KL of the
+weights and the KL of every matched component, each counted in full (the paper's
+sum_y KL(pi(z | y, x) || pi_0(z | y, x)), not weighted by pi(y | x)), so a skill the high level
+rarely picks is held to its prior as firmly as a frequent one and no gradient reaches pi(y) through
+this term. The KL between two mixtures has no closed form; the sum bounds it from above,
 
-  KL(pi || p) <= KL(pi(y) || p(y)) + sum_y pi(y) KL(pi(z | y) || p(z | y)).
+  KL(pi || p) <= KL(pi(y) || p(y)) + sum_y pi(y) KL(pi(z | y) || p(z | y))
+              <= KL(pi(y) || p(y)) + sum_y KL(pi(z | y) || p(z | y)).
 """
 
 from __future__ import annotations
@@ -129,15 +132,15 @@ def mixture_kl_to_prior(logits: jax.Array, means: jax.Array, stds: jax.Array,
     means, stds, prior_means, prior_stds: [..., K, D].
   Returns:
     kl_y: [...] KL(pi(y) || p(y)).
-    kl_z: [...] sum_y pi(y) KL(N(means_y, stds_y) || N(prior_means_y, prior_stds_y)), the
-      Gaussian KL summed over D.
+    kl_z: [...] sum_y KL(N(means_y, stds_y) || N(prior_means_y, prior_stds_y)) over all K
+      components, unweighted (equation 5), the Gaussian KL summed over D.
     Their sum upper-bounds the KL between the two mixtures; both are 0 when policy == prior.
   """
-  # Hand-written: distrax has no KL between mixtures (it has no closed form); this is the bound.
+  # Hand-written: distrax has no KL between mixtures (it has no closed form); equation 5's terms.
   _check_mixture("", logits, means, stds)
   _check_mixture("prior_", prior_logits, prior_means, prior_stds)
   _check_same_shape(means=means, prior_means=prior_means)
   kl_y = categorical_kl(logits, prior_logits)
   kl_components = jnp.sum(gaussian_kl(means, stds, prior_means, prior_stds), axis=-1)  # [..., K]
-  kl_z = jnp.sum(jax.nn.softmax(logits, axis=-1) * kl_components, axis=-1)
+  kl_z = jnp.sum(kl_components, axis=-1)
   return kl_y, kl_z
