@@ -7,8 +7,9 @@ own set). Skills come from `helms_stacking` (the CPU-sized red_on_blue set-4 ski
 job); `--config.transfer.skills_dir` points at their workdir.
 
 Budget (`default`): 3 seeds x 96k env steps (640 episodes of 150 steps) per seed, 32 envs per
-seed, 4 updates of batch 128 x 5-step sequences per 320 env steps. See docs/RESULTS.md for the
-measured time on this CPU.
+seed, 8 updates of batch 128 x 5-step sequences per 320 env steps; the reproduction's run script
+(docs/results/transfer_object_generalization/run.sh) passes 300,800 env steps. Measured times on
+this CPU: that README.
 
 Usage:
   helms-pipeline --config=experiments/helms_stacking.py --workdir=runs/skills

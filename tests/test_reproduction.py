@@ -63,6 +63,19 @@ def test_claims_verdict_file_and_table(tmp_path):
   unrun = reproduction.evaluate_claim(
       reproduction.Claim(**{**claim.__dict__, "methods": ("c", "d")}), rows)
   assert unrun["verdict"] == "not reproduced" and unrun["window"] == [0, 0]
+  # A method beside the criterion is reported but neither seen by the predicate nor waited for.
+  seen = []
+  beside = reproduction.Claim(**{**claim.__dict__, "methods": ("a",), "beside": ("b", "c"),
+                                 "predicate": lambda s: seen.append(set(s)) or "reproduced"})
+  beside_entry = reproduction.evaluate_claim(beside, rows)
+  assert beside_entry["verdict"] == "reproduced" and seen == [{"a"}]
+  assert beside_entry["beside"] == ["b", "c"] and beside_entry["methods"]["b"]["seeds"] == 3
+  assert beside_entry["methods"]["c"]["seeds"] == 0
+  assert "b (beside): 0 ± 0 (3 seeds)" in reproduction.claims_html(
+      {"claims": [beside_entry], "paper": "Toy", "env_steps_per_seed": 1000,
+       "paper_env_steps_per_seed": None, "machine": "m"})
+  with pytest.raises(ValueError, match="both in methods and beside"):
+    reproduction.Claim(**{**claim.__dict__, "beside": ("b",)})
   written = reproduction.Claim(**{**claim.__dict__, "why": "Because."})
   assert reproduction.evaluate_claim(written, rows)["why"] == "Because."
   out = reproduction.write_claims(

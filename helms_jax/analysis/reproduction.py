@@ -207,8 +207,13 @@ def reached_threshold(derived: Sequence[Row], method: str) -> dict[int, bool]:
 class Claim:
   """A paper's claim and the fixed criterion we hold our numbers to.
 
-  predicate: `{method: statistics}` -> one of VERDICTS (the statistics of `window_statistics`).
-  window / initial_window: env_steps ranges; None = the last / first 10 % of training.
+  predicate: `{method: statistics}` -> one of VERDICTS (the statistics of `window_statistics`)
+    over `methods`; every one of them must have points in the window, or the claim is "not
+    reproduced".
+  beside: methods reported with the claim (their statistics in claims.json), outside its
+    criterion: the predicate does not see them and the verdict does not wait for them.
+  window / initial_window: env_steps ranges; None = the last / first 10 % of training (of
+    `methods`).
   """
   id: str
   text: str
@@ -221,6 +226,13 @@ class Claim:
   window: tuple[int, int] | None = None
   initial_window: tuple[int, int] | None = None
   why: str = ""
+  beside: Sequence[str] = ()
+
+  def __post_init__(self):
+    both = sorted(set(self.methods) & set(self.beside))
+    if both:
+      raise ValueError(f"claim {self.id}: {both} both in methods and beside; a method is either "
+                       "in the criterion or reported beside it")
 
 
 def evaluate_claim(claim: Claim, rows: Sequence[Row]) -> dict[str, Any]:
@@ -230,9 +242,10 @@ def evaluate_claim(claim: Claim, rows: Sequence[Row]) -> dict[str, Any]:
   if initial is None:
     end = window[1]
     initial = (0, int(round(0.1 * end)))
-  stats = {m: window_statistics(rows, m, claim.metric, window) for m in claim.methods}
-  initial_stats = {m: window_statistics(rows, m, claim.metric, initial) for m in claim.methods}
-  ran = {m: s for m, s in stats.items() if s["seeds"] > 0}
+  reported = tuple(claim.methods) + tuple(claim.beside)
+  stats = {m: window_statistics(rows, m, claim.metric, window) for m in reported}
+  initial_stats = {m: window_statistics(rows, m, claim.metric, initial) for m in reported}
+  ran = {m: stats[m] for m in claim.methods if stats[m]["seeds"] > 0}
   verdict = claim.predicate(ran) if len(ran) == len(claim.methods) else "not reproduced"
   if verdict not in VERDICTS:
     raise ValueError(f"claim {claim.id}: predicate returned {verdict!r}, not one of {VERDICTS}")
@@ -242,6 +255,7 @@ def evaluate_claim(claim: Claim, rows: Sequence[Row]) -> dict[str, Any]:
           "methods": {m: strip(s) for m, s in stats.items()},
           "initial": {m: strip(s) for m, s in initial_stats.items()},
           "per_seed": {m: s["per_seed"] for m, s in stats.items()},
+          "beside": list(claim.beside),
           "paper": dict(claim.paper), "criterion": claim.criterion, "verdict": verdict,
           "why": claim.why or _numbers_why(claim, stats, window, verdict)}
 
@@ -297,9 +311,11 @@ def claims_summary(claims: Mapping[str, Any]) -> str:
   reproduced = sum(c["verdict"] == "reproduced" for c in entries)
   sentences = [f"{reproduced} of {len(entries)} claims reproduced."]
   for claim in entries:
+    beside = set(claim.get("beside", ()))
     ran = {m: s for m, s in claim["methods"].items() if s.get("seeds")}
-    missing = [m for m in claim["methods"] if m not in ran]
-    numbers = ", ".join(f"{m} {fmt(s['mean'])} (paper {fmt(claim['paper'].get(m))})"
+    missing = [m + (" (beside)" if m in beside else "") for m in claim["methods"] if m not in ran]
+    numbers = ", ".join(f"{m} {fmt(s['mean'])} (" + ("beside the criterion" if m in beside else
+                                                      f"paper {fmt(claim['paper'].get(m))}") + ")"
                         for m, s in ran.items())
     sentences.append(f"{claim['id']} ({claim['verdict']}, {claim['metric']}): "
                      + (numbers or "no method ran")
@@ -316,8 +332,9 @@ def claims_html(claims: Mapping[str, Any]) -> str:
   for claim in claims["claims"]:
     paper = "<br>".join(f"{html.escape(m)}: {html.escape(fmt(v))}"
                         for m, v in claim["paper"].items())
-    ours = "<br>".join(f"{html.escape(m)}: {html.escape(_ours(s))}"
-                       for m, s in claim["methods"].items())
+    beside = set(claim.get("beside", ()))
+    ours = "<br>".join(f"{html.escape(m)}{' (beside)' if m in beside else ''}: "
+                       f"{html.escape(_ours(s))}" for m, s in claim["methods"].items())
     rows.append(
         f"<tr><td><b>{html.escape(claim['id'])}</b><br>{html.escape(claim['text'])}<br>"
         f"<small>{html.escape(claim['source'])}; {html.escape(claim['metric'])} over env steps "

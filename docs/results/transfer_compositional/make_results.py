@@ -41,7 +41,7 @@ def main(runs_dir: str, wall_time_s: float | None = None) -> None:
       text="Both HeLMS-mix and HeLMS-cat reach a higher asymptotic performance than both NPMP "
            "and MPO on the pyramid task.",
       source="HeLMS (papers/helms.txt), Figure 5a, section 4.3 'Compositional reuse of skills'",
-      metric="episode_return", methods=list(HELMS + BASELINES + BESIDE),
+      metric="episode_return", methods=list(HELMS + BASELINES), beside=BESIDE,
       paper={"helms_cat": "> npmp_kl, mpo", "helms_mix": "> npmp_kl, mpo",
              "npmp_kl": "below HeLMS", "mpo": "below HeLMS", "bc_mpo": "not run (omitted)",
              "hier_bc": "not run (omitted)"},

@@ -22,20 +22,28 @@ from helms_jax.analysis import reproduction  # pylint: disable=wrong-import-posi
 HERE = os.path.dirname(os.path.abspath(__file__))
 METHODS = ("helms_cat", "helms_mix", "npmp_kl", "mpo", "bc_mpo", "hier_bc")
 HELMS = ("helms_cat", "helms_mix")
+BESIDE = ("bc_mpo", "hier_bc")  # reported beside, outside the criterion (the paper's Fig. 4
+# compares HeLMS with NPMP+KL and MPO in its text)
 # The paper's HeLMS vs its strongest baseline, NPMP+KL, at the end of training (section 4.3).
 RELATION = {"set1": "ahead", "set2": "behind", "set3": "ahead", "set5": "level"}
-LEVEL_TOLERANCE = 0.1  # "level": within 10 % of the larger of the two returns
-PAPER_ENV_STEPS = 10_000_000  # Figure 4's x axis (~1e7 env steps per seed)
+# "level": the difference within 10 % of the larger return or within the larger of the two seed
+# stds, whichever is wider ("performs similarly" with 3 seeds; 10 % alone asked both variants to
+# be within ~20 % of each other: loosened after a review, before any full-budget run).
+LEVEL_TOLERANCE = 0.1
+PAPER_ENV_STEPS = None  # Figure 4's axis is not in our copy of the text
 
 
-def holds(relation: str, helms: float, npmp: float) -> bool:
-  """Whether a HeLMS variant's final return stands in `relation` to NPMP+KL's."""
+def holds(relation: str, helms, npmp) -> bool:
+  """Whether a HeLMS variant's final return stands in `relation` to NPMP+KL's (`helms`, `npmp`:
+  window statistics, mean and std over seeds)."""
   if relation == "ahead":
-    return helms > npmp
+    return helms["mean"] > npmp["mean"]
   if relation == "behind":
-    return helms < npmp
+    return helms["mean"] < npmp["mean"]
   if relation == "level":
-    return abs(helms - npmp) <= LEVEL_TOLERANCE * max(abs(helms), abs(npmp))
+    tolerance = max(LEVEL_TOLERANCE * max(abs(helms["mean"]), abs(npmp["mean"])),
+                    helms["std"] or 0.0, npmp["std"] or 0.0)
+    return abs(helms["mean"] - npmp["mean"]) <= tolerance
   raise ValueError(f"unknown relation {relation!r}; known: ahead, behind, level")
 
 
@@ -44,7 +52,8 @@ def object_set_predicate(object_set: str):
   "reproduced"; one of the two halves for both variants: "partial"."""
   def predicate(stats) -> str:
     mean = lambda m: stats[f"{m}_{object_set}"]["mean"]
-    npmp_half = all(holds(RELATION[object_set], mean(h), mean("npmp_kl")) for h in HELMS)
+    npmp = stats[f"npmp_kl_{object_set}"]
+    npmp_half = all(holds(RELATION[object_set], stats[f"{h}_{object_set}"], npmp) for h in HELMS)
     mpo_half = all(mean(h) > mean("mpo") for h in HELMS)
     if npmp_half and mpo_half:
       return "reproduced"
@@ -56,8 +65,9 @@ def claim(object_set: str) -> reproduction.Claim:
   relation = RELATION[object_set]
   npmp_words = {"ahead": "ahead of", "behind": "behind", "level": "level with"}[relation]
   npmp_test = {"ahead": "> npmp_kl", "behind": "< npmp_kl",
-               "level": f"within {LEVEL_TOLERANCE:.0%} of npmp_kl"}[relation]
-  keys = [f"{m}_{object_set}" for m in METHODS]
+               "level": f"within {LEVEL_TOLERANCE:.0%} of npmp_kl or within the larger seed std"
+               }[relation]
+  keys = [f"{m}_{object_set}" for m in METHODS if m not in BESIDE]
   return reproduction.Claim(
       id=f"objects_{object_set}",
       text=f"On object set {object_set[-1]}, HeLMS ends {npmp_words} NPMP+KL and ahead of MPO "
@@ -71,7 +81,8 @@ def claim(object_set: str) -> reproduction.Claim:
       criterion=f"helms_cat and helms_mix each {npmp_test} and > mpo (means of the per-seed "
                 "episode_return over the last 10% of env steps; bc_mpo and hier_bc reported "
                 "beside them); one of the two halves for both variants: partial",
-      predicate=object_set_predicate(object_set))
+      predicate=object_set_predicate(object_set),
+      beside=[f"{m}_{object_set}" for m in BESIDE])
 
 
 def main(runs_dir: str, wall_time_s: float | None = None) -> None:
