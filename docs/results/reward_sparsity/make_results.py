@@ -20,10 +20,13 @@ from helms_jax.analysis import reproduction  # pylint: disable=wrong-import-posi
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 METHODS = ("helms_cat", "helms_mix", "mpo", "npmp_kl", "bc_mpo", "hier_bc")
+CRITERION = ("helms_cat", "helms_mix", "mpo", "npmp_kl")  # bc_mpo, hier_bc: beside (issue 23)
 REWARDS = ("sparse", "staged", "dense")
-# Rows reported beside the claim's methods, outside its criterion (fixed before any run):
-# HeLMS-mix at eta_z = 1.0, chosen after seeing the eta_z = 0.01 row collapse (README).
-EXTRA_METHODS = ("helms_mix_etaz1",)
+# Rows reported beside the claim's methods, outside its criterion: HeLMS-mix run before its KL
+# term followed equation 5 (each component's KL weighted by pi(y|x); README), at the config's
+# eta_z = 0.01 and at eta_z = 1.0 (the latter chosen after seeing the former collapse). Their
+# run directories were renamed `helms_mix[_etaz1]_weightedkl_sparse` when the code changed.
+EXTRA_METHODS = ("helms_mix_weightedkl", "helms_mix_etaz1_weightedkl")
 PAPER_ENV_STEPS = 1_000_000  # Figure 7's x axis (sparse case)
 
 
@@ -43,12 +46,13 @@ def main(runs_dir: str, wall_time_s: float | None = None) -> None:
   runs = {f"{m}_{r}": os.path.join(runs_dir, f"{m}_{r}") for r in REWARDS
           for m in METHODS + EXTRA_METHODS
           if os.path.isfile(os.path.join(runs_dir, f"{m}_{r}", "transfer", "curves.jsonl"))}
-  sparse = tuple(f"{m}_sparse" for m in METHODS)
+  sparse = tuple(f"{m}_sparse" for m in CRITERION)
+  beside = tuple(f"{m}_sparse" for m in METHODS + EXTRA_METHODS if m not in CRITERION)
   claims = [reproduction.Claim(
       id="sparse_only_helms",
       text="With a fully sparse reward, HeLMS is the only method that achieves non-zero reward.",
       source="HeLMS (papers/helms.txt), Figure 7 right, section 4.3", metric="success",
-      methods=sparse,
+      methods=sparse, beside=beside,
       paper={"helms_cat_sparse": "> 0", "helms_mix_sparse": "> 0", "mpo_sparse": 0.0,
              "npmp_kl_sparse": 0.0, "bc_mpo_sparse": 0.0, "hier_bc_sparse": 0.0},
       criterion="max(helms_cat, helms_mix) >= 0.05 and mpo, npmp_kl < 0.01 (bc_mpo and hier_bc "

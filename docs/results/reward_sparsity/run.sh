@@ -4,7 +4,6 @@
 # Skills: <runs dir>/skills/{default,npmp,hier_bc,bc}, as docs/results/exploration_stacking/run.sh
 # trains them (same runs dir). Transfer: red on blue, RGB-Stacking set 4, each method's 3 seeds
 # together, the sparse reward first (the claim sparse_only_helms), then staged, then dense.
-# After the six sparse runs, HeLMS-mix with eta_z = 1.0 (helms_mix_etaz1, an extra row).
 # curves.csv / claims.json / report are rebuilt after each run; every run resumes.
 # HELMS_LEARNER="<field>=<value> ..." (environment): the HeLMS skills' learner settings when they
 # were trained with other than the config's (exploration_stacking/run.sh's HELMS_LEARNER).
@@ -23,11 +22,4 @@ for reward in sparse staged dense; do
     run_transfer "$R" $C:$m,$reward $m $R/sparsity/${m}_$reward $steps
     python docs/results/reward_sparsity/make_results.py "$R/sparsity" $(( $(date +%s) - start ))
   done
-  if [[ $reward == sparse ]]; then
-    # An extra, labelled row (not in the claim's criterion): HeLMS-mix with eta_z = 1.0, chosen
-    # after the eta_z = 0.01 row collapsed and a 99k-step diagnostic recovered (README).
-    run_transfer "$R" $C:helms_mix,sparse helms_mix $R/sparsity/helms_mix_etaz1_sparse $steps \
-        --config.transfer.agent.eta_z=1.0
-    python docs/results/reward_sparsity/make_results.py "$R/sparsity" $(( $(date +%s) - start ))
-  fi
 done
