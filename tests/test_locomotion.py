@@ -289,18 +289,35 @@ def test_relabel_goal_kept_and_new(goal_rollout):
   np.testing.assert_allclose(reward_n, (d0 - d1) / 0.05 + (d1 < 0.5), rtol=1e-4, atol=2e-4)
 
 
-def test_ant_walk_reward_from_qvel(goal_rollout):
+def _dmc_quadruped_reward(qpos, qvel, target_speed):
+  """DMC quadruped walk/run's reward from the MJX root state [..., 7], [..., 6] (oracle: scipy's
+  rotation, DMC's tolerance written out): upright * move."""
+  from scipy.spatial.transform import Rotation  # pylint: disable=import-outside-toplevel
+  quat = qpos[..., 3:7].reshape(-1, 4)
+  rot = Rotation.from_quat(quat[:, [1, 2, 3, 0]]).as_matrix()  # scipy: scalar last
+  v_body = np.einsum("nji,nj->ni", rot, qvel[..., :3].reshape(-1, 3))  # R^T v
+  upright = (1 + rot[:, 2, 2]) / 2
+  move = np.clip(1 - 0.5 * np.maximum(target_speed - v_body[:, 0], 0) / target_speed, 0, 1)
+  return (upright * move).reshape(qpos.shape[:-1])
+
+
+def test_ant_walk_reward_from_the_root_state(goal_rollout):
   # ant_walk's reward (its `step` and `relabel` share `reward_terms`; the slow test steps the
-  # env itself) on the rollout's physics: the DMC-style formula from the MJX root velocity,
-  # larger pushed forward than backward.
+  # env itself) on the rollout's physics: DMC quadruped walk's formula from the MJX root
+  # orientation and velocity, larger pushed forward than backward, 0.5 for an upright ant at rest.
   _, state, traj, actions = goal_rollout
   walk = ant_tasks.AntWalk()
-  assert walk.target_speed == 1.0 and walk.ctrl_cost_weight == 0.01
+  assert walk.target_speed == 1.0 and walk.ctrl_cost_weight == 0.0
   _, next_w, reward_w = _relabel_all(walk, _prev_obs(state, traj), actions, traj.obs)
   np.testing.assert_array_equal(next_w[..., 29:], 0.0)  # walk has no goal / obstacles
-  expected = np.minimum(traj.qvel[..., 0] / 1.0, 1.0) - 0.01 * np.sum(actions ** 2, axis=-1)
+  expected = _dmc_quadruped_reward(traj.qpos, traj.qvel, 1.0)
   np.testing.assert_allclose(reward_w, expected, rtol=1e-5, atol=1e-6)
-  assert reward_w[0, FORWARD] > 0.5 and reward_w[0, BACKWARD] < -0.5
+  assert reward_w[0, FORWARD] > 0.8 and reward_w[0, BACKWARD] < 0.2
+  rest = jnp.zeros(walk.observation_size).at[ant_tasks.ANT_QUAT].set(1.0)  # upright, still
+  costly = ant_tasks.AntWalk(ctrl_cost_weight=0.5)
+  for env, want in ((walk, 0.5), (costly, 0.5 - 0.5 * 8)):
+    _, _, r = env.relabel(rest, jnp.ones(8), rest)
+    np.testing.assert_allclose(r, want, rtol=1e-6)
 
 
 def test_ant_cove_relabel_writes_fixed_goal_and_walls():
@@ -356,11 +373,10 @@ def test_ant_walk_rollout_and_reward_from_qvel():
   _check_rollout(env, state, traj, BATCH, STEPS)
   assert env.target_speed == 1.0
   np.testing.assert_array_equal(traj.obs[..., 29:], 0.0)  # goal / obstacle slots unused
-  # Oracle: DMC-style velocity reward from the MJX state's root velocity after each step.
-  expected = (np.minimum(traj.qvel[..., 0] / env.target_speed, 1.0)
-              - env.ctrl_cost_weight * np.sum(actions ** 2, axis=-1))
+  # Oracle: DMC quadruped walk's reward from the MJX root state after each step.
+  expected = _dmc_quadruped_reward(traj.qpos, traj.qvel, env.target_speed)
   np.testing.assert_allclose(traj.reward, expected, rtol=1e-5, atol=1e-6)
-  assert traj.reward[0, 0] > 0.5 and traj.reward[0, 1] < -0.5  # forward beats backward
+  assert traj.reward[0, 0] > 0.8 and traj.reward[0, 1] < 0.2  # forward beats backward
   # relabel (no goal: key ignored) reproduces the env's reward.
   _, _, reward = _relabel_all(env, _prev_obs(state, traj), actions, traj.obs)
   np.testing.assert_allclose(reward, traj.reward, rtol=1e-6, atol=1e-6)
@@ -376,8 +392,7 @@ def test_other_ant_tasks_rollout(name):
   np.testing.assert_allclose(reward, traj.reward, rtol=1e-6, atol=1e-6)
   if name == "ant_run":
     assert env.target_speed == 3.0
-    expected = (np.minimum(traj.qvel[..., 0] / 3.0, 1.0)
-                - env.ctrl_cost_weight * np.sum(actions ** 2, axis=-1))
+    expected = _dmc_quadruped_reward(traj.qpos, traj.qvel, 3.0)
     np.testing.assert_allclose(traj.reward, expected, rtol=1e-5, atol=1e-6)
   else:
     np.testing.assert_array_equal(traj.reward, 0.0)  # 1 s from the start: far from the goal
@@ -401,11 +416,21 @@ def test_planar_tuned_solver_is_stable(name):
   _check_rollout(env, state, traj, batch, steps)
   vx = traj.obs[..., env.vx_index]
   np.testing.assert_allclose(vx, np.clip(traj.qvel[..., 0], -10, 10), atol=1e-6)
-  stand = 1.0
-  if env.stand_heights is not None:
-    fall, up = env.stand_heights
-    stand = np.clip((traj.obs[..., 0] - fall) / (up - fall), 0, 1)
-  np.testing.assert_allclose(traj.reward, stand * np.minimum(vx / env.target_speed, 1.0),
-                             rtol=1e-5, atol=1e-6)
+  # DMC's run / hop rewards written out (walker: DMC walker-run's gaussian standing term and
+  # upright from the torso's rooty angle, qpos[2]; the torso height is brax's observation[0]);
+  # time steps: DMC's control step x 2.
+  move = np.clip(vx / env.target_speed, 0, 1)
+  height = traj.obs[..., 0]
+  if name == "walker2d_run":
+    standing = np.exp(-0.5 * (np.maximum(1.2 - height, 0) / 0.6) ** 2 * (-2 * np.log(0.1)))
+    stand = (3 * standing + (1 + np.cos(traj.qpos[..., 2])) / 2) / 4
+    expected = stand * (5 * move + 1) / 6
+  elif name == "hopper_hop":
+    expected = np.clip((height - 0.7) / 0.3, 0, 1) * move
+  else:
+    expected = move
+  np.testing.assert_allclose(traj.reward, expected, rtol=1e-5, atol=1e-6)
+  assert env.dt == pytest.approx({"halfcheetah_run": 0.02, "walker2d_run": 0.05,
+                                  "hopper_hop": 0.04}[name], rel=1e-5)
   _, _, reward = _relabel_all(env, _prev_obs(state, traj), actions, traj.obs)
   np.testing.assert_allclose(reward, traj.reward, rtol=1e-6, atol=1e-6)

@@ -26,15 +26,18 @@ Indices are into the full observation; `proprio` starts at 2, so vx is observati
 (`ANT_VX`).
 
 Rewards (dt = 0.05 s per env step for the ant: 5 physics steps of 10 ms):
-  ant_walk / ant_run: `min(vx' / target_speed, 1) - ctrl_cost_weight * |a|^2`, vx' =
-    next_observation[15] (the root's world-frame x velocity at the end of the step). DMC's
-    linear velocity reward without its floor at 0, so going backwards is penalised; no healthy
-    bonus (standing still earns 0 - a small control cost, never the optimum). Targets:
-    walk 1 m/s, run 3 m/s (DMC's quadruped uses 0.5 and 5 m/s). brax's ant is a 0.25 m torso
+  ant_walk / ant_run: DMC quadruped walk / run's `upright * move - ctrl_cost_weight * |a|^2`:
+    upright = (1 + u') / 2 with u' the torso z axis' world z component (1 upright, 0 on its
+    side), move = clip(0.5 + 0.5 v' / target_speed, 0, 1) with v' the root velocity along the
+    torso's own x axis (DMC's torso-frame velocimeter: forward is wherever the body faces), both
+    from next_observation (quaternion 3:7, world velocity 15:18). Standing still upright earns
+    0.5, walking at the target 1, going backwards at the target 0. Targets: walk 1 m/s, run
+    3 m/s (DMC's quadruped uses 0.5 and 5 m/s for its own robot). brax's ant is a 0.25 m torso
     on legs spanning ~2 m tip to tip, with strong motors (gear 150): 1 m/s is half a body span
     per second, a walking gait, and ants trained on brax's own reward move at several m/s, so
-    3 m/s (3x walk) is a demanding run.
-    ctrl_cost_weight 0.01 costs at most 0.08 per step.
+    3 m/s (3x walk) is a demanding run. ctrl_cost_weight defaults to 0 (DMC has no control
+    cost). The quadruped's "GetUp" start (sometimes upside down) is not modelled: the ant starts
+    upright (brax's reset).
   ant_reach_goal(_obstacles): `(d - d') / dt + success_bonus * 1[d' < goal_radius]` with d, d'
     the root-goal distances before and after the step (from the goal slots: d = |obs[29:31]|):
     progress in m/s (moving straight at the goal at 1 m/s earns 1 per step) plus 1 per step
@@ -79,7 +82,7 @@ import jax.numpy as jnp
 
 from helms_jax.envs.base import ObservationGroups, State, Wrapper
 from helms_jax.envs.locomotion import robots
-from helms_jax.envs.locomotion.rewards import forward_reward
+from helms_jax.envs.locomotion.rewards import quadruped_move_reward, upright_reward
 from helms_jax.envs.registry import EnvKwargError, register
 
 __all__ = [
@@ -89,7 +92,8 @@ __all__ = [
 
 ANT_ROBOT_OBS = 29  # brax's ant observation with root x, y: q [15] + qd [14]
 ANT_MAX_OBSTACLES = 4
-ANT_VX = 15  # root world-frame x velocity in the ant observation (qd[0])
+ANT_VX = 15  # root world-frame x velocity in the ant observation (qd[0]; vy, vz follow)
+ANT_QUAT = 3  # root quaternion w, x, y, z in the ant observation (q[3:7])
 _GOAL = slice(ANT_ROBOT_OBS, ANT_ROBOT_OBS + 2)
 # How far the ant's legs reach from the root at reset and while walking (foot sphere included):
 # lower legs end ~0.9 m out at reset, ~1.15 m when fully stretched.
@@ -227,16 +231,17 @@ class AntTask(Wrapper):
 
 
 class AntWalk(AntTask):
-  """Ant moving forward (+x) at `target_speed`: `min(vx' / target_speed, 1) - c |a|^2`.
+  """Ant walking forward (along its torso's x axis) at `target_speed`, DMC quadruped walk's
+  reward `upright * clip(0.5 + 0.5 v_fwd' / target_speed, 0, 1) - c |a|^2` (module docstring).
 
   Args:
     target_speed: m/s at which the velocity reward saturates (1.0; AntRun 3.0).
-    ctrl_cost_weight: c, the weight of the squared-action cost.
+    ctrl_cost_weight: c, the weight of the squared-action cost (0: DMC's).
     max_obstacles: K_max of the shared layout (zeros here).
     backend: "mjx" only.
   """
 
-  def __init__(self, target_speed: float = 1.0, ctrl_cost_weight: float = 0.01,
+  def __init__(self, target_speed: float = 1.0, ctrl_cost_weight: float = 0.0,
                max_obstacles: int = ANT_MAX_OBSTACLES, backend: str = "mjx"):
     if target_speed <= 0 or ctrl_cost_weight < 0:
       raise EnvKwargError(f"need target_speed > 0 and ctrl_cost_weight >= 0, got "
@@ -247,17 +252,22 @@ class AntWalk(AntTask):
 
   def reward_terms(self, observation, action, next_observation):
     del observation
-    vx = next_observation[ANT_VX]
-    forward = forward_reward(vx, self.target_speed)
+    w, x, y, z = (next_observation[ANT_QUAT + i] for i in range(4))
+    # The torso's x axis and z axis' world z component, from its quaternion (w, x, y, z).
+    torso_x_axis = jnp.stack([1 - 2 * (y * y + z * z), 2 * (x * y + w * z), 2 * (x * z - w * y)])
+    cos_tilt = 1 - 2 * (x * x + y * y)
+    v_forward = jnp.dot(torso_x_axis, next_observation[ANT_VX:ANT_VX + 3])
+    upright = upright_reward(cos_tilt)
+    move = quadruped_move_reward(v_forward, self.target_speed)
     ctrl = self.ctrl_cost_weight * jnp.sum(jnp.square(action))
-    return forward - ctrl, {"forward_velocity": vx, "reward_forward": forward,
-                            "reward_ctrl": -ctrl}
+    return upright * move - ctrl, {"forward_velocity": v_forward, "reward_move": move,
+                                   "upright": upright, "reward_ctrl": -ctrl}
 
 
 class AntRun(AntWalk):
   """AntWalk with a higher target speed (3 m/s, 3x walk)."""
 
-  def __init__(self, target_speed: float = 3.0, ctrl_cost_weight: float = 0.01,
+  def __init__(self, target_speed: float = 3.0, ctrl_cost_weight: float = 0.0,
                max_obstacles: int = ANT_MAX_OBSTACLES, backend: str = "mjx"):
     super().__init__(target_speed=target_speed, ctrl_cost_weight=ctrl_cost_weight,
                      max_obstacles=max_obstacles, backend=backend)

@@ -49,7 +49,7 @@ from helms_jax.envs.registry import EnvKwargError
 
 __all__ = [
     "Wall", "ANT_ARENA_COLLIDERS", "ARENA_MAX_CONTACTS", "PILLAR_HEIGHT", "WALL_HEIGHT",
-    "PLANAR_ROBOTS", "PLANAR_SOLVER",
+    "PLANAR_FRAMES", "PLANAR_ROBOTS", "PLANAR_SOLVER",
     "ant_arena_model", "check_mjx_backend", "make_ant", "make_planar", "set_pillars",
 ]
 
@@ -218,17 +218,29 @@ PLANAR_SOLVER = {
 }
 
 
+# Physics steps per env step: DMC's control step x the action repeat 2 of the paper's Dreamer
+# code (cheetah 0.01 s, walker 0.025 s, hopper 0.02 s; x 2) over brax's physics time steps
+# (0.01, 0.002, 0.002 s): 0.02, 0.05 and 0.04 s per env step (brax's own: 5, 4, 4 frames).
+PLANAR_FRAMES = {
+    "halfcheetah": 2,
+    "walker2d": 25,
+    "hopper": 20,
+}
+
+
 def make_planar(robot: str, *, solver: dict[str, int] | None = None, **kwargs):
-  """brax's planar robot `robot` on MJX with CPU solver settings.
+  """brax's planar robot `robot` on MJX with CPU solver settings and the LSP tasks' time step.
 
   Args:
     robot: a key of `PLANAR_ROBOTS`.
     solver: `{'iterations': .., 'ls_iterations': ..}` overriding `PLANAR_SOLVER[robot]`;
       `{}` keeps brax's defaults.
-    **kwargs: passed to the brax class (e.g. `terminate_when_unhealthy=False`).
+    **kwargs: passed to the brax class (e.g. `terminate_when_unhealthy=False`; `n_frames`
+      overrides `PLANAR_FRAMES[robot]`).
   """
   if robot not in PLANAR_ROBOTS:
     raise ValueError(f"unknown planar robot {robot!r}; valid: {sorted(PLANAR_ROBOTS)}")
+  kwargs.setdefault("n_frames", PLANAR_FRAMES[robot])
   env = PLANAR_ROBOTS[robot](backend="mjx", **kwargs)
   solver = PLANAR_SOLVER[robot] if solver is None else solver
   if solver:
