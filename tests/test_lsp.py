@@ -114,8 +114,8 @@ def test_skill_predictor_reads_the_segment_so_far():
 def test_skill_predictor_scores_every_prefix_as_masked_segments():
   """The predictor's prefix form (mask None: all K prefixes from one cumulative sum) gives what
   K masked calls give; the masked form is, bit for bit and parameter for parameter (names,
-  shapes, initial values), an `MLP` + `GaussianParams` on the concatenation [s_0, mask s, mask]
-  (checkpoints of the earlier predictor load and score unchanged)."""
+  shapes, initial values), an `MLP` + `GaussianParams` (std softly clamped between 0.1 and 1.5, the
+  paper's decoder settings) on the concatenation [s_0, mask s, mask]."""
   import flax.linen as nn  # pylint: disable=import-outside-toplevel
   from helms_jax.agents.lsp.model import SkillPredictor  # pylint: disable=import-outside-toplevel
   from helms_jax.networks.heads import GaussianParams  # pylint: disable=import-outside-toplevel
@@ -126,7 +126,7 @@ def test_skill_predictor_scores_every_prefix_as_masked_segments():
     def __call__(self, start, segment, mask):
       seen = (segment * mask[..., None]).reshape(segment.shape[:-2] + (-1,))
       x = MLP((16, 8), activate_final=True)(jnp.concatenate([start, seen, mask], axis=-1))
-      return GaussianParams(3, min_scale=0.1, init_scale=1.0)(x)
+      return GaussianParams(3, min_scale=0.1, init_scale=1.0, max_scale=1.5)(x)
 
   feat, period, n = 6, 4, 5
   predictor, reference = SkillPredictor((16, 8), 3), Concatenated()

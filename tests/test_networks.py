@@ -74,3 +74,27 @@ def test_split_dense_is_dense_on_the_concatenation():
   dtypes = {str(v.aval.dtype) for e in jaxpr.jaxpr.eqns if e.primitive.name == "dot_general"
             for v in e.invars}
   assert dtypes == {"bfloat16"}
+
+
+def test_soft_clamped_scale_stays_inside_its_bounds_and_is_monotone():
+  """Chua et al.'s soft clamp (LSP's decoder std): inside (min, min + max) for any raw value
+  (the closed form of its two softplus steps at the extremes), about init_scale at 0,
+  increasing, and a GaussianParams with it has GaussianParams' parameters."""
+  from helms_jax.networks.heads import GaussianParams, soft_clamped_scale
+  raw = jnp.linspace(-50.0, 50.0, 1001)
+  scale = soft_clamped_scale(raw, 1.0, 0.1, 1.5)
+  assert bool(jnp.all((scale >= 0.1 - 1e-6) & (scale <= 1.6 + 1e-6)))  # float32 rounding
+  assert bool(jnp.all(jnp.diff(scale) >= 0))
+  np.testing.assert_allclose(scale[0], 0.1, rtol=1e-4)
+  np.testing.assert_allclose(scale[-1], 0.1 + 1.5, rtol=1e-4)
+  np.testing.assert_allclose(soft_clamped_scale(jnp.zeros(()), 0.5, 0.01, 100.0), 0.5, rtol=2e-2)
+  features = jnp.ones((2, 4))
+  clamped, plain = GaussianParams(3, 0.1, 1.0, 1.5), GaussianParams(3, 0.1, 1.0)
+  params = clamped.init(jax.random.PRNGKey(0), features)
+  assert jax.tree.map(jnp.shape, params) == jax.tree.map(
+      jnp.shape, plain.init(jax.random.PRNGKey(0), features))
+  big = jax.tree.map(lambda p: 100.0 * p, params)
+  _, std = clamped.apply(big, features)
+  assert bool(jnp.all((std >= 0.1 - 1e-6) & (std <= 1.6 + 1e-6)))
+  with pytest.raises(ValueError, match="min_scale < max_scale"):
+    soft_clamped_scale(raw, 1.0, 1.5, 0.1)

@@ -5,7 +5,8 @@ Dreamer's behaviour learning in imagination, and the skill z it executes is chos
 in the learned world model, re-planned every K steps (MPC in skill space).
 
 World model (`model.py`, `networks.rssm`): an MLP (or conv) encoder, the RSSM, a decoder of
-symlog(observation) and a reward head, trained on replayed sequences [B, T] by the ELBO
+symlog(observation) (a Gaussian with its own std, softly clamped between 0.1 and 1.5, LSP A.3; pixels: Dreamer's unit
+variance) and a reward head, trained on replayed sequences [B, T] by the ELBO
 `E[-log p(o|s)] + E[-log p(r|s)] + max(KL(q(s|h,e) || p(s|h)), free_nats)`.
 
 Behaviour in imagination, from every filtered state of the batch:
@@ -449,9 +450,11 @@ def make_agent(config: ml_collections.ConfigDict, observation_shape: tuple[int, 
       post, prior, states = rssm.observe(nets.cell, wm["rssm"], embeds, prev_actions, model_key,
                                          nets.cell.initial_state((batch_size,)), resets)
       features = states.features
-      image_dims = 3 if nets.pixels else 1
-      reconstruction = jnp.mean(unit_gaussian_nll(nets.decoder.apply(wm["decoder"], features),
-                                                  nets.decoder_target(obs), image_dims))
+      decoded = nets.decoder.apply(wm["decoder"], features)
+      if nets.pixels:  # Dreamer's unit-variance image likelihood
+        reconstruction = jnp.mean(unit_gaussian_nll(decoded, nets.decoder_target(obs), 3))
+      else:  # the feature decoder's own std (LSP A.3)
+        reconstruction = -jnp.mean(diag_gaussian_log_prob(nets.decoder_target(obs), *decoded))
       reward_nll = unit_gaussian_nll(nets.reward.apply(wm["reward"], features), reward_targets,
                                      event_dims=0)
       reward_loss = jnp.sum(reward_nll * reward_mask) / jnp.maximum(jnp.sum(reward_mask), 1.0)

@@ -7,8 +7,11 @@ gradient flows *through* the world model's dynamics without updating it, as in D
 
 Observations enter the encoder as symlog(x) = sign(x) log(1 + |x|) and the decoder reconstructs
 symlog(x): Brax observations mix positions, angles and velocities of very different scales, and
-this keeps one unit-variance reconstruction loss meaningful for all of them without dataset
-statistics (an online agent has none at the start).
+this keeps one reconstruction loss meaningful for all of them without dataset statistics (an
+online agent has none at the start). The feature decoder outputs a mean and a standard deviation
+softly clamped between 0.1 and 1.5 (`heads.soft_clamped_scale`: within (0.1, 1.6)), as the paper's (A.3, after Chua et al., 2018); the pixel decoder
+is Dreamer's unit-variance one. The skill predictor "shares the same architecture and settings as
+the feature-based decoder": an MLP with the same clamped Gaussian output.
 """
 
 from __future__ import annotations
@@ -38,14 +41,21 @@ class ObservationEncoder(nn.Module):
     return MLP(tuple(self.hidden_sizes) + (self.embed_size,))(symlog(observation))
 
 
+# The feature decoder's and the skill predictor's standard deviations (LSP A.3).
+MIN_STD, MAX_STD = 0.1, 1.5
+
+
 class ObservationDecoder(nn.Module):
-  """`features [..., F] -> predicted symlog(observation) [..., O]` (unit-variance Gaussian mean)."""
+  """`features [..., F] -> (mean, std) [..., O]` of a diagonal Gaussian over symlog(observation),
+  the std softly clamped between MIN_STD and MAX_STD (`heads.soft_clamped_scale`)."""
   hidden_sizes: Sequence[int]
   observation_size: int
 
   @nn.compact
-  def __call__(self, features: jax.Array) -> jax.Array:
-    return MLP(tuple(self.hidden_sizes) + (self.observation_size,))(features)
+  def __call__(self, features: jax.Array) -> tuple[jax.Array, jax.Array]:
+    x = MLP(tuple(self.hidden_sizes), activate_final=True)(features)
+    return GaussianParams(self.observation_size, min_scale=MIN_STD, init_scale=1.0,
+                          max_scale=MAX_STD)(x)
 
 
 class PixelEncoder(nn.Module):
@@ -168,10 +178,12 @@ class SkillPredictor(nn.Module):
   """
   hidden_sizes: Sequence[int]
   skill_size: int
-  min_std: float = 0.1
+  min_std: float = MIN_STD
+  max_std: float = MAX_STD
 
   @nn.compact
   def __call__(self, start: jax.Array, segment: jax.Array,
                mask: jax.Array | None = None) -> tuple[jax.Array, jax.Array]:
     x = _SegmentMLP(tuple(self.hidden_sizes), name="MLP_0")(start, segment, mask)
-    return GaussianParams(self.skill_size, min_scale=self.min_std, init_scale=1.0)(x)
+    return GaussianParams(self.skill_size, min_scale=self.min_std, init_scale=1.0,
+                          max_scale=self.max_std)(x)
