@@ -415,6 +415,28 @@ def test_reset_over_the_seed_axis_computes_what_per_seed_resets_compute():
   assert conds[1] == conds[0] + 1
 
 
+def test_learning_waits_for_stored_transitions_not_for_env_steps():
+  """The learner starts once the replay holds `min_replay_steps` transitions: a fresh run waits
+  for them (the first call of 8 env steps learns nothing, min 16), a run whose replay arrives
+  filled (a warm start's relabelled source replay, env_steps 0) learns on its first call."""
+  agent = mpo.make_agent(agent_config(), categorical_space(), observation_size=2)
+  config = OnlineConfig(num_envs=2, unroll_length=4, updates_per_iteration=1, batch_size=8,
+                        sequence_length=2, replay_capacity=64, min_replay_steps=16,
+                        iterations_per_call=1, env_steps=64)
+  init, call = make_online_fns(agent, RandomLengthBandit(), config)
+  fresh = jax.jit(init)(jax.random.PRNGKey(0))
+  run = jax.jit(call)
+  after_fresh, _, _ = run(fresh)
+  assert int(after_fresh.updates) == 0 and int(after_fresh.env_steps) == 8
+  filled = fresh
+  for _ in range(4):  # a source run's 32 env steps: 16 per stream, replay half full
+    filled, _, _ = run(filled)
+  assert int(filled.updates) > 0
+  warm = fresh.replace(replay=filled.replay)  # env_steps 0, updates 0, the replay filled
+  after_warm, _, _ = run(warm)
+  assert int(after_warm.updates) == 1 and int(after_warm.env_steps) == 8
+
+
 def test_mixture_prior_cached_in_the_replay_learns_as_the_prior_itself():
   """`spaces.with_cached_prior` on a mixture space (HeLMS-mix's (logits, means, stds) prior):
   MPO with the KL in the critic's return and in the policy loss gives the same update metrics,

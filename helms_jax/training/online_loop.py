@@ -271,7 +271,11 @@ def make_online_fns(agent: OnlineAgent, env: Env, config: OnlineConfig,
     env_steps = state.env_steps + n_env * config.unroll_length * steps_per_action
     updates = state.updates
     if config.updates_per_iteration:
-      ready = env_steps // steps_per_action >= config.min_replay_steps  # stored transitions
+      # Stored transitions (the same as env steps per action in a run from scratch; a warm
+      # start's replay arrives filled, so its learning does not wait for new steps).
+      stored = jnp.where(replay_state.is_full, config.replay_capacity // n_env,
+                         replay_state.current_index) * n_env
+      ready = stored >= config.min_replay_steps
       metrics_shape = jax.eval_shape(lambda a, k: learn(a, replay_state, k)[1], state.agent,
                                      learn_key)
 
