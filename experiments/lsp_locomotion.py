@@ -72,7 +72,9 @@ def get_config(variant: str = "lsp") -> ml_collections.ConfigDict:
                             METHODS + ANT_TASKS + OTHER_TASKS + MODIFIERS)
   c.env.name = env_name(task)
   c.env.kwargs = {}
-  c.env.episode_length = 50 if tiny else 500  # 25 s of ant time at dt = 0.05 (paper: 1000)
+  # 500 env steps: DMC's 1000 control steps at the paper's action repeat 2 (the ant: 25 s at
+  # 0.05 s; walker 25 s, hopper 20 s, cheetah 10 s at their DMC-matched steps, envs/locomotion).
+  c.env.episode_length = 50 if tiny else 500
   c.eval.baselines = ()
   c.transfer = transfer.default_config()
   t = c.transfer
@@ -111,12 +113,14 @@ def get_config(variant: str = "lsp") -> ml_collections.ConfigDict:
     # On this CPU: 16 envs x 10 steps per iteration, updates of [16, 50], 64k steps per seed.
     loop.num_envs, loop.unroll_length, loop.iterations_per_call = 16, 10, 25
     loop.batch_size, loop.sequence_length = 16, 50
-    loop.replay_capacity, loop.min_replay_steps = 100_000, 5_000
+    # Dreamer keeps every transition: 250k holds the reproduction's 200k env steps per seed.
+    loop.replay_capacity, loop.min_replay_steps = 250_000, 5_000
     loop.env_steps, loop.checkpoint_every_calls = 64_000, 2
     if "paper_scale" in parts:  # Dreamer's 1000 env steps per iteration and [50, 50] batches
       loop.num_envs, loop.unroll_length = 10, 100
       loop.iterations_per_call, loop.batch_size = 1, 50
       loop.env_steps, loop.checkpoint_every_calls = 1_000_000, 10
+      loop.replay_capacity = 1_000_000
   # One update of every module (model, actor, value, predictor) per 5 env steps (module doc).
   steps_per_iteration = loop.num_envs * loop.unroll_length  # the locomotion envs repeat no action
   assert steps_per_iteration % ENV_STEPS_PER_UPDATE == 0, steps_per_iteration
