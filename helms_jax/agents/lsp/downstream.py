@@ -5,8 +5,9 @@ Dreamer's behaviour learning in imagination, and the skill z it executes is chos
 in the learned world model, re-planned every K steps (MPC in skill space).
 
 World model (`model.py`, `networks.rssm`): an MLP (or conv) encoder, the RSSM, a decoder of
-symlog(observation) (a Gaussian with its own std, softly clamped between 0.1 and 1.5, LSP A.3; pixels: Dreamer's unit
-variance) and a reward head, trained on replayed sequences [B, T] by the ELBO
+symlog(observation) (a Gaussian with its own std, softly clamped between 0.1 and 1.5, LSP A.3;
+pixels: Dreamer's unit variance) and a reward head, trained on replayed sequences [B, T] by the
+ELBO
 `E[-log p(o|s)] + E[-log p(r|s)] + max(KL(q(s|h,e) || p(s|h)), free_nats)`.
 
 Behaviour in imagination, from every filtered state of the batch:

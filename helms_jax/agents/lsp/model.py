@@ -9,9 +9,10 @@ Observations enter the encoder as symlog(x) = sign(x) log(1 + |x|) and the decod
 symlog(x): Brax observations mix positions, angles and velocities of very different scales, and
 this keeps one reconstruction loss meaningful for all of them without dataset statistics (an
 online agent has none at the start). The feature decoder outputs a mean and a standard deviation
-softly clamped between 0.1 and 1.5 (`heads.soft_clamped_scale`: within (0.1, 1.6)), as the paper's (A.3, after Chua et al., 2018); the pixel decoder
-is Dreamer's unit-variance one. The skill predictor "shares the same architecture and settings as
-the feature-based decoder": an MLP with the same clamped Gaussian output.
+softly clamped between 0.1 and 1.5 (`heads.soft_clamped_scale`: within (0.1, 1.6)), as the
+paper's (A.3, after Chua et al., 2018); the pixel decoder is Dreamer's unit-variance one. The
+skill predictor "shares the same architecture and settings as the feature-based decoder": an
+MLP with the same clamped Gaussian output.
 """
 
 from __future__ import annotations
