@@ -273,8 +273,8 @@ def make_online_fns(agent: OnlineAgent, env: Env, config: OnlineConfig,
     if config.updates_per_iteration:
       # Stored transitions (the same as env steps per action in a run from scratch; a warm
       # start's replay arrives filled, so its learning does not wait for new steps).
-      stored = jnp.where(replay_state.is_full, config.replay_capacity // n_env,
-                         replay_state.current_index) * n_env
+      time_axis = jax.tree.leaves(replay_state.experience)[0].shape[1]  # [N, T_max, ...]
+      stored = jnp.where(replay_state.is_full, time_axis, replay_state.current_index) * n_env
       ready = stored >= config.min_replay_steps
       metrics_shape = jax.eval_shape(lambda a, k: learn(a, replay_state, k)[1], state.agent,
                                      learn_key)

@@ -262,8 +262,8 @@ class Networks:
     reward of step t = jK + i reads s_0 and the segment's first i + 1 states, the rest masked
     (`SkillPredictor`, all of a segment's prefixes in one call): every step scores the segment
     seen so far (LSP Algorithm 2, "observe new state s_{tau+1} and compute new intrinsic reward
-    r_i") and the segment's last step the whole K-step segment, q(z | {s}, s_0). A truncated last segment (H not a multiple of K)
-    is the prefix it has. Every state gets N(0, predictor_input_noise^2) noise once (LSP A.7),
+    r_i") and the segment's last step the whole K-step segment, q(z | {s}, s_0). A truncated
+    last segment (H not a multiple of K) is the prefix it has. Every state gets N(0, predictor_input_noise^2) noise once (LSP A.7),
     so all the prefixes that contain it see the same noisy state.
     """
     period, horizon = self.config.skill_period, features.shape[0]

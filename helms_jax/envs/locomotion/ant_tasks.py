@@ -76,6 +76,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from brax import math as brax_math
 from brax.envs.ant import Ant
 import jax
 import jax.numpy as jnp
@@ -252,11 +253,9 @@ class AntWalk(AntTask):
 
   def reward_terms(self, observation, action, next_observation):
     del observation
-    w, x, y, z = (next_observation[ANT_QUAT + i] for i in range(4))
-    # The torso's x axis and z axis' world z component, from its quaternion (w, x, y, z).
-    torso_x_axis = jnp.stack([1 - 2 * (y * y + z * z), 2 * (x * y + w * z), 2 * (x * z - w * y)])
-    cos_tilt = 1 - 2 * (x * x + y * y)
-    v_forward = jnp.dot(torso_x_axis, next_observation[ANT_VX:ANT_VX + 3])
+    quat = next_observation[ANT_QUAT:ANT_QUAT + 4]  # (w, x, y, z), brax's convention
+    v_forward = brax_math.inv_rotate(next_observation[ANT_VX:ANT_VX + 3], quat)[0]  # torso frame
+    cos_tilt = brax_math.rotate(jnp.array([0.0, 0.0, 1.0]), quat)[2]  # torso z axis, world z
     upright = upright_reward(cos_tilt)
     move = quadruped_move_reward(v_forward, self.target_speed)
     ctrl = self.ctrl_cost_weight * jnp.sum(jnp.square(action))

@@ -34,15 +34,14 @@ WALKER_STAND_HEIGHT = 1.2  # DMC walker's _STAND_HEIGHT (m); brax's walker2d tor
 class PlanarRun(Wrapper):
   """brax's planar robot with DMC's run/hop reward, no termination.
 
-  reward = stand(next_obs) * (move_weight * move + 1 - move_weight) - ctrl_cost_weight * |a|^2,
-  move = clip(vx' / target_speed, 0, 1) (`rewards.forward_reward`), vx' the root x velocity in
-  the next observation (index `vx_index`, = q_size - 1: brax drops root x from the observation).
-  stand, by robot (`stand`):
+  reward = stand(next_obs) * move - ctrl_cost_weight * |a|^2, move = clip(vx' / target_speed,
+  0, 1) (`rewards.forward_reward`), vx' the root x velocity in the next observation (index
+  `vx_index`, = q_size - 1: brax drops root x from the observation). stand, by robot (`stand`):
     "none"    1 (halfcheetah, which cannot fall over; DMC cheetah-run);
     "walker"  DMC walker's (3 standing + upright) / 4, standing = gaussian tolerance of the
               torso height z' = next_obs[0] below 1.2 m (margin 0.6 m, 0.1 there), upright =
-              (1 + cos(torso angle next_obs[1])) / 2; with move_weight 5/6 (DMC walker-run:
-              standing still upright earns 1/6 per step);
+              (1 + cos(torso angle next_obs[1])) / 2; and move is DMC walker-run's
+              (5 move + 1) / 6 (standing still upright earns 1/6 per step);
     "hopper"  clip((z' - fall) / (up - fall), 0, 1) with `stand_heights` = (fall, up): a ramp
               where DMC hopper-hop has a step at 0.6 m of its own robot's height (brax's hopper
               is unhealthy below 0.7 m).
@@ -55,12 +54,11 @@ class PlanarRun(Wrapper):
 
   def __init__(self, robot: str, target_speed: float, ctrl_cost_weight: float = 0.0,
                stand: str = "none", stand_heights: tuple[float, float] | None = None,
-               move_weight: float = 1.0, solver: dict[str, int] | None = None,
-               backend: str = "mjx"):
+               solver: dict[str, int] | None = None, backend: str = "mjx"):
     robots.check_mjx_backend(backend)
-    if target_speed <= 0 or ctrl_cost_weight < 0 or not 0 < move_weight <= 1:
-      raise EnvKwargError(f"need target_speed > 0, ctrl_cost_weight >= 0 and 0 < move_weight <= "
-                          f"1, got {target_speed}, {ctrl_cost_weight}, {move_weight}")
+    if target_speed <= 0 or ctrl_cost_weight < 0:
+      raise EnvKwargError(f"need target_speed > 0 and ctrl_cost_weight >= 0, got "
+                          f"{target_speed}, {ctrl_cost_weight}")
     if stand not in self.STANDS or (stand == "hopper") != (stand_heights is not None):
       raise EnvKwargError(f"stand must be one of {self.STANDS}, with stand_heights exactly for "
                           f"'hopper'; got {stand!r}, {stand_heights}")
@@ -70,7 +68,6 @@ class PlanarRun(Wrapper):
     self.robot, self.stand = robot, stand
     self.target_speed = float(target_speed)
     self.ctrl_cost_weight = float(ctrl_cost_weight)
-    self.move_weight = float(move_weight)
     self.stand_heights = None if stand_heights is None else tuple(map(float, stand_heights))
     self.vx_index = env.sys.q_size() - 1
     self._obs_size = env.sys.q_size() - 1 + env.sys.qd_size()
@@ -97,15 +94,15 @@ class PlanarRun(Wrapper):
     del observation
     vx = next_observation[self.vx_index]
     stand = jnp.ones((), jnp.float32)
+    move = forward_reward(vx, self.target_speed)
     if self.stand == "walker":
       standing = tolerance(next_observation[0], WALKER_STAND_HEIGHT, WALKER_STAND_HEIGHT / 2)
       stand = (3.0 * standing + upright_reward(jnp.cos(next_observation[1]))) / 4.0
+      move = (5.0 * move + 1.0) / 6.0
     elif self.stand == "hopper":
       fall, up = self.stand_heights
       stand = jnp.clip((next_observation[0] - fall) / (up - fall), 0.0, 1.0)
-    forward = forward_reward(vx, self.target_speed)
     ctrl = self.ctrl_cost_weight * jnp.sum(jnp.square(action))
-    move = self.move_weight * forward + 1.0 - self.move_weight
     return stand * move - ctrl, {"forward_velocity": vx, "stand": stand, "reward_ctrl": -ctrl}
 
   def reset(self, rng: jax.Array) -> State:
@@ -143,8 +140,8 @@ def walker2d_run(target_speed: float = 8.0, ctrl_cost_weight: float = 0.0,
                  solver: dict[str, int] | None = None, backend: str = "mjx") -> PlanarRun:
   """brax's Walker2d at 0.05 s per step, DMC walker-run's reward stand * (5 move + 1) / 6 with
   move = clip(vx / 8, 0, 1); the torso starts at 1.25 m."""
-  return PlanarRun("walker2d", target_speed, ctrl_cost_weight, stand="walker",
-                   move_weight=5.0 / 6.0, solver=solver, backend=backend)
+  return PlanarRun("walker2d", target_speed, ctrl_cost_weight, stand="walker", solver=solver,
+                   backend=backend)
 
 
 def hopper_hop(target_speed: float = 2.0, ctrl_cost_weight: float = 0.0,
