@@ -60,8 +60,9 @@ def _np_softmax(x, axis):
 FROZEN_OFF = -30.0  # a log-dual whose softplus is ~1e-13: that trust region is switched off
 
 
-def _frozen_duals(action_dim, value=FROZEN_OFF, per_dim=True):
-  return mpo.init_duals(action_dim, per_dim_constraining=per_dim, init_log_temperature=0.0,
+def _frozen_duals(action_dim, value=FROZEN_OFF, per_dim=True, k=None):
+  return mpo.init_duals(action_dim, per_dim_constraining=per_dim, num_components=k,
+                        init_log_temperature=0.0,
                         init_log_alpha_mean=value, init_log_alpha_stddev=value,
                         init_log_alpha_categorical=value)
 
@@ -376,24 +377,24 @@ class MStepConstraintTest(chex.TestCase):
     params0 = (logits, means, jnp.log(stds))
 
     @jax.jit
-    def kls(params):  # independent of mixture_mstep
+    def kls(params):  # independent of mixture_mstep: batch means per component and dimension
       on_logits, on_means, on_log_stds = params
-      w = jax.nn.softmax(logits)[..., None]
       kl_cat = jnp.mean(kl_lib.categorical_kl(logits, on_logits))
-      kl_mean = jnp.mean(jnp.sum(w * kl_lib.gaussian_kl(means, stds, on_means, stds), 1), 0)
-      kl_std = jnp.mean(jnp.sum(w * kl_lib.gaussian_kl(means, stds, means, jnp.exp(on_log_stds)),
-                                1), 0)
-      return kl_cat, kl_mean, kl_std  # [], [D], [D]
+      kl_mean = jnp.mean(kl_lib.gaussian_kl(means, stds, on_means, stds), 0)
+      kl_std = jnp.mean(kl_lib.gaussian_kl(means, stds, means, jnp.exp(on_log_stds)), 0)
+      return kl_cat, kl_mean, kl_std  # [], [K, D], [K, D]
 
-    duals = mpo.init_duals(D, init_log_alpha_stddev=10.0)
+    duals = mpo.init_duals(D, num_components=K, init_log_alpha_stddev=10.0)
     params, _ = _mixture_optimiser()((params0, duals), 1.0, 0.0)
     kl_cat, kl_mean, kl_std = kls(params)
     assert kl_cat <= TOLERANCE * config.epsilon_categorical, kl_cat
+    # Every component holds its own region, the rarely picked ones included (RHPO): a
+    # target-weighted sum would let a component of weight w move ~1/w times further.
     assert np.all(kl_mean <= TOLERANCE * config.epsilon_mean), kl_mean
     assert np.all(kl_std <= TOLERANCE * config.epsilon_stddev), kl_std
     assert np.max(kl_mean) >= 0.5 * config.epsilon_mean, kl_mean  # the constraint is active
 
-    free, _ = _mixture_optimiser()((params0, _frozen_duals(D)), 0.0, 0.0)
+    free, _ = _mixture_optimiser()((params0, _frozen_duals(D, k=K)), 0.0, 0.0)
     kl_cat, kl_mean, kl_std = kls(free)
     assert kl_cat > 10 * config.epsilon_categorical, kl_cat
     assert np.max(kl_mean) > 10 * config.epsilon_mean, kl_mean
@@ -405,7 +406,7 @@ class MStepConstraintTest(chex.TestCase):
     params0 = (logits, means, jnp.log(stds))
 
     def distance_moved(eta):
-      params, _ = _mixture_optimiser()((params0, _frozen_duals(D)), 0.0, eta)
+      params, _ = _mixture_optimiser()((params0, _frozen_duals(D, k=K)), 0.0, eta)
       return max(float(jnp.max(jnp.abs(a - b))) for a, b in zip(params, params0))
 
     assert distance_moved(1e4) < 1e-2
@@ -454,7 +455,9 @@ class MixtureReducesToGaussianTest(chex.TestCase):
       return mpo.gaussian_mstep(mean, std, target_mean, target_std, actions, weights, duals,
                                 config)
 
-    def mixture(mean, std, duals, config):
+    def mixture(mean, std, duals, config):  # the same duals, one component: a leading axis
+      duals = duals.replace(log_alpha_mean=duals.log_alpha_mean[None],
+                            log_alpha_stddev=duals.log_alpha_stddev[None])
       return mpo.mixture_mstep((logits, mean[:, None], std[:, None]),
                                (logits, target_mean[:, None], target_std[:, None]), actions,
                                weights, duals, config)
@@ -502,8 +505,10 @@ class MixtureReducesToGaussianTest(chex.TestCase):
       mpo.mixture_mstep(mix, mix, jnp.zeros((N, B, D)), jnp.ones((N, B)), duals, mpo.MPOConfig())
     with pytest.raises(ValueError, match="epsilon_mean"):
       mpo.MPOConfig(epsilon_mean=0.0)
+    mix = (jnp.zeros((B, K)), jnp.zeros((B, K, D)), jnp.ones((B, K, D)))
+    with pytest.raises(ValueError, match=r"must be \[3, 2\] .* K = 3 components.*num_components"):
+      mpo.mixture_mstep(mix, mix, jnp.zeros((N, B, D)), jnp.ones((N, B)), duals, mpo.MPOConfig())
     with pytest.raises(AssertionError, match="online means must be floating point"):
-      mix = (jnp.zeros((B, K)), jnp.zeros((B, K, D)), jnp.ones((B, K, D)))
       ints = (mix[0], mix[1].astype(jnp.int32), mix[2])
-      mpo.mixture_mstep(ints, mix, jnp.zeros((N, B, D)), jnp.ones((N, B)), duals,
-                        mpo.MPOConfig())
+      mpo.mixture_mstep(ints, mix, jnp.zeros((N, B, D)), jnp.ones((N, B)),
+                        mpo.init_duals(D, num_components=K), mpo.MPOConfig())

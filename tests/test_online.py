@@ -84,8 +84,10 @@ def agent_config(**overrides) -> ml_collections.ConfigDict:
   c.policy_learning_rate = 3e-3
   c.critic_learning_rate = 3e-3
   c.target_update_period = 20
-  # Looser trust regions than Acme's so a toy problem moves in a few hundred updates.
+  # Looser trust regions than Acme's, and duals that start inside them, so a toy problem moves
+  # in a few hundred updates.
   c.epsilon_mean, c.epsilon_stddev, c.epsilon_categorical = 0.05, 1e-3, 0.05
+  c.init_log_alpha_mean, c.init_log_alpha_stddev = 1.0, 10.0
   c.update(overrides)
   return c
 

@@ -61,12 +61,15 @@ def default_config() -> ml_collections.ConfigDict:
       epsilon_stddev=1e-6,
       epsilon_categorical=2.5e-3,
       per_dim_constraining=True,
-      # Initial log-duals (softplus-parametrised). Acme starts at 10 / 10 / 1000 for returns in
-      # the hundreds; ours start lower so small-scale rewards are not drowned by the trust region
-      # for the first thousand updates (the duals adapt either way).
+      # Initial log-duals (softplus-parametrised). The temperature scales Q: Acme starts it at 10
+      # for returns in the hundreds, ours at 1 for rewards of 0-1 (it adapts either way). The
+      # M-step alphas weigh a KL against the weighted NLL, whatever the reward scale, so ours
+      # are Acme's 10 and 1000. Started at 1 and 10, HeLMS-mix's component means moved 3-20x
+      # epsilon_mean per update through a whole 25k-update run (the duals, rising ~0.01 per
+      # update, never caught up) and NPMP + KL's stds 260-850x epsilon_stddev.
       init_log_temperature=1.0,
-      init_log_alpha_mean=1.0,
-      init_log_alpha_stddev=10.0,
+      init_log_alpha_mean=10.0,
+      init_log_alpha_stddev=1000.0,
       init_log_alpha_categorical=1.0,
       # Policy improvement on the first state of each sampled sequence ("first", as Acme) or on
       # all of them ("all": n times the E-step cost per update, the learner's main cost on CPU).
@@ -190,8 +193,13 @@ def make_agent(config: ml_collections.ConfigDict, space: ActionSpace,
     obs = critic_input(jax.tree.map(lambda s: jnp.zeros((1,) + s.shape, s.dtype), obs_spec))
     critic_params = (critic.init(critic_key, obs) if categorical else
                      critic.init(critic_key, obs, jnp.zeros((1, space.size))))
+    num_components = None  # a mixture's M-step has one trust region per component (RHPO)
+    if not (categorical or latent):
+      policy_obs = jax.tree.map(lambda s: jnp.zeros((1,) + s.shape, s.dtype), obs_spec)
+      num_components = jax.eval_shape(space.policy, policy, space.frozen, policy_obs)[0].shape[-1]
     duals = mpo_lib.init_duals(
         1 if categorical else space.size, per_dim_constraining=config.per_dim_constraining,
+        num_components=num_components,
         init_log_temperature=config.init_log_temperature,
         init_log_alpha_mean=config.init_log_alpha_mean,
         init_log_alpha_stddev=config.init_log_alpha_stddev,

@@ -56,8 +56,9 @@ class MPODuals:
 
   Attributes:
     log_temperature: [] the E-step temperature eta.
-    log_alpha_mean: [D] (per-dimension constraining) or [] the Gaussian mean trust region.
-    log_alpha_stddev: [D] or [] the Gaussian std trust region.
+    log_alpha_mean: [D] (per-dimension constraining) or [] the Gaussian mean trust region; a
+      mixture of K Gaussians has one per component, [K, D] or [K] (RHPO).
+    log_alpha_stddev: [D] or [] the Gaussian std trust region ([K, D] or [K] for a mixture).
     log_alpha_categorical: [] the categorical (or mixture-weights) trust region.
   """
   log_temperature: jax.Array
@@ -67,7 +68,7 @@ class MPODuals:
 
 
 def init_duals(action_dim: int, *, per_dim_constraining: bool = True,
-               init_log_temperature: float = 10.0, init_log_alpha_mean: float = 10.0,
+               num_components: int | None = None, init_log_temperature: float = 10.0, init_log_alpha_mean: float = 10.0,
                init_log_alpha_stddev: float = 1000.0,
                init_log_alpha_categorical: float = 3.0,
                dtype=jnp.float32) -> MPODuals:
@@ -82,12 +83,18 @@ def init_duals(action_dim: int, *, per_dim_constraining: bool = True,
     action_dim: D, the Gaussian action dimension (ignored unless per_dim_constraining; pass 1
       for a purely categorical policy).
     per_dim_constraining: alphas of shape [D] (one constraint per dimension) rather than [].
+    num_components: K for a mixture policy (`mixture_mstep`): mean/std alphas [K, D] (or [K]),
+      one trust region per component as RHPO (Acme's `RHPO.init_params`); None for a Gaussian.
   Returns:
     MPODuals with the shapes documented there.
   """
   if per_dim_constraining and action_dim < 1:
     raise ValueError(f"action_dim must be >= 1, got {action_dim}")
+  if num_components is not None and num_components < 1:
+    raise ValueError(f"num_components must be >= 1 or None, got {num_components}")
   alpha_shape = (action_dim,) if per_dim_constraining else ()
+  if num_components is not None:
+    alpha_shape = (num_components,) + alpha_shape
   return MPODuals(
       log_temperature=jnp.full((), init_log_temperature, dtype),
       log_alpha_mean=jnp.full(alpha_shape, init_log_alpha_mean, dtype),
@@ -245,14 +252,16 @@ def _weighted_nll(log_prob: jax.Array, weights: jax.Array) -> jax.Array:
   return jnp.mean(-jnp.sum(weights * log_prob, axis=0))
 
 
-def _check_alphas(duals: MPODuals, d: int, per_dim: bool):
-  expected = (d,) if per_dim else ()
+def _check_alphas(duals: MPODuals, d: int, per_dim: bool, k: int | None = None):
+  expected = ((d,) if per_dim else ()) if k is None else ((k, d) if per_dim else (k,))
+  builder = f"init_duals(D, per_dim_constraining={per_dim}" + (
+      ")" if k is None else ", num_components=K)")
   for name in ("log_alpha_mean", "log_alpha_stddev"):
     shape = jnp.shape(getattr(duals, name))
     if shape != expected:
       raise ValueError(f"duals.{name} must be {list(expected)} with per_dim_constraining="
-                       f"{per_dim} and D = {d}, got {list(shape)} (init_duals(D, "
-                       f"per_dim_constraining={per_dim}) builds matching duals)")
+                       f"{per_dim}, D = {d}" + ("" if k is None else f", K = {k} components") +
+                       f", got {list(shape)} ({builder} builds matching duals)")
 
 
 def _check_samples(actions, weights, b: int, d: int):
@@ -264,7 +273,9 @@ def _check_samples(actions, weights, b: int, d: int):
 
 
 def _mean_std_constraints(kl_mean, kl_stddev, duals, config, metrics):
-  """Shared Lagrangian of the decoupled mean/std trust regions; kl_* [B, D] per dimension."""
+  """Shared Lagrangian of the decoupled mean/std trust regions; kl_* [B, D] per dimension (a
+  Gaussian) or [B, K, D] (a mixture: one region per component), summed over D unless
+  `config.per_dim_constraining`."""
   if not config.per_dim_constraining:
     kl_mean, kl_stddev = jnp.sum(kl_mean, axis=-1), jnp.sum(kl_stddev, axis=-1)
   pen_mean, dual_mean, mkl_mean, alpha_mean = _kl_penalty_and_dual_loss(
@@ -402,25 +413,29 @@ def mixture_mstep(online: tuple[jax.Array, jax.Array, jax.Array],
   the others taken from the target:
     (a) online weights, target means, target stds      -> trust region KL(target w || online w)
                                                            <= epsilon_categorical;
-    (b) target weights, online means, target stds      -> sum_k w_target,k KL(N_k^target ||
+    (b) target weights, online means, target stds      -> for every component k,
+                                                           E_x KL(N_k^target ||
                                                            N(online mean_k, target std_k))
                                                            <= epsilon_mean;
-    (c) target weights, target means, online stds      -> sum_k w_target,k KL(N_k^target ||
+    (c) target weights, target means, online stds      -> for every component k,
+                                                           E_x KL(N_k^target ||
                                                            N(target mean_k, online std_k))
                                                            <= epsilon_stddev;
-  (b) and (c) per action dimension if `config.per_dim_constraining`. Each part maximises the
-  weighted log-likelihood of the samples (mixture density, logsumexp over components). With
-  K = 1 this is `gaussian_mstep` plus two terms without policy gradient: (a)'s NLL (constant
-  log-weights) and the categorical dual loss alpha_categorical * epsilon_categorical (the KL is
-  0).
+  (b) and (c) per action dimension if `config.per_dim_constraining`: K x D constraints with
+  their own duals, each component's unweighted by how often the target picks it (Acme's RHPO
+  loss; a target-weighted sum would leave a rarely picked component free to drift). Each part
+  maximises the weighted log-likelihood of the samples (mixture density, logsumexp over
+  components). With K = 1 this is `gaussian_mstep` (its duals with a leading axis of 1) plus two
+  terms without policy gradient: (a)'s NLL (constant log-weights) and the categorical dual loss
+  alpha_categorical * epsilon_categorical (the KL is 0).
 
   Args:
     online: (logits [B, K], means [B, K, D], stds [B, K, D]) the policy being trained.
     target: the same for the target policy (stop-gradiented here).
     actions: [N, B, D] samples from the target mixture.
     weights: [N, B] E-step weights, normalised over N (stop-gradiented here).
-    duals: uses log_alpha_categorical [], log_alpha_mean and log_alpha_stddev ([D] if
-      per_dim_constraining else []).
+    duals: uses log_alpha_categorical [], log_alpha_mean and log_alpha_stddev ([K, D] if
+      per_dim_constraining else [K]; `init_duals(D, num_components=K)`).
     config: epsilon_categorical, epsilon_mean, epsilon_stddev, per_dim_constraining.
   Returns:
     loss: [] the three weighted NLLs + stopgrad(alpha) * KL penalties + the three alpha dual
@@ -441,7 +456,7 @@ def mixture_mstep(online: tuple[jax.Array, jax.Array, jax.Array],
     raise ValueError(f"logits must be [B, K], got shape {jnp.shape(online[0])}")
   b = online[0].shape[0]
   _check_samples(actions, weights, b, d)
-  _check_alphas(duals, d, config.per_dim_constraining)
+  _check_alphas(duals, d, config.per_dim_constraining, k)
   _check_scalar("duals.log_alpha_categorical", duals.log_alpha_categorical)
   checks.assert_floating("mixture_mstep", **{f"online {n}": a for n, a in zip(_MIXTURE, online)},
                          **{f"target {n}": a for n, a in zip(_MIXTURE, target)},
@@ -458,12 +473,10 @@ def mixture_mstep(online: tuple[jax.Array, jax.Array, jax.Array],
   loss_policy_std = nll(tg_logits, tg_means, on_stds)
 
   kl_cat = kl_lib.categorical_kl(tg_logits, on_logits)  # [B]
-  # Hand-written (distrax has no mixture KL): RHPO's target-weighted component KLs.
-  component_weights = jax.nn.softmax(tg_logits, axis=-1)[..., None]  # [B, K, 1]
-  kl_mean = jnp.sum(component_weights * kl_lib.gaussian_kl(tg_means, tg_stds, on_means, tg_stds),
-                    axis=-2)  # [B, D]
-  kl_std = jnp.sum(component_weights * kl_lib.gaussian_kl(tg_means, tg_stds, tg_means, on_stds),
-                   axis=-2)
+  # RHPO (Acme's `RHPO` loss): every component under its own trust region, unweighted by how
+  # often the target picks it, so a rarely chosen component cannot drift unconstrained.
+  kl_mean = kl_lib.gaussian_kl(tg_means, tg_stds, on_means, tg_stds)  # [B, K, D]
+  kl_std = kl_lib.gaussian_kl(tg_means, tg_stds, tg_means, on_stds)
 
   metrics = {}
   penalty, dual_loss = _mean_std_constraints(kl_mean, kl_std, duals, config, metrics)
