@@ -7,7 +7,7 @@ object set 4 (the skills' own, the paper's easy case) or set 3 (its hard case):
                   continuous_only, K = 1): the continuous part alone (the paper calls it
                   equivalent to NPMP+KL; ours keeps HeLMS's networks and look-ahead);
   both            = helms_mix (the full mixture);
-  eta_z_0, eta_z_0.1, eta_z_1   HeLMS-mix with eta_z = 0 / 0.1 / 1 (default 0.01);
+  eta_z_0, eta_z_0.01, eta_z_0.1   HeLMS-mix with eta_z = 0 / 0.01 / 0.1 (default 1);
   beta_z_0.001, beta_z_0.1   HeLMS-mix over skills trained with beta_z = 0.001 / 0.1 (their
                   own skills_dir: the offline config differs).
 
@@ -23,7 +23,7 @@ from experiments import helms_stacking
 from experiments._base import choose_one, variant_parts
 from experiments._transfer import transfer_config
 
-ABLATIONS = ("discrete_only", "continuous_only", "both", "eta_z_0", "eta_z_0.1", "eta_z_1",
+ABLATIONS = ("discrete_only", "continuous_only", "both", "eta_z_0", "eta_z_0.01", "eta_z_0.1",
              "beta_z_0.001", "beta_z_0.1")
 SETS = ("set3", "set4")
 

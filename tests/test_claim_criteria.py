@@ -63,7 +63,7 @@ def test_ablation_claims_report_npmp_and_the_full_mixture_beside():
   assert set(claims["ablation_set4"].beside) == {"helms_cat_set4", "helms_mix_set4",
                                                  "npmp_kl_set4"}
   assert "helms_cat_set3" in claims["ablation_set3"].methods
-  assert claims["kl_regularisation_matters"].beside == ["eta_z_1_set3"]
+  assert claims["kl_regularisation_matters"].beside == ["eta_z_0.01_set3"]
   runs = ablations.run_dirs("runs")
   assert runs["npmp_kl_set3"].endswith(os.path.join("objects", "npmp_kl_set3"))
   assert runs["npmp_kl_set4"].endswith(os.path.join("sparsity", "npmp_kl_staged"))

@@ -82,3 +82,20 @@ def test_a_later_stage_section_may_be_added_to_an_existing_workdir(tmp_path):
   config.transfer.agent.eta_y = 0.5
   with pytest.raises(configs.ConfigError, match="transfer.agent.eta_y"):
     pipeline.prepare_workdir(config, str(tmp_path))
+
+
+def test_kl_regularisers_of_the_transfer_methods_and_the_kl_ablation():
+  """HeLMS-mix holds its components at eta_z = 1 with the KL on the policy update only (its
+  heavy tail would swamp a sparse reward in the critic); HeLMS-cat and NPMP + KL keep theirs in
+  the return; the KL ablation's arms change eta_z alone."""
+  path = lambda name: os.path.join(ROOT, "experiments", name)
+  agent = lambda name, variant: configs.load_config(f"{path(name)}:{variant}").transfer.agent
+  mix = agent("transfer_reward_sparsity.py", "helms_mix,sparse")
+  assert (mix.eta_y, mix.eta_z, mix.kl_in_return) == (0.01, 1.0, False)
+  cat = agent("transfer_reward_sparsity.py", "helms_cat,sparse")
+  assert (cat.eta_y, cat.eta_z, cat.kl_in_return) == (0.01, 0.0, True)
+  npmp = agent("transfer_object_generalization.py", "npmp_kl,set3")
+  assert (npmp.eta_z, npmp.kl_in_return) == (0.01, True)
+  for arm, eta_z in (("eta_z_0", 0.0), ("eta_z_0.01", 0.01), ("eta_z_0.1", 0.1), ("both", 1.0)):
+    ablated = agent("transfer_ablations.py", f"{arm},set3")
+    assert (ablated.eta_z, ablated.eta_y, ablated.kl_in_return) == (eta_z, 0.01, False), arm

@@ -22,11 +22,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 METHODS = ("helms_cat", "helms_mix", "mpo", "npmp_kl", "bc_mpo", "hier_bc")
 CRITERION = ("helms_cat", "helms_mix", "mpo", "npmp_kl")  # bc_mpo, hier_bc: beside (issue 23)
 REWARDS = ("sparse", "staged", "dense")
-# Rows reported beside the claim's methods, outside its criterion: HeLMS-mix run before its KL
-# term followed equation 5 (each component's KL weighted by pi(y|x); README), at the config's
-# eta_z = 0.01 and at eta_z = 1.0 (the latter chosen after seeing the former collapse). Their
-# run directories were renamed `helms_mix[_etaz1]_weightedkl_sparse` when the code changed.
-EXTRA_METHODS = ("helms_mix_weightedkl", "helms_mix_etaz1_weightedkl")
 PAPER_ENV_STEPS = 1_000_000  # Figure 7's x axis (sparse case)
 
 
@@ -44,10 +39,10 @@ def sparse_only_helms(stats) -> str:
 
 def main(runs_dir: str, wall_time_s: float | None = None) -> None:
   runs = {f"{m}_{r}": os.path.join(runs_dir, f"{m}_{r}") for r in REWARDS
-          for m in METHODS + EXTRA_METHODS
+          for m in METHODS
           if os.path.isfile(os.path.join(runs_dir, f"{m}_{r}", "transfer", "curves.jsonl"))}
   sparse = tuple(f"{m}_sparse" for m in CRITERION)
-  beside = tuple(f"{m}_sparse" for m in METHODS + EXTRA_METHODS if m not in CRITERION)
+  beside = tuple(f"{m}_sparse" for m in METHODS if m not in CRITERION)
   claims = [reproduction.Claim(
       id="sparse_only_helms",
       text="With a fully sparse reward, HeLMS is the only method that achieves non-zero reward.",

@@ -7,6 +7,9 @@
 # curves.csv / claims.json / report are rebuilt after each run; every run resumes.
 # HELMS_LEARNER="<field>=<value> ..." (environment): the HeLMS skills' learner settings when they
 # were trained with other than the config's (exploration_stacking/run.sh's HELMS_LEARNER).
+# SKIP="<method> ..." (environment): methods not to train (their finished runs in the runs dir
+# still make the results), e.g. runs whose recorded config predates a default that does not
+# change them (the README says which and why).
 set -euo pipefail
 R=${1:-runs/exploration_stacking}
 SPARSE_STEPS=${2:-1001600}  # multiples of the loop's 3,200 env steps per call (313 and 94)
@@ -19,6 +22,7 @@ learner_flags helms_cat > /dev/null  # a malformed HELMS_LEARNER stops here, not
 for reward in sparse staged dense; do
   steps=$OTHER_STEPS; [[ $reward == sparse ]] && steps=$SPARSE_STEPS
   for m in helms_cat helms_mix mpo npmp_kl bc_mpo hier_bc; do
+    [[ " ${SKIP:-} " == *" $m "* ]] && continue
     run_transfer "$R" $C:$m,$reward $m $R/sparsity/${m}_$reward $steps
     python docs/results/reward_sparsity/make_results.py "$R/sparsity" $(( $(date +%s) - start ))
   done

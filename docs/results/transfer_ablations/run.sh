@@ -6,7 +6,7 @@
 # trains them (same runs dir), then here the discrete-only (zero-variance components) and
 # continuous-only (K = 1) models on the same data. Transfer: red on blue with the staged reward
 # (rgb_staged) on object set 4 (easy) and set 3 (hard): discrete-only (HeLMS-cat transfer),
-# continuous-only (HeLMS-mix), and on set 3 HeLMS-mix with eta_z = 0 and 1 (default 0.01). The
+# continuous-only (HeLMS-mix), and on set 3 HeLMS-mix with eta_z = 0 and 0.01 (default 1). The
 # full model's runs are the other experiments' (identical commands, so whichever script runs
 # first trains them and the other resumes them): set 4 = reward_sparsity's staged HeLMS runs,
 # set 3 = transfer_object_generalization's; keep <env steps> equal to theirs (300,800).
@@ -45,7 +45,7 @@ for set in set4 set3; do
     results
   done
 done
-for a in eta_z_0 eta_z_1; do  # the KL ablation, on the hard set
+for a in eta_z_0 eta_z_0.01; do  # the KL ablation, on the hard set
   run_transfer "$R" $C:$a,set3 helms_mix $R/ablations/${a}_set3 $STEPS
   results
 done
