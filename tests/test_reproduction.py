@@ -74,6 +74,14 @@ def test_claims_verdict_file_and_table(tmp_path):
   assert "b (beside): 0 ± 0 (3 seeds)" in reproduction.claims_html(
       {"claims": [beside_entry], "paper": "Toy", "env_steps_per_seed": 1000,
        "paper_env_steps_per_seed": None, "machine": "m"})
+  # A predicate that compares with the start gets the initial window's statistics too.
+  given = []
+  learns = reproduction.Claim(**{**claim.__dict__, "compares_initial": True, "predicate": (
+      lambda s, first: given.append(first) or "reproduced")})
+  assert reproduction.evaluate_claim(learns, rows)["verdict"] == "reproduced"
+  assert set(given[0]) == {"a", "b"}
+  # Method a's success at steps <= 100 (the first 10 %): seed k's first point, (0 + k) / 20.
+  np.testing.assert_allclose(given[0]["a"]["mean"], np.mean([0, 1, 2]) / 20)
   with pytest.raises(ValueError, match="both in methods and beside"):
     reproduction.Claim(**{**claim.__dict__, "beside": ("b",)})
   written = reproduction.Claim(**{**claim.__dict__, "why": "Because."})

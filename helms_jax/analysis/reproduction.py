@@ -209,7 +209,8 @@ class Claim:
 
   predicate: `{method: statistics}` -> one of VERDICTS (the statistics of `window_statistics`)
     over `methods`; every one of them must have points in the window, or the claim is "not
-    reproduced".
+    reproduced". With `compares_initial`, `predicate(stats, initial_stats)`: the second the same
+    statistics over `initial_window` (e.g. "the baseline learnt something at this budget").
   beside: methods reported with the claim (their statistics in claims.json), outside its
     criterion: the predicate does not see them and the verdict does not wait for them.
   window / initial_window: env_steps ranges; None = the last / first 10 % of training (of
@@ -227,6 +228,7 @@ class Claim:
   initial_window: tuple[int, int] | None = None
   why: str = ""
   beside: Sequence[str] = ()
+  compares_initial: bool = False
 
   def __post_init__(self):
     both = sorted(set(self.methods) & set(self.beside))
@@ -246,7 +248,10 @@ def evaluate_claim(claim: Claim, rows: Sequence[Row]) -> dict[str, Any]:
   stats = {m: window_statistics(rows, m, claim.metric, window) for m in reported}
   initial_stats = {m: window_statistics(rows, m, claim.metric, initial) for m in reported}
   ran = {m: stats[m] for m in claim.methods if stats[m]["seeds"] > 0}
-  verdict = claim.predicate(ran) if len(ran) == len(claim.methods) else "not reproduced"
+  verdict = "not reproduced"
+  if len(ran) == len(claim.methods):
+    verdict = (claim.predicate(ran, {m: initial_stats[m] for m in ran}) if claim.compares_initial
+               else claim.predicate(ran))
   if verdict not in VERDICTS:
     raise ValueError(f"claim {claim.id}: predicate returned {verdict!r}, not one of {VERDICTS}")
   strip = lambda s: {k: s[k] for k in ("mean", "std", "seeds")}

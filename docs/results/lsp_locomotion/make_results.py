@@ -50,14 +50,6 @@ def main(task_dir: str, wall_time_s: float | None = None, task: str = "") -> Non
   window = (int(round(0.9 * end)), end)
   initial = (start, start + int(round(0.1 * end)))
 
-  def predicate(stats):
-    needed = ("lsp", "dreamer", "lsp_no_mi")
-    if any(stats[m]["mean"] is None for m in needed):
-      return "not reproduced"
-    first = {"dreamer": reproduction.window_statistics(rows, "dreamer", "episode_return",
-                                                       initial)}
-    return lsp_matches_dreamer(stats, first)
-
   claims = [reproduction.Claim(
       id="lsp_matches_dreamer",
       text="LSP matches or beats Dreamer on locomotion, and the MI objective helps.",
@@ -66,7 +58,8 @@ def main(task_dir: str, wall_time_s: float | None = None, task: str = "") -> Non
       paper={"lsp": None, "dreamer": None, "lsp_no_mi": None},
       criterion="final window: lsp >= 0.95 x dreamer, lsp > lsp_no_mi, and dreamer's final mean "
                 "above its initial-window mean by > 2 x its final seed std",
-      predicate=predicate, window=window, initial_window=initial)]
+      predicate=lsp_matches_dreamer, compares_initial=True, window=window,
+      initial_window=initial)]
   out = reproduction.publish(
       out_dir, runs, claims, metrics=("episode_return",), experiment="lsp_locomotion",
       paper="LSP (papers/lsp.txt), Fig. 4 (locomotion) and Fig. 6b (MI ablation)",

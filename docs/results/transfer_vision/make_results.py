@@ -39,15 +39,6 @@ def helms_beats_asymmetric(stats, initial) -> str:
 def main(runs_dir: str, wall_time_s: float | None = None) -> None:
   runs = {m: os.path.join(runs_dir, m) for m in METHODS
           if os.path.isfile(os.path.join(runs_dir, m, "transfer", "curves.jsonl"))}
-  rows = reproduction.curves_rows(runs, ("episode_return",))
-  end = max((r[2] for r in rows if r[0] in METHODS), default=0)
-  initial = (0, int(round(0.1 * end)))  # evaluate_claim's default initial window
-
-  def predicate(stats):
-    first = {"asymmetric_ac": reproduction.window_statistics(rows, "asymmetric_ac",
-                                                             "episode_return", initial)}
-    return helms_beats_asymmetric(stats, first)
-
   claim = reproduction.Claim(
       id="vision_helms_beats_asymmetric",
       text="State-based skills transfer to a vision-based policy: HeLMS-mix from pixels learns "
@@ -61,7 +52,7 @@ def main(runs_dir: str, wall_time_s: float | None = None) -> None:
                 "its first-10% mean by > 2 x its final seed std (it learns at this budget); "
                 "means of the per-seed episode_return over the last 10% of env steps; "
                 "helms_mix > asymmetric_ac without the rest: partial",
-      predicate=predicate)
+      predicate=helms_beats_asymmetric, compares_initial=True)
   out = reproduction.publish(
       HERE, runs, [claim], metrics=("episode_return", "success"),
       experiment="transfer_vision", paper="HeLMS (papers/helms.txt), Figure 6",
