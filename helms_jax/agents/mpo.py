@@ -190,13 +190,13 @@ def make_agent(config: ml_collections.ConfigDict, space: ActionSpace,
   def init(key):
     policy_key, critic_key = jax.random.split(key)
     policy = space.init_policy(policy_key)
-    obs = critic_input(jax.tree.map(lambda s: jnp.zeros((1,) + s.shape, s.dtype), obs_spec))
+    dummy_obs = jax.tree.map(lambda s: jnp.zeros((1,) + s.shape, s.dtype), obs_spec)
+    obs = critic_input(dummy_obs)
     critic_params = (critic.init(critic_key, obs) if categorical else
                      critic.init(critic_key, obs, jnp.zeros((1, space.size))))
     num_components = None  # a mixture's M-step has one trust region per component (RHPO)
     if not (categorical or latent):
-      policy_obs = jax.tree.map(lambda s: jnp.zeros((1,) + s.shape, s.dtype), obs_spec)
-      num_components = jax.eval_shape(space.policy, policy, space.frozen, policy_obs)[0].shape[-1]
+      num_components = jax.eval_shape(space.policy, policy, space.frozen, dummy_obs)[0].shape[-1]
     duals = mpo_lib.init_duals(
         1 if categorical else space.size, per_dim_constraining=config.per_dim_constraining,
         num_components=num_components,

@@ -67,8 +67,15 @@ class MPODuals:
   log_alpha_categorical: jax.Array
 
 
+def _alpha_shape(action_dim: int, per_dim: bool, num_components: int | None) -> tuple:
+  """The mean / std alphas' shape: [D] or [] for a Gaussian, [K, D] or [K] for a mixture."""
+  shape = (action_dim,) if per_dim else ()
+  return shape if num_components is None else (num_components,) + shape
+
+
 def init_duals(action_dim: int, *, per_dim_constraining: bool = True,
-               num_components: int | None = None, init_log_temperature: float = 10.0, init_log_alpha_mean: float = 10.0,
+               num_components: int | None = None, init_log_temperature: float = 10.0,
+               init_log_alpha_mean: float = 10.0,
                init_log_alpha_stddev: float = 1000.0,
                init_log_alpha_categorical: float = 3.0,
                dtype=jnp.float32) -> MPODuals:
@@ -92,9 +99,7 @@ def init_duals(action_dim: int, *, per_dim_constraining: bool = True,
     raise ValueError(f"action_dim must be >= 1, got {action_dim}")
   if num_components is not None and num_components < 1:
     raise ValueError(f"num_components must be >= 1 or None, got {num_components}")
-  alpha_shape = (action_dim,) if per_dim_constraining else ()
-  if num_components is not None:
-    alpha_shape = (num_components,) + alpha_shape
+  alpha_shape = _alpha_shape(action_dim, per_dim_constraining, num_components)
   return MPODuals(
       log_temperature=jnp.full((), init_log_temperature, dtype),
       log_alpha_mean=jnp.full(alpha_shape, init_log_alpha_mean, dtype),
@@ -253,7 +258,7 @@ def _weighted_nll(log_prob: jax.Array, weights: jax.Array) -> jax.Array:
 
 
 def _check_alphas(duals: MPODuals, d: int, per_dim: bool, k: int | None = None):
-  expected = ((d,) if per_dim else ()) if k is None else ((k, d) if per_dim else (k,))
+  expected = _alpha_shape(d, per_dim, k)
   builder = f"init_duals(D, per_dim_constraining={per_dim}" + (
       ")" if k is None else ", num_components=K)")
   for name in ("log_alpha_mean", "log_alpha_stddev"):
