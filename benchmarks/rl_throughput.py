@@ -10,11 +10,13 @@ the env alone, a jitted `lax.scan` of the vmapped `env.step` with uniform random
 env (same `EpisodeWrapper`), same number of envs and steps per call, no resets. Also printed:
 the loop with `updates_per_iteration = 0` (acting + replay insert only), which splits the loop's
 cost into env, acting/replay and learner.
-Also the HeLMS transfer loops (`--methods`, default mpo,helms_cat,helms_mix,helms_mix_uncached):
+Also the HeLMS transfer loops (`--methods`, default mpo,helms_cat,helms_mix,helms_mix_next):
 MPO over HeLMS-cat / HeLMS-mix spaces of random (untrained) K = 5 skills at the experiments'
 sizes (acting decodes every action through the frozen skills); helms_mix reads its frozen prior
 from the replay as the transfer experiments do (`transfer.cache_prior`), helms_mix_uncached
-evaluates it in every update.
+evaluates it in every update; helms_mix_next improves the policy at the n-step bootstrap state
+(`policy_states="next"`, Acme's TF MPO learner), whose target critic pass on the N sampled
+actions the critic's V(x_n) already made.
 With `--seeds S` (default 3, the experiments' population) the acting + replay loop is also timed
 over S vmapped seeds both ways: the reset branch's predicate per seed (under vmap the branch
 becomes a select that resets every env on every step) and over the seed axis (`seed_axis`, what
@@ -274,10 +276,13 @@ def helms_agent(method: str, env, agent_config):
   skills = OfflineSkills(config=config, learner=learner,
                          params=learner.init(jax.random.PRNGKey(0)).params)
   run_config = ml_collections.ConfigDict({"transfer": transfer.default_config()})
-  run_config.transfer.method = method.removesuffix("_uncached")
+  run_config.transfer.method = method.removesuffix("_uncached").removesuffix("_next")
   # As the transfer experiments run HeLMS-mix: its frozen prior read from the replay;
   # "helms_mix_uncached" evaluates it in every update (the loop before the cache).
-  run_config.transfer.cache_prior = method == "helms_mix"
+  run_config.transfer.cache_prior = method in ("helms_mix", "helms_mix_next")
+  if method.endswith("_next"):  # the E-step at x_n on the critic target's draws (one pass)
+    agent_config = ml_collections.ConfigDict(agent_config.to_dict())
+    agent_config.policy_states = "next"
   space = {"helms_cat": transfer.helms_cat_space,
            "helms_mix": transfer.helms_mix_space}[run_config.transfer.method](
                run_config, env, skills)
@@ -288,10 +293,12 @@ def main():
   parser = argparse.ArgumentParser()
   parser.add_argument("--quick", action="store_true")
   parser.add_argument("--env", default="stacking", choices=sorted(ENVS))
-  parser.add_argument("--methods", default="mpo,helms_cat,helms_mix,helms_mix_uncached",
+  parser.add_argument("--methods", default="mpo,helms_cat,helms_mix,helms_mix_next",
                       help="loops to time on the env: mpo (raw actions) and the HeLMS transfer "
                            "methods over random (untrained) K = 5 skills of the experiments' "
-                           "sizes (helms_mix_uncached: its prior evaluated in every update)")
+                           "sizes (helms_mix_next: MPO's policy_states='next', one target "
+                           "critic pass per update; helms_mix_uncached: its prior evaluated in "
+                           "every update)")
   parser.add_argument("--num_envs", type=int, default=32)
   parser.add_argument("--unroll_length", type=int, default=10)
   parser.add_argument("--iterations_per_call", type=int, default=None,

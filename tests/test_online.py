@@ -439,6 +439,88 @@ def test_learning_waits_for_stored_transitions_not_for_env_steps():
   assert int(after_warm.updates) == 1 and int(after_warm.env_steps) == 8
 
 
+def _tiny_spaces(obs_size: int, k: int = 3, d: int = 2):
+  """(mixture, categorical) action spaces on random Dense layers whose output depends on obs."""
+  import flax.linen as nn  # pylint: disable=import-outside-toplevel
+
+  mix_net, cat_net = nn.Dense(k + 2 * k * d), nn.Dense(k)
+
+  def split(out):
+    logits, means, stds = jnp.split(out, [k, k + k * d], axis=-1)
+    shape = out.shape[:-1] + (k, d)
+    return logits, means.reshape(shape), jax.nn.softplus(stds.reshape(shape)) + 0.1
+
+  mixture = spaces.ActionSpace(
+      kind="mixture", size=d, init_policy=lambda key: mix_net.init(key, jnp.zeros((1, obs_size))),
+      policy=lambda params, frozen, obs: split(mix_net.apply(params, obs)),
+      decode=lambda frozen, obs, z, key, det: jnp.tanh(z),
+      prior=lambda frozen, obs: split(mix_net.apply(frozen, obs)),
+      frozen=mix_net.init(jax.random.PRNGKey(5), jnp.zeros((1, obs_size))))
+  categorical = spaces.ActionSpace(
+      kind="categorical", size=k,
+      init_policy=lambda key: cat_net.init(key, jnp.zeros((1, obs_size))),
+      policy=lambda params, frozen, obs: cat_net.apply(params, obs),
+      decode=lambda frozen, obs, y, key, det: jnp.zeros(obs.shape[:-1] + (d,)) + y[..., None],
+      prior=lambda frozen, obs: cat_net.apply(frozen, obs),
+      frozen=cat_net.init(jax.random.PRNGKey(7), jnp.zeros((1, obs_size))))
+  return mixture, categorical
+
+
+def test_policy_improvement_at_the_bootstrap_state():
+  """policy_states="next" (Acme's TF learner): the E- and M-step run at each sequence's n-step
+  bootstrap state x_n on the target critic's Q of the actions the critic's V(x_n) drew.
+  Categorical (exact E-step, no draws): the policy and duals equal "first"'s on the batch whose
+  first states are those x_n; with either kind the critic equals "first"'s on the same batch
+  (the same draws for V(x_n))."""
+  b, n, obs_size = 6, 3, 4
+  rng = np.random.default_rng(0)
+  mixture, categorical = _tiny_spaces(obs_size)
+  obs = jnp.asarray(rng.normal(size=(b, n, obs_size)), jnp.float32)
+  end = np.zeros((b, n), np.float32)
+  end[1, 0] = end[4, 1] = 1.0  # sequences that end early bootstrap (or not) before x_n
+  discount = np.where(end > 0, 0.0, 1.0).astype(np.float32)
+  discount[4, 1] = 1.0  # a time-limit end: bootstrapped from its next observation
+  batch = Transition(observation=obs, agent_action=None,
+                     reward=jnp.asarray(rng.normal(size=(b, n)), jnp.float32),
+                     discount=jnp.asarray(discount), end=jnp.asarray(end),
+                     next_observation=jnp.asarray(rng.normal(size=(b, n, obs_size)), jnp.float32))
+  last = np.asarray(n_step_bootstrap(batch.reward, batch.discount, batch.end, 0.99)[2])
+  np.testing.assert_array_equal(last, [2, 0, 2, 2, 1, 2])
+  bootstrap = batch.next_observation[np.arange(b), last]
+  at_bootstrap = batch.replace(observation=batch.observation.at[:, 0].set(bootstrap))
+  actions = {"mixture": jnp.asarray(rng.normal(size=(b, n, 2)), jnp.float32),
+             "categorical": jnp.asarray(rng.integers(0, 3, size=(b, n)), jnp.int32)}
+
+  compiled = {}
+
+  def updated(space, policy_states, batch):
+    if (space.kind, policy_states) not in compiled:
+      agent = mpo.make_agent(agent_config(eta_y=0.1, eta_z=0.1, policy_states=policy_states),
+                             space, obs_size)
+      compiled[space.kind, policy_states] = (agent.init(jax.random.PRNGKey(0)),
+                                             jax.jit(agent.update))
+    state, update = compiled[space.kind, policy_states]
+    return update(state, batch, jax.random.PRNGKey(1))[0]
+
+  for kind, space in (("mixture", mixture), ("categorical", categorical)):
+    with_actions = batch.replace(agent_action=actions[kind])
+    nxt = updated(space, "next", with_actions)
+    first = updated(space, "first", with_actions)
+    for got, want in zip(jax.tree.leaves(nxt.critic), jax.tree.leaves(first.critic)):
+      np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7, err_msg=kind)
+    moved = [not np.allclose(a, b) for a, b in zip(jax.tree.leaves(nxt.policy),
+                                                    jax.tree.leaves(first.policy))]
+    assert any(moved), f"{kind}: improving at x_n changed nothing"
+    if kind == "categorical":
+      reference = updated(space, "first", at_bootstrap.replace(agent_action=actions[kind]))
+      for part in ("policy", "duals", "policy_opt", "dual_opt"):
+        for got, want in zip(jax.tree.leaves(getattr(nxt, part)),
+                             jax.tree.leaves(getattr(reference, part))):
+          np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7, err_msg=part)
+  with pytest.raises(ValueError, match="policy_states='last'.*first, all, next"):
+    mpo.make_agent(agent_config(policy_states="last"), categorical, obs_size)
+
+
 def test_mixture_prior_cached_in_the_replay_learns_as_the_prior_itself():
   """`spaces.with_cached_prior` on a mixture space (HeLMS-mix's (logits, means, stds) prior):
   MPO with the KL in the critic's return and in the policy loss gives the same update metrics,
