@@ -23,6 +23,14 @@ PPO: brax's `ppo.train` (32 envs, unroll 10, batch 32 x 4 minibatches, 4 epochs 
 beside our MPO loop at the stacking transfer experiments' settings (4 updates of [128, 5] per
 320 env steps): printed for context only, different algorithms.
 
+Measured 2026-12-06, quiet 2-core AMD EPYC (other load 0.00 cores), --quick, networks matched
+as above: ours 2,070 env steps/s vs brax 2,139 (0.97; first training step after 64.6 s vs
+151.7 s). With brax's default critic (relu, no layer norm) on 2026-12-05: 2,946 vs 3,653 (0.81),
+on a machine whose raw env ran ~1.5x faster that day. At matched networks the two trainers are
+level: in both, the env step and the learner's products are nearly all of the time (our loop's
+acting and replay cost ~5 us of ~290 us per env step, `rl_throughput`), so the issue's >= 1.5x
+would need less work per update than brax's SAC does, not less overhead.
+
   python benchmarks/brax_baselines.py --quick     # 2 x 6,400 env steps per trainer
 Last line: `brax_baselines ratio: <our SAC loop env steps/s / brax sac.train env steps/s>`.
 """

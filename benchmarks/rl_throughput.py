@@ -33,6 +33,10 @@ So acting + replay cost ~10 us per env step next to the env's 164 us; the learne
 MPO on raw actions ~7 ms per update, HeLMS-cat ~2 ms (a categorical E-step is exact, no
 sampling), HeLMS-mix ~11 ms (20 samples from a 5-component mixture, the K mid-level networks in
 the policy). HeLMS-cat meets the issue's >= 0.5x, HeLMS-mix does not at this replay ratio.
+Measured 2026-12-06, quiet (other load 0.00 cores; this day's machine ran the raw env at 3,487
+env steps/s), --quick: MPO 0.450, HeLMS-cat 0.681, HeLMS-mix 0.326 and with
+`policy_states="next"` 0.395 of the raw env (1,137 -> 1,377 env steps/s; its learner's share per
+env step 588 -> 434 us, 1.35x; XLA cost analysis 1,353 -> 927 MFLOP per update).
 Keeping HeLMS-mix's frozen prior in the replay cut its update from 1.69 to 1.50 GFLOP (XLA cost
 analysis; raw-action MPO: 1.05) and the loop by ~3 % (965 vs 938 env steps/s, same run, machine
 busy, load ~5): most of the update is the critic at 2 x 20 sampled actions per state (~0.85
