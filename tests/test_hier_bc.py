@@ -77,13 +77,15 @@ def test_hierarchical_bc_fits_actions_through_the_latent():
 
 
 def test_mpo_fine_tunes_both_levels_of_hierarchical_bc():
+  """MPO on the joint (z, a) reaches the bandit's optimum through both levels, improving at
+  each sequence's bootstrap state as the transfer experiments do (`policy_states="next"`)."""
   env = ContinuousBandit()  # observation [1, 0], optimum action TARGET
   groups = ObservationGroups.from_sizes(proprio=2)
   config = small_config(high_level_groups=("proprio",), low_level_groups=("proprio",))
   learner = hier_bc.make_learner(config, 2, 2, observation_groups=groups)
   params = learner.init(jax.random.PRNGKey(0)).params
   run = ml_collections.ConfigDict({"transfer": downstream.default_config()})
-  run.transfer.agent = agent_config()
+  run.transfer.agent = agent_config(policy_states="next")
   agent, _ = downstream.mpo_agent(downstream.hier_bc_space)(
       run, env, OfflineSkills(config, learner, params))
   state, history = run_loop(agent, env)
