@@ -6,8 +6,9 @@ step), 256 x 256 policy and twin critics, one-step TD targets, replay capacity 1
 after a prefill of 3,200 steps. The networks are the same too: brax's are built with our
 activation (elu) and our critic's layer norm on every hidden layer (`q_network_layer_norm`;
 brax's default critic has none, and the norms are a sizeable share of a critic pass on this
-CPU), so the ratio compares the trainers, not the architectures. brax: `sac.train(environment=envs.make("stacking", ...),
-episode_length=150, num_envs=32, batch_size=128, grad_updates_per_step=1, num_evals=3, ...)`;
+CPU), so the ratio compares the trainers, not the architectures. brax:
+`sac.train(environment=envs.make("stacking", ...), episode_length=150, num_envs=32,
+batch_size=128, grad_updates_per_step=1, num_evals=3, ...)`;
 its env steps/s is the `training/sps` it reports for the second training epoch (the first
 includes compilation). Ours: `training.online_loop` with `agents.sac` over raw actions,
 `OnlineConfig(num_envs=32, unroll_length=8, updates_per_iteration=8, batch_size=128,
