@@ -440,7 +440,8 @@ def test_learning_waits_for_stored_transitions_not_for_env_steps():
 
 
 def _tiny_spaces(obs_size: int, k: int = 3, d: int = 2):
-  """(mixture, categorical) action spaces on random Dense layers whose output depends on obs."""
+  """(mixture, categorical) action spaces on random Dense layers whose output depends on obs: a
+  mixture of K diagonal Gaussians over [D] with its prior on frozen weights, K arms."""
   import flax.linen as nn  # pylint: disable=import-outside-toplevel
 
   mix_net, cat_net = nn.Dense(k + 2 * k * d), nn.Dense(k)
@@ -453,7 +454,7 @@ def _tiny_spaces(obs_size: int, k: int = 3, d: int = 2):
   mixture = spaces.ActionSpace(
       kind="mixture", size=d, init_policy=lambda key: mix_net.init(key, jnp.zeros((1, obs_size))),
       policy=lambda params, frozen, obs: split(mix_net.apply(params, obs)),
-      decode=lambda frozen, obs, z, key, det: jnp.tanh(z),
+      decode=lambda frozen, obs, z, key, det: jnp.tanh(z + obs[..., :d]),
       prior=lambda frozen, obs: split(mix_net.apply(frozen, obs)),
       frozen=mix_net.init(jax.random.PRNGKey(5), jnp.zeros((1, obs_size))))
   categorical = spaces.ActionSpace(
@@ -526,23 +527,9 @@ def test_mixture_prior_cached_in_the_replay_learns_as_the_prior_itself():
   MPO with the KL in the critic's return and in the policy loss gives the same update metrics,
   parameters and actions when it reads the prior stored at observation time as when it
   evaluates the prior in the update."""
-  import flax.linen as nn  # pylint: disable=import-outside-toplevel
-
   k, d, obs_size = 3, 2, 4
   rng = np.random.default_rng(0)
-  net = nn.Dense(k + 2 * k * d)
-
-  def split(out):
-    logits, means, stds = jnp.split(out, [k, k + k * d], axis=-1)
-    shape = out.shape[:-1] + (k, d)
-    return logits, means.reshape(shape), jax.nn.softplus(stds.reshape(shape)) + 0.1
-
-  frozen = net.init(jax.random.PRNGKey(5), jnp.zeros((1, obs_size)))
-  plain = spaces.ActionSpace(
-      kind="mixture", size=d, init_policy=lambda key: net.init(key, jnp.zeros((1, obs_size))),
-      policy=lambda params, frozen, obs: split(net.apply(params, obs)),
-      decode=lambda frozen, obs, z, key, det: jnp.tanh(z + obs[..., :d]),
-      prior=lambda frozen, obs: split(net.apply(frozen, obs)), frozen=frozen)
+  plain, _ = _tiny_spaces(obs_size, k, d)
   cached = spaces.with_cached_prior(plain, obs_size)
   config = agent_config(eta_y=0.3, eta_z=0.2, kl_in_return=True, policy_states="all")
   agents = [mpo.make_agent(config, s, obs_size) for s in (plain, cached)]
