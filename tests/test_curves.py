@@ -401,3 +401,15 @@ def test_comparison_report_says_what_ran_without_machine_paths(tmp_path):
   # The run stopped at 2,000 of its 4,000 env steps: its "final" numbers say so, per metric.
   assert summary.count("(unfinished: at 2,000 of 4,000 env steps)") == 2
   assert not re.search(r"\.\d{6,}", page)  # no raw floats: 3 significant figures at most
+
+
+def test_scrubbing_paths_is_idempotent():
+  roots = html_pages.path_roots(("/data/runs", "<runs>"))
+  command = ("helms-transfer --workdir=/data/runs/cat --config.transfer.skills_dir=/elsewhere/"
+             "skills/default --config=experiments/x.py:a,b")
+  once = html_pages.display_command(command, roots)
+  assert once == ("helms-transfer --workdir=<runs>/cat --config.transfer.skills_dir=…/default "
+                  "--config=experiments/x.py:a,b")
+  assert html_pages.display_command(once, roots) == once  # a restored record, published again
+  assert html_pages.scrub_paths(once, roots) == once
+  assert html_pages.scrub_paths("see /data/runs/mpo", roots) == "see <runs>/mpo"

@@ -171,6 +171,20 @@ def test_a_lost_run_restored_from_curves_csv_publishes_the_same_rows_and_verdict
   info = json.load(open(again / "a" / "transfer" / "run.json"))
   assert info["commit"] == "old1" and info["label"] == "A"
   assert reproduction.restore_published_runs(str(second), str(tmp_path), ["b"]) == {}  # live
+  # A run that never was restored comes back at the commit its own record names in the report,
+  # not claims.json's (the first live run's): here b ran at a later commit than a.
+  info_b = json.load(open(os.path.join(runs["b"], "transfer", "run.json")))
+  info_b["commit"] = "later2"
+  json.dump(info_b, open(os.path.join(runs["b"], "transfer", "run.json"), "w"))
+  third = tmp_path / "third"
+  third.mkdir()
+  reproduction.publish(str(third), runs, [claim], **kwargs)
+  assert json.load(open(third / "claims.json"))["commit"] == "abc123"
+  reproduction.restore_published_runs(str(third), str(tmp_path / "lost"), ["a", "b"])
+  lost = [json.load(open(tmp_path / "lost" / m / "transfer" / "run.json")) for m in ("a", "b")]
+  assert [i["commit"] for i in lost] == ["abc123", "later2"]
+  # The rest of each run's record (variant, ...) is carried, so the report names it as before.
+  assert [i["variant"] for i in lost] == [info_b["variant"]] * 2
   with pytest.raises(ValueError, match="no rows of method 'c'"):
     reproduction.restore_run(str(first / "curves.csv"), "c", str(new_runs / "c"), commit="x")
 

@@ -103,7 +103,9 @@ def pm(mean: Any, std: Any) -> str:
 # ----------------------------------------------------------------------------------------------
 # Paths.
 
-_PATH = re.compile(r"(?<![\w.~:/)\]-])/[\w.+@~-]+(?:/[\w.+@~-]+)*/?")
+# An absolute path: "/" not inside a word, a relative path, a URL or an already displayed path
+# ("<runs>/a", "…/a"), so scrubbing a published (restored) record again leaves it as it is.
+_PATH = re.compile(r"(?<![\w.~:/)\]>…-])/[\w.+@~-]+(?:/[\w.+@~-]+)*/?")
 
 
 def path_roots(*roots: tuple[str, str]) -> list[tuple[str, str]]:

@@ -88,14 +88,16 @@ def _run_info(run_dir: str) -> dict[str, Any]:
 
 
 def restore_run(curves_csv: str, method: str, run_dir: str, *, commit: str,
-                label: str | None = None) -> str:
+                label: str | None = None, info: Mapping[str, Any] | None = None) -> str:
   """Rebuilds the transfer record of a finished `method` whose run directory was lost (a
   replaced machine) from a committed `curves.csv`, so `publish` can carry it beside new runs.
 
   Writes `run_dir/transfer/run.json` (seeds, `label` (default: the method), the `commit` the
   rows were produced at, `restored_from`: the CSV's file name) and `curves.jsonl` (one line per
   logged env step, one value per seed, null where a seed has no value). Only the metrics the
-  CSV holds come back (no checkpoint: the run cannot be resumed). Returns the transfer dir.
+  CSV holds come back (no checkpoint: the run cannot be resumed). `info`: the lost run's other
+  record fields (its command, env, variant, ... as a published report kept them), carried into
+  run.json beneath those above. Returns the transfer dir.
   Raises ValueError when the CSV holds no row of `method`, or when `run_dir` already holds a
   record that was not restored (a live run is never overwritten).
   """
@@ -104,8 +106,8 @@ def restore_run(curves_csv: str, method: str, run_dir: str, *, commit: str,
     raise ValueError(f"{curves_csv}: no rows of method {method!r}")
   out = os.path.join(run_dir, run_curves.TRANSFER_DIR)
   info_path = os.path.join(out, run_curves.RUN_FILE)
-  info = _run_info(run_dir)
-  if info and RESTORED_KEY not in info:
+  existing = _run_info(run_dir)
+  if existing and RESTORED_KEY not in existing:
     raise ValueError(f"{info_path}: a live run's record; not overwritten by a restore")
   seeds = sorted({r[1] for r in rows})
   points: dict[int, dict[str, list[float | None]]] = {}
@@ -116,33 +118,39 @@ def restore_run(curves_csv: str, method: str, run_dir: str, *, commit: str,
   lines = (json.dumps({"env_steps": steps, "metrics": points[steps]}) + "\n"
            for steps in sorted(points))
   io.atomic_write_text(os.path.join(out, run_curves.CURVES_FILE), "".join(lines))
-  io.atomic_write_json(info_path, {"seeds": seeds, "label": label or method, "commit": commit,
-                                   RESTORED_KEY: os.path.basename(curves_csv)})
+  io.atomic_write_json(info_path, {**(info or {}), "seeds": seeds, "label": label or method,
+                                   "commit": commit, RESTORED_KEY: os.path.basename(curves_csv)})
   return out
 
 
 def restore_published_runs(out_dir: str, runs_dir: str, methods: Sequence[str]) -> dict[str, str]:
   """`restore_run` for each of `methods` from a published `out_dir/curves.csv` into
-  `runs_dir/<method>`, at the commit `out_dir/claims.json` names for it (its `restored` entry,
-  else the file's commit). A method whose `runs_dir/<method>` holds a live record is left alone
-  (it is the newer). Labels come from the published report (`report/metrics.json`), else the
+  `runs_dir/<method>`, at the commit the run ran at: `out_dir/claims.json`'s `restored` entry
+  for it (an earlier restore), else the run's own record in the published report
+  (`report/metrics.json`), else claims.json's commit. A method whose `runs_dir/<method>` holds a
+  live record is left alone (it is the newer). Labels come from the published report, else the
   method's name. Returns {method: run_dir} of the restored ones."""
   with open(os.path.join(out_dir, "claims.json")) as f:
     published = json.load(f)
-  labels = {}  # the published report's labels, by run directory name
+  labels, infos = {}, {}  # the published report's, by run directory name
   report = os.path.join(out_dir, "report", "metrics.json")
   if os.path.isfile(report):
     with open(report) as f:
-      labels = {os.path.basename(r["run_dir"]): r["label"] for r in json.load(f).get("runs", [])}
+      for r in json.load(f).get("runs", []):
+        labels[os.path.basename(r["run_dir"])] = r["label"]
+        infos[os.path.basename(r["run_dir"])] = r.get("info", {})
   restored = {}
   for method in methods:
     run_dir = os.path.join(runs_dir, method)
     info = _run_info(run_dir)
     if info and RESTORED_KEY not in info:
       continue
-    commit = published.get("restored", {}).get(method, {}).get("commit", published["commit"])
+    kept = infos.get(method, {})
+    commit = published.get("restored", {}).get(method, {}).get(
+        "commit", kept.get("commit", published["commit"]))
     restore_run(os.path.join(out_dir, "curves.csv"), method, run_dir, commit=commit,
-                label=info.get("label") or labels.get(method))
+                label=info.get("label") or labels.get(method),
+                info={k: v for k, v in kept.items() if k != RESTORED_KEY})
     restored[method] = run_dir
   return restored
 

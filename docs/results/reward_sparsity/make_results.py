@@ -1,10 +1,14 @@
 """curves.csv, claims.json and the report of HeLMS's reward-sparsity experiment (Figure 7;
 REPRODUCTION.md).
 
-  python docs/results/reward_sparsity/make_results.py <sparsity runs dir> [<wall time s>]
+  python docs/results/reward_sparsity/make_results.py <sparsity runs dir> [<wall time s> [<restore>]]
 
 Reads the transfer runs `<dir>/<method>_<reward>` of `run.sh` that exist (reward in sparse,
-staged, dense = the RGB-Stacking rgb_sparse, rgb_staged, rgb_shaped rewards). The method key in
+staged, dense = the RGB-Stacking rgb_sparse, rgb_staged, rgb_shaped rewards).
+`<restore>` (space- or comma-separated `<method>_<reward>` keys): finished runs lost with their
+machine; their records are rebuilt from the committed curves.csv
+(`reproduction.restore_published_runs`, at the commit they ran at) and published beside the
+live runs; claims.json lists them under `restored`. The method key in
 curves.csv is `<method>_<reward>`. The claim and its criterion are the ones fixed in issue 23
 before any run; methods not run yet make it "not reproduced".
 """
@@ -37,7 +41,13 @@ def sparse_only_helms(stats) -> str:
   return "not reproduced"
 
 
-def main(runs_dir: str, wall_time_s: float | None = None) -> None:
+def main(runs_dir: str, wall_time_s: float | None = None, restore: str = "") -> None:
+  keys = tuple(f"{m}_{r}" for r in REWARDS for m in METHODS)
+  lost = restore.replace(",", " ").split()
+  unknown = sorted(set(lost) - set(keys))
+  if unknown:
+    raise SystemExit(f"unknown runs to restore: {unknown}; known: {keys}")
+  reproduction.restore_published_runs(HERE, runs_dir, lost)
   runs = {f"{m}_{r}": os.path.join(runs_dir, f"{m}_{r}") for r in REWARDS
           for m in METHODS
           if os.path.isfile(os.path.join(runs_dir, f"{m}_{r}", "transfer", "curves.jsonl"))}
@@ -65,4 +75,5 @@ def main(runs_dir: str, wall_time_s: float | None = None) -> None:
 
 
 if __name__ == "__main__":
-  main(sys.argv[1], float(sys.argv[2]) if len(sys.argv) > 2 else None)
+  main(sys.argv[1], float(sys.argv[2]) if len(sys.argv) > 2 else None,
+       sys.argv[3] if len(sys.argv) > 3 else "")
