@@ -53,4 +53,6 @@ def main(out_name: str, arms: list[str]) -> None:
 
 
 if __name__ == "__main__":
+  if len(sys.argv) < 3:
+    raise SystemExit("usage: diagnostics_table.py <out.csv> <arm>=<run dir> ...")
   main(sys.argv[1], sys.argv[2:])
