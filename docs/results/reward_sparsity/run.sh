@@ -10,6 +10,8 @@
 # SKIP="<method> ..." (environment): methods not to train (their finished runs in the runs dir
 # still make the results), e.g. runs whose recorded config predates a default that does not
 # change them (the README says which and why).
+# RESTORE="<method>_<reward> ..." (environment): finished runs lost with their machine, rebuilt
+# from the committed curves.csv for the results (make_results.py's <restore>).
 set -euo pipefail
 R=${1:-runs/exploration_stacking}
 SPARSE_STEPS=${2:-1001600}  # multiples of the loop's 3,200 env steps per call (313 and 94)
@@ -24,6 +26,7 @@ for reward in sparse staged dense; do
   for m in helms_cat helms_mix mpo npmp_kl bc_mpo hier_bc; do
     [[ " ${SKIP:-} " == *" $m "* ]] && continue
     run_transfer "$R" $C:$m,$reward $m $R/sparsity/${m}_$reward $steps
-    python docs/results/reward_sparsity/make_results.py "$R/sparsity" $(( $(date +%s) - start ))
+    python docs/results/reward_sparsity/make_results.py "$R/sparsity" $(( $(date +%s) - start )) \
+        "${RESTORE:-}"
   done
 done
