@@ -263,3 +263,39 @@ def test_steps_to_threshold_against_a_brute_force_scan():
   assert any(v is None for v in expected.values()) and any(v is not None for v in expected.values())
   with pytest.raises(ValueError, match="smoothing"):
     reproduction.steps_to_threshold(rows, "episode_return", 1.5, smoothing=0)
+
+
+def test_finished_runs_restores_named_runs_into_their_own_directories(tmp_path):
+  runs, _ = _runs(tmp_path)
+  claim = reproduction.Claim(
+      id="a_beats_b", text="A beats B.", source="Fig. 1", metric="success",
+      methods=("a", "b"), paper={"a": 1.0, "b": 0.0}, criterion="a > b",
+      predicate=lambda s: "reproduced" if s["a"]["mean"] > s["b"]["mean"] else "not reproduced")
+  out = tmp_path / "out"
+  out.mkdir()
+  info_b = json.load(open(os.path.join(runs["b"], "transfer", "run.json")))
+  info_b["commit"] = "b_commit"  # b ran later than a (claims.json names a's commit)
+  json.dump(info_b, open(os.path.join(runs["b"], "transfer", "run.json"), "w"))
+  first = reproduction.publish(  # reports per group: each run's record in report/<group>/
+      str(out), runs, [claim], metrics=("success", "episode_return"), experiment="toy",
+      paper="Toy", command="cmd", title="Toy", paper_env_steps_per_seed=1000,
+      report_groups={"first": ["a"], "second": ["b"]})
+  assert first["commit"] == "abc123"
+  # A new machine: a's and b's directories are gone (restored where the experiment keeps them,
+  # not under one runs dir); c has not run.
+  new = {"a": str(tmp_path / "new" / "sub" / "a"), "b": str(tmp_path / "new" / "b"),
+         "c": str(tmp_path / "new" / "c")}
+  assert reproduction.finished_runs(str(out), new) == {}  # nothing restored unless asked
+  assert reproduction.finished_runs(str(out), new, "a, b") == {"a": new["a"], "b": new["b"]}
+  infos = [json.load(open(os.path.join(new[m], "transfer", "run.json"))) for m in ("a", "b")]
+  assert [i["commit"] for i in infos] == ["abc123", "b_commit"]  # b's from report/second/
+  assert infos[1]["variant"] == info_b["variant"]
+  again = reproduction.publish(
+      str(out), {"a": new["a"], "b": new["b"]}, [claim], metrics=("success", "episode_return"),
+      experiment="toy", paper="Toy", command="cmd", title="Toy", paper_env_steps_per_seed=1000)
+  assert again["claims"] == first["claims"]
+  assert again["restored"]["b"] == {"commit": "b_commit", "from": "curves.csv"}
+  with pytest.raises(ValueError, match=r"unknown runs to restore: \['d'\]"):
+    reproduction.finished_runs(str(out), new, ["d"])
+  # No restore asked: no published files needed (a first run).
+  assert reproduction.finished_runs(str(tmp_path / "nothing"), {"c": new["c"]}) == {}

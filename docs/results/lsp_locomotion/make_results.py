@@ -9,6 +9,11 @@ LSP >= 0.95 x Dreamer (within 5 %), LSP > LSP without the MI reward, and Dreamer
 where it started (its final-window mean above its initial-window mean by more than twice the
 final window's seed std). The initial window is the first 10 % of env steps from the first
 finished episodes (none finishes before 8k env steps: 16 envs x 500 steps).
+
+RESTORE="<run> ..." (environment; space- or comma-separated run names as in curves.csv):
+finished runs lost with their machine, rebuilt from the committed files
+(`reproduction.finished_runs`, at the commit each ran at) and published beside the live runs;
+claims.json lists them under `restored`.
 """
 
 import json
@@ -38,12 +43,13 @@ def lsp_matches_dreamer(stats, initial) -> str:
   return "partial" if matches else "not reproduced"
 
 
-def main(task_dir: str, wall_time_s: float | None = None, task: str = "") -> None:
+def main(task_dir: str, wall_time_s: float | None = None, task: str = "",
+         restore: str = "") -> None:
   task = task or os.path.basename(os.path.normpath(task_dir))
   out_dir = os.path.join(HERE, task)
   os.makedirs(out_dir, exist_ok=True)
-  runs = {m: os.path.join(task_dir, m) for m in METHODS
-          if os.path.isfile(os.path.join(task_dir, m, "transfer", "curves.jsonl"))}
+  runs = reproduction.finished_runs(out_dir, {m: os.path.join(task_dir, m) for m in METHODS},
+                                    restore)
   rows = reproduction.curves_rows(runs, ("episode_return",))
   end = max((r[2] for r in rows), default=0)
   start = min((r[2] for r in rows), default=0)
@@ -73,4 +79,4 @@ def main(task_dir: str, wall_time_s: float | None = None, task: str = "") -> Non
 
 if __name__ == "__main__":
   main(sys.argv[1], float(sys.argv[2]) if len(sys.argv) > 2 and sys.argv[2] else None,
-       sys.argv[3] if len(sys.argv) > 3 else "")
+       sys.argv[3] if len(sys.argv) > 3 else "", os.environ.get("RESTORE", ""))

@@ -21,6 +21,11 @@ transfer run:
   LSP seed crossed; "partial" when the mean is below but some LSP seed did not cross; otherwise
   "not reproduced" (also when neither method crosses). The fixed-low-level variant is reported
   beside them, not part of the criterion.
+
+RESTORE="<run> ..." (environment; space- or comma-separated run names as in curves.csv):
+finished runs lost with their machine, rebuilt from the committed files
+(`reproduction.finished_runs`, at the commit each ran at) and published beside the live runs;
+claims.json lists them under `restored`.
 """
 
 import json
@@ -48,10 +53,11 @@ def transfers_faster(stats, reached) -> str:
   return "reproduced" if all(reached["lsp_transfer"].values()) else "partial"
 
 
-def main(target_dir: str, wall_time_s: float | None = None, out_dir: str = OUT) -> None:
+def main(target_dir: str, wall_time_s: float | None = None, out_dir: str = OUT,
+         restore: str = "") -> None:
   os.makedirs(out_dir, exist_ok=True)
-  runs = {m: os.path.join(target_dir, m) for m in METHODS
-          if os.path.isfile(os.path.join(target_dir, m, "transfer", "curves.jsonl"))}
+  runs = reproduction.finished_runs(out_dir, {m: os.path.join(target_dir, m) for m in METHODS},
+                                    restore)
   rows = reproduction.curves_rows(runs, ("episode_return", "success"))
   derived = reproduction.steps_to_threshold(rows, "episode_return", THRESHOLD, SMOOTHING)
   reached = {m: reproduction.reached_threshold(derived, m) for m in METHODS}
@@ -94,4 +100,4 @@ def main(target_dir: str, wall_time_s: float | None = None, out_dir: str = OUT) 
 
 if __name__ == "__main__":
   main(sys.argv[1], float(sys.argv[2]) if len(sys.argv) > 2 and sys.argv[2] else None,
-       *sys.argv[3:4])
+       sys.argv[3] if len(sys.argv) > 3 else OUT, os.environ.get("RESTORE", ""))

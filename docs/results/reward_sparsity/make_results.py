@@ -1,14 +1,14 @@
 """curves.csv, claims.json and the report of HeLMS's reward-sparsity experiment (Figure 7;
 REPRODUCTION.md).
 
-  python docs/results/reward_sparsity/make_results.py <sparsity runs dir> [<wall time s> [<restore>]]
+  python docs/results/reward_sparsity/make_results.py <sparsity runs dir> [<wall time s>]
 
 Reads the transfer runs `<dir>/<method>_<reward>` of `run.sh` that exist (reward in sparse,
 staged, dense = the RGB-Stacking rgb_sparse, rgb_staged, rgb_shaped rewards).
-`<restore>` (space- or comma-separated `<method>_<reward>` keys): finished runs lost with their
-machine; their records are rebuilt from the committed curves.csv
-(`reproduction.restore_published_runs`, at the commit they ran at) and published beside the
-live runs; claims.json lists them under `restored`. The method key in
+RESTORE="<method>_<reward> ..." (environment; space- or comma-separated keys as in curves.csv): finished runs
+lost with their machine, rebuilt from the committed files (`reproduction.finished_runs`, at the
+commit each ran at) and published beside the live runs; claims.json lists them under
+`restored`. The method key in
 curves.csv is `<method>_<reward>`. The claim and its criterion are the ones fixed in issue 23
 before any run; methods not run yet make it "not reproduced".
 """
@@ -42,15 +42,8 @@ def sparse_only_helms(stats) -> str:
 
 
 def main(runs_dir: str, wall_time_s: float | None = None, restore: str = "") -> None:
-  keys = tuple(f"{m}_{r}" for r in REWARDS for m in METHODS)
-  lost = restore.replace(",", " ").split()
-  unknown = sorted(set(lost) - set(keys))
-  if unknown:
-    raise SystemExit(f"unknown runs to restore: {unknown}; known: {keys}")
-  reproduction.restore_published_runs(HERE, runs_dir, lost)
-  runs = {f"{m}_{r}": os.path.join(runs_dir, f"{m}_{r}") for r in REWARDS
-          for m in METHODS
-          if os.path.isfile(os.path.join(runs_dir, f"{m}_{r}", "transfer", "curves.jsonl"))}
+  runs = reproduction.finished_runs(HERE, {f"{m}_{r}": os.path.join(runs_dir, f"{m}_{r}")
+                                           for r in REWARDS for m in METHODS}, restore)
   sparse = tuple(f"{m}_sparse" for m in CRITERION)
   beside = tuple(f"{m}_sparse" for m in METHODS if m not in CRITERION)
   claims = [reproduction.Claim(
@@ -76,4 +69,4 @@ def main(runs_dir: str, wall_time_s: float | None = None, restore: str = "") -> 
 
 if __name__ == "__main__":
   main(sys.argv[1], float(sys.argv[2]) if len(sys.argv) > 2 else None,
-       sys.argv[3] if len(sys.argv) > 3 else "")
+       os.environ.get("RESTORE", ""))

@@ -11,7 +11,7 @@
 # still make the results), e.g. runs whose recorded config predates a default that does not
 # change them (the README says which and why).
 # RESTORE="<method>_<reward> ..." (environment): finished runs lost with their machine, rebuilt
-# from the committed curves.csv for the results (make_results.py's <restore>).
+# from the committed curves.csv for the results (read by make_results.py).
 set -euo pipefail
 R=${1:-runs/exploration_stacking}
 SPARSE_STEPS=${2:-1001600}  # multiples of the loop's 3,200 env steps per call (313 and 94)
@@ -26,7 +26,6 @@ for reward in sparse staged dense; do
   for m in helms_cat helms_mix mpo npmp_kl bc_mpo hier_bc; do
     [[ " ${SKIP:-} " == *" $m "* ]] && continue
     run_transfer "$R" $C:$m,$reward $m $R/sparsity/${m}_$reward $steps
-    python docs/results/reward_sparsity/make_results.py "$R/sparsity" $(( $(date +%s) - start )) \
-        "${RESTORE:-}"
+    python docs/results/reward_sparsity/make_results.py "$R/sparsity" $(( $(date +%s) - start ))
   done
 done

@@ -16,9 +16,10 @@ state; shared by both claims). Methods
 not run yet are left out of curves.csv and make their claim "not reproduced" until they are.
 The criterion is the one fixed in issue 22 before any run.
 
-`<restore>` (space- or comma-separated methods, run.sh's SKIP): methods whose finished runs were
-lost with their machine; their records are rebuilt from the committed `<subdir>/curves.csv`
-(`reproduction.restore_published_runs`, at the commit they ran at) and published beside the
+`<restore>` (space- or comma-separated methods, run.sh's SKIP; default: the RESTORE environment
+variable, as the other results scripts read it): methods whose finished runs were lost with
+their machine; their records are rebuilt from the committed `<subdir>/curves.csv`
+(`reproduction.finished_runs`, at the commit they ran at) and published beside the
 live runs; claims.json lists them under `restored`.
 """
 
@@ -54,13 +55,8 @@ def main(runs_dir: str, wall_time_s: float | None = None, subdir: str = ".",
          restore: str = "") -> None:
   out_dir = os.path.normpath(os.path.join(HERE, subdir))
   os.makedirs(out_dir, exist_ok=True)
-  methods = restore.replace(",", " ").split()
-  unknown = sorted(set(methods) - set(METHODS))
-  if unknown:
-    raise SystemExit(f"unknown methods to restore: {unknown}; known: {METHODS}")
-  reproduction.restore_published_runs(out_dir, runs_dir, methods)
-  runs = {m: os.path.join(runs_dir, m) for m in METHODS
-          if os.path.isfile(os.path.join(runs_dir, m, "transfer", "curves.jsonl"))}
+  runs = reproduction.finished_runs(out_dir, {m: os.path.join(runs_dir, m) for m in METHODS},
+                                    restore)
   paper = {"spirl": 1.0, "ssp": 0.0, "sac": 0.0, "flat_prior": 0.0, "bc_sac": 0.0}
   claims = [
       reproduction.Claim(
@@ -99,4 +95,5 @@ def main(runs_dir: str, wall_time_s: float | None = None, subdir: str = ".",
 
 if __name__ == "__main__":
   main(sys.argv[1], float(sys.argv[2]) if len(sys.argv) > 2 and sys.argv[2] else None,
-       sys.argv[3] if len(sys.argv) > 3 else ".", sys.argv[4] if len(sys.argv) > 4 else "")
+       sys.argv[3] if len(sys.argv) > 3 else ".",
+       sys.argv[4] if len(sys.argv) > 4 else os.environ.get("RESTORE", ""))

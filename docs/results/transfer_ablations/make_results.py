@@ -9,6 +9,11 @@ staged reward) and `objects/helms_{cat,mix}_set3`. Method keys in curves.csv: `<
 with name in helms_cat, helms_mix (the full model), discrete_only, continuous_only, eta_z_0,
 eta_z_0.01. The claims' criteria were fixed before any run (issue 24); methods not run yet make a
 claim "not reproduced".
+
+RESTORE="<run> ..." (environment; space- or comma-separated run names as in curves.csv):
+finished runs lost with their machine, rebuilt from the committed files
+(`reproduction.finished_runs`, at the commit each ran at) and published beside the live runs;
+claims.json lists them under `restored`.
 """
 
 import json
@@ -118,9 +123,8 @@ def claims() -> list[reproduction.Claim]:
   return out
 
 
-def main(runs_dir: str, wall_time_s: float | None = None) -> None:
-  runs = {m: d for m, d in run_dirs(runs_dir).items()
-          if os.path.isfile(os.path.join(d, "transfer", "curves.jsonl"))}
+def main(runs_dir: str, wall_time_s: float | None = None, restore: str = "") -> None:
+  runs = reproduction.finished_runs(HERE, run_dirs(runs_dir), restore)
   groups = {s: [m for m in run_dirs(runs_dir) if m.endswith(s) and m in runs] for s in SETS}
   out = reproduction.publish(
       HERE, runs, claims(), metrics=("episode_return", "success"),
@@ -135,4 +139,5 @@ def main(runs_dir: str, wall_time_s: float | None = None) -> None:
 
 
 if __name__ == "__main__":
-  main(sys.argv[1], float(sys.argv[2]) if len(sys.argv) > 2 else None)
+  main(sys.argv[1], float(sys.argv[2]) if len(sys.argv) > 2 else None,
+       os.environ.get("RESTORE", ""))

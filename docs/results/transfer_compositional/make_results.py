@@ -6,6 +6,11 @@ REPRODUCTION.md).
 Reads the transfer runs `<dir>/<method>` of `run.sh` that exist (the pyramid task from the
 all-pairs skills). The claim's criterion was fixed in issue 24 before any run; methods not run
 yet make it "not reproduced".
+
+RESTORE="<run> ..." (environment; space- or comma-separated run names as in curves.csv):
+finished runs lost with their machine, rebuilt from the committed files
+(`reproduction.finished_runs`, at the commit each ran at) and published beside the live runs;
+claims.json lists them under `restored`.
 """
 
 import json
@@ -33,9 +38,9 @@ def helms_beats_baselines(stats) -> str:
   return "partial" if any(above) else "not reproduced"
 
 
-def main(runs_dir: str, wall_time_s: float | None = None) -> None:
-  runs = {m: os.path.join(runs_dir, m) for m in HELMS + BASELINES + BESIDE
-          if os.path.isfile(os.path.join(runs_dir, m, "transfer", "curves.jsonl"))}
+def main(runs_dir: str, wall_time_s: float | None = None, restore: str = "") -> None:
+  runs = reproduction.finished_runs(
+      HERE, {m: os.path.join(runs_dir, m) for m in HELMS + BASELINES + BESIDE}, restore)
   claim = reproduction.Claim(
       id="pyramid_helms_beats_baselines",
       text="Both HeLMS-mix and HeLMS-cat reach a higher asymptotic performance than both NPMP "
@@ -61,4 +66,5 @@ def main(runs_dir: str, wall_time_s: float | None = None) -> None:
 
 
 if __name__ == "__main__":
-  main(sys.argv[1], float(sys.argv[2]) if len(sys.argv) > 2 else None)
+  main(sys.argv[1], float(sys.argv[2]) if len(sys.argv) > 2 else None,
+       os.environ.get("RESTORE", ""))

@@ -8,6 +8,11 @@ set5: the RGB-Stacking object sets the set-4 skills never saw). The method key i
 `<method>_<set>`; `report/<set>/` holds each set's curves (with the whole paper-vs-ours table).
 One claim per set, its criterion fixed in issue 24 before any run; methods not run yet make it
 "not reproduced".
+
+RESTORE="<run> ..." (environment; space- or comma-separated run names as in curves.csv):
+finished runs lost with their machine, rebuilt from the committed files
+(`reproduction.finished_runs`, at the commit each ran at) and published beside the live runs;
+claims.json lists them under `restored`.
 """
 
 import json
@@ -85,9 +90,9 @@ def claim(object_set: str) -> reproduction.Claim:
       beside=[f"{m}_{object_set}" for m in BESIDE])
 
 
-def main(runs_dir: str, wall_time_s: float | None = None) -> None:
-  runs = {f"{m}_{s}": os.path.join(runs_dir, f"{m}_{s}") for s in RELATION for m in METHODS
-          if os.path.isfile(os.path.join(runs_dir, f"{m}_{s}", "transfer", "curves.jsonl"))}
+def main(runs_dir: str, wall_time_s: float | None = None, restore: str = "") -> None:
+  runs = reproduction.finished_runs(HERE, {f"{m}_{s}": os.path.join(runs_dir, f"{m}_{s}")
+                                           for s in RELATION for m in METHODS}, restore)
   out = reproduction.publish(
       HERE, runs, [claim(s) for s in RELATION], metrics=("episode_return", "success"),
       experiment="transfer_object_generalization", paper="HeLMS (papers/helms.txt), Figure 4",
@@ -101,4 +106,5 @@ def main(runs_dir: str, wall_time_s: float | None = None) -> None:
 
 
 if __name__ == "__main__":
-  main(sys.argv[1], float(sys.argv[2]) if len(sys.argv) > 2 else None)
+  main(sys.argv[1], float(sys.argv[2]) if len(sys.argv) > 2 else None,
+       os.environ.get("RESTORE", ""))

@@ -6,6 +6,11 @@ REPRODUCTION.md).
 Reads the transfer runs `<dir>/<method>` of `run.sh` that exist (helms_mix, asymmetric_ac,
 mpo_pixels, all from pixels). The claim's criterion was fixed in issue 24 before any run;
 methods not run yet make it "not reproduced".
+
+RESTORE="<run> ..." (environment; space- or comma-separated run names as in curves.csv):
+finished runs lost with their machine, rebuilt from the committed files
+(`reproduction.finished_runs`, at the commit each ran at) and published beside the live runs;
+claims.json lists them under `restored`.
 """
 
 import json
@@ -36,9 +41,9 @@ def helms_beats_asymmetric(stats, initial) -> str:
   return "not reproduced"
 
 
-def main(runs_dir: str, wall_time_s: float | None = None) -> None:
-  runs = {m: os.path.join(runs_dir, m) for m in METHODS
-          if os.path.isfile(os.path.join(runs_dir, m, "transfer", "curves.jsonl"))}
+def main(runs_dir: str, wall_time_s: float | None = None, restore: str = "") -> None:
+  runs = reproduction.finished_runs(HERE, {m: os.path.join(runs_dir, m) for m in METHODS},
+                                    restore)
   claim = reproduction.Claim(
       id="vision_helms_beats_asymmetric",
       text="State-based skills transfer to a vision-based policy: HeLMS-mix from pixels learns "
@@ -65,4 +70,5 @@ def main(runs_dir: str, wall_time_s: float | None = None) -> None:
 
 
 if __name__ == "__main__":
-  main(sys.argv[1], float(sys.argv[2]) if len(sys.argv) > 2 else None)
+  main(sys.argv[1], float(sys.argv[2]) if len(sys.argv) > 2 else None,
+       os.environ.get("RESTORE", ""))
