@@ -10,6 +10,7 @@
 # SKIP="<method> ..." (environment): methods not to train (their finished runs in the runs dir
 # still make the results), e.g. runs whose recorded config predates a default that does not
 # change them (the README says which and why).
+# REWARDS="<reward> ..." (environment, default "sparse staged dense"): the panels to run, in order.
 # RESTORE="<method>_<reward> ..." (environment): finished runs lost with their machine, rebuilt
 # from the committed curves.csv for the results (read by make_results.py).
 set -euo pipefail
@@ -17,11 +18,15 @@ R=${1:-runs/exploration_stacking}
 SPARSE_STEPS=${2:-1001600}  # multiples of the loop's 3,200 env steps per call (313 and 94)
 OTHER_STEPS=${3:-300800}
 C=experiments/transfer_reward_sparsity.py
+for reward in ${REWARDS:-}; do
+  case $reward in sparse|staged|dense) ;; *)
+    echo "run.sh: REWARDS takes sparse, staged, dense; got '$reward'" >&2; exit 1 ;; esac
+done
 start=$(date +%s)
 source docs/results/exploration_stacking/skills_of.sh
 require_skills "$R"
 learner_flags helms_cat > /dev/null  # a malformed HELMS_LEARNER stops here, not mid-run
-for reward in sparse staged dense; do
+for reward in ${REWARDS:-sparse staged dense}; do
   steps=$OTHER_STEPS; [[ $reward == sparse ]] && steps=$SPARSE_STEPS
   for m in helms_cat helms_mix mpo npmp_kl bc_mpo hier_bc; do
     [[ " ${SKIP:-} " == *" $m "* ]] && continue
