@@ -5,7 +5,8 @@ rows `(method, seed, env_steps, metric, value)`: online runs from `<run>/transfe
 (one value per seed per point), offline seed populations from `<run>/metrics.jsonl` (a metric
 logged as a list holds one value per seed; `env_steps` is then the learner step).
 `write_curves_csv` writes them with the protocol's header; `restore_run` rebuilds a lost run's
-record from a committed curves.csv so a later `publish` carries it (claims.json names it).
+record from a committed curves.csv so a later `publish` carries it (claims.json names it);
+`finished_runs` gathers a results script's runs, restoring the lost ones it is told of.
 
 A claim is a `Claim` (id, text, source, metric, window, methods, the paper's values, the
 criterion as text and as a predicate over the per-method statistics); `evaluate_claim` computes,
