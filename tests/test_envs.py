@@ -12,7 +12,7 @@ from helms_jax import envs
 from helms_jax.envs import registry
 from helms_jax.envs.point_mass import PointMassState, PointReach, point_reach_expert
 from helms_jax.envs.wrappers import (
-    AutoResetWrapper, EpisodeMetricsWrapper, EpisodeWrapper, SelectObservationWrapper,
+    AutoResetWrapper, EpisodeWrapper, SelectObservationWrapper,
     VmapWrapper, wrap_for_training)
 
 

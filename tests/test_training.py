@@ -1,6 +1,5 @@
 """Training infrastructure: data-parallel learner step, checkpoints and exact resume, metrics."""
 
-import json
 import os
 import signal
 import subprocess
@@ -104,7 +103,7 @@ def _train_cmd(workdir, data_dir, num_steps):
 
 
 def _final_params(workdir):
-  from helms_jax import configs, pipeline, runs  # pylint: disable=import-outside-toplevel
+  from helms_jax import configs, runs  # pylint: disable=import-outside-toplevel
   config = configs.load_config(f"{ROOT}/experiments/bc_point_reach.py:tiny")
   learner = bc.make_learner(config.learner, 6, 2)
   state, step = runs.restore_learner_state(config, str(workdir), learner)
@@ -113,7 +112,7 @@ def _final_params(workdir):
 
 @pytest.fixture(scope="module")
 def tiny_dataset(tmp_path_factory):
-  from helms_jax import configs, pipeline, runs  # pylint: disable=import-outside-toplevel
+  from helms_jax import configs, pipeline  # pylint: disable=import-outside-toplevel
   workdir = tmp_path_factory.mktemp("data_run")
   config = configs.load_config(f"{ROOT}/experiments/bc_point_reach.py:tiny")
   config.compilation_cache_dir = "none"
@@ -180,7 +179,7 @@ def test_killed_run_resumes_bit_for_bit(tmp_path, tiny_dataset):
 
 
 def test_workdir_with_other_config_is_refused(tmp_path, tiny_dataset):
-  from helms_jax import configs, pipeline, runs  # pylint: disable=import-outside-toplevel
+  from helms_jax import configs, pipeline  # pylint: disable=import-outside-toplevel
   config = configs.load_config(f"{ROOT}/experiments/bc_point_reach.py:tiny")
   config.compilation_cache_dir = "none"
   pipeline.prepare_workdir(config, str(tmp_path))
