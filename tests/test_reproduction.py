@@ -20,6 +20,13 @@ def _runs(tmp_path):
           "b": _write_run(str(tmp_path / "b"), "B", b, success=b, steps=steps)}, a
 
 
+def _a_beats_b():
+  return reproduction.Claim(
+      id="a_beats_b", text="A beats B.", source="Fig. 1", metric="success",
+      methods=("a", "b"), paper={"a": 1.0, "b": 0.0}, criterion="a > b",
+      predicate=lambda s: "reproduced" if s["a"]["mean"] > s["b"]["mean"] else "not reproduced")
+
+
 def test_rows_csv_and_window_statistics_against_hand_computed_values(tmp_path):
   runs, a = _runs(tmp_path)
   rows = reproduction.curves_rows(runs)
@@ -106,10 +113,7 @@ def test_claims_verdict_file_and_table(tmp_path):
 
 def test_publish_writes_the_protocol_files(tmp_path):
   runs, _ = _runs(tmp_path)
-  claim = reproduction.Claim(
-      id="a_beats_b", text="A beats B.", source="Fig. 1", metric="success",
-      methods=("a", "b"), paper={"a": 1.0, "b": 0.0}, criterion="a > b",
-      predicate=lambda s: "reproduced" if s["a"]["mean"] > s["b"]["mean"] else "not reproduced")
+  claim = _a_beats_b()
   out_dir = tmp_path / "out"
   out_dir.mkdir()
   out = reproduction.publish(str(out_dir), runs, [claim], metrics=("success",),
@@ -134,10 +138,7 @@ def test_publish_writes_the_protocol_files(tmp_path):
 
 def test_a_lost_run_restored_from_curves_csv_publishes_the_same_rows_and_verdict(tmp_path):
   runs, _ = _runs(tmp_path)  # method a's seed 2 misses its last point: a hole to carry over
-  claim = reproduction.Claim(
-      id="a_beats_b", text="A beats B.", source="Fig. 1", metric="success",
-      methods=("a", "b"), paper={"a": 1.0, "b": 0.0}, criterion="a > b",
-      predicate=lambda s: "reproduced" if s["a"]["mean"] > s["b"]["mean"] else "not reproduced")
+  claim = _a_beats_b()
   kwargs = dict(metrics=("success", "episode_return"), experiment="toy", paper="Toy",
                 command="cmd", title="Toy", paper_env_steps_per_seed=1000)
   first = tmp_path / "first"
@@ -267,10 +268,7 @@ def test_steps_to_threshold_against_a_brute_force_scan():
 
 def test_finished_runs_restores_named_runs_into_their_own_directories(tmp_path):
   runs, _ = _runs(tmp_path)
-  claim = reproduction.Claim(
-      id="a_beats_b", text="A beats B.", source="Fig. 1", metric="success",
-      methods=("a", "b"), paper={"a": 1.0, "b": 0.0}, criterion="a > b",
-      predicate=lambda s: "reproduced" if s["a"]["mean"] > s["b"]["mean"] else "not reproduced")
+  claim = _a_beats_b()
   out = tmp_path / "out"
   out.mkdir()
   info_b = json.load(open(os.path.join(runs["b"], "transfer", "run.json")))
