@@ -167,11 +167,11 @@ def test_a_lost_run_restored_from_curves_csv_publishes_the_same_rows_and_verdict
     reproduction.restore_run(str(first / "curves.csv"), "b", runs["b"], commit="old1")
   # From the published directory: a's label from its report, its commit carried on; b is live.
   again = tmp_path / "again"
-  done = reproduction.restore_published_runs(str(second), str(again), ["a"])
+  done = reproduction.restore_published_runs(str(second), {"a": str(again / "a")})
   assert done == {"a": str(again / "a")}
   info = json.load(open(again / "a" / "transfer" / "run.json"))
   assert info["commit"] == "old1" and info["label"] == "A"
-  assert reproduction.restore_published_runs(str(second), str(tmp_path), ["b"]) == {}  # live
+  assert reproduction.restore_published_runs(str(second), {"b": runs["b"]}) == {}  # live
   # A run that never was restored comes back at the commit its own record names in the report,
   # not claims.json's (the first live run's): here b ran at a later commit than a.
   info_b = json.load(open(os.path.join(runs["b"], "transfer", "run.json")))
@@ -181,7 +181,8 @@ def test_a_lost_run_restored_from_curves_csv_publishes_the_same_rows_and_verdict
   third.mkdir()
   reproduction.publish(str(third), runs, [claim], **kwargs)
   assert json.load(open(third / "claims.json"))["commit"] == "abc123"
-  reproduction.restore_published_runs(str(third), str(tmp_path / "lost"), ["a", "b"])
+  reproduction.restore_published_runs(
+      str(third), {m: str(tmp_path / "lost" / m) for m in ("a", "b")})
   lost = [json.load(open(tmp_path / "lost" / m / "transfer" / "run.json")) for m in ("a", "b")]
   assert [i["commit"] for i in lost] == ["abc123", "later2"]
   # The rest of each run's record (variant, ...) is carried, so the report names it as before.

@@ -124,40 +124,33 @@ def restore_run(curves_csv: str, method: str, run_dir: str, *, commit: str,
   return out
 
 
-def restore_published_runs(out_dir: str, runs_dir: str | Mapping[str, str],
-                           methods: Sequence[str]) -> dict[str, str]:
-  """`restore_run` for each of `methods` from a published `out_dir/curves.csv` into its run
-  directory (`runs_dir/<method>`, or `runs_dir[method]` when `runs_dir` maps methods to
-  directories), at the commit the run ran at: `out_dir/claims.json`'s `restored` entry for it
-  (an earlier restore), else the run's own record in the published report (`report/metrics.json`
-  or a group's `report/<group>/metrics.json`, matched by the run directory's name), else
-  claims.json's commit; the rest of that record (command, env, variant, ...) is carried. A
-  method whose directory holds a live record is left alone (it is the newer). Labels come from
-  the published report, else the method's name. Returns {method: run_dir} of the restored ones.
-  """
+def restore_published_runs(out_dir: str, run_dirs: Mapping[str, str]) -> dict[str, str]:
+  """`restore_run` for each method of `run_dirs` ({method: its run directory}) from a published
+  `out_dir/curves.csv`, at the commit the run ran at: `out_dir/claims.json`'s `restored` entry
+  for it (an earlier restore), else the run's own record in the published report
+  (`report/metrics.json` or a group's `report/<group>/metrics.json`, matched by the run
+  directory's name), else claims.json's commit; the rest of that record (command, env, variant,
+  ...) is carried. A method whose directory holds a live record is left alone (it is the newer).
+  Labels come from the published report, else the method's name. Returns {method: run_dir} of
+  the restored ones."""
   with open(os.path.join(out_dir, "claims.json")) as f:
     published = json.load(f)
-  labels, infos = {}, {}  # the published reports', by run directory name
+  reported = {}  # the published reports' run entries, by run directory name
   for root, _, files in os.walk(os.path.join(out_dir, "report")):
     if "metrics.json" in files:
       with open(os.path.join(root, "metrics.json")) as f:
-        for r in json.load(f).get("runs", []):
-          labels[os.path.basename(r["run_dir"])] = r["label"]
-          infos[os.path.basename(r["run_dir"])] = r.get("info", {})
+        reported.update({os.path.basename(r["run_dir"]): r for r in json.load(f).get("runs", [])})
   restored = {}
-  for method in methods:
-    run_dir = (runs_dir[method] if isinstance(runs_dir, Mapping)
-               else os.path.join(runs_dir, method))
-    name = os.path.basename(os.path.normpath(run_dir))
+  for method, run_dir in run_dirs.items():
     info = _run_info(run_dir)
     if info and RESTORED_KEY not in info:
       continue
-    kept = infos.get(name, {})
+    entry = reported.get(os.path.basename(os.path.normpath(run_dir)), {})
+    kept = entry.get("info", {})
     commit = published.get("restored", {}).get(method, {}).get(
         "commit", kept.get("commit", published["commit"]))
     restore_run(os.path.join(out_dir, "curves.csv"), method, run_dir, commit=commit,
-                label=info.get("label") or labels.get(name),
-                info={k: v for k, v in kept.items() if k != RESTORED_KEY})
+                label=info.get("label") or entry.get("label"), info=kept)
     restored[method] = run_dir
   return restored
 
@@ -166,17 +159,17 @@ def finished_runs(out_dir: str, run_dirs: Mapping[str, str],
                   restore: str | Sequence[str] = ()) -> dict[str, str]:
   """The runs a results script publishes: those of `run_dirs` ({method: run dir}, every run
   the experiment may hold) with a transfer record (`transfer/curves.jsonl`), after the methods
-  named in `restore` (finished runs lost with their machine; a string may list them space- or
-  comma-separated, as the scripts' RESTORE) are rebuilt from `out_dir`'s published files
-  (`restore_published_runs`). Raises ValueError naming any `restore` entry that is not one of
-  `run_dirs`."""
+  named in `restore` are rebuilt from `out_dir`'s published files (`restore_published_runs`).
+  `restore`: finished runs lost with their machine; a string lists them space- or
+  comma-separated, as the results scripts' RESTORE environment variable does. Raises ValueError
+  naming any `restore` entry that is not one of `run_dirs`."""
   if isinstance(restore, str):
     restore = restore.replace(",", " ").split()
   unknown = sorted(set(restore) - set(run_dirs))
   if unknown:
     raise ValueError(f"unknown runs to restore: {unknown}; this experiment's: {sorted(run_dirs)}")
   if restore:
-    restore_published_runs(out_dir, dict(run_dirs), list(restore))
+    restore_published_runs(out_dir, {m: run_dirs[m] for m in restore})
   return {m: d for m, d in run_dirs.items()
           if os.path.isfile(os.path.join(d, run_curves.TRANSFER_DIR, run_curves.CURVES_FILE))}
 

@@ -10,10 +10,8 @@ where it started (its final-window mean above its initial-window mean by more th
 final window's seed std). The initial window is the first 10 % of env steps from the first
 finished episodes (none finishes before 8k env steps: 16 envs x 500 steps).
 
-RESTORE="<run> ..." (environment; space- or comma-separated run names as in curves.csv):
-finished runs lost with their machine, rebuilt from the committed files
-(`reproduction.finished_runs`, at the commit each ran at) and published beside the live runs;
-claims.json lists them under `restored`.
+RESTORE="<run> ..." (environment): finished runs lost with their machine, published from the
+committed files (`reproduction.finished_runs`).
 """
 
 import json

@@ -22,10 +22,8 @@ transfer run:
   "not reproduced" (also when neither method crosses). The fixed-low-level variant is reported
   beside them, not part of the criterion.
 
-RESTORE="<run> ..." (environment; space- or comma-separated run names as in curves.csv):
-finished runs lost with their machine, rebuilt from the committed files
-(`reproduction.finished_runs`, at the commit each ran at) and published beside the live runs;
-claims.json lists them under `restored`.
+RESTORE="<run> ..." (environment): finished runs lost with their machine, published from the
+committed files (`reproduction.finished_runs`).
 """
 
 import json

@@ -4,13 +4,12 @@ REPRODUCTION.md).
   python docs/results/reward_sparsity/make_results.py <sparsity runs dir> [<wall time s>]
 
 Reads the transfer runs `<dir>/<method>_<reward>` of `run.sh` that exist (reward in sparse,
-staged, dense = the RGB-Stacking rgb_sparse, rgb_staged, rgb_shaped rewards).
-RESTORE="<method>_<reward> ..." (environment; space- or comma-separated keys as in curves.csv): finished runs
-lost with their machine, rebuilt from the committed files (`reproduction.finished_runs`, at the
-commit each ran at) and published beside the live runs; claims.json lists them under
-`restored`. The method key in
+staged, dense = the RGB-Stacking rgb_sparse, rgb_staged, rgb_shaped rewards). The method key in
 curves.csv is `<method>_<reward>`. The claim and its criterion are the ones fixed in issue 23
 before any run; methods not run yet make it "not reproduced".
+
+RESTORE="<method>_<reward> ..." (environment): finished runs lost with their machine, published
+from the committed files (`reproduction.finished_runs`).
 """
 
 import json

@@ -18,9 +18,7 @@ The criterion is the one fixed in issue 22 before any run.
 
 `<restore>` (space- or comma-separated methods, run.sh's SKIP; default: the RESTORE environment
 variable, as the other results scripts read it): methods whose finished runs were lost with
-their machine; their records are rebuilt from the committed `<subdir>/curves.csv`
-(`reproduction.finished_runs`, at the commit they ran at) and published beside the
-live runs; claims.json lists them under `restored`.
+their machine, published from the committed `<subdir>/` files (`reproduction.finished_runs`).
 """
 
 import json

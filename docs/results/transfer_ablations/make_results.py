@@ -10,10 +10,8 @@ with name in helms_cat, helms_mix (the full model), discrete_only, continuous_on
 eta_z_0.01. The claims' criteria were fixed before any run (issue 24); methods not run yet make a
 claim "not reproduced".
 
-RESTORE="<run> ..." (environment; space- or comma-separated run names as in curves.csv):
-finished runs lost with their machine, rebuilt from the committed files
-(`reproduction.finished_runs`, at the commit each ran at) and published beside the live runs;
-claims.json lists them under `restored`.
+RESTORE="<run> ..." (environment): finished runs lost with their machine, published from the
+committed files (`reproduction.finished_runs`).
 """
 
 import json

@@ -7,10 +7,8 @@ Reads the transfer runs `<dir>/<method>` of `run.sh` that exist (helms_mix, asym
 mpo_pixels, all from pixels). The claim's criterion was fixed in issue 24 before any run;
 methods not run yet make it "not reproduced".
 
-RESTORE="<run> ..." (environment; space- or comma-separated run names as in curves.csv):
-finished runs lost with their machine, rebuilt from the committed files
-(`reproduction.finished_runs`, at the commit each ran at) and published beside the live runs;
-claims.json lists them under `restored`.
+RESTORE="<run> ..." (environment): finished runs lost with their machine, published from the
+committed files (`reproduction.finished_runs`).
 """
 
 import json
