@@ -54,7 +54,7 @@ def _oracle_final(values, k):
     per_seed.append(sum(xs) / len(xs) if xs else math.nan)
   finite = [v for v in per_seed if math.isfinite(v)]
   mean = sum(finite) / len(finite)
-  std = math.sqrt(sum((v - mean) ** 2 for v in finite) / len(finite))
+  std = math.sqrt(sum((v - mean) ** 2 for v in finite) / (len(finite) - 1))  # sample std
   return per_seed, mean, std
 
 
@@ -123,7 +123,7 @@ def test_final_performance_skips_points_where_no_seed_has_a_value(tmp_path):
   # 5 points with data, ceil(0.4 * 5) = 2 of them: env steps 700 and 900.
   assert row["num_points"] == 2 and row["from_env_steps"] == 700 and row["env_steps"] == 1000
   np.testing.assert_allclose(row["per_seed"], [8.0, 9.0])
-  assert row["mean"] == pytest.approx(8.5) and row["std"] == pytest.approx(0.5)
+  assert row["mean"] == pytest.approx(8.5) and row["std"] == pytest.approx(math.sqrt(0.5))
 
 
 def test_smooth_and_seed_statistics_ignore_nan():
@@ -147,6 +147,13 @@ def test_smooth_and_seed_statistics_ignore_nan():
       assert mean[p] == pytest.approx(np.mean(xs)) and std[p] == pytest.approx(np.std(xs))
     else:
       assert np.isnan(mean[p]) and np.isnan(std[p])
+  _, sample_std, _ = statistics.seed_statistics(values, ddof=1)
+  for p in range(12):
+    xs = values[p][np.isfinite(values[p])]
+    if len(xs) > 1:  # the sample std, by hand
+      assert sample_std[p] == pytest.approx(math.sqrt(np.sum((xs - xs.mean()) ** 2) / (len(xs) - 1)))
+    else:  # undefined with one seed: NaN, not 0
+      assert np.isnan(sample_std[p])
 
 
 def test_errors_name_the_path(tmp_path):
@@ -279,7 +286,8 @@ def test_run_report_has_transfer_section(tmp_path):
   with open(os.path.join(out_dir, "metrics.json")) as f:
     summary = json.load(f)
   final = summary["transfer"]["final_performance"]["episode_return"]
-  assert final["per_seed"] == [18.0, 19.0] and final["mean"] == 18.5 and final["std"] == 0.5
+  assert final["per_seed"] == [18.0, 19.0] and final["mean"] == 18.5
+  assert final["std"] == pytest.approx(math.sqrt(0.5))  # the sample std of 18 and 19
   assert summary["transfer"]["final_performance"]["success"]["mean"] == 1.0
   assert summary["exploration"][0]["dense_return"] == 1.5
   assert summary["final_train_metrics"]["loss"] == 0.5

@@ -146,7 +146,7 @@ def write_comparison_report(run_dirs: Sequence[str], out_dir: str,
   for metric, rows in performance.items():
     parts.append(f"<h2>Final {html.escape(metric)}</h2>"
                  f"<p>Per seed, the mean over the last {last_fraction:.0%} of logged points; "
-                 f"then mean ± std (ddof=0) over seeds.</p>"
+                 f"then mean ± sample std (ddof=1) over seeds.</p>"
                  f"{html_pages.final_performance_html(rows, ' / '.join(units))}")
   if exploration:
     parts.append(f"<h2>Exploration</h2>{html_pages.exploration_html(exploration, roots)}")

@@ -274,8 +274,9 @@ def _closed_loop_table(functions, params, env, dataset, behaviours, windows, all
 
 
 def _mean_std(values) -> dict[str, float]:
-  """Per-seed values [S] -> their mean ± std over the seeds that have one, and that count."""
-  mean, std, count = statistics.seed_statistics(np.asarray(values, np.float64)[None])
+  """Per-seed values [S] -> their mean ± sample std (ddof 1, NaN with one seed) over the seeds
+  that have one, and that count."""
+  mean, std, count = statistics.seed_statistics(np.asarray(values, np.float64)[None], ddof=1)
   return {"mean": float(mean[0]), "std": float(std[0]), "n": int(count[0])}
 
 

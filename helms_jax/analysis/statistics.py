@@ -1,12 +1,13 @@
 """Statistics of learning curves over seeds (numpy on host arrays).
 
-Statistics over seeds ignore NaN (a seed without a value at a point) and use the population std
-(numpy's default, ddof=0):
-  curve:  per point, mean ± std over the seeds that have a value (`seed_statistics`), optionally
-    after a trailing mean over points per seed (`smooth`);
+Statistics over seeds ignore NaN (a seed without a value at a point):
+  curve:  per point, mean ± population std (ddof=0, a band drawn at every point, also with one
+    seed) over the seeds that have a value (`seed_statistics`), optionally after a trailing mean
+    over points per seed (`smooth`);
   final performance: per seed, the mean of its values over the last ceil(last_fraction * P)
-    points (`final_window_size`); then mean ± std of those per-seed numbers over seeds
-    (`final_performance_table`, one row per transfer run).
+    points (`final_window_size`); then mean ± sample std (ddof=1, NaN with one seed: the number a
+    results table reports) of those per-seed numbers over seeds (`final_performance_table`, one
+    row per transfer run).
 """
 
 from __future__ import annotations
@@ -40,14 +41,16 @@ def smooth(values: np.ndarray, window: int) -> np.ndarray:
     return np.where(count > 0, total / count, np.nan)
 
 
-def seed_statistics(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def seed_statistics(values: np.ndarray, ddof: int = 0
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
   """values [P, S] -> (mean [P], std [P], count [P]) over the seeds with a value (NaN ignored;
-  std with ddof=0; mean and std NaN where no seed has a value)."""
+  std with `ddof`; mean and std NaN where no seed has a value, std NaN where count <= ddof)."""
   values = np.asarray(values, np.float64)
   count = np.sum(np.isfinite(values), axis=-1)
   with warnings.catch_warnings():
     warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices are expected early on
-    return np.nanmean(values, axis=-1), np.nanstd(values, axis=-1), count
+    std = np.where(count > ddof, np.nanstd(values, axis=-1, ddof=ddof), np.nan)
+    return np.nanmean(values, axis=-1), std, count
 
 
 def final_window_size(num_points: int, last_fraction: float) -> int:
@@ -63,7 +66,8 @@ def final_performance_table(runs: Sequence[RunCurves], metric: str, last_fractio
                             names: Sequence[str] | None = None) -> list[dict[str, Any]]:
   """One row per run that has `metric`: mean and std over seeds of each seed's average over the
   last ceil(last_fraction * P) logged points that hold a value (points where no seed has one,
-  e.g. a logging interval in which no episode ended, do not count; NaN ignored; std ddof=0).
+  e.g. a logging interval in which no episode ended, do not count; NaN ignored; sample std,
+  ddof=1, NaN with fewer than two seeds with data).
 
   Row: name, label, run_dir, seeds, env_steps (last logged, per seed), env_steps_per_seed (the
   target), num_points (averaged), from_env_steps (first averaged point), per_seed [S] (NaN for a
@@ -81,7 +85,7 @@ def final_performance_table(runs: Sequence[RunCurves], metric: str, last_fractio
     with warnings.catch_warnings():
       warnings.simplefilter("ignore", RuntimeWarning)
       per_seed = (np.nanmean(values[chosen], axis=0) if k else np.full(run.num_seeds, np.nan))
-    mean, std, count = seed_statistics(per_seed[None])
+    mean, std, count = seed_statistics(per_seed[None], ddof=1)
     rows.append({
         "name": name, "label": run.label, "run_dir": run.run_dir, "seeds": run.seeds,
         "env_steps": int(run.env_steps[-1]) if run.num_points else 0,
