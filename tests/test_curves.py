@@ -421,3 +421,29 @@ def test_scrubbing_paths_is_idempotent():
   assert html_pages.display_command(once, roots) == once  # a restored record, published again
   assert html_pages.scrub_paths(once, roots) == once
   assert html_pages.scrub_paths("see /data/runs/mpo", roots) == "see <runs>/mpo"
+
+
+def test_curve_panels_keep_a_method_colour_and_its_mean_in_every_panel(tmp_path, monkeypatch):
+  figures, save = {}, plots.save_figure
+
+  def keep(fig, path, dpi=None):
+    figures[os.path.basename(path)] = [
+        {line.get_label(): (line.get_color(), line.get_ydata()) for line in ax.get_lines()}
+        for ax in fig.axes]
+    return save(fig, path, dpi)
+
+  monkeypatch.setattr(plots, "save_figure", keep)
+  a = np.array([[1.0, 3.0], [2.0, 4.0]])
+  runs = {name: run_curves.load_run(_write_run(str(tmp_path / name), name, values))
+          for name, values in (("A", a), ("B", a + 10), ("B2", a + 20))}
+  # B comes second in one panel and first in the other: its colour must not follow the order.
+  panels = {"dense": {"A": runs["A"], "B": runs["B"]}, "sparse": {"B": runs["B2"]}}
+  plots.plot_curve_panels(panels, "episode_return", str(tmp_path / "f.png"))
+  dense, sparse = figures["f.png"]
+  assert dense["B (2 seeds)"][0] == sparse["B (2 seeds)"][0] != dense["A (2 seeds)"][0]
+  np.testing.assert_allclose(dense["A (2 seeds)"][1], [2.0, 3.0])  # the mean over seeds
+  np.testing.assert_allclose(sparse["B (2 seeds)"][1], [22.0, 23.0])
+  with pytest.raises(ValueError, match="success"):
+    plots.plot_curve_panels(panels, "success", str(tmp_path / "g.png"))
+  with pytest.raises(ValueError, match="no run"):
+    plots.plot_curve_panels({}, "episode_return", str(tmp_path / "h.png"))

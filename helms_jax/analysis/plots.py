@@ -1,4 +1,5 @@
-"""Figures shared by the analyses and reports: atomic PNG writing and learning curves over seeds.
+"""Figures shared by the analyses and reports: atomic PNG writing, learning curves over seeds
+(one axes, `plot_learning_curves`, or a paper-style row of panels, `plot_curve_panels`).
 
 `save_figure` is how every analysis writes a figure (atomically: a killed run never leaves a torn
 PNG). Curves against steps have integer step ticks (`step_axis`, written compactly: 20k, 1.5M),
@@ -10,11 +11,12 @@ tells (`metric_info.direction`). Everything here is numpy + matplotlib (Agg) on 
 from __future__ import annotations
 
 import os
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import matplotlib
 
 matplotlib.use("Agg")  # headless: analyses and reports are written on servers
+import matplotlib.lines  # pylint: disable=g-import-not-at-top
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 
 import numpy as np
@@ -80,6 +82,34 @@ def metric_title(metric: str, detail: str = "") -> str:
   return metric + (f": {detail}" if detail else "") + (f" ({note})" if note else "")
 
 
+def _draw_curves(ax: plt.Axes, runs: Sequence[RunCurves], names: Sequence[str],
+                 colors: Sequence[str], metric: str, smoothing: int) -> int:
+  """Mean ± std over seeds of `metric` per run on `ax` (std shaded, clipped to a bounded
+  metric's range, points without a value left out); returns how many points were drawn. With
+  nothing drawn the axes say so rather than stay empty."""
+  plotted = 0
+  for name, color, run in zip(names, colors, runs):
+    if metric not in run.metrics:
+      continue
+    mean, std, count = seed_statistics(smooth(run.metrics[metric], smoothing))
+    keep = count > 0
+    x, mean, std = run.env_steps[keep], mean[keep], std[keep]
+    plotted += len(x)
+    ax.plot(x, mean, color=color, lw=1.5, marker="o" if len(x) == 1 else None, ms=3,
+            label=f"{name} ({run.num_seeds} seeds)")
+    ax.fill_between(x, *band(mean, std, metric), color=color, alpha=0.2, lw=0)
+  units = {r.step_unit for r in runs if metric in r.metrics}
+  step_axis(ax, "env steps per seed" if units == {"env steps"} else " / ".join(sorted(units)))
+  bounded_axis(ax, metric)
+  if not plotted:  # e.g. no episode finished yet
+    ax.text(0.5, 0.5, "no values logged yet", transform=ax.transAxes, ha="center",
+            va="center", color="gray")
+    ax.set_xticks([])
+    ax.set_yticks([])
+  ax.grid(alpha=0.3)
+  return plotted
+
+
 def plot_learning_curves(runs: Sequence[RunCurves], metric: str, out_path: str,
                          title: str | None = None, smoothing: int = 1,
                          names: Sequence[str] | None = None) -> str:
@@ -95,32 +125,44 @@ def plot_learning_curves(runs: Sequence[RunCurves], metric: str, out_path: str,
                      f"{', '.join(r.run_dir for r in runs)})")
   names = run_names(runs) if names is None else names
   fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=100)
-  plotted = 0
-  for i, (name, run) in enumerate(zip(names, runs)):
-    if metric not in run.metrics:
-      continue
-    mean, std, count = seed_statistics(smooth(run.metrics[metric], smoothing))
-    keep = count > 0
-    x, mean, std = run.env_steps[keep], mean[keep], std[keep]
-    plotted += len(x)
-    color = f"C{i % 10}"
-    ax.plot(x, mean, color=color, lw=1.5, marker="o" if len(x) == 1 else None, ms=3,
-            label=f"{name} ({run.num_seeds} seeds)")
-    ax.fill_between(x, *band(mean, std, metric), color=color, alpha=0.2, lw=0)
-  units = {r.step_unit for r in runs if metric in r.metrics}
-  step_axis(ax, "env steps per seed" if units == {"env steps"} else " / ".join(sorted(units)))
-  bounded_axis(ax, metric)
-  if not plotted:  # e.g. no episode finished yet: say so rather than draw empty axes
-    ax.text(0.5, 0.5, "no values logged yet", transform=ax.transAxes, ha="center",
-            va="center", color="gray")
-    ax.set_xticks([])
-    ax.set_yticks([])
+  _draw_curves(ax, runs, names, [f"C{i % 10}" for i in range(len(runs))], metric, smoothing)
   ax.set_ylabel(metric_info.axis_label(metric)
                 + (f" (trailing mean of {smoothing})" if smoothing > 1 else ""))
   ax.set_title(title if title is not None else metric_title(metric, "mean ± std over seeds"),
                fontsize=10)
-  ax.grid(alpha=0.3)
   ax.legend(fontsize=8)
   fig.tight_layout()
+  save_figure(fig, out_path)
+  return out_path
+
+
+def plot_curve_panels(panels: Mapping[str, Mapping[str, RunCurves]], metric: str,
+                      out_path: str, title: str | None = None, smoothing: int = 1) -> str:
+  """A paper-style figure: one panel per entry of `panels` (e.g. per reward or object set),
+  each {method name: run} drawn as in `plot_learning_curves`, a method keeping its colour in
+  every panel and one legend for all; panels with different step ranges keep their own x
+  axis. Written as a PNG to `out_path` (atomically); returns `out_path`. Raises ValueError
+  when there is no panel or no run has the metric.
+  """
+  runs = [run for methods in panels.values() for run in methods.values()]
+  if not panels or not any(metric in r.metrics for r in runs):
+    raise ValueError(f"no run in panels {list(panels)} has metric {metric!r}")
+  methods = list(dict.fromkeys(m for methods in panels.values() for m in methods))
+  color = {m: f"C{i % 10}" for i, m in enumerate(methods)}
+  fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.6), dpi=100,
+                           squeeze=False)
+  for ax, (panel, by_method) in zip(axes[0], panels.items()):
+    names = list(by_method)
+    _draw_curves(ax, list(by_method.values()), names, [color[m] for m in names], metric,
+                 smoothing)
+    ax.set_title(panel, fontsize=10)
+  axes[0][0].set_ylabel(metric_info.axis_label(metric)
+                        + (f" (trailing mean of {smoothing})" if smoothing > 1 else ""))
+  handles = [matplotlib.lines.Line2D([], [], color=color[m], lw=1.5) for m in methods]
+  fig.legend(handles, methods, loc="lower center", ncol=min(len(methods), 6), fontsize=8,
+             frameon=False)
+  fig.suptitle(title if title is not None else metric_title(metric, "mean ± std over seeds"),
+               fontsize=10)
+  fig.tight_layout(rect=(0, 0.08, 1, 1))
   save_figure(fig, out_path)
   return out_path
