@@ -2,11 +2,12 @@
 
 import json
 import os
+from unittest import mock
 
 import numpy as np
 import pytest
 
-from helms_jax.analysis import compare, reproduction, run_curves
+from helms_jax.analysis import compare, plots, reproduction, run_curves
 from tests.test_curves import _write_run
 
 
@@ -134,6 +135,17 @@ def test_publish_writes_the_protocol_files(tmp_path):
     listed = json.load(open(out_dir / "report" / group / "metrics.json"))["runs"]
     assert [os.path.basename(r["run_dir"]) for r in listed] == [run]
     assert "a_beats_b" in open(out_dir / "report" / group / "index.html").read()
+  # The paper's layout: a panel per entry; a panel whose runs have not run yet is left out.
+  drawn = []
+  with mock.patch.object(plots, "plot_curve_panels",
+                         side_effect=lambda panels, metric, path, **_: drawn.append(
+                             (list(panels), [len(p) for p in panels.values()], metric,
+                              os.path.relpath(path, out_dir)))):
+    reproduction.publish(str(out_dir), runs, [claim], metrics=("success",), experiment="toy",
+                         paper="Toy", command="cmd", title="Toy", paper_env_steps_per_seed=1000,
+                         figure_panels={"left": ["a", "b"], "right": ["not_run_yet"]},
+                         figure_stem="figure9")
+  assert drawn == [(["left"], [2], "success", os.path.join("report", "figure9_success.png"))]
 
 
 def test_a_lost_run_restored_from_curves_csv_publishes_the_same_rows_and_verdict(tmp_path):

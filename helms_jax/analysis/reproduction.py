@@ -395,7 +395,9 @@ def publish(out_dir: str, runs: Mapping[str, str], claims: Sequence[Claim], *,
             paper_env_steps_per_seed: int | None, wall_time_s: float | None = None,
             machine: str = "2-core CPU, no accelerator", commit: str | None = None,
             derive: Callable[[list[Row]], list[Row]] | None = None,
-            report_groups: Mapping[str, Sequence[str]] | None = None) -> dict:
+            report_groups: Mapping[str, Sequence[str]] | None = None,
+            figure_panels: Mapping[str, Sequence[str]] | None = None,
+            figure_stem: str = "figure") -> dict:
   """The protocol's files for the runs `{method: run_dir}` that exist: `out_dir/curves.csv`
   (`metrics` of every seed and logged point), `claims.json` (each claim evaluated; the commit
   read from the first run's `transfer/run.json`) and `report/` (curves with the paper-vs-ours
@@ -404,7 +406,10 @@ def publish(out_dir: str, runs: Mapping[str, str], claims: Sequence[Claim], *,
   metrics computed from the logged ones (e.g. a mean over tasks), added before anything is
   written. `report_groups` `{group: methods}`: one report per group in `report/<group>/` (e.g.
   one per task when a method runs on several; each with the whole paper-vs-ours table) instead
-  of one for all runs. Returns the claims.json content."""
+  of one for all runs. `figure_panels` `{panel title: methods}`: also the paper's figure layout,
+  `report/<figure_stem>_<metric>.png` with a panel per entry (e.g. per reward or object set) and
+  a colour per method label across panels (`plots.plot_curve_panels`). Returns the claims.json
+  content."""
   from helms_jax.analysis import compare  # pylint: disable=import-outside-toplevel  (it imports this module)
   rows = curves_rows(runs, metrics=metrics)
   if derive is not None:
@@ -432,4 +437,24 @@ def publish(out_dir: str, runs: Mapping[str, str], claims: Sequence[Claim], *,
           group_runs, os.path.join(out_dir, "report", group),
           title=f"{title}: {group}" if group else title, claims_path=claims_path,
           metrics=metrics)
+  if figure_panels:
+    _write_panel_figures(out_dir, runs, figure_panels, metrics, figure_stem)
   return out
+
+
+def _write_panel_figures(out_dir: str, runs: Mapping[str, str],
+                         figure_panels: Mapping[str, Sequence[str]], metrics: Sequence[str],
+                         stem: str) -> None:
+  """`publish`'s paper-layout figure: per metric any run logged, `report/<stem>_<metric>.png`."""
+  from helms_jax.analysis import plots  # pylint: disable=import-outside-toplevel  (matplotlib)
+  loaded = {m: run_curves.load_run(d) for m, d in runs.items()}
+  panels = {}
+  for panel, methods in figure_panels.items():
+    present = [loaded[m] for m in methods if m in loaded]
+    if present:  # names: labels, disambiguated where two runs of a panel share one
+      panels[panel] = dict(zip(run_curves.run_names(present), present))
+  for metric in metrics:
+    if any(metric in r.metrics for p in panels.values() for r in p.values()):
+      plots.plot_curve_panels(panels, metric,
+                              os.path.join(out_dir, "report", f"{stem}_{metric}.png"),
+                              title=f"{metric}, mean ± std over seeds")

@@ -19,8 +19,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))))
 
-from helms_jax.analysis import (  # pylint: disable=wrong-import-position
-    plots, reproduction, run_curves)
+from helms_jax.analysis import reproduction  # pylint: disable=wrong-import-position
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 METHODS = ("helms_cat", "helms_mix", "mpo", "npmp_kl", "bc_mpo", "hier_bc")
@@ -62,24 +61,11 @@ def main(runs_dir: str, wall_time_s: float | None = None, restore: str = "") -> 
           "docs/results/reward_sparsity/run.sh <runs dir> (helms-transfer --config="
           "experiments/transfer_reward_sparsity.py:<method>,<reward> ...)"),
       title="HeLMS: reward sparsity (red on blue, RGB set 4)",
-      paper_env_steps_per_seed=PAPER_ENV_STEPS, wall_time_s=wall_time_s)
+      paper_env_steps_per_seed=PAPER_ENV_STEPS, wall_time_s=wall_time_s,
+      figure_panels={f"{r} reward": [f"{m}_{r}" for m in METHODS] for r in REWARDS[::-1]},
+      figure_stem="figure7")  # the paper's layout: dense, staged, sparse
   for claim in out["claims"]:
     print(claim["id"], claim["verdict"], json.dumps(claim["methods"]))
-  write_figure7(runs)
-
-
-def write_figure7(runs) -> None:
-  """report/figure7_<metric>.png, the paper's layout: a panel per reward (dense, staged, sparse,
-  left to right), a colour per method in all three. runs: {<method>_<reward>: run dir}."""
-  panels = {}
-  for reward in ("dense", "staged", "sparse"):
-    loaded = [run_curves.load_run(runs[f"{m}_{reward}"]) for m in METHODS
-              if f"{m}_{reward}" in runs]
-    if loaded:
-      panels[f"{reward} reward"] = {run.label: run for run in loaded}
-  for metric in ("success", "episode_return"):
-    plots.plot_curve_panels(panels, metric, os.path.join(HERE, "report", f"figure7_{metric}.png"),
-                            title=f"{metric} by reward, mean ± std over seeds (Figure 7's layout)")
 
 
 if __name__ == "__main__":

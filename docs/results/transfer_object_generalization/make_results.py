@@ -98,7 +98,9 @@ def main(runs_dir: str, wall_time_s: float | None = None, restore: str = "") -> 
                "--config=experiments/transfer_object_generalization.py:<method>,<set> ...)"),
       title="HeLMS: object generalisation (red on blue, unseen RGB object sets)",
       paper_env_steps_per_seed=PAPER_ENV_STEPS, wall_time_s=wall_time_s,
-      report_groups={s: [f"{m}_{s}" for m in METHODS] for s in RELATION})
+      report_groups={s: [f"{m}_{s}" for m in METHODS] for s in RELATION},
+      figure_panels={f"set {s[-1]}": [f"{m}_{s}" for m in METHODS] for s in RELATION},
+      figure_stem="figure4")  # the paper's layout: a panel per object set
   for entry in out["claims"]:
     print(entry["id"], entry["verdict"], json.dumps(entry["methods"]))
 
