@@ -16,7 +16,6 @@ from typing import Mapping, Sequence
 import matplotlib
 
 matplotlib.use("Agg")  # headless: analyses and reports are written on servers
-import matplotlib.lines  # pylint: disable=g-import-not-at-top
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 
 import numpy as np
@@ -83,10 +82,10 @@ def metric_title(metric: str, detail: str = "") -> str:
 
 
 def _draw_curves(ax: plt.Axes, runs: Sequence[RunCurves], names: Sequence[str],
-                 colors: Sequence[str], metric: str, smoothing: int) -> int:
+                 colors: Sequence[str], metric: str, smoothing: int) -> None:
   """Mean ± std over seeds of `metric` per run on `ax` (std shaded, clipped to a bounded
-  metric's range, points without a value left out); returns how many points were drawn. With
-  nothing drawn the axes say so rather than stay empty."""
+  metric's range, points without a value left out). With nothing drawn the axes say so rather
+  than stay empty."""
   plotted = 0
   for name, color, run in zip(names, colors, runs):
     if metric not in run.metrics:
@@ -107,7 +106,11 @@ def _draw_curves(ax: plt.Axes, runs: Sequence[RunCurves], names: Sequence[str],
     ax.set_xticks([])
     ax.set_yticks([])
   ax.grid(alpha=0.3)
-  return plotted
+
+
+def _curve_ylabel(metric: str, smoothing: int) -> str:
+  return (metric_info.axis_label(metric)
+          + (f" (trailing mean of {smoothing})" if smoothing > 1 else ""))
 
 
 def plot_learning_curves(runs: Sequence[RunCurves], metric: str, out_path: str,
@@ -126,8 +129,7 @@ def plot_learning_curves(runs: Sequence[RunCurves], metric: str, out_path: str,
   names = run_names(runs) if names is None else names
   fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=100)
   _draw_curves(ax, runs, names, [f"C{i % 10}" for i in range(len(runs))], metric, smoothing)
-  ax.set_ylabel(metric_info.axis_label(metric)
-                + (f" (trailing mean of {smoothing})" if smoothing > 1 else ""))
+  ax.set_ylabel(_curve_ylabel(metric, smoothing))
   ax.set_title(title if title is not None else metric_title(metric, "mean ± std over seeds"),
                fontsize=10)
   ax.legend(fontsize=8)
@@ -156,9 +158,8 @@ def plot_curve_panels(panels: Mapping[str, Mapping[str, RunCurves]], metric: str
     _draw_curves(ax, list(by_method.values()), names, [color[m] for m in names], metric,
                  smoothing)
     ax.set_title(panel, fontsize=10)
-  axes[0][0].set_ylabel(metric_info.axis_label(metric)
-                        + (f" (trailing mean of {smoothing})" if smoothing > 1 else ""))
-  handles = [matplotlib.lines.Line2D([], [], color=color[m], lw=1.5) for m in methods]
+  axes[0][0].set_ylabel(_curve_ylabel(metric, smoothing))
+  handles = [plt.Line2D([], [], color=color[m], lw=1.5) for m in methods]
   fig.legend(handles, methods, loc="lower center", ncol=min(len(methods), 6), fontsize=8,
              frameon=False)
   fig.suptitle(title if title is not None else metric_title(metric, "mean ± std over seeds"),
