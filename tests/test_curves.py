@@ -210,6 +210,23 @@ def test_expand_run_dirs(tmp_path):
     run_curves.expand_run_dirs(str(tmp_path / "other*"))
 
 
+def test_run_names_disambiguate_repeated_labels_by_what_every_record_has(tmp_path):
+  """Labels that repeat get the variant, or, where a record has none (a run restored from
+  published curves), the run directory's name; never "None". Unique labels stay bare."""
+  def load(name, label, variant):
+    return run_curves.load_run(_write_run(str(tmp_path / name), label, np.ones((2, 1)),
+                                          variant=variant))
+  state, image, sac = (load("spirl_state", "SPiRL", "spirl,state"),
+                       load("spirl", "SPiRL", "spirl,image"), load("sac", "SAC", "sac"))
+  assert run_curves.run_names([image, state, sac]) == [
+      "SPiRL (spirl,image)", "SPiRL (spirl,state)", "SAC"]
+  image.info["variant"] = None  # as a restored record has it
+  assert run_curves.run_names([image, state, sac]) == [
+      "SPiRL (spirl)", "SPiRL (spirl_state)", "SAC"]
+  assert run_curves.run_names([sac, sac]) == [f"SAC ({sac.run_dir}) #1",
+                                              f"SAC ({sac.run_dir}) #2"]
+
+
 def _three_runs(tmp_path):
   rng = np.random.default_rng(2)
   returns = [rng.normal(loc, 1.0, size=(20, 3)) for loc in (5.0, 2.0, 1.0)]

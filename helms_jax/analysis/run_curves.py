@@ -296,20 +296,24 @@ def expand_run_dirs(spec: str | Sequence[str]) -> list[str]:
 
 def run_names(runs: Sequence[RunCurves]) -> list[str]:
   """A display name per run: its label, disambiguated only where labels repeat (by variant, then
-  experiment:variant, then run directory)."""
-  ways: list[Callable[[RunCurves], str]] = [
-      lambda r: r.label,
-      lambda r: f"{r.label} ({r.info.get('variant')})",
-      lambda r: f"{r.label} ({r.info.get('experiment')}:{r.info.get('variant')})",
-      lambda r: f"{r.label} ({os.path.basename(os.path.normpath(r.run_dir))})",
-      lambda r: f"{r.label} ({r.run_dir})"]
+  experiment:variant, then run directory). A record without the field (e.g. a run restored from
+  published curves, which has no variant) rules that way out for its label, rather than showing
+  "None"."""
+  def info(*keys):
+    return lambda r: (":".join(str(r.info[k]) for k in keys)
+                      if all(r.info.get(k) is not None for k in keys) else None)
+  ways: list[Callable[[RunCurves], str | None]] = [
+      lambda r: "", info("variant"), info("experiment", "variant"),
+      lambda r: os.path.basename(os.path.normpath(r.run_dir)), lambda r: r.run_dir]
   names = []
   for run in runs:
     same = [r for r in runs if r.label == run.label]
     for way in ways:
-      if len({way(r) for r in same}) == len(same):
+      tags = [way(r) for r in same]
+      if None not in tags and len(set(tags)) == len(same):
         break
-    names.append(way(run))
+    tag = way(run)
+    names.append(f"{run.label} ({tag})" if tag else run.label)
   if len(set(names)) < len(names):  # the same directory twice
     names = [f"{n} #{i + 1}" for i, n in enumerate(names)]
   return names
