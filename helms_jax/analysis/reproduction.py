@@ -456,5 +456,4 @@ def _write_panel_figures(out_dir: str, runs: Mapping[str, str],
   for metric in metrics:
     if any(metric in r.metrics for p in panels.values() for r in p.values()):
       plots.plot_curve_panels(panels, metric,
-                              os.path.join(out_dir, "report", f"{stem}_{metric}.png"),
-                              title=f"{metric}, mean ± std over seeds")
+                              os.path.join(out_dir, "report", f"{stem}_{metric}.png"))
