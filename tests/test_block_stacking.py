@@ -295,6 +295,25 @@ def test_reset_shapes_groups_and_contacts(sim):
   np.testing.assert_allclose(block_pts, pos[order], atol=1e-6)
 
 
+def test_expert_first_action_from_a_reset_state(sim):
+  """The expert's whole call path (per-episode draws, then one action) on a real reset state,
+  in the default suite: `helms-data` once failed here while the slow tower test was the only
+  caller. Its noise std is the one it was made with in every episode, and it first reaches
+  (the gripper held open, nothing grasped), within the action bounds."""
+  env, place = sim
+  expert = experts.expert_for("block_stacking", env, noise_scale=0.2)
+  keys = jax.random.split(jax.random.PRNGKey(1), 16)
+  states = jax.vmap(expert.init)(keys)
+  np.testing.assert_allclose(np.asarray(states.move.noise), 0.2, rtol=1e-6)
+  obs = place(jax.jit(env.initial_qpos)(jax.random.PRNGKey(0))).obs
+  act, after = jax.jit(expert.policy)(obs, jax.random.PRNGKey(2),
+                                      jax.tree_util.tree_map(lambda x: x[0], states))
+  act = np.asarray(act)
+  assert act.shape == (env.action_size,) and np.all(np.isfinite(act))
+  assert np.all(np.abs(act) <= 1.0) and act[4] < 0.0  # gripper open while reaching
+  assert int(after.move.move) == 0  # nothing placed yet
+
+
 def test_hand_placed_towers_in_the_simulator(sim):
   env, place = sim
   away = [0.2, 0.2, 0.3, 0.0]

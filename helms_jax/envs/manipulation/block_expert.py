@@ -111,7 +111,7 @@ class BlockExpertConfig:
     return stacking_expert.StackingInit(stacking_expert.StackingExpertConfig(
         bottom=three(cube.bottom), top=three(cube.top), half_width=three(BLOCK_HALF),
         yaw_offset=three(offset), yaw_period=three(period), grasp_centre=three(centre),
-        noise_scale=self.noise_scale))
+        noise_scale=self.noise_scale, noise_max=self.noise_scale))  # one noise std for all
 
   def draw_move(self, key: jax.Array) -> ExpertState:
     """The stacking expert's sub-goals with half its random horizontal grasp and placement
