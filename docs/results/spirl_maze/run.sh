@@ -53,8 +53,13 @@ done
 # The paper's setup (the claim maze_only_spirl_succeeds); beside it the paper's text's KL
 # budget (delta = 1 on the whole KL; the first code release averaged it over the 10 latent
 # dimensions, what `spirl` runs); SSP (its policy and critic read the state in either variant, so
-# one run serves both claims); then the state-based variant (ours, not in the paper).
+# one run serves both claims); then the state-based variant (ours, not in the paper); then,
+# beside the claim, spirl's warm-up: its RLTrainer.warmup fills the replay with 5,000 high-level
+# steps (50k env steps) sampled from the prior before the first update (spirl_warmup: learning
+# starts at 5,000 skill steps per seed instead of 500; the policy starts as the prior, so it
+# acts as spirl's warm-up does; our x axis counts these steps, spirl's global_step does not).
 run spirl spirl,image$V skills_image
 run spirl_total_kl spirl,image$V skills_image --config.transfer.agent.divergence_per_dimension=False
 run ssp ssp,image$V skills_image
 run spirl_state spirl skills
+run spirl_warmup spirl,image$V skills_image --config.transfer.loop.min_replay_steps=5000
