@@ -11,11 +11,11 @@ views), beside it `spirl_total_kl` (the same with the KL target on the whole KL,
 text states delta; `spirl` averages it over the latent dimensions as the first code release
 did) and `spirl_warmup` (learning starts after 5,000 skill steps from the prior, spirl's
 code's warm-up, instead of 500), the state-based variant `spirl_state` (position + velocity;
-ours), `ssp` (its policy and critic read the state in either variant, so one run serves both claims; `ssp_state`, an earlier
-separate run, duplicated it), and the flat baselines `sac`, `flat_prior`, `bc_sac` (reading the
-state; shared by both claims). Methods
-not run yet are left out of curves.csv and make their claim "not reproduced" until they are.
-The criterion is the one fixed in issue 22 before any run.
+ours), `ssp` (its policy and critic read the state in either variant, so one run serves both
+claims; `ssp_state`, an earlier separate run, duplicated it), and the flat baselines `sac`,
+`flat_prior`, `bc_sac` (reading the state; shared by both claims). Methods not run yet are
+left out of curves.csv and make their claim "not reproduced" until they are. The criterion is
+the one fixed in issue 22 before any run.
 
 `<restore>` (space- or comma-separated methods, run.sh's SKIP; default: the RESTORE environment
 variable, as the other results scripts read it): methods whose finished runs were lost with
