@@ -146,6 +146,12 @@ def test_publish_writes_the_protocol_files(tmp_path):
                          figure_panels={"left": ["a", "b"], "right": ["not_run_yet"]},
                          figure_stem="figure9")
   assert drawn == [(["left"], [2], "success", os.path.join("report", "figure9_success.png"))]
+  # No run at all (a wrong runs dir): refused, the published files untouched.
+  before = {f: open(out_dir / f).read() for f in ("curves.csv", "claims.json")}
+  with pytest.raises(ValueError, match="no runs to publish"):
+    reproduction.publish(str(out_dir), {}, [claim], metrics=("success",), experiment="toy",
+                         paper="Toy", command="cmd", title="Toy", paper_env_steps_per_seed=1000)
+  assert {f: open(out_dir / f).read() for f in before} == before
 
 
 def test_a_lost_run_restored_from_curves_csv_publishes_the_same_rows_and_verdict(tmp_path):
