@@ -108,7 +108,8 @@ def to_dict(config: ml_collections.ConfigDict) -> dict[str, Any]:
 # holding exactly this value (any other value is a change).
 ADDED_KEYS = {"data.expert_noise_max": 0.0, "data.expert_excursion_max": 0.0,
               "learner.prior_image_planes": 1,
-              "transfer.uint8_views": False, "transfer.cache_prior": False}
+              "transfer.uint8_views": False, "transfer.cache_prior": False,
+              "transfer.loop.bootstrap_time_limits": True}
 
 
 def lookup(tree: dict[str, Any], key: str) -> Any:

@@ -349,6 +349,31 @@ def test_final_metrics_are_read_at_each_episodes_last_step():
     jax.eval_shape(call, init(jax.random.PRNGKey(0)))
 
 
+class TimeLimitedBandit(CountingBandit):
+  """CountingBandit's 3-step episodes, each ended by its time limit (info['truncation'] 1)."""
+
+  def step(self, state, action):
+    state = super().step(state, action)
+    return state.replace(info={"truncation": state.done})
+
+
+@pytest.mark.parametrize("bootstrap", [True, False])
+def test_time_limit_ends_bootstrap_unless_told_not_to(bootstrap):
+  """Stored discounts: 1 inside episodes; at a time-limit end 1 (bootstrapped) by default and 0
+  (a termination, as spirl's sampler treats it) with bootstrap_time_limits=False."""
+  agent = mpo.make_agent(agent_config(), categorical_space(), observation_size=2)
+  config = OnlineConfig(**{**LOOP.__dict__, "updates_per_iteration": 0, "unroll_length": 3,
+                           "iterations_per_call": 2, "env_steps": 16 * 3 * 2,
+                           "bootstrap_time_limits": bootstrap})
+  state, _ = run_loop(agent, TimeLimitedBandit(), config, num_seeds=1)
+  stored = jax.tree.map(lambda x: np.asarray(x)[0, :, :6], state.replay.experience)
+  np.testing.assert_array_equal(stored.end, np.tile([0, 0, 1], (16, 2)))
+  np.testing.assert_array_equal(stored.discount,
+                                np.tile([1, 1, 1 if bootstrap else 0], (16, 2)))
+  with pytest.raises(configs.ConfigError, match="bootstrap_time_limits must be True or False"):
+    OnlineConfig(**{**config.__dict__, "bootstrap_time_limits": "no"}).validate()
+
+
 def test_seeds_in_sequence_computes_what_the_vmapped_seeds_compute():
   """lax.map over the seeds (seeds_in_sequence) against vmap: the same states and stats."""
   agent = mpo.make_agent(agent_config(), categorical_space(), observation_size=2)

@@ -71,6 +71,10 @@ class OnlineConfig:
   # `final/<name>`, the mean over the episodes that ended in the call (e.g. SPiRL's blocks
   # stacked at the end of an episode).
   final_metrics: tuple[str, ...] = ()
+  # True: an episode cut by the time limit bootstraps (discount 1 at its last step; Pardo et
+  # al. 2018), as the state would go on. False: the time limit ends the return like a
+  # termination (discount 0), as clvrai/spirl's sampler does (`done` at max_rollout_len).
+  bootstrap_time_limits: bool = True
   # Run the seeds one after another inside each call (`jax.lax.map`) instead of batching them
   # (`jax.vmap`): the same computation per seed. SPiRL's image update alone, 3 seeds, took 137
   # ms in sequence against 203 ms vmapped (one process, with another job on the CPU); the whole
@@ -87,6 +91,9 @@ class OnlineConfig:
                  "env_steps", "iterations_per_call", "log_every_calls", "checkpoint_every_calls"):
       if getattr(self, name) <= 0:
         raise configs.ConfigError(f"transfer.loop.{name} must be positive, got {getattr(self, name)}")
+    if not isinstance(self.bootstrap_time_limits, (bool, np.bool_)):
+      raise configs.ConfigError(f"transfer.loop.bootstrap_time_limits must be True or False, got "
+                                f"{self.bootstrap_time_limits!r}")
     if self.updates_per_iteration < 0 or self.min_replay_steps < 0:
       raise configs.ConfigError("transfer.loop.updates_per_iteration and min_replay_steps must be >= 0")
     if self.env_steps % self.env_steps_per_call:
@@ -223,6 +230,8 @@ def make_online_fns(agent: OnlineAgent, env: Env, config: OnlineConfig,
     nstate = step_batch(env_state, env_action)
     done = nstate.done > 0
     truncation = nstate.info.get("truncation", jnp.zeros_like(nstate.done))
+    if not config.bootstrap_time_limits:
+      truncation = jnp.zeros_like(truncation)
     transition = Transition(
         observation=obs, agent_action=agent_action, reward=nstate.reward,
         discount=1.0 - nstate.done * (1.0 - truncation), end=done.astype(jnp.float32),
