@@ -276,11 +276,27 @@ def _restore_online_state(run_dir: str, config: ml_collections.ConfigDict, agent
   return state
 
 
+class OnlineRun(NamedTuple):
+  """A trained online run: its config, agent, stacked `OnlineState` (leaves [S, ...]) and the
+  env the agent acted in."""
+  config: ml_collections.ConfigDict
+  agent: OnlineAgent
+  state: Any
+  env: Any
+
+
+def load_online_run_with_agent(run_dir: str) -> OnlineRun:
+  """The online run in `run_dir` (its config.json, the newest intact checkpoint under
+  transfer/checkpoints) with the agent that trained it."""
+  other, agent, env = _online_agent(run_dir)
+  return OnlineRun(other, agent, _restore_online_state(run_dir, other, agent, env), env)
+
+
 def load_online_run(run_dir: str):
   """`(config, stacked OnlineState, env)` of the online run in `run_dir` (its config.json, the
   newest intact checkpoint under transfer/checkpoints, and the env the agent acted in)."""
-  other, agent, env = _online_agent(run_dir)
-  return other, _restore_online_state(run_dir, other, agent, env), env
+  run = load_online_run_with_agent(run_dir)
+  return run.config, run.state, run.env
 
 
 class OfflineRun(NamedTuple):

@@ -12,6 +12,7 @@ import pytest
 from helms_jax import configs, envs, methods, pipeline, runs
 from helms_jax.agents.records import OfflineSkills
 from helms_jax.agents.spirl import downstream, offline
+from helms_jax.analysis import critic_bias
 from helms_jax.envs.skill_env import SkillEnv
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -152,3 +153,14 @@ def test_spirl_pipeline_learns_skills_then_transfers_in_skill_space(tmp_path):
     assert "transfer" in json.load(f)
   with open(os.path.join(workdir, "transfer", "run.json")) as f:
     assert json.load(f)["method"] == "spirl"
+  # The critic check reads the run's replay: every stored step of every env, each seed.
+  result = critic_bias.analyze_online_run(workdir, window_fraction=1.0)
+  stored = loop.env_steps // config.learner.horizon // loop.num_envs
+  assert result["window_steps_per_env"] == stored
+  with open(os.path.join(workdir, "analysis", critic_bias.CRITIC_BIAS_FILE)) as f:
+    assert json.load(f) == result
+  assert sorted(result["seeds"]) == sorted(str(s) for s in config.transfer.seeds)
+  for stats in result["seeds"].values():
+    assert stats["count"] == stored * loop.num_envs and np.isfinite(list(stats.values())).all()
+  with pytest.raises(configs.ConfigError, match="critic_window"):
+    critic_bias.analyze_online_run(workdir, window_fraction=0.0)

@@ -322,6 +322,16 @@ def make_agent(config: ml_collections.ConfigDict, space: ActionSpace,
                    prior_sampling_prob=prior_sampling_prob(state))
     return new_state, metrics
 
+  def evaluate(state: SACState, obs, a, key):
+    """The critic as its targets use it (`OnlineAgent.evaluate`): [B] each."""
+    alpha = jnp.exp(state.log_alpha)
+    policy_a, d, _ = sample_divergence(state.policy, state.frozen, obs, key)
+    penalty = alpha * d
+    return dict(q=jnp.min(q_values(state.critics, obs, a), axis=0),
+                value=jnp.min(q_values(state.critics, obs, policy_a), axis=0) - penalty,
+                penalty=penalty)
+
   return OnlineAgent(init=init, act=act, update=update,
                      agent_action_spec=jax.ShapeDtypeStruct((dim,), jnp.float32),
-                     observe=space.observe, observation_spec=space.observation_spec)
+                     observe=space.observe, observation_spec=space.observation_spec,
+                     evaluate=evaluate)

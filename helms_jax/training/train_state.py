@@ -114,6 +114,13 @@ class OnlineAgent(NamedTuple):
     every K steps) branch on it, so the branch stays a real `lax.cond` under the seed `vmap`.
   decision_period: the agent's period in steps (K for an agent re-planning every K steps);
     `unroll_length` must be a multiple of it, so a period never straddles two loop calls.
+  evaluate: None for an agent without a soft action-value critic. Otherwise
+    `(agent_state, observation [B, ...], agent_action [B, *u], key) -> dict` of [B] arrays:
+    `q`, the critic's estimate of the stored action (what its targets use, e.g. the min of
+    twin critics); `value`, the state value its targets bootstrap with (one sample of
+    E_a~pi[q(s, a)] minus its regulariser); `penalty`, the regulariser its targets subtract
+    at s (alpha * d(s); 0 without one). `analysis.critic_bias` compares `q` with Monte Carlo
+    returns of the replayed trajectories.
   """
   init: Callable[[jax.Array], Any]
   act: Callable[..., tuple]
@@ -123,3 +130,4 @@ class OnlineAgent(NamedTuple):
   observation_spec: Any = None
   actor_init: Callable[[jax.Array, int], Any] | None = None
   decision_period: int = 1
+  evaluate: Callable[..., dict] | None = None
