@@ -3,7 +3,8 @@
   python docs/results/spirl_stacking_repro/make_results.py <runs dir> [<wall time s>]
 
 Reads the downstream runs of `run.sh` that exist under `<runs dir>` (`spirl`, `ssp`, `sac`,
-`flat_prior`, each with `transfer/curves.jsonl`). The metric is `final/blocks_stacked`, the
+`flat_prior`, each with `transfer/curves.jsonl`; beside them `spirl_total_kl`, delta = 5 on the
+whole KL, a suspect tested after the claim's runs, reported but not part of the verdict). The metric is `final/blocks_stacked`, the
 tower height minus one at each episode's last step (the paper's "number of blocks stacked"),
 averaged over the episodes of each logged point. The criterion (issue 22) was fixed before any
 run: SPiRL stacks at least 0.5 blocks more than every baseline over the last 10 % of env steps.
@@ -20,6 +21,7 @@ from helms_jax.analysis import reproduction  # pylint: disable=wrong-import-posi
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 METHODS = ("spirl", "ssp", "sac", "flat_prior")
+BESIDE = ("spirl_total_kl",)
 BASELINES = ("ssp", "sac", "flat_prior")
 METRIC = "final/blocks_stacked"
 ENV_STEPS = 1_000_000  # per seed (run.sh)
@@ -37,15 +39,16 @@ def spirl_stacks_most(stats) -> str:
 
 
 def main(runs_dir: str, wall_time_s: float | None = None) -> None:
-  runs = {m: os.path.join(runs_dir, m) for m in METHODS
+  runs = {m: os.path.join(runs_dir, m) for m in METHODS + BESIDE
           if os.path.isfile(os.path.join(runs_dir, m, "transfer", "curves.jsonl"))}
   claim = reproduction.Claim(
       id="stacking_spirl_stacks_most",
       text="SPiRL stacks the most blocks; the best baseline stacks 1.5 on average (SPiRL 3.5).",
       source="SPiRL (papers/spirl.txt), Fig. 4 middle, App. D Table 1 (0 % random data: 3.5) "
              "and its text ('the best baseline was only able to stack 1.5 blocks on average')",
-      metric=METRIC, methods=METHODS,
-      paper={"spirl": 3.5, "ssp": "<= 1.5", "sac": "<= 1.5", "flat_prior": "<= 1.5"},
+      metric=METRIC, methods=METHODS, beside=BESIDE,
+      paper={"spirl": 3.5, "spirl_total_kl": "-", "ssp": "<= 1.5", "sac": "<= 1.5",
+             "flat_prior": "<= 1.5"},
       criterion=f"spirl >= every baseline + {MARGIN} blocks",
       predicate=spirl_stacks_most,
       window=(int(0.9 * ENV_STEPS), ENV_STEPS), initial_window=(0, int(0.1 * ENV_STEPS)))
