@@ -6,18 +6,20 @@ Reads the downstream runs of `run.sh` that exist under `<runs dir>` (`spirl`, `s
 `flat_prior`, each with `transfer/curves.jsonl`; beside them `spirl_total_kl`, delta = 5 on the
 whole KL, a suspect tested after the claim's runs, reported but not part of the verdict). The metric is `final/blocks_stacked`, the
 tower height minus one at each episode's last step (the paper's "number of blocks stacked"),
-averaged over the episodes of each logged point. The criterion (issue 22) was fixed before any
+averaged over the episodes of each logged point. Each run's critic check
+(`<run>/analysis/critic_bias.json`, `helms-analyze --critic`) is copied to `critic_bias/`. The criterion (issue 22) was fixed before any
 run: SPiRL stacks at least 0.5 blocks more than every baseline over the last 10 % of env steps.
 """
 
 import json
 import os
+import shutil
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))))
 
-from helms_jax.analysis import reproduction  # pylint: disable=wrong-import-position
+from helms_jax.analysis import critic_bias, reproduction  # pylint: disable=wrong-import-position
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 METHODS = ("spirl", "ssp", "sac", "flat_prior")
@@ -61,6 +63,12 @@ def main(runs_dir: str, wall_time_s: float | None = None) -> None:
       wall_time_s=wall_time_s)
   for c in out["claims"]:
     print(c["id"], c["verdict"], json.dumps(c["methods"]))
+  # Each run's critic check (`helms-analyze --critic`, run.sh), kept beside the curves.
+  for method, run_dir in runs.items():
+    check = os.path.join(run_dir, "analysis", critic_bias.CRITIC_BIAS_FILE)
+    if os.path.isfile(check):
+      os.makedirs(os.path.join(HERE, "critic_bias"), exist_ok=True)
+      shutil.copyfile(check, os.path.join(HERE, "critic_bias", f"{method}.json"))
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ helms-eval  --config=$C:spirl --workdir=$R/skills
 helms-train --config=$C:flat_prior --workdir=$R/bc --config.data.dir=$R/skills/data
 run() {  # run <method> <skills workdir>
   helms-transfer --config=$C:$1 --workdir=$R/$1 --config.transfer.skills_dir=$R/$2
+  helms-analyze --critic --workdir=$R/$1  # Q against Monte Carlo returns, final checkpoint
   results
 }
 run spirl skills
@@ -26,4 +27,5 @@ run flat_prior bc
 # dimension.
 helms-transfer --config=$C:spirl --workdir=$R/spirl_total_kl --config.transfer.skills_dir=$R/skills \
   --config.transfer.agent.divergence_per_dimension=False
+helms-analyze --critic --workdir=$R/spirl_total_kl
 results
