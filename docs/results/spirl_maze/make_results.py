@@ -9,9 +9,10 @@ Reads the downstream runs of `run.sh` that exist under `<runs dir>` (each with
 `transfer/curves.jsonl`): the paper's setup `spirl` (skill policy reading the stacked local
 views), beside it `spirl_total_kl` (the same with the KL target on the whole KL, as the paper's
 text states delta; `spirl` averages it over the latent dimensions as the first code release
-did) and `spirl_warmup` (learning starts after 5,000 skill steps from the prior, spirl's
-code's warm-up, instead of 500), the state-based variant `spirl_state` (position + velocity;
-ours), `ssp` (its policy and critic read the state in either variant, so one run serves both
+did), `spirl_warmup` (learning starts after 5,000 skill steps from the prior, spirl's
+code's warm-up, instead of 500) and `spirl_finite` (the time limit ends the return, as the
+paper's finite-horizon objective and spirl's sampler), the state-based variant `spirl_state`
+(position + velocity; ours), `ssp` (its policy and critic read the state in either variant, so one run serves both
 claims; `ssp_state`, an earlier separate run, duplicated it), and the flat baselines `sac`,
 `flat_prior`, `bc_sac` (reading the state; shared by both claims). Methods not run yet are
 left out of curves.csv and make their claim "not reproduced" until they are. The criterion is
@@ -32,8 +33,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirna
 from helms_jax.analysis import reproduction  # pylint: disable=wrong-import-position
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-METHODS = ("spirl", "spirl_total_kl", "spirl_warmup", "ssp", "sac", "flat_prior", "bc_sac",
-           "spirl_state")
+METHODS = ("spirl", "spirl_total_kl", "spirl_warmup", "spirl_finite", "ssp", "sac", "flat_prior",
+           "bc_sac", "spirl_state")
 FLAT = ("sac", "flat_prior", "bc_sac")
 PAPER_ENV_STEPS = 1_000_000  # Fig. 4 left: SPiRL at ~100 % before 1M env steps
 
@@ -65,10 +66,11 @@ def main(runs_dir: str, wall_time_s: float | None = None, subdir: str = ".",
           source="SPiRL (papers/spirl.txt), Fig. 4 left, section 4.2 (the paper's setup: the "
                  "skill policies read two stacked 32 x 32 local views)", metric="success",
           methods=("spirl", "ssp") + FLAT, paper=paper,
-          beside=("spirl_total_kl", "spirl_warmup"),
+          beside=("spirl_total_kl", "spirl_warmup", "spirl_finite"),
           criterion="spirl >= 0.5 and every baseline <= 0.1 (spirl_total_kl, the paper's text's "
-                    "KL budget, and spirl_warmup, spirl's code's 5,000 high-level warm-up "
-                    "steps from the prior, reported beside: added after spirl's run)",
+                    "KL budget, spirl_warmup, spirl's code's 5,000 high-level warm-up "
+                    "steps from the prior, and spirl_finite, the time limit ending the return, "
+                    "reported beside: added after spirl's run)",
           predicate=only_spirl_succeeds("spirl", ("ssp",) + FLAT),
           window=(900_000, 1_000_000), initial_window=(0, 100_000)),
       reproduction.Claim(

@@ -63,3 +63,6 @@ run spirl_total_kl spirl,image$V skills_image --config.transfer.agent.divergence
 run ssp ssp,image$V skills_image
 run spirl_state spirl skills
 run spirl_warmup spirl,image$V skills_image --config.transfer.loop.min_replay_steps=5000
+# Beside the claim (rule in README.md, 2026-12-07 20:30 UTC): the time limit ends the return, as
+# the paper's finite-horizon objective and spirl's sampler (ours bootstraps it by default).
+run spirl_finite spirl,image$V skills_image --config.transfer.loop.bootstrap_time_limits=False
