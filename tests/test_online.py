@@ -357,6 +357,39 @@ class TimeLimitedBandit(CountingBandit):
     return state.replace(info={"truncation": state.done})
 
 
+class Chain(ContinuousBandit):
+  """10-step episodes ended by their time limit; obs = [1, t / 10]; the bandit's reward."""
+
+  def reset(self, rng):
+    state = super().reset(rng)
+    return state.replace(obs=jnp.array([1.0, 0.0]))
+
+  def step(self, state, action):
+    t = state.obs[1] * 10 + 1
+    done = (t >= 10).astype(jnp.float32)
+    return state.replace(obs=jnp.array([1.0, t / 10]), done=done, info={"truncation": done},
+                         reward=1.0 - jnp.sum(jnp.square(action - TARGET)))
+
+
+@pytest.mark.slow
+def test_mpo_critic_agrees_with_the_monte_carlo_returns_of_a_finite_horizon_chain():
+  """As SAC's (test_sac): with the time limit ending the return, MPO's Q of the replayed steps
+  (newest 200 per env) matches the discounted sum of what followed (`analysis.critic_bias`)."""
+  from helms_jax.analysis import critic_bias  # pylint: disable=import-outside-toplevel
+  agent = mpo.make_agent(agent_config(discount=0.9), _raw_space(), observation_size=2)
+  loop = OnlineConfig(num_envs=16, unroll_length=2, updates_per_iteration=4, batch_size=64,
+                      sequence_length=1, replay_capacity=4096, min_replay_steps=64,
+                      env_steps=16 * 2 * 8 * 100, iterations_per_call=8,
+                      bootstrap_time_limits=False)
+  state, _ = run_loop(agent, Chain(), loop, num_seeds=1)
+  experience = jax.tree.map(lambda x: x[0], critic_bias.newest_steps(state.replay, 200))
+  stats = critic_bias.critic_bias(agent, jax.tree.map(lambda x: x[0], state.agent), experience,
+                                  0.9, jax.random.PRNGKey(0))
+  assert float(stats["bootstrap_weight"]) == 0.0
+  assert float(stats["returns"]) > 3.0  # near-optimal: at most sum_{k<10} 0.9^k = 6.5
+  assert abs(float(stats["bias"])) < 0.05 * float(stats["returns"]), stats
+
+
 @pytest.mark.parametrize("bootstrap", [True, False])
 def test_time_limit_ends_bootstrap_unless_told_not_to(bootstrap):
   """Stored discounts: 1 inside episodes; at a time-limit end 1 (bootstrapped) by default and 0

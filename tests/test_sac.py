@@ -466,20 +466,6 @@ def test_other_space_kinds_are_refused():
     sac.make_agent(sac_config(), space, observation_size=2)
 
 
-class Chain(ContinuousBandit):
-  """10-step episodes ended by their time limit; obs = [1, t / 10]; the bandit's reward."""
-
-  def reset(self, rng):
-    state = super().reset(rng)
-    return state.replace(obs=jnp.array([1.0, 0.0]))
-
-  def step(self, state, action):
-    t = state.obs[1] * 10 + 1
-    done = (t >= 10).astype(jnp.float32)
-    return state.replace(obs=jnp.array([1.0, t / 10]), done=done, info={"truncation": done},
-                         reward=1.0 - jnp.sum(jnp.square(action - TARGET)))
-
-
 @pytest.mark.slow
 def test_critic_agrees_with_the_monte_carlo_returns_of_a_finite_horizon_chain():
   """With the time limit ending the return, the soft Q of the replayed steps (the newest 200 per
@@ -491,7 +477,7 @@ def test_critic_agrees_with_the_monte_carlo_returns_of_a_finite_horizon_chain():
                       sequence_length=1, replay_capacity=4096, min_replay_steps=64,
                       env_steps=16 * 2 * 8 * 100, iterations_per_call=8,
                       bootstrap_time_limits=False)
-  state, _ = test_online.run_loop(agent, Chain(), loop, num_seeds=1)
+  state, _ = test_online.run_loop(agent, test_online.Chain(), loop, num_seeds=1)
   experience = jax.tree.map(lambda x: x[0], critic_bias.newest_steps(state.replay, 200))
   stats = critic_bias.critic_bias(agent, jax.tree.map(lambda x: x[0], state.agent), experience,
                                   0.9, jax.random.PRNGKey(0))

@@ -376,7 +376,22 @@ def make_agent(config: ml_collections.ConfigDict, space: ActionSpace,
         steps=steps)
     return new_state, {**c_metrics, **p_metrics}
 
+  def evaluate(state: MPOState, obs, u, key):
+    """The critic as its targets use it (`OnlineAgent.evaluate`): [B] each. `value` is the
+    target policy's V(x) on the target critic, as the critic's targets bootstrap it, minus the
+    KL penalty those targets subtract at x (with `kl_in_return`)."""
+    if categorical:
+      q = jnp.take_along_axis(q_values(state.critic, obs), u[:, None].astype(jnp.int32),
+                              axis=1)[:, 0]
+    else:
+      q = q_values(state.critic, obs, u)
+    penalty = (kl_penalty(state.target_policy, state, obs) if kl_returns
+               else jnp.zeros(q.shape, q.dtype))
+    value = state_value(target_samples(state, obs, key)) - penalty
+    return dict(q=q, value=value, penalty=penalty)
+
   spec = (jax.ShapeDtypeStruct((), jnp.int32) if categorical
           else jax.ShapeDtypeStruct((space.size,), jnp.float32))
   return OnlineAgent(init=init, act=act, update=update, agent_action_spec=spec,
-                     observe=space.observe, observation_spec=space.observation_spec)
+                     observe=space.observe, observation_spec=space.observation_spec,
+                     evaluate=evaluate)
