@@ -482,11 +482,13 @@ def test_image_prior_sampler_renders_the_stored_states_views(tmp_path):
   sample, data = offline.make_run_sampler(config, dataset, env)
   batch = jax.jit(sample)(data, jax.random.PRNGKey(1))
   assert batch["prior_image"].shape == (16, 2 * 16)
+  # The env's renderer, compiled once for the 16 windows (eagerly it dispatches op by op).
+  local_views = jax.jit(env.local_views, static_argnums=2)
   for b in range(16):
     e, t = int(batch["episode_index"][b]), int(batch["window_start"][b])
     obs = episodes["observation"][e]
     positions = jnp.asarray(np.stack([obs[t, :2], obs[max(t - 1, 0), :2]]))
-    expected = env.local_views(positions, jnp.asarray(episodes["walls"][e]), 4)
+    expected = local_views(positions, jnp.asarray(episodes["walls"][e]), 4)
     np.testing.assert_allclose(batch["prior_image"][b], expected, atol=1e-6)
   learner = offline.make_learner(config.learner, 4, 2)
   assert learner.policy is None  # its prior reads the env's views, not the data's states
@@ -515,6 +517,7 @@ def test_image_prior_sampler_places_the_trailing_camera(tmp_path):
   batch = jax.jit(sample)(data, jax.random.PRNGKey(1))
   assert batch["prior_image"].shape == (16, 2 * 3 * 16)
   late = 0
+  local_views = jax.jit(env.local_views, static_argnums=2)  # compiled once for the 16 windows
   for b in range(16):
     e, t = int(batch["episode_index"][b]), int(batch["window_start"][b])
     positions = episodes["observation"][e][:, :2].astype(np.float64)
@@ -522,10 +525,10 @@ def test_image_prior_sampler_places_the_trailing_camera(tmp_path):
     for p in positions[1:]:
       cameras.append(cameras[-1] + follow * (p - cameras[-1]))
     frames = [t, max(t - 1, 0)]
-    expected = env.local_views(jnp.asarray(positions[frames], jnp.float32),
-                               jnp.asarray(episodes["walls"][e]), 4,
-                               jnp.asarray(np.stack([cameras[f] for f in frames]), jnp.float32),
-                               resets[e].info["goal"])
+    expected = local_views(jnp.asarray(positions[frames], jnp.float32),
+                           jnp.asarray(episodes["walls"][e]), 4,
+                           jnp.asarray(np.stack([cameras[f] for f in frames]), jnp.float32),
+                           resets[e].info["goal"])
     np.testing.assert_allclose(batch["prior_image"][b], expected, atol=1e-3)
     late += t >= env.camera_history
   assert late > 0  # some windows start past the exact history
