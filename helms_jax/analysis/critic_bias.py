@@ -4,7 +4,8 @@ The check of Fujimoto et al. (2018, "Addressing function approximation error in 
 methods", Figure 1): the critic's estimate Q(s_t, a_t) beside the discounted return that
 actually followed, here along the trajectories stored in the run's replay (each env's stream,
 oldest to newest). The return is the *soft* return the critic's targets define (SAC with a
-regulariser d(s) and temperature alpha, `losses.sac.soft_target`):
+regulariser d(s) and temperature alpha, `losses.sac.soft_target`; MPO with `kl_in_return`, eta
+KL in place of alpha d):
 
   G_t = r_t + gamma * c_t * (-alpha d(s_{t+1}) + G_{t+1})          inside an episode,
   G_t = r_t + gamma * c_t * V(s'_t)                                 at an episode's end,
@@ -47,7 +48,8 @@ class NoCriticError(HelmsError, ValueError):
 
 
 def soft_returns(reward: jax.Array, discount: jax.Array, end: jax.Array, penalty: jax.Array,
-                 bootstrap_value: jax.Array, gamma: float) -> tuple[jax.Array, jax.Array]:
+                 bootstrap_value: jax.Array, gamma: float
+                 ) -> tuple[jax.Array, jax.Array, jax.Array]:
   """Soft discounted returns along one stream of steps, oldest first.
 
   Args:
@@ -151,7 +153,7 @@ def analyze_online_run(workdir: str, window_fraction: float = 0.1) -> dict[str, 
   """Checks the critic of the online run in `workdir` at its newest checkpoint, every seed.
 
   The window is the newest `window_fraction` of each env's stored steps. Writes and returns
-  `{"env_steps": per seed, "window_steps_per_env": ..., "gamma": ..., "seeds": {seed: stats}}`
+  `{"env_steps": per seed (the seeds step in lockstep), "window_steps_per_env": ..., "gamma": ..., "seeds": {seed: stats}}`
   (stats as `critic_bias`, floats) to `<workdir>/analysis/critic_bias.json`.
   """
   if not 0.0 < window_fraction <= 1.0:
@@ -180,7 +182,7 @@ def analyze_online_run(workdir: str, window_fraction: float = 0.1) -> dict[str, 
   os.makedirs(out_dir, exist_ok=True)
   atomic_write_json(os.path.join(out_dir, CRITIC_BIAS_FILE), result)
   for seed, s in result["seeds"].items():
-      logging.info("seed %s: Q %.1f vs return %.1f (bias %.1f, bootstrap weight %.2f); early "
+    logging.info("seed %s: Q %.1f vs return %.1f (bias %.1f, bootstrap weight %.2f); early "
                  "states: Q %.1f vs %.1f (%.1f of it Monte Carlo, weight %.2f)", seed, s["q"],
                  s["returns"], s["bias"], s["bootstrap_weight"], s["early_q"],
                  s["early_returns"], s["early_monte_carlo"], s["early_bootstrap_weight"])
