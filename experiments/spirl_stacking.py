@@ -72,8 +72,9 @@ def get_config(variant: str = "spirl") -> ml_collections.ConfigDict:
   c.transfer.loop.final_metrics = ("blocks_stacked",)
   # The paper's objective is finite-horizon (section 3: J = E[sum_{t<T} gamma^t r_t], T the
   # episode horizon) and spirl's sampler marks the time limit `done`: the 1,000-step limit ends
-  # the return. Bootstrapping it instead (our default) let the critic overestimate ~2x on the
-  # states it could check at 160k env steps (docs/results/spirl_stacking_repro/README.md).
+  # the return (our default bootstraps it). Switched after the bootstrapped run's critic was
+  # found overestimating; the overestimate stayed with the finite horizon
+  # (docs/results/spirl_stacking_repro/README.md).
   c.transfer.loop.bootstrap_time_limits = False
   if c.transfer.agent.regularizer == "prior":
     # The paper's target divergence for the manipulation tasks (App. B: delta = 5; maze: 1).

@@ -86,10 +86,10 @@ def soft_returns(reward: jax.Array, discount: jax.Array, end: jax.Array, penalty
   return outputs
 
 
-def newest_steps(replay, steps: int):
-  """The newest `steps` stored steps of every env stream of a flashbax trajectory buffer, oldest
-  first, as host arrays: `Transition` leaves [S, N, steps, ...] (seeds stacked on S; the seeds of
-  one run store in lockstep, so one index serves them all). Fewer if fewer are stored."""
+def _write_position(replay) -> tuple[int, int, int]:
+  """`(write index, steps stored per env stream, stream capacity)` of a flashbax trajectory
+  buffer with seeds stacked on its leading axis (the seeds of one run store in lockstep, so one
+  index serves them all)."""
   index = np.asarray(replay.current_index).reshape(-1)
   full = np.asarray(replay.is_full).reshape(-1)
   if len(set(index.tolist())) != 1 or len(set(full.tolist())) != 1:
@@ -99,9 +99,22 @@ def newest_steps(replay, steps: int):
   stored = length if full[0] else int(index[0])
   if stored == 0:
     raise NoCriticError("the replay is empty: nothing to check the critic against")
+  return int(index[0]), stored, length
+
+
+def stored_steps(replay) -> int:
+  """Steps stored per env stream (the same for every seed and env)."""
+  return _write_position(replay)[1]
+
+
+def newest_steps(replay, steps: int):
+  """The newest `steps` stored steps of every env stream of a flashbax trajectory buffer, oldest
+  first, as host arrays: `Transition` leaves [S, N, steps, ...] (seeds stacked on S). Fewer if
+  fewer are stored."""
+  index, stored, length = _write_position(replay)
   steps = min(int(steps), stored)
   # Time index of the newest `steps`, oldest first (the buffer writes at index, wrapping).
-  order = (int(index[0]) - steps + np.arange(steps)) % length
+  order = (index - steps + np.arange(steps)) % length
   return jax.tree.map(lambda x: np.take(np.asarray(x), order, axis=2), replay.experience)
 
 
@@ -153,8 +166,9 @@ def analyze_online_run(workdir: str, window_fraction: float = 0.1) -> dict[str, 
   """Checks the critic of the online run in `workdir` at its newest checkpoint, every seed.
 
   The window is the newest `window_fraction` of each env's stored steps. Writes and returns
-  `{"env_steps": per seed (the seeds step in lockstep), "window_steps_per_env": ..., "gamma": ..., "seeds": {seed: stats}}`
-  (stats as `critic_bias`, floats) to `<workdir>/analysis/critic_bias.json`.
+  `{"env_steps": per seed (the seeds step in lockstep), "window_steps_per_env": ...,
+  "gamma": ..., "early_weight": ..., "seeds": {seed: stats}}` (stats as `critic_bias`, floats)
+  to `<workdir>/analysis/critic_bias.json`.
   """
   if not 0.0 < window_fraction <= 1.0:
     raise configs.ConfigError(f"--critic_window must be in (0, 1], got {window_fraction}")
@@ -164,10 +178,7 @@ def analyze_online_run(workdir: str, window_fraction: float = 0.1) -> dict[str, 
                         "critic to check: its agent does not provide OnlineAgent.evaluate")
   gamma = float(run.config.transfer.agent.discount)
   replay = run.state.replay
-  length = replay.experience.reward.shape[2]
-  stored = length if bool(np.asarray(replay.is_full).reshape(-1)[0]) else int(
-      np.asarray(replay.current_index).reshape(-1)[0])
-  window = max(1, int(round(window_fraction * stored)))
+  window = max(1, int(round(window_fraction * stored_steps(replay))))
   experience = newest_steps(replay, window)
   keys = jax.vmap(jax.random.PRNGKey)(jnp.asarray(run.config.transfer.seeds))
   stats = jax.jit(jax.vmap(lambda a, e, k: critic_bias(run.agent, a, e, gamma, k)))(
