@@ -115,6 +115,40 @@ def test_a_critic_that_overestimates_by_a_constant_shows_that_bias():
   m = length - np.arange(length)
   monte_carlo = r * (1 - gamma ** m) / (1 - gamma) - p * gamma * (1 - gamma ** (m - 1)) / (1 - gamma)
   np.testing.assert_allclose(stats["early_monte_carlo"], np.mean(monte_carlo[early]), rtol=1e-4)
+  # One level everywhere: no correlation with the returns, and no action preferred.
+  np.testing.assert_allclose([stats["correlation"], stats["policy_action_gap"]], 0.0, atol=1e-5)
   no_critic = agent._replace(evaluate=None)
   with pytest.raises(ValueError, match="no critic"):
     critic_bias.critic_bias(no_critic, None, experience, gamma, jax.random.PRNGKey(0))
+
+
+def test_correlation_and_policy_action_gap_of_critics_that_read_the_return():
+  """Episodes of 10 steps ending in true terminations: G is pure Monte Carlo (the brute force).
+  A critic scoring 2 G - 1 + 3 a ranks states exactly as G does (correlation 1 on the stored
+  a = 0; -1 when it scores -G), and its policy's action a = 0.5 is valued 1.5 above them."""
+  rng = np.random.default_rng(1)
+  envs, length, gamma = 2, 30, 0.9
+  reward = rng.normal(size=(envs, length)).astype(np.float32)
+  end = np.tile((np.arange(length) % 10 == 9).astype(np.float32), (envs, 1))
+  discount = 1.0 - end
+  zeros = np.zeros(length)
+  returns = np.stack([_brute_force(reward[i], discount[i], end[i], zeros, zeros, gamma)[0]
+                      for i in range(envs)]).astype(np.float32)
+  experience = Transition(observation=jnp.asarray(returns)[..., None],
+                          agent_action=jnp.zeros((envs, length, 1)), reward=jnp.asarray(reward),
+                          discount=jnp.asarray(discount), end=jnp.asarray(end),
+                          next_observation=jnp.zeros((envs, length, 1)))
+
+  def critic(sign):
+    def evaluate(agent_state, obs, action, key):
+      del agent_state, key
+      q = sign * 2.0 * obs[:, 0] - 1.0
+      return dict(q=q + 3.0 * action[:, 0], value=q + 3.0 * 0.5, penalty=jnp.zeros_like(q))
+    return OnlineAgent(init=None, act=None, update=None, agent_action_spec=None,
+                       evaluate=evaluate)
+
+  for sign in (1.0, -1.0):
+    stats = critic_bias.critic_bias(critic(sign), None, experience, gamma, jax.random.PRNGKey(0))
+    np.testing.assert_allclose(stats["returns"], returns.mean(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(stats["correlation"], sign, atol=1e-5)
+    np.testing.assert_allclose(stats["policy_action_gap"], 1.5, atol=1e-5)

@@ -17,6 +17,15 @@ m the steps to the episode's end: states early in an episode (small weight) meas
 critic's error most directly. Actions are the stored ones (the behaviour policy of their
 time); the window of recent steps keeps them close to the current policy.
 
+Two further statistics say why a critic is off. `correlation` (Pearson, over the window's
+states) is how far Q ranks states and actions as the returns that followed them do: a critic
+that has learned one level and little state-dependence has a correlation near 0 however close
+its level. `policy_action_gap` is mean_s [Q(s, a ~ pi) - Q(s, a_stored)], the policy's action
+valued above the stored one: the targets bootstrap on the policy's action, so a gap of about
+(1 - gamma) Q - r per step holds a critic at the level Q on states of reward r, whatever returns
+followed them (for MPO, `evaluate`'s value is the target policy on the target critic, so the gap also
+carries the target network's lag).
+
 `critic_bias(agent, agent_state, experience, gamma, key)` is pure over one seed's agent and
 stored streams (vmap it over seeds); `analyze_online_run(workdir)` loads a run's newest
 checkpoint, takes the newest steps of its replay (`newest_steps`), checks every seed and writes
@@ -118,6 +127,13 @@ def newest_steps(replay, steps: int):
   return jax.tree.map(lambda x: np.take(np.asarray(x), order, axis=2), replay.experience)
 
 
+def _correlation(x: jax.Array, y: jax.Array) -> jax.Array:
+  """[] Pearson correlation of x and y over all entries; 0 where either is constant."""
+  dx, dy = x - jnp.mean(x), y - jnp.mean(y)
+  scale = jnp.sqrt(jnp.sum(dx * dx) * jnp.sum(dy * dy))
+  return jnp.where(scale > 0, jnp.sum(dx * dy) / jnp.where(scale > 0, scale, 1.0), 0.0)
+
+
 def critic_bias(agent: OnlineAgent, agent_state, experience, gamma: float, key: jax.Array
                 ) -> dict[str, jax.Array]:
   """Q against the soft Monte Carlo return on consecutive stored steps of N env streams.
@@ -132,7 +148,9 @@ def critic_bias(agent: OnlineAgent, agent_state, experience, gamma: float, key: 
     `bootstrap_weight` (mean) and `count`; the same over the early states (bootstrap weight
     <= `EARLY_WEIGHT`): `early_q`, `early_returns`, `early_bias`, `early_count`,
     `early_bootstrap_weight`, and `early_monte_carlo`, the mean of their returns without the
-    bootstrapped term.
+    bootstrapped term. `correlation` of Q and G over the N * T states (0 where either is
+    constant) and `policy_action_gap` = mean(Q(s, a ~ pi) - Q(s, a_stored)), Q(s, a ~ pi) being
+    `evaluate`'s value plus its penalty.
   """
   if agent.evaluate is None:
     raise NoCriticError("this agent has no critic to check (OnlineAgent.evaluate is None)")
@@ -155,6 +173,8 @@ def critic_bias(agent: OnlineAgent, agent_state, experience, gamma: float, key: 
     return jnp.sum(jnp.where(mask, x, 0.0)) / jnp.maximum(jnp.sum(mask), 1)
 
   return dict(q=mean(q), returns=mean(returns), bias=mean(q - returns),
+              correlation=_correlation(q, returns),
+              policy_action_gap=mean(unflat(here["value"] + here["penalty"]) - q),
               bootstrap_weight=mean(weights), count=jnp.asarray(q.size),
               early_q=mean(q, early), early_returns=mean(returns, early),
               early_bias=mean(q - returns, early), early_count=jnp.sum(early),
@@ -193,8 +213,9 @@ def analyze_online_run(workdir: str, window_fraction: float = 0.1) -> dict[str, 
   os.makedirs(out_dir, exist_ok=True)
   atomic_write_json(os.path.join(out_dir, CRITIC_BIAS_FILE), result)
   for seed, s in result["seeds"].items():
-    logging.info("seed %s: Q %.1f vs return %.1f (bias %.1f, bootstrap weight %.2f); early "
-                 "states: Q %.1f vs %.1f (%.1f of it Monte Carlo, weight %.2f)", seed, s["q"],
-                 s["returns"], s["bias"], s["bootstrap_weight"], s["early_q"],
+    logging.info("seed %s: Q %.1f vs return %.1f (bias %.1f, bootstrap weight %.2f, "
+                 "correlation %.2f, policy action gap %.1f); early states: Q %.1f vs %.1f (%.1f "
+                 "of it Monte Carlo, weight %.2f)", seed, s["q"], s["returns"], s["bias"],
+                 s["bootstrap_weight"], s["correlation"], s["policy_action_gap"], s["early_q"],
                  s["early_returns"], s["early_monte_carlo"], s["early_bootstrap_weight"])
   return result
