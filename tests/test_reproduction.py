@@ -125,6 +125,19 @@ def test_publish_writes_the_protocol_files(tmp_path):
   assert json.loads(json.dumps(out["claims"][0])) == json.loads(
       json.dumps(reproduction.evaluate_claim(claim, rows)))
   assert out["env_steps_per_seed"] == 1000 and out["commit"] == "abc123"  # from run.json
+  assert out["method_commits"] == {m: [{"from_env_steps": 0, "commit": "abc123"}] for m in runs}
+  # A run resumed at another commit names both, each from where it trained on.
+  info_path = os.path.join(runs["b"], "transfer", "run.json")
+  info = json.load(open(info_path))
+  info["segments"] = [{"from_env_steps": 0, "commit": "abc123", "command": "x"},
+                      {"from_env_steps": 500, "commit": "def4567890", "command": "x"}]
+  json.dump(info, open(info_path, "w"))
+  out = reproduction.publish(str(out_dir), runs, [claim], metrics=("success",),
+                             experiment="toy", paper="Toy", command="cmd", title="Toy",
+                             paper_env_steps_per_seed=1000)
+  assert out["commit"] == "abc123" and out["method_commits"]["b"] == [
+      {"from_env_steps": 0, "commit": "abc123"}, {"from_env_steps": 500, "commit": "def4567890"}]
+  assert "b abc123, def4567 (from 500 env steps)" in reproduction.claims_html(out)
   assert json.load(open(out_dir / "claims.json"))["claims"][0]["verdict"] == "reproduced"
   assert "a_beats_b" in open(out_dir / "report" / "index.html").read()
   # One report per group (a method of a group that has not run yet is left out of it).

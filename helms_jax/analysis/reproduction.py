@@ -88,6 +88,15 @@ def _run_info(run_dir: str) -> dict[str, Any]:
     return json.load(f)
 
 
+def run_commits(info: Mapping[str, Any]) -> list[dict[str, Any]]:
+  """The commits a transfer run trained at, from its run.json: [{from_env_steps, commit}], one
+  per segment (a run resumed at a later commit has several), [] without a recorded commit."""
+  segments = info.get("segments") or ([{"from_env_steps": 0, "commit": info["commit"]}]
+                                      if info.get("commit") else [])
+  return [{"from_env_steps": int(s.get("from_env_steps", 0)), "commit": s.get("commit")}
+          for s in segments]
+
+
 def restore_run(curves_csv: str, method: str, run_dir: str, *, commit: str,
                 label: str | None = None, info: Mapping[str, Any] | None = None) -> str:
   """Rebuilds the transfer record of a finished `method` whose run directory was lost (a
@@ -311,11 +320,14 @@ def write_claims(path: str, *, experiment: str, paper: str, command: str, commit
                  machine: str, wall_time_s: float | None, env_steps_per_seed: int,
                  paper_env_steps_per_seed: int | None,
                  claims: Sequence[dict[str, Any]],
-                 restored: Mapping[str, Any] | None = None) -> dict:
+                 restored: Mapping[str, Any] | None = None,
+                 method_commits: Mapping[str, Any] | None = None) -> dict:
   """Writes `claims.json` (the protocol's layout) and returns it; `paper_env_steps_per_seed`
   None: the paper does not give its budget. `restored` ({method: {commit, from}}, written only
   when not empty): methods whose records `restore_run` rebuilt from a committed curves.csv, at
-  their own commit rather than `commit`."""
+  their own commit rather than `commit`. `method_commits` ({method: `run_commits`}, written only
+  when not empty): the commit(s) each run trained at, since runs of one experiment start (and
+  resume) at different commits and `commit` names only one of them."""
   out = {"experiment": experiment, "paper": paper, "command": command, "commit": commit,
          "machine": machine, "wall_time_s": wall_time_s,
          "env_steps_per_seed": int(env_steps_per_seed),
@@ -324,6 +336,8 @@ def write_claims(path: str, *, experiment: str, paper: str, command: str, commit
          "claims": list(claims)}
   if restored:
     out["restored"] = dict(restored)
+  if method_commits:
+    out["method_commits"] = {m: list(c) for m, c in method_commits.items()}
   io.atomic_write_json(path, io.json_safe(out), sort_keys=False)
   return out
 
@@ -382,8 +396,15 @@ def claims_html(claims: Mapping[str, Any]) -> str:
       f"<p>{html.escape(m)}: restored from the published {html.escape(r['from'])} (its run "
       f"directory was lost; run at commit {html.escape(str(r['commit'])[:7])}).</p>"
       for m, r in sorted(restored.items()))
+  commits = "; ".join(
+      f"{html.escape(m)} " + ", ".join(
+          f"{html.escape(str(c['commit'])[:7])}" + (f" (from {c['from_env_steps']:,} env steps)"
+                                                    if c["from_env_steps"] else "")
+          for c in segments)
+      for m, segments in (claims.get("method_commits") or {}).items() if segments)
   return ("<h2>Paper vs ours</h2>"
           f"<p>{html.escape(claims['paper'])}; {budget}; {html.escape(claims['machine'])}.</p>"
+          + (f"<p>Commits the runs trained at: {commits}.</p>" if commits else "")
           + carried
           + scroll("<table><tr><th>claim</th><th>paper</th><th>ours (final window, mean ± std "
                    "over seeds)</th><th>criterion (fixed before the run)</th><th>verdict</th>"
@@ -400,7 +421,8 @@ def publish(out_dir: str, runs: Mapping[str, str], claims: Sequence[Claim], *,
             figure_stem: str = "figure") -> dict:
   """The protocol's files for the runs `{method: run_dir}` that exist: `out_dir/curves.csv`
   (`metrics` of every seed and logged point), `claims.json` (each claim evaluated; the commit
-  read from the first run's `transfer/run.json`) and `report/` (curves with the paper-vs-ours
+  read from the first run's `transfer/run.json`, and every live run's own commits as
+  `method_commits`) and `report/` (curves with the paper-vs-ours
   table). Methods not run yet are absent and make their claims "not reproduced"; with no run at
   all it raises ValueError and writes nothing. `commit`: the code's commit when the runs do not
   record it (offline runs). `derive(rows) -> more rows`:
@@ -432,7 +454,9 @@ def publish(out_dir: str, runs: Mapping[str, str], claims: Sequence[Claim], *,
                      commit=commit, machine=machine, wall_time_s=wall_time_s,
                      env_steps_per_seed=max((r[2] for r in rows), default=0),
                      paper_env_steps_per_seed=paper_env_steps_per_seed, claims=entries,
-                     restored=restored)
+                     restored=restored,
+                     method_commits={m: run_commits(i) for m, i in infos.items()
+                                     if m not in restored and run_commits(i)})
   if report_groups is None:
     report_groups = {"": list(runs)}
   for group, methods in report_groups.items():
