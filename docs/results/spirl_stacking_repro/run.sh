@@ -20,12 +20,14 @@ run() {  # run <method> <skills workdir>
   results
 }
 run spirl skills
-run sac skills
-run ssp skills
-run flat_prior bc
 # Beside the claim (a suspect, rule in README.md): delta = 5 on the whole KL, not its mean per
-# dimension.
+# dimension. Run second (moved before the baselines on 2026-12-07, when spirl stood at 0 blocks
+# stacked over 400-760k): the baselines cannot lift a SPiRL that stacks nothing to the claim's
+# margin, so the suspect is what the next hours can tell us most about.
 helms-transfer --config=$C:spirl --workdir=$R/spirl_total_kl --config.transfer.skills_dir=$R/skills \
   --config.transfer.agent.divergence_per_dimension=False
 helms-analyze --critic --workdir=$R/spirl_total_kl
 results
+run sac skills
+run ssp skills
+run flat_prior bc
