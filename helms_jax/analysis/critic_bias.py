@@ -23,8 +23,8 @@ that has learned one level and little state-dependence has a correlation near 0 
 its level. `policy_action_gap` is mean_s [Q(s, a ~ pi) - Q(s, a_stored)], the policy's action
 valued above the stored one: the targets bootstrap on the policy's action, so a gap of about
 (1 - gamma) Q - r per step holds a critic at the level Q on states of reward r, whatever returns
-followed them (for MPO, `evaluate`'s value is the target policy on the target critic, so the gap also
-carries the target network's lag).
+followed them (for MPO, `evaluate`'s value is the target policy on the target critic, so the
+gap also carries the target network's lag).
 
 `critic_bias(agent, agent_state, experience, gamma, key)` is pure over one seed's agent and
 stored streams (vmap it over seeds); `analyze_online_run(workdir)` loads a run's newest

@@ -422,8 +422,7 @@ def publish(out_dir: str, runs: Mapping[str, str], claims: Sequence[Claim], *,
   """The protocol's files for the runs `{method: run_dir}` that exist: `out_dir/curves.csv`
   (`metrics` of every seed and logged point), `claims.json` (each claim evaluated; the commit
   read from the first run's `transfer/run.json`, and every live run's own commits as
-  `method_commits`) and `report/` (curves with the paper-vs-ours
-  table). Methods not run yet are absent and make their claims "not reproduced"; with no run at
+  `method_commits`) and `report/` (curves with the paper-vs-ours table). Methods not run yet are absent and make their claims "not reproduced"; with no run at
   all it raises ValueError and writes nothing. `commit`: the code's commit when the runs do not
   record it (offline runs). `derive(rows) -> more rows`:
   metrics computed from the logged ones (e.g. a mean over tasks), added before anything is
