@@ -420,17 +420,17 @@ def publish(out_dir: str, runs: Mapping[str, str], claims: Sequence[Claim], *,
             figure_panels: Mapping[str, Sequence[str]] | None = None,
             figure_stem: str = "figure") -> dict:
   """The protocol's files for the runs `{method: run_dir}` that exist: `out_dir/curves.csv`
-  (`metrics` of every seed and logged point), `claims.json` (each claim evaluated; the commit
-  read from the first run's `transfer/run.json`, and every live run's own commits as
-  `method_commits`) and `report/` (curves with the paper-vs-ours table). Methods not run yet are absent and make their claims "not reproduced"; with no run at
-  all it raises ValueError and writes nothing. `commit`: the code's commit when the runs do not
-  record it (offline runs). `derive(rows) -> more rows`:
-  metrics computed from the logged ones (e.g. a mean over tasks), added before anything is
-  written. `report_groups` `{group: methods}`: one report per group in `report/<group>/` (e.g.
-  one per task when a method runs on several; each with the whole paper-vs-ours table) instead
-  of one for all runs. `figure_panels` `{panel title: methods}`: also the paper's figure layout,
-  `report/<figure_stem>_<metric>.png` with a panel per entry (e.g. per reward or object set) and
-  a colour per method label across panels (`plots.plot_curve_panels`). Returns the claims.json
+  (`metrics` of every seed and logged point), `claims.json` (each claim evaluated; the commit read
+  from the first run's `transfer/run.json`, and every live run's own commits as `method_commits`)
+  and `report/` (curves with the paper-vs-ours table). Methods not run yet are absent and make their
+  claims "not reproduced"; with no run at all it raises ValueError and writes nothing. `commit`: the
+  code's commit when the runs do not record it (offline runs). `derive(rows) -> more rows`: metrics
+  computed from the logged ones (e.g. a mean over tasks), added before anything is written.
+  `report_groups` `{group: methods}`: one report per group in `report/<group>/` (e.g. one per task
+  when a method runs on several; each with the whole paper-vs-ours table) instead of one for all
+  runs. `figure_panels` `{panel title: methods}`: also the paper's figure layout,
+  `report/<figure_stem>_<metric>.png` with a panel per entry (e.g. per reward or object set) and a
+  colour per method label across panels (`plots.plot_curve_panels`). Returns the claims.json
   content."""
   from helms_jax.analysis import compare  # pylint: disable=import-outside-toplevel  (it imports this module)
   if not runs:  # e.g. a wrong runs dir: publishing would empty the committed files
