@@ -445,6 +445,7 @@ def publish(out_dir: str, runs: Mapping[str, str], claims: Sequence[Claim], *,
   infos = {m: _run_info(d) for m, d in runs.items()}
   restored = {m: {"commit": i.get("commit", "unknown"), "from": i[RESTORED_KEY]}
               for m, i in infos.items() if RESTORED_KEY in i}
+  live_commits = {m: run_commits(i) for m, i in infos.items() if m not in restored}
   if not commit:  # the first live run's record, when it is a transfer run
     live = [i for m, i in infos.items() if m not in restored] or list(infos.values())
     commit = live[0].get("commit", "unknown") if live else "unknown"
@@ -454,8 +455,7 @@ def publish(out_dir: str, runs: Mapping[str, str], claims: Sequence[Claim], *,
                      env_steps_per_seed=max((r[2] for r in rows), default=0),
                      paper_env_steps_per_seed=paper_env_steps_per_seed, claims=entries,
                      restored=restored,
-                     method_commits={m: run_commits(i) for m, i in infos.items()
-                                     if m not in restored and run_commits(i)})
+                     method_commits={m: c for m, c in live_commits.items() if c})
   if report_groups is None:
     report_groups = {"": list(runs)}
   for group, methods in report_groups.items():
